@@ -1,0 +1,159 @@
+"""Public functions: :func:`pixel_shuffle` and :func:`pixel_unshuffle`."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from subpixel._dispatch import executor_for
+from subpixel._plan import Order, _check_order, normalize_factors, plan_for
+
+__all__ = ["pixel_shuffle", "pixel_unshuffle"]
+
+ArrayT = TypeVar("ArrayT")
+
+
+def pixel_shuffle(
+    x: ArrayT,
+    upscale_factor: int | tuple[int, ...],
+    /,
+    *,
+    channels_last: bool = False,
+    order: Order = "CRD",
+) -> ArrayT:
+    """Move channels into space: ``(*, C * F, S1, ..., Sk) -> (*, C, S1 * f1, ..., Sk * fk)``.
+
+    With the defaults this is ``torch.nn.functional.pixel_shuffle`` bit for bit, for any array
+    library that follows the Array API standard.
+
+    Parameters
+    ----------
+    x : array
+        NumPy, CuPy, JAX, PyTorch, Dask or other Array-API array. Any number of leading batch
+        axes, including none.
+    upscale_factor : int or tuple of int
+        ``r`` upscales the last two spatial axes by ``r`` each (as PyTorch). A tuple gives one
+        factor per spatial axis, for 1-D signals, 3-D volumes and non-square factors.
+        ``F`` is the product of the factors.
+    channels_last : bool
+        The channel axis is last: ``(*, S1, ..., Sk, C * F) -> (*, S1 * f1, ..., Sk * fk, C)``.
+    order : {"CRD", "DCR"}
+        ``"CRD"`` (PyTorch, ONNX ``mode="CRD"``): output ``(c, s * f + o)`` reads channel
+        ``c * F + ravel(o)``. ``"DCR"`` (TensorFlow ``depth_to_space``, ONNX default): it reads
+        ``ravel(o) * C + c``. ``ravel`` is row-major over the offsets ``o``.
+
+    Returns
+    -------
+    array
+        A new array of the same library, dtype and device as ``x``; it never shares memory
+        with ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array or ``upscale_factor`` is not an int or tuple of ints.
+    ValueError
+        If a factor is not positive, ``order`` is unknown, ``x`` has too few axes or its
+        channel count is not divisible by ``F``.
+
+    See Also
+    --------
+    pixel_unshuffle : The inverse.
+    shuffle_plan : The same rearrangement as three shape tuples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(8).reshape(1, 8, 1, 1)
+    >>> pixel_shuffle(x, 2)[0]
+    array([[[0, 1],
+            [2, 3]],
+    <BLANKLINE>
+           [[4, 5],
+            [6, 7]]])
+    >>> pixel_shuffle(x, 2, order="DCR")[0]
+    array([[[0, 2],
+            [4, 6]],
+    <BLANKLINE>
+           [[1, 3],
+            [5, 7]]])
+    >>> audio = np.arange(6).reshape(2, 3)  # 2 samples of 3 channels, channels last
+    >>> pixel_shuffle(audio, (3,), channels_last=True)[:, 0]
+    array([0, 1, 2, 3, 4, 5])
+    """
+    return _run(x, upscale_factor, False, channels_last, order, "pixel_shuffle", "upscale_factor")
+
+
+def pixel_unshuffle(
+    x: ArrayT,
+    downscale_factor: int | tuple[int, ...],
+    /,
+    *,
+    channels_last: bool = False,
+    order: Order = "CRD",
+) -> ArrayT:
+    """Move space into channels: ``(*, C, S1 * f1, ..., Sk * fk) -> (*, C * F, S1, ..., Sk)``.
+
+    The exact inverse of :func:`pixel_shuffle` with the same arguments; with the defaults it
+    is ``torch.nn.functional.pixel_unshuffle`` bit for bit.
+
+    Parameters
+    ----------
+    x : array
+        NumPy, CuPy, JAX, PyTorch, Dask or other Array-API array.
+    downscale_factor : int or tuple of int
+        ``r`` downscales the last two spatial axes by ``r`` each; a tuple gives one factor per
+        spatial axis.
+    channels_last : bool
+        The channel axis is last: ``(*, S1 * f1, ..., Sk * fk, C) -> (*, S1, ..., Sk, C * F)``.
+    order : {"CRD", "DCR"}
+        Channel order of the result, as in :func:`pixel_shuffle`. ``"DCR"`` with
+        ``channels_last=True`` is TensorFlow's ``space_to_depth``.
+
+    Returns
+    -------
+    array
+        A new array of the same library, dtype and device as ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not an array or ``downscale_factor`` is not an int or tuple of ints.
+    ValueError
+        If a factor is not positive, ``order`` is unknown, ``x`` has too few axes or a spatial
+        size is not divisible by its factor.
+
+    See Also
+    --------
+    pixel_shuffle : The inverse.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.arange(16).reshape(1, 1, 4, 4)
+    >>> x = pixel_unshuffle(y, 2)
+    >>> x.shape
+    (1, 4, 2, 2)
+    >>> bool((pixel_shuffle(x, 2) == y).all())
+    True
+    """
+    return _run(x, downscale_factor, True, channels_last, order, "pixel_unshuffle", "downscale_factor")
+
+
+def _run(
+    x: ArrayT,
+    factor: object,
+    inverse: bool,
+    channels_last: object,
+    order: object,
+    caller: str,
+    factor_name: str,
+) -> ArrayT:
+    executor = executor_for(x, caller)
+    factors = normalize_factors(factor, name=factor_name)
+    if not isinstance(channels_last, bool):
+        msg = f"{caller}: channels_last must be a bool, got {channels_last!r}"
+        raise TypeError(msg)
+    shape = tuple(x.shape)  # type: ignore[attr-defined]
+    plan = plan_for(shape, factors, inverse, channels_last, _check_order(order), caller, factor_name)
+    result: ArrayT = executor(x, plan)
+    return result

@@ -1,0 +1,59 @@
+"""Find, once per array type, the function that applies a plan to arrays of that type.
+
+The default is the Array-API implementation in :mod:`subpixel._shuffle` with the namespace
+that ``array_api_compat`` finds. A backend may have a fast path in :mod:`subpixel._fast`; it is
+imported only when an array of that backend arrives, so importing :mod:`subpixel` imports no
+framework.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import array_api_compat
+
+from subpixel._plan import ShufflePlan
+from subpixel._shuffle import apply_plan
+
+__all__ = ["Executor", "executor_for"]
+
+#: Applies a plan to one array of the type it was made for.
+Executor = Callable[[Any, ShufflePlan], Any]
+
+#: Fast-path modules by the top-level module that defines the array type. Each exposes
+#: ``make_executor(xp) -> Executor | None``; ``None`` means "use the Array-API path".
+FAST_PATHS: dict[str, str] = {}
+
+_cache: dict[type, Executor] = {}
+_lock = threading.Lock()
+
+
+def executor_for(x: object, caller: str) -> Executor:
+    """Return the executor for arrays of ``type(x)``, raising ``TypeError`` for a non-array."""
+    kind = type(x)
+    executor = _cache.get(kind)
+    if executor is None:
+        executor = _make_executor(x, caller)
+        with _lock:
+            executor = _cache.setdefault(kind, executor)
+    return executor
+
+
+def _make_executor(x: object, caller: str) -> Executor:
+    try:
+        xp = array_api_compat.array_namespace(x)
+    except TypeError:
+        kind = type(x).__name__
+        msg = f"{caller}: x must be an array (NumPy, CuPy, JAX, PyTorch, Dask or Array API), got {kind}"
+        raise TypeError(msg) from None
+    root = type(x).__module__.partition(".")[0]
+    fast_module = FAST_PATHS.get(root)
+    if fast_module is not None:
+        fast: Executor | None = importlib.import_module(fast_module).make_executor(xp)
+        if fast is not None:
+            return fast
+    return functools.partial(apply_plan, xp)

@@ -1,0 +1,266 @@
+"""Pure shape arithmetic for sub-pixel shuffling.
+
+A shuffle is three array calls: ``reshape(x, expand_shape)``, ``permute_dims(., axes)`` and
+``reshape(., collapse_shape)``. This module validates the arguments and computes those three
+tuples from plain Python integers; it never touches an array.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Iterable, Sequence
+from typing import Literal, NamedTuple, SupportsIndex
+
+__all__ = ["ORDERS", "Order", "ShufflePlan", "normalize_factors", "shuffle_plan"]
+
+Order = Literal["CRD", "DCR"]
+ORDERS: tuple[Order, ...] = ("CRD", "DCR")
+
+#: Most plans a process keeps; each is a few small tuples.
+PLAN_CACHE_SIZE = 4096
+
+
+class ShufflePlan(NamedTuple):
+    """The three steps of one shuffle, as pure shape arithmetic.
+
+    Attributes
+    ----------
+    expand_shape : tuple of int
+        Shape that splits the channel axis into the channel count and one axis per factor.
+    axes : tuple of int
+        Permutation that moves each factor axis behind its spatial axis (or back, for the inverse).
+    collapse_shape : tuple of int
+        Shape of the result.
+    """
+
+    expand_shape: tuple[int, ...]
+    axes: tuple[int, ...]
+    collapse_shape: tuple[int, ...]
+
+
+def normalize_factors(factor: object, /, *, name: str = "factor") -> tuple[int, ...]:
+    """Return the per-axis factors given as an ``int`` (two axes) or a sequence of ints.
+
+    Parameters
+    ----------
+    factor : int or sequence of int
+        An integer ``r`` means the factors ``(r, r)`` of two spatial axes; a tuple or list of
+        ``k`` integers gives one factor per spatial axis.
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    tuple of int
+        One positive factor per spatial axis.
+
+    Raises
+    ------
+    TypeError
+        If a factor is a bool, a float or anything else that is not an integer.
+    ValueError
+        If the sequence is empty or a factor is not positive.
+    """
+    if isinstance(factor, (tuple, list)):
+        if not factor:
+            msg = f"{name} must be a positive int or a non-empty tuple of positive ints, got {factor!r}"
+            raise ValueError(msg)
+        return tuple(_positive_int(f, name, factor) for f in factor)
+    value = _positive_int(factor, name, factor)
+    return (value, value)
+
+
+def _positive_int(value: object, name: str, given: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, SupportsIndex):
+        msg = (
+            f"{name} must be a positive int or a tuple of positive ints, "
+            f"got {given!r} of type {type(given).__name__}"
+        )
+        raise TypeError(msg)
+    number = operator.index(value)
+    if number <= 0:
+        msg = f"{name} must be positive, got {given!r}"
+        raise ValueError(msg)
+    return number
+
+
+def _check_order(order: object) -> Order:
+    if order == "CRD":
+        return "CRD"
+    if order == "DCR":
+        return "DCR"
+    msg = f"order must be 'CRD' or 'DCR', got {order!r}"
+    raise ValueError(msg)
+
+
+def shuffle_plan(
+    shape: Sequence[int],
+    factor: int | Sequence[int],
+    /,
+    *,
+    inverse: bool = False,
+    channels_last: bool = False,
+    order: Order = "CRD",
+) -> ShufflePlan:
+    """Plan a pixel shuffle (or, with ``inverse=True``, an unshuffle) of an array of ``shape``.
+
+    Any framework applies the plan with three calls::
+
+        y = reshape(x, plan.expand_shape)
+        y = permute_dims(y, plan.axes)
+        y = reshape(y, plan.collapse_shape)
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Shape of the input. For a shuffle with ``k`` spatial axes it is
+        ``(*batch, C * F, S1, ..., Sk)`` (``(*batch, S1, ..., Sk, C * F)`` when channels are
+        last), where ``F`` is the product of the factors; for an unshuffle it is
+        ``(*batch, C, S1 * f1, ..., Sk * fk)``.
+    factor : int or sequence of int
+        ``r`` for two spatial axes with factor ``r`` each, or one factor per spatial axis.
+    inverse : bool
+        Plan the unshuffle (space to depth) instead of the shuffle.
+    channels_last : bool
+        The channel axis is the last axis instead of the one before the spatial axes.
+    order : {"CRD", "DCR"}
+        Channel order. In ``"CRD"`` (PyTorch) output ``(c, s * f + o)`` reads input channel
+        ``c * F + ravel(o)``; in ``"DCR"`` (TensorFlow ``depth_to_space``) it reads
+        ``ravel(o) * C + c``.
+
+    Returns
+    -------
+    ShufflePlan
+        ``(expand_shape, axes, collapse_shape)``.
+
+    Raises
+    ------
+    TypeError
+        If ``factor`` is not an int or a sequence of ints, or ``shape`` holds a non-integer.
+    ValueError
+        If a factor is not positive, ``order`` is unknown, ``shape`` has too few axes, the
+        channel count is not divisible by the factor product (shuffle) or a spatial size is
+        not divisible by its factor (unshuffle).
+
+    Examples
+    --------
+    >>> shuffle_plan((1, 8, 3, 3), 2)
+    ShufflePlan(expand_shape=(1, 2, 2, 2, 3, 3), axes=(0, 1, 4, 2, 5, 3), collapse_shape=(1, 2, 6, 6))
+    """
+    factors = normalize_factors(factor)
+    dims = _shape_tuple(shape)
+    return plan_for(dims, factors, inverse, channels_last, _check_order(order), "shuffle_plan", "factor")
+
+
+def _shape_tuple(shape: object) -> tuple[int, ...]:
+    if not isinstance(shape, Iterable):
+        msg = f"shape must be a sequence of ints, got {shape!r}"
+        raise TypeError(msg)
+    dims: list[int] = []
+    for size in shape:
+        if isinstance(size, bool) or not isinstance(size, SupportsIndex):
+            msg = f"shape must hold only ints, got {shape!r}"
+            raise TypeError(msg)
+        dims.append(operator.index(size))
+    return tuple(dims)
+
+
+@functools.lru_cache(maxsize=PLAN_CACHE_SIZE)
+def plan_for(
+    shape: tuple[int, ...],
+    factors: tuple[int, ...],
+    inverse: bool,
+    channels_last: bool,
+    order: Order,
+    caller: str,
+    factor_name: str,
+) -> ShufflePlan:
+    """Build the plan from validated arguments; cached, since shapes repeat in a model.
+
+    ``caller`` and ``factor_name`` only shape error messages.
+    """
+    k = len(factors)
+    ndim = len(shape)
+    if ndim < k + 1:
+        layout = "(*, S1, ..., Sk, C)" if channels_last else "(*, C, S1, ..., Sk)"
+        msg = (
+            f"{caller}: x must have at least {k + 1} dimensions {layout} for {factor_name}="
+            f"{_factor_text(factors)} with {k} spatial axes, got shape {shape}"
+        )
+        raise ValueError(msg)
+    product = 1
+    for f in factors:
+        product *= f
+    channel_axis = ndim - 1 if channels_last else ndim - k - 1
+    spatial_axes = tuple(range(ndim - k - 1, ndim - 1)) if channels_last else tuple(range(ndim - k, ndim))
+    batch = shape[: ndim - k - 1]
+    spatial = tuple(shape[a] for a in spatial_axes)
+    channels = shape[channel_axis]
+
+    if inverse:
+        for axis, size, f in zip(spatial_axes, spatial, factors, strict=True):
+            if size % f:
+                msg = (
+                    f"{caller}: the spatial sizes of x must be divisible by {factor_name}="
+                    f"{_factor_text(factors)}, but x.shape[{axis}]={size} of shape {shape} "
+                    f"is not divisible by {f}"
+                )
+                raise ValueError(msg)
+        small = tuple(size // f for size, f in zip(spatial, factors, strict=True))
+        forward = _forward_plan(batch, channels * product, small, factors, channels_last, order)
+        inverse_axes = tuple(sorted(range(len(forward.axes)), key=forward.axes.__getitem__))
+        expanded = tuple(forward.expand_shape[a] for a in forward.axes)
+        source = (
+            (*batch, *small, channels * product) if channels_last else (*batch, channels * product, *small)
+        )
+        return ShufflePlan(expanded, inverse_axes, source)
+
+    if channels % product:
+        msg = (
+            f"{caller}: the channel axis of x must be divisible by {product}, the product of "
+            f"{factor_name}={_factor_text(factors)}, but x.shape[{channel_axis}]={channels} "
+            f"of shape {shape} is not divisible by {product}"
+        )
+        raise ValueError(msg)
+    return _forward_plan(batch, channels, spatial, factors, channels_last, order)
+
+
+def _forward_plan(
+    batch: tuple[int, ...],
+    channels: int,
+    spatial: tuple[int, ...],
+    factors: tuple[int, ...],
+    channels_last: bool,
+    order: Order,
+) -> ShufflePlan:
+    """Plan a shuffle of ``channels`` (a multiple of the factor product) into ``spatial``."""
+    k = len(factors)
+    nb = len(batch)
+    out_channels = channels
+    for f in factors:
+        out_channels //= f
+    depth = (out_channels, *factors) if order == "CRD" else (*factors, out_channels)
+    # Positions of the out-channel axis and of each factor axis inside the expanded shape.
+    depth_start = nb + k if channels_last else nb
+    spatial_start = nb if channels_last else nb + k + 1
+    channel_pos = depth_start if order == "CRD" else depth_start + k
+    factor_pos = [depth_start + (1 if order == "CRD" else 0) + i for i in range(k)]
+    expand_shape = (*batch, *spatial, *depth) if channels_last else (*batch, *depth, *spatial)
+
+    interleaved: list[int] = []
+    for i in range(k):
+        interleaved += [spatial_start + i, factor_pos[i]]
+    if channels_last:
+        axes = (*range(nb), *interleaved, channel_pos)
+    else:
+        axes = (*range(nb), channel_pos, *interleaved)
+    big = tuple(s * f for s, f in zip(spatial, factors, strict=True))
+    collapse_shape = (*batch, *big, out_channels) if channels_last else (*batch, out_channels, *big)
+    return ShufflePlan(expand_shape, axes, collapse_shape)
+
+
+def _factor_text(factors: tuple[int, ...]) -> str:
+    if len(factors) == 2 and factors[0] == factors[1]:
+        return str(factors[0])
+    return str(factors)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import hypothesis
+import pytest
+
+from tests.backends import Backend, requested_backends
+
+hypothesis.settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
+hypothesis.settings.register_profile("dev", max_examples=50, deadline=None)
+hypothesis.settings.register_profile("long", max_examples=20_000, deadline=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+
+@pytest.fixture(params=requested_backends(), ids=str)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Every backend the run asked for; importing a missing one fails the test."""
+    chosen: Backend = request.param
+    if chosen.module_name.startswith("jax"):
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    chosen.namespace()
+    return chosen
+
+
+@pytest.fixture
+def xp(backend: Backend) -> Any:
+    """The namespace of the requested backend."""
+    return backend.namespace()
