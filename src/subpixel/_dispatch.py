@@ -26,7 +26,13 @@ Executor = Callable[[Any, ShufflePlan], Any]
 
 #: Fast-path modules by the top-level module that defines the array type. Each exposes
 #: ``make_executor(xp) -> Executor | None``; ``None`` means "use the Array-API path".
-FAST_PATHS: dict[str, str] = {}
+FAST_PATHS: dict[str, str] = {
+    "numpy": "subpixel._fast.numpy",
+    "torch": "subpixel._fast.torch",
+    "dask": "subpixel._fast.dask",
+    "jax": "subpixel._fast.jax",
+    "jaxlib": "subpixel._fast.jax",
+}
 
 _cache: dict[type, Executor] = {}
 _lock = threading.Lock()

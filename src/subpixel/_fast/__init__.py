@@ -1,0 +1,1 @@
+"""Optional per-backend fast paths, each imported only when its backend's array arrives."""
