@@ -1,12 +1,295 @@
-"""Fast path for dask arrays (none yet: the Array-API path in :mod:`subpixel._shuffle` runs)."""
+"""Dask executor: shuffle each chunk on its own, one task per input chunk.
+
+A pixel shuffle moves data only inside groups of channels and blocks of pixels, so a chunked
+array can be shuffled chunk by chunk when no chunk boundary cuts such a group. Each chunk is
+then shuffled by :func:`subpixel.pixel_shuffle` (or :func:`subpixel.pixel_unshuffle`) on the
+chunk's own library (NumPy, CuPy, ...) in one ``map_blocks`` task, and the result stays lazy.
+
+When a chunk may be shuffled on its own (``F`` is the product of the factors, ``C`` the
+channel count of the shuffled side):
+
+========================  ==============================================================
+operation                 chunk-local when
+========================  ==============================================================
+shuffle, ``"CRD"``        every channel chunk is a multiple of ``F`` (whole groups)
+shuffle, ``"DCR"``        the channel axis is one chunk (or ``F == 1``)
+unshuffle, ``"CRD"``      every chunk of spatial axis ``i`` is a multiple of ``f_i``
+unshuffle, ``"DCR"``      as ``"CRD"``, and the channel axis is one chunk (or ``F == 1``)
+========================  ==============================================================
+
+In ``"DCR"`` the ``F`` input channels of one output channel ``c`` are ``c, c + C, ...,
+c + (F - 1) * C``: they span the whole channel axis, and a contiguous slab of channels (one
+sub-pixel offset, all ``C`` channels) lands on a strided lattice of output pixels, which is
+no block of the output. So no split of the channel axis is chunk-local in ``"DCR"``.
+
+Batch axes may be chunked freely. Otherwise the offending axis is rechunked once, to the
+nearest aligned chunk boundaries, and a :class:`subpixel.ChunkingWarning` says so.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
+from subpixel._api import pixel_shuffle, pixel_unshuffle
 from subpixel._dispatch import Executor
+from subpixel._plan import ORDERS, Order, ShufflePlan, plan_for
+from subpixel._warnings import ChunkingWarning
+
+__all__ = ["ShuffleSpec", "aligned_chunks", "make_executor", "spec_of_plan"]
+
+Chunks = tuple[tuple[int, ...], ...]
+
+#: Frames between :func:`_execute` and the user's call (``_run``, ``pixel_shuffle``).
+_STACKLEVEL = 4
+
+
+class ShuffleSpec(NamedTuple):
+    """The arguments of the shuffle that a plan performs."""
+
+    inverse: bool
+    channels_last: bool
+    order: Order
+    factors: tuple[int, ...]
+
+    @property
+    def caller(self) -> str:
+        """Name of the public function that performs this shuffle."""
+        return "pixel_unshuffle" if self.inverse else "pixel_shuffle"
 
 
 def make_executor(xp: Any) -> Executor | None:
-    """Return a faster executor for this backend, or None to use the Array-API path."""
-    return None
+    """Return the chunk-by-chunk executor for Dask arrays.
+
+    Parameters
+    ----------
+    xp : module
+        The array namespace of the Dask array (unused: each chunk finds its own).
+
+    Returns
+    -------
+    callable
+        ``executor(x, plan)`` returning a lazy Dask array.
+    """
+    return _execute
+
+
+def spec_of_plan(shape: Sequence[int], plan: ShufflePlan) -> ShuffleSpec:
+    """Find shuffle arguments that give ``plan`` for an input of ``shape``.
+
+    Two argument sets that give the same plan perform the same rearrangement, so any match
+    describes the operation exactly.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        Shape of the input.
+    plan : ShufflePlan
+        A plan made by :func:`subpixel.shuffle_plan` for that shape.
+
+    Returns
+    -------
+    ShuffleSpec
+        ``(inverse, channels_last, order, factors)``.
+
+    Raises
+    ------
+    ValueError
+        If no shuffle of ``shape`` has this plan.
+
+    Examples
+    --------
+    >>> from subpixel import shuffle_plan
+    >>> spec_of_plan((1, 2, 6, 4), shuffle_plan((1, 2, 6, 4), (3, 2), inverse=True, order="DCR"))
+    ShuffleSpec(inverse=True, channels_last=False, order='DCR', factors=(3, 2))
+    """
+    dims = tuple(int(s) for s in shape)
+    k = len(plan.expand_shape) - len(dims)
+    nb = len(dims) - k - 1
+    if k >= 1 and nb >= 0:
+        for inverse in (False, True):
+            for channels_last in (False, True):
+                for order in ORDERS:
+                    factors = _factors_at(plan.expand_shape, nb, k, inverse, channels_last, order)
+                    if not all(f > 0 for f in factors):
+                        continue
+                    try:
+                        candidate = plan_for(dims, factors, inverse, channels_last, order, "", "")
+                    except ValueError:
+                        continue
+                    if candidate == plan:
+                        return ShuffleSpec(inverse, channels_last, order, factors)
+    msg = f"no pixel shuffle of an array of shape {dims} has the plan {plan}"
+    raise ValueError(msg)
+
+
+def _factors_at(
+    expand_shape: tuple[int, ...], nb: int, k: int, inverse: bool, channels_last: bool, order: Order
+) -> tuple[int, ...]:
+    """Read the factors from where a plan with these arguments puts them."""
+    if inverse:
+        # The expanded input of an unshuffle is (*batch, [C,] s1, f1, ..., sk, fk[, C]).
+        first = nb + 1 if channels_last else nb + 2
+        return tuple(expand_shape[first + 2 * i] for i in range(k))
+    depth = nb + k if channels_last else nb
+    first = depth + 1 if order == "CRD" else depth
+    return tuple(expand_shape[first : first + k])
+
+
+def aligned_chunks(chunks: Sequence[int], multiple: int) -> tuple[int, ...]:
+    """Move each chunk boundary to the nearest multiple of ``multiple``.
+
+    Boundaries that meet are merged, so every chunk but possibly none is a multiple of
+    ``multiple`` and chunks keep about their old sizes. The total must be a multiple.
+
+    Parameters
+    ----------
+    chunks : sequence of int
+        Chunk sizes along one axis.
+    multiple : int
+        Required multiple of every chunk size.
+
+    Returns
+    -------
+    tuple of int
+        The new chunk sizes.
+
+    Examples
+    --------
+    >>> aligned_chunks((3, 3, 3, 3), 4)
+    (4, 4, 4)
+    >>> aligned_chunks((1,) * 8, 4)
+    (4, 4)
+    """
+    total = sum(chunks)
+    edges = {0, total}
+    position = 0
+    for size in chunks[:-1]:
+        position += size
+        edges.add(min(total, (position + multiple // 2) // multiple * multiple))
+    ordered = sorted(edges)
+    return tuple(b - a for a, b in itertools.pairwise(ordered)) or (0,)
+
+
+def _execute(x: Any, plan: ShufflePlan) -> Any:
+    """Shuffle a Dask array chunk by chunk, rechunking first where chunks split groups."""
+    import dask.array as da
+    import dask.array.utils
+
+    # Typed through Any: dask's annotations are partial, and this file is checked strictly.
+    map_blocks: Any = da.map_blocks
+    meta_from_array: Any = dask.array.utils.meta_from_array
+
+    _check_known(x)
+    spec = spec_of_plan(x.shape, plan)
+    ndim = x.ndim
+    k = len(spec.factors)
+    nb = ndim - k - 1
+    channel_axis = ndim - 1 if spec.channels_last else nb
+    spatial_axes = range(nb, nb + k) if spec.channels_last else range(nb + 1, ndim)
+    product = math.prod(spec.factors)
+
+    changes = _rechunks_needed(x.chunks, spec, channel_axis, spatial_axes, product)
+    if changes:
+        if x.size:  # an empty array is rechunked for free
+            warnings.warn(_rechunk_message(x, spec, changes), ChunkingWarning, stacklevel=_STACKLEVEL)
+        x = x.rechunk({axis: new for axis, (new, _) in changes.items()})
+
+    out_chunks = list(x.chunks)
+    for axis, f in zip(spatial_axes, spec.factors, strict=True):
+        out_chunks[axis] = tuple(c // f if spec.inverse else c * f for c in x.chunks[axis])
+    channel_chunks = x.chunks[channel_axis]
+    if spec.order == "DCR" and product > 1:
+        out_chunks[channel_axis] = (plan.collapse_shape[channel_axis],)
+    elif spec.inverse:
+        out_chunks[channel_axis] = tuple(c * product for c in channel_chunks)
+    else:
+        out_chunks[channel_axis] = tuple(c // product for c in channel_chunks)
+
+    block = functools.partial(
+        _shuffle_block,
+        factors=spec.factors,
+        inverse=spec.inverse,
+        channels_last=spec.channels_last,
+        order=spec.order,
+    )
+    out = map_blocks(
+        block,
+        x,
+        chunks=tuple(out_chunks),
+        dtype=x.dtype,
+        meta=meta_from_array(x),
+        token=spec.caller,
+    )
+    if tuple(out.shape) != plan.collapse_shape:  # pragma: no cover - guards the arithmetic above
+        msg = f"{spec.caller}: internal error, chunked result {out.shape} != planned {plan.collapse_shape}"
+        raise AssertionError(msg)
+    return out
+
+
+def _shuffle_block(
+    block: Any, *, factors: tuple[int, ...], inverse: bool, channels_last: bool, order: Order
+) -> Any:
+    """Shuffle one chunk with its own library; the result is a new array."""
+    shuffle = pixel_unshuffle if inverse else pixel_shuffle
+    return shuffle(block, factors, channels_last=channels_last, order=order)
+
+
+def _check_known(x: Any) -> None:
+    for axis, sizes in enumerate(x.chunks):
+        if any(math.isnan(size) for size in sizes):
+            msg = (
+                f"x has unknown chunk sizes on axis {axis} (shape {x.shape}); call "
+                "x.compute_chunk_sizes() before shuffling it"
+            )
+            raise ValueError(msg)
+
+
+def _rechunks_needed(
+    chunks: Chunks, spec: ShuffleSpec, channel_axis: int, spatial_axes: range, product: int
+) -> dict[int, tuple[tuple[int, ...], str]]:
+    """Return ``{axis: (new chunks, reason)}`` for each axis whose chunks split a group."""
+    changes: dict[int, tuple[tuple[int, ...], str]] = {}
+    channel_chunks = chunks[channel_axis]
+    if spec.order == "DCR" and product > 1:
+        if len(channel_chunks) > 1:
+            group = (
+                f"the {product} output channels made from one input channel"
+                if spec.inverse
+                else f"the {product} input channels of one output channel"
+            )
+            reason = f"in order='DCR' {group} are spread over the whole channel axis, so it must be one chunk"
+            changes[channel_axis] = ((sum(channel_chunks),), reason)
+    elif not spec.inverse and any(c % product for c in channel_chunks):
+        reason = (
+            f"channel chunks must hold whole groups of {product} channels "
+            f"(the product of the factors {spec.factors})"
+        )
+        changes[channel_axis] = (aligned_chunks(channel_chunks, product), reason)
+    if spec.inverse:
+        for axis, f in zip(spatial_axes, spec.factors, strict=True):
+            if any(c % f for c in chunks[axis]):
+                reason = f"chunks of this spatial axis must be multiples of its factor {f}"
+                changes[axis] = (aligned_chunks(chunks[axis], f), reason)
+    return changes
+
+
+def _rechunk_message(x: Any, spec: ShuffleSpec, changes: dict[int, tuple[tuple[int, ...], str]]) -> str:
+    parts = [
+        f"axis {axis} from chunks {_short(x.chunks[axis])} to {_short(new)} ({reason})"
+        for axis, (new, reason) in sorted(changes.items())
+    ]
+    return (
+        f"{spec.caller}: rechunking x of shape {tuple(x.shape)} before shuffling it chunk by chunk: "
+        + "; ".join(parts)
+        + ". Store the data with such chunks to avoid this extra copy."
+    )
+
+
+def _short(values: tuple[int, ...]) -> str:
+    text = str(values)
+    return text if len(text) <= 60 else text[:56] + "...)"

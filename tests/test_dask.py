@@ -1,0 +1,327 @@
+"""Dask arrays: lazy, chunk-local shuffles, bit for bit with the NumPy path."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from typing import Any
+
+import hypothesis
+import hypothesis.strategies as st
+import numpy as np
+import pytest
+
+import subpixel
+from subpixel._dispatch import executor_for
+from subpixel._fast.dask import aligned_chunks, spec_of_plan
+from subpixel._warnings import ChunkingWarning
+from tests.backends import Backend, requested_backends
+
+if Backend.DASK not in requested_backends():
+    pytest.skip("dask is not among SUBPIXEL_BACKENDS", allow_module_level=True)
+
+import dask
+import dask.array as da
+
+DTYPES = ["float32", "float64", "float16", "complex64", "int8", "uint16", "int64", "bool"]
+FACTORS: list[Any] = [1, 2, 3, (2, 3), (3,), (2, 1, 2)]
+
+
+def bits(shape: tuple[int, ...], dtype: Any = "float32", seed: int = 0) -> np.ndarray:
+    """Random bytes of ``dtype`` (NaN payloads, -0.0, inf, subnormals included for floats)."""
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    if dtype == np.bool_:
+        return rng.integers(0, 2, size=shape).astype(bool)
+    size = math.prod(shape)
+    out = rng.integers(0, 256, size=size * dtype.itemsize, dtype=np.uint8).view(dtype).reshape(shape)
+    if dtype == np.float32 and size >= 6:
+        special = np.array(
+            [0x7FC00001, 0xFFC12345, 0x80000000, 0x7F800000, 0xFF800000, 0x00000001], dtype=np.uint32
+        )
+        out.reshape(-1)[:: max(1, size // 6)][:6] = special.view(np.float32)
+    return out
+
+
+def same_bytes(actual: Any, expected: np.ndarray) -> bool:
+    actual = np.asarray(actual)
+    return (
+        actual.shape == expected.shape
+        and actual.dtype == expected.dtype
+        and np.ascontiguousarray(actual).tobytes() == np.ascontiguousarray(expected).tobytes()
+    )
+
+
+def shuffle(x: Any, factor: Any, inverse: bool, **kwargs: Any) -> Any:
+    fn = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+    return fn(x, factor, **kwargs)
+
+
+def input_shape(factor: Any, inverse: bool, channels_last: bool, batch: tuple[int, ...] = (2,)) -> tuple:
+    factors = (factor, factor) if isinstance(factor, int) else tuple(factor)
+    product = math.prod(factors)
+    spatial = tuple(3 + i for i in range(len(factors)))
+    if inverse:
+        spatial = tuple(s * f for s, f in zip(spatial, factors, strict=True))
+        channels = 3
+    else:
+        channels = 3 * product
+    return (*batch, *spatial, channels) if channels_last else (*batch, channels, *spatial)
+
+
+def new_layers(y: Any, x: Any) -> dict[str, Any]:
+    return {name: layer for name, layer in y.dask.layers.items() if name not in x.dask.layers}
+
+
+def expect_local(x: Any, expected_warning: bool):
+    if expected_warning:
+        return pytest.warns(ChunkingWarning)
+    return warnings.catch_warnings()
+
+
+# --------------------------------------------------------------------------------------------
+# Bit for bit against NumPy, over dtypes, layouts, orders, factors and chunkings.
+
+
+def chunkings(shape: tuple[int, ...]) -> list[Any]:
+    """Whole array, halves, single elements, and an uneven split of every axis."""
+    uneven = tuple(tuple(c for c in (1, s - 1) if c) if s > 1 else (s,) for s in shape)
+    return [shape, tuple(max(1, s // 2) for s in shape), (1,) * len(shape), uneven]
+
+
+@pytest.mark.parametrize("order", ["CRD", "DCR"])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["first", "last"])
+@pytest.mark.parametrize("inverse", [False, True], ids=["shuffle", "unshuffle"])
+@pytest.mark.parametrize("factor", FACTORS, ids=str)
+def test_matches_numpy_every_layout(order: str, channels_last: bool, inverse: bool, factor: Any):
+    shape = input_shape(factor, inverse, channels_last, batch=(1,))
+    data = bits(shape, "float32", seed=len(shape))
+    expected = shuffle(data, factor, inverse, channels_last=channels_last, order=order)
+    for chunks in chunkings(shape):
+        x = da.from_array(data, chunks=chunks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ChunkingWarning)
+            y = shuffle(x, factor, inverse, channels_last=channels_last, order=order)
+        assert isinstance(y, da.Array)
+        assert same_bytes(y.compute(), expected), (chunks, y.chunks)
+    assert same_bytes(data, bits(shape, "float32", seed=len(shape)))  # input untouched
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("order", ["CRD", "DCR"])
+@pytest.mark.parametrize("inverse", [False, True], ids=["shuffle", "unshuffle"])
+def test_matches_numpy_every_dtype(dtype: str, order: str, inverse: bool):
+    shape = input_shape((2, 3), inverse, channels_last=False, batch=(3,))
+    data = bits(shape, dtype, seed=7)
+    expected = shuffle(data, (2, 3), inverse, order=order)
+    for chunks in [(2, 6, 6, 6), (1, 5, 3, 4)]:  # whole groups, then split groups
+        x = da.from_array(data, chunks=chunks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ChunkingWarning)
+            y = shuffle(x, (2, 3), inverse, order=order)
+        assert y.dtype == expected.dtype
+        assert same_bytes(y.compute(), expected), (chunks, y.chunks)
+
+
+@st.composite
+def chunked_case(draw: st.DrawFn) -> tuple[np.ndarray, tuple, Any, bool, bool, str]:
+    k = draw(st.integers(1, 3))
+    factors = tuple(draw(st.integers(1, 3)) for _ in range(k))
+    inverse = draw(st.booleans())
+    channels_last = draw(st.booleans())
+    order = draw(st.sampled_from(["CRD", "DCR"]))
+    batch = tuple(draw(st.lists(st.integers(0, 3), max_size=2)))
+    small = tuple(draw(st.integers(1, 4)) for _ in range(k))
+    channels = draw(st.integers(1, 3))
+    if inverse:
+        spatial = tuple(s * f for s, f in zip(small, factors, strict=True))
+        depth = channels
+    else:
+        spatial, depth = small, channels * math.prod(factors)
+    shape = (*batch, *spatial, depth) if channels_last else (*batch, depth, *spatial)
+    chunks = []
+    for size in shape:
+        if size == 0:
+            chunks.append((0,))
+            continue
+        cuts = sorted(draw(st.sets(st.integers(1, size - 1), max_size=size - 1)) if size > 1 else set())
+        edges = [0, *cuts, size]
+        chunks.append(tuple(b - a for a, b in itertools.pairwise(edges)))
+    data = bits(shape, "float32", seed=draw(st.integers(0, 2**16)))
+    return data, tuple(chunks), factors, inverse, channels_last, order
+
+
+@hypothesis.given(chunked_case())
+def test_any_chunking_matches_numpy(case: tuple) -> None:
+    data, chunks, factors, inverse, channels_last, order = case
+    expected = shuffle(data, factors, inverse, channels_last=channels_last, order=order)
+    x = da.from_array(data, chunks=chunks)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ChunkingWarning)
+        y = shuffle(x, factors, inverse, channels_last=channels_last, order=order)
+    assert same_bytes(y.compute(), expected)
+    rechunked = y.dask.dependencies[y.name] != {x.name}
+    assert bool(caught) == (rechunked and data.size > 0), (chunks, [str(w.message) for w in caught])
+    assert all(w.category is ChunkingWarning for w in caught)
+    if not rechunked:
+        assert len(new_layers(y, x)) == 1
+        assert len(y.dask.layers[y.name]) == x.npartitions
+
+
+# --------------------------------------------------------------------------------------------
+# Chunk locality: one task per input chunk, chunks scaled, no rechunk.
+
+
+CHUNK_LOCAL = [
+    # (input shape, input chunks, factor, inverse, options, expected output chunks)
+    ((4, 16, 6, 8), (1, 8, 3, 5), 2, False, {}, ((1,) * 4, (2, 2), (6, 6), (10, 6))),
+    ((2, 7, 18), (1, 7, 6), (3,), False, {"channels_last": True}, ((1, 1), (21,), (2, 2, 2))),
+    ((2, 12, 4, 4, 4), (2, 4, 2, 2, 2), (2, 1, 2), False, {}, ((2,), (1,) * 3, (4, 4), (2, 2), (4, 4))),
+    ((4, 16, 6, 8), (1, 16, 3, 5), 2, False, {"order": "DCR"}, ((1,) * 4, (4,), (6, 6), (10, 6))),
+    ((3, 5, 8, 12), (2, 2, 4, 6), 2, True, {}, ((2, 1), (8, 8, 4), (2, 2), (3, 3))),
+    ((3, 8, 12, 5), (1, 4, 3, 5), (4, 3), True, {"channels_last": True}, ((1,) * 3, (1, 1), (1,) * 4, (60,))),
+    ((3, 5, 8, 12), (2, 5, 2, 6), 2, True, {"order": "DCR"}, ((2, 1), (20,), (1,) * 4, (3, 3))),
+    ((2, 3, 4, 4), (1, 1, 3, 1), 1, False, {"order": "DCR"}, ((1, 1), (1, 1, 1), (3, 1), (1,) * 4)),
+    ((0, 8, 2, 2), (0, 4, 1, 1), 2, False, {}, ((0,), (1, 1), (2, 2), (2, 2))),
+]
+
+
+@pytest.mark.parametrize(("shape", "chunks", "factor", "inverse", "options", "out_chunks"), CHUNK_LOCAL)
+def test_chunk_local_one_task_per_chunk(shape, chunks, factor, inverse, options, out_chunks):
+    data = bits(shape, "float32")
+    x = da.from_array(data, chunks=chunks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = shuffle(x, factor, inverse, **options)
+    added = new_layers(y, x)
+    assert list(added) == [y.name]  # one new layer: no rechunk, nothing else
+    assert y.name.startswith("pixel_unshuffle" if inverse else "pixel_shuffle")
+    assert len(added[y.name]) == x.npartitions  # exactly one task per input chunk
+    assert y.numblocks == x.numblocks
+    assert y.chunks == out_chunks
+    assert added[y.name].get_dependencies  # a real graph layer
+    assert y.dask.dependencies[y.name] == {x.name}
+    assert same_bytes(y.compute(), shuffle(data, factor, inverse, **options))
+
+
+RECHUNK_CASES = [
+    # (shape, chunks, factor, inverse, options, axis, new chunks on that axis)
+    ((2, 16, 4, 4), (1, 3, 4, 4), 2, False, {}, 1, (4, 4, 4, 4)),
+    ((2, 16, 4, 4), (1, 6, 4, 4), 2, False, {}, 1, (8, 4, 4)),
+    ((2, 4, 18), (1, 4, 5), (3,), False, {"channels_last": True}, 2, (6, 3, 6, 3)),
+    ((2, 16, 4, 4), (1, 8, 4, 4), 2, False, {"order": "DCR"}, 1, (16,)),
+    ((2, 3, 9, 4), (1, 3, 4, 4), (3, 2), True, {}, 2, (3, 6)),
+    ((2, 3, 8, 8), (1, 1, 8, 8), 2, True, {"order": "DCR"}, 1, (3,)),
+]
+
+
+@pytest.mark.parametrize(("shape", "chunks", "factor", "inverse", "options", "axis", "new"), RECHUNK_CASES)
+def test_split_groups_rechunk_once_and_warn(shape, chunks, factor, inverse, options, axis, new):
+    data = bits(shape, "float32")
+    x = da.from_array(data, chunks=chunks)
+    with pytest.warns(ChunkingWarning, match=rf"axis {axis} from chunks \(.*\) to ") as caught:
+        y = shuffle(x, factor, inverse, **options)
+    assert len(caught) == 1
+    assert caught[0].filename == __file__  # points at the caller
+    added = new_layers(y, x)
+    rechunks = [name for name in added if name.startswith("rechunk")]
+    assert rechunks
+    assert set(added) == {*rechunks, y.name}
+    (source,) = y.dask.dependencies[y.name]
+    assert source in rechunks
+    expected_chunks = list(x.chunks)
+    expected_chunks[axis] = new
+    assert len(y.dask.layers[y.name]) == math.prod(len(c) for c in expected_chunks)
+    assert y.numblocks == tuple(len(c) for c in expected_chunks)
+    assert same_bytes(y.compute(), shuffle(data, factor, inverse, **options))
+
+
+@pytest.mark.parametrize(
+    ("chunks", "multiple", "expected"),
+    [
+        ((3, 3, 3, 3), 4, (4, 4, 4)),
+        ((1,) * 8, 4, (4, 4)),
+        ((5, 11), 4, (4, 12)),
+        ((8, 8), 4, (8, 8)),
+        ((2, 2), 4, (4,)),
+        ((0,), 4, (0,)),
+        ((7, 1), 8, (8,)),
+    ],
+)
+def test_aligned_chunks(chunks, multiple, expected):
+    assert aligned_chunks(chunks, multiple) == expected
+    assert sum(expected) == sum(chunks)
+
+
+# --------------------------------------------------------------------------------------------
+# Laziness, aliasing, errors, dispatch.
+
+
+def test_stays_lazy():
+    calls = []
+
+    def source(block: np.ndarray) -> np.ndarray:
+        calls.append(block.shape)
+        return block
+
+    meta = np.empty((0, 0, 0, 0), dtype="float32")
+    x = da.zeros((2, 8, 4, 4), chunks=(1, 4, 2, 2), dtype="float32").map_blocks(source, meta=meta)
+    y = subpixel.pixel_shuffle(x, 2)
+    z = subpixel.pixel_unshuffle(y, 2)
+    assert calls == []
+    assert isinstance(z, da.Array)
+    z.compute()
+    assert len(calls) == x.npartitions
+
+
+@pytest.mark.parametrize("factor", [1, 2])
+def test_output_never_aliases_input(factor):
+    data = bits((1, 4, 2, 2), "float32")
+    keep = data.copy()
+    x = da.from_array(data, chunks=data.shape, asarray=False)
+    with dask.config.set(scheduler="sync"):
+        out = subpixel.pixel_shuffle(x, factor).compute()
+    assert not np.shares_memory(out, data)
+    out[...] = 0
+    assert same_bytes(data, keep)
+
+
+def test_unknown_chunk_sizes_are_an_error():
+    x = da.from_array(bits((4, 8, 2, 2), "float32"), chunks=(2, 8, 2, 2))
+    unknown = x[x[:, 0, 0, 0] == x[:, 0, 0, 0]]  # boolean index: batch chunk sizes become NaN
+    assert math.isnan(unknown.shape[0])
+    with pytest.raises(ValueError, match=r"unknown chunk sizes on axis 0.*compute_chunk_sizes"):
+        subpixel.pixel_shuffle(unknown, 2)
+
+
+def test_keeps_meta_and_dispatches_to_dask_executor():
+    x = da.from_array(bits((1, 4, 2, 2), "int8"), chunks=(1, 4, 1, 1))
+    from subpixel._fast import dask as dask_path
+
+    assert executor_for(x, "pixel_shuffle") is dask_path.make_executor(None)
+    y = subpixel.pixel_shuffle(x, 2)
+    assert type(y._meta) is np.ndarray
+    assert y.dtype == np.int8
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("order", ["CRD", "DCR"])
+@pytest.mark.parametrize("factor", [(2, 3), (1,), (2, 2, 2)], ids=str)
+def test_spec_of_plan_round_trips(inverse, channels_last, order, factor):
+    shape = input_shape(factor, inverse, channels_last)
+    plan = subpixel.shuffle_plan(shape, factor, inverse=inverse, channels_last=channels_last, order=order)
+    spec = spec_of_plan(shape, plan)
+    again = subpixel.shuffle_plan(
+        shape, spec.factors, inverse=spec.inverse, channels_last=spec.channels_last, order=spec.order
+    )
+    assert again == plan  # the same rearrangement; with factor 1 several descriptions fit
+    if math.prod(factor) > 1:
+        assert spec == (inverse, channels_last, order, tuple(factor))
+
+
+def test_spec_of_plan_rejects_a_foreign_plan():
+    plan = subpixel.shuffle_plan((1, 4, 2, 2), 2)
+    with pytest.raises(ValueError, match="has the plan"):
+        spec_of_plan((1, 4, 2, 3), plan)
