@@ -8,9 +8,17 @@ import pytest
 
 from tests.backends import Backend, requested_backends
 
-hypothesis.settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True)
-hypothesis.settings.register_profile("dev", max_examples=50, deadline=None)
-hypothesis.settings.register_profile("long", max_examples=20_000, deadline=None)
+# The backend fixtures hold no state, so sharing them across generated examples is safe.
+_STATELESS_FIXTURES = [hypothesis.HealthCheck.function_scoped_fixture]
+hypothesis.settings.register_profile(
+    "ci", max_examples=200, deadline=None, derandomize=True, suppress_health_check=_STATELESS_FIXTURES
+)
+hypothesis.settings.register_profile(
+    "dev", max_examples=50, deadline=None, suppress_health_check=_STATELESS_FIXTURES
+)
+hypothesis.settings.register_profile(
+    "long", max_examples=20_000, deadline=None, suppress_health_check=_STATELESS_FIXTURES
+)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
