@@ -116,7 +116,7 @@ def test_shuffle_plan_applied_by_hand_matches() -> None:
     plan = subpixel.shuffle_plan(x.shape, (2, 3), order="DCR")
     by_hand = np.reshape(np.transpose(np.reshape(x, plan.expand_shape), plan.axes), plan.collapse_shape)
     assert same_bits(by_hand, subpixel.pixel_shuffle(x, (2, 3), order="DCR"))
-    expand_shape, axes, collapse_shape = plan
+    _, _, collapse_shape = plan
     assert collapse_shape == (2, 2, 6, 15)
     inverse = subpixel.shuffle_plan(collapse_shape, (2, 3), inverse=True, order="DCR")
     assert inverse.collapse_shape == x.shape
