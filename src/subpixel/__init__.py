@@ -1,19 +1,24 @@
 """Sub-pixel shuffling (pixel shuffle / unshuffle) for every Array-API framework, bit for bit.
 
 Importing this package imports no array framework: a backend is loaded only when one of its
-arrays is passed in.
+arrays is passed in. The layers live in :mod:`subpixel.torch`, :mod:`subpixel.flax` and
+:mod:`subpixel.keras`, each importing its framework.
 """
 
 from __future__ import annotations
 
 from subpixel._api import pixel_shuffle, pixel_unshuffle
+from subpixel._order import convert_order
 from subpixel._plan import ORDERS, Order, ShufflePlan, shuffle_plan
+from subpixel._warnings import ChunkingWarning
 
 __all__ = [
     "ORDERS",
+    "ChunkingWarning",
     "Order",
     "ShufflePlan",
     "__version__",
+    "convert_order",
     "pixel_shuffle",
     "pixel_unshuffle",
     "shuffle_plan",
