@@ -1,0 +1,248 @@
+"""Every Python example in ``docs/**/*.md`` and ``README.md`` runs, so none can rot.
+
+A fenced block is collected when its language is ``python`` or ``py`` (executed as a script) or
+``pycon`` (run as a doctest: its printed output is checked). Each block is its own test, named
+``file:line``, and runs in a fresh namespace in a temporary directory. An HTML comment on the line
+right above a fence changes that:
+
+``<!-- docs-test: continue -->``
+    Run after the block before it on the same page, in its namespace (a story told in steps).
+``<!-- docs-test: gpu -->``
+    The example needs a GPU: it runs when ``SUBPIXEL_BACKENDS`` names a GPU backend, and is
+    otherwise reported as skipped with its location.
+
+Any other ``docs-test`` comment is an error, so a typo cannot switch an example off. A block
+that imports a framework runs when that framework is among the requested backends (all of them
+by default); a requested framework that cannot be imported fails the test.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import doctest
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.backends import Backend, requested_backends
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
+MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<words>.*?)\s*-->\s*$")
+LANGUAGES = {"python": "script", "py": "script", "pycon": "doctest"}
+MARKERS = {"continue", "gpu"}
+
+#: Top-level modules an example may import, and the backend that must be requested to run it.
+FRAMEWORKS = {
+    "torch": Backend.TORCH,
+    "jax": Backend.JAX,
+    "flax": Backend.JAX,
+    "keras": Backend.JAX,  # tests run Keras on JAX (KERAS_BACKEND, set in conftest)
+    "dask": Backend.DASK,
+    "array_api_strict": Backend.ARRAY_API_STRICT,
+    "cupy": Backend.CUPY,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """One fenced example."""
+
+    path: Path
+    line: int  # 1-based line of the first code line
+    kind: str  # "script" or "doctest"
+    code: str
+    markers: frozenset[str]
+
+    @property
+    def where(self) -> str:
+        path = self.path.relative_to(ROOT).as_posix() if self.path.is_relative_to(ROOT) else self.path.name
+        return f"{path}:{self.line}"
+
+
+def markdown_files() -> list[Path]:
+    files = sorted(p for p in DOCS.rglob("*.md") if "scripts" not in p.relative_to(DOCS).parts)
+    readme = ROOT / "README.md"
+    return [readme, *files] if readme.exists() else files
+
+
+def parse(path: Path) -> list[Block]:
+    """Return the Python blocks of one Markdown file, with the markers written above them."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    blocks: list[Block] = []
+    i = 0
+    while i < len(lines):
+        opening = FENCE.match(lines[i])
+        if opening is None:
+            i += 1
+            continue
+        indent, fence = opening["indent"], opening["fence"]
+        info = opening["info"].strip().lstrip("{").lstrip(".")
+        language = re.split(r"[\s{}]", info, maxsplit=1)[0].lower() if info else ""
+        end = i + 1
+        while end < len(lines) and not (
+            lines[end].strip().startswith(fence[0] * len(fence)) and not lines[end].strip().strip(fence[0])
+        ):
+            end += 1
+        if end == len(lines):
+            msg = f"{path}:{i + 1}: code fence {fence} is never closed"
+            raise ValueError(msg)
+        if language in LANGUAGES:
+            body = [
+                line[len(indent) :] if line.startswith(indent) else line.lstrip()
+                for line in lines[i + 1 : end]
+            ]
+            blocks.append(
+                Block(path, i + 2, LANGUAGES[language], "\n".join(body) + "\n", _markers(path, lines, i))
+            )
+        i = end + 1
+    return blocks
+
+
+def _markers(path: Path, lines: list[str], fence_index: int) -> frozenset[str]:
+    above = fence_index - 1
+    if above < 0:
+        return frozenset()
+    found = MARKER.match(lines[above])
+    if found is None:
+        if "docs-test" in lines[above]:
+            msg = f"{path}:{above + 1}: malformed docs-test marker {lines[above]!r}"
+            raise ValueError(msg)
+        return frozenset()
+    words = frozenset(found["words"].replace(",", " ").split())
+    unknown = words - MARKERS
+    if unknown:
+        msg = f"{path}:{above + 1}: unknown docs-test marker(s) {sorted(unknown)}; known: {sorted(MARKERS)}"
+        raise ValueError(msg)
+    return words
+
+
+def chains() -> list[list[Block]]:
+    """Each block with the blocks it continues, in page order."""
+    result: list[list[Block]] = []
+    for path in markdown_files():
+        previous: list[Block] = []
+        for block in parse(path):
+            if "continue" in block.markers:
+                if not previous:
+                    msg = f"{block.where}: 'continue' on the first example of the page"
+                    raise ValueError(msg)
+                chain = [*previous, block]
+            else:
+                chain = [block]
+            result.append(chain)
+            previous = chain
+    return result
+
+
+CHAINS = chains()
+
+
+def source_lines(block: Block) -> str:
+    """The Python source of a block (the ``>>>``/``...`` lines of a doctest)."""
+    if block.kind == "script":
+        return block.code
+    examples = doctest.DocTestParser().get_examples(block.code)
+    return "".join(example.source for example in examples)
+
+
+def imported_roots(block: Block) -> set[str]:
+    tree = ast.parse(source_lines(block), filename=block.where)
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.partition(".")[0])
+    return roots
+
+
+def run_block(block: Block, namespace: dict[str, Any]) -> None:
+    filename = str(block.path)
+    if block.kind == "script":
+        # Pad with newlines so that tracebacks give the line number in the Markdown file.
+        code = compile("\n" * (block.line - 1) + block.code, filename, "exec")
+        exec(code, namespace)
+        return
+    test = doctest.DocTestParser().get_doctest(block.code, namespace, block.where, filename, block.line - 1)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report: list[str] = []
+    runner.run(test, out=report.append, clear_globs=False)
+    if runner.failures:
+        pytest.fail(f"doctest in {block.where} failed:\n" + "".join(report), pytrace=False)
+
+
+@pytest.mark.parametrize("chain", CHAINS, ids=[chain[-1].where for chain in CHAINS])
+def test_example_runs(chain: list[Block], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    requested = requested_backends()
+    roots = set().union(*(imported_roots(block) for block in chain))
+    needs_gpu = any("gpu" in block.markers for block in chain)
+    if "cupy" in roots and not needs_gpu:
+        pytest.fail(f"{chain[-1].where} imports cupy: mark it <!-- docs-test: gpu -->", pytrace=False)
+    if needs_gpu and not any(backend.on_gpu for backend in requested):
+        pytest.skip(f"needs a GPU: {chain[-1].where} (run with SUBPIXEL_BACKENDS=cupy or torch:gpu)")
+    for root in sorted(roots & FRAMEWORKS.keys()):
+        backend = FRAMEWORKS[root]
+        if backend not in requested and not (backend is Backend.CUPY and needs_gpu):
+            pytest.skip(f"{chain[-1].where} uses {root}, which SUBPIXEL_BACKENDS does not request")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace: dict[str, Any] = {"__name__": "__docs_example__"}
+    for block in chain:
+        run_block(block, namespace)
+
+
+def test_every_python_fence_is_collected() -> None:
+    """A cross-check on the parser: count the opening fences with a Python language another way."""
+    opening = re.compile(r"^\s*(`{3,}|~{3,})\s*\{?\.?(python|py|pycon)\b", re.IGNORECASE)
+    for path in markdown_files():
+        expected = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if opening.match(line))
+        assert len(parse(path)) == expected, path
+    assert sum(len(parse(path)) for path in markdown_files()) >= 10
+
+
+def test_parser_reads_markers_and_indented_fences(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "Text\n\n```python\na = 1\n```\n\n<!-- docs-test: continue -->\n```py\nb = a + 1\n```\n\n"
+        '=== "Tab"\n\n    ```pycon\n    >>> 1 + 1\n    2\n    ```\n\n```text\nnot python\n```\n'
+        "<!-- docs-test: gpu -->\n~~~python\nimport cupy\n~~~\n",
+        encoding="utf-8",
+    )
+    blocks = parse(page)
+    assert [(b.line, b.kind, b.markers) for b in blocks] == [
+        (4, "script", frozenset()),
+        (9, "script", frozenset({"continue"})),
+        (15, "doctest", frozenset()),
+        (24, "script", frozenset({"gpu"})),
+    ]
+    assert blocks[2].code == ">>> 1 + 1\n2\n"
+    page.write_text("<!-- docs-test: skip -->\n```python\npass\n```\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown docs-test marker"):
+        parse(page)
+
+
+def test_failing_examples_fail(tmp_path: Path) -> None:
+    page = tmp_path / "bad.md"
+    page.write_text("```pycon\n>>> 1 + 1\n3\n```\n\n```python\nassert 1 == 2\n```\n", encoding="utf-8")
+    doc_block, script_block = parse(page)
+    with pytest.raises(pytest.fail.Exception, match="Expected:\n    3\nGot:\n    2"):
+        run_block(doc_block, {})
+    with pytest.raises(AssertionError) as info:
+        run_block(script_block, {})
+    assert info.traceback[-1].lineno + 1 == 7  # the Markdown line of the assert
+
+
+@pytest.mark.parametrize("script", sorted((DOCS / "scripts").glob("*.py")), ids=lambda p: p.name)
+def test_picture_scripts_run(script: Path, tmp_path: Path) -> None:
+    """Each picture generator still runs (into a temporary file) and draws a non-empty PNG."""
+    target = tmp_path / "picture.png"
+    subprocess.run([sys.executable, str(script), str(target)], check=True, cwd=ROOT, timeout=120)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert target.stat().st_size > 10_000
