@@ -1,0 +1,106 @@
+"""ICNR: the initialisation of a sub-pixel convolution that starts as nearest-neighbour upsampling.
+
+Aitken et al. (2017), "Checkerboard artifact free sub-pixel convolution". A convolution that
+feeds a pixel shuffle with factors ``f1, ..., fk`` has ``C * F`` output channels
+(``F = f1 * ... * fk``). The ``F`` channels that the shuffle places in one ``f1 x ... x fk``
+output block come from one output channel ``c``; if they share one sub-kernel (and one bias),
+every pixel of the block gets the same value, so the layer is a convolution followed by
+nearest-neighbour upsampling. Which channels form a group depends on the order: ``c * F + s``
+in ``"CRD"`` and ``s * C + c`` in ``"DCR"`` (``s`` the row-major offset inside the block).
+
+Written once against the Array API; each framework calls it with its own kernel layout
+(``axis=0`` for PyTorch's ``(out, in, *k)``, ``axis=-1`` for Flax and Keras ``(*k, in, out)``).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import SupportsIndex, TypeVar
+
+import array_api_compat
+
+from subpixel._plan import Order, _check_order, normalize_factors
+
+__all__ = ["icnr", "icnr_groups"]
+
+ArrayT = TypeVar("ArrayT")
+
+
+def icnr(kernel: ArrayT, factor: int | tuple[int, ...], /, *, order: Order = "CRD", axis: int = 0) -> ArrayT:
+    """Expand a sub-kernel of ``C`` output channels to the ICNR kernel of ``C * F`` channels.
+
+    Parameters
+    ----------
+    kernel : array
+        The sub-kernel (or a bias vector), drawn by the framework's usual initialiser, with ``C``
+        entries along ``axis``.
+    factor : int or tuple of int
+        The upscale factor(s) of the shuffle that follows; ``F`` is their product.
+    order : {"CRD", "DCR"}
+        Channel order of the shuffle.
+    axis : int
+        The output-channel axis of ``kernel``.
+
+    Returns
+    -------
+    array
+        A new array of the same library and dtype, with ``C * F`` entries along ``axis``:
+        entry ``c * F + s`` (CRD) or ``s * C + c`` (DCR) is ``kernel``'s entry ``c``.
+
+    Raises
+    ------
+    TypeError
+        If ``kernel`` is not an array or ``factor`` is not an int or tuple of ints.
+    ValueError
+        If a factor is not positive, ``order`` is unknown or ``axis`` is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> icnr(np.array([10, 20]), (3,))
+    array([10, 10, 10, 20, 20, 20])
+    >>> icnr(np.array([10, 20]), (3,), order="DCR")
+    array([10, 20, 10, 20, 10, 20])
+    """
+    try:
+        xp = array_api_compat.array_namespace(kernel)
+    except TypeError:
+        msg = f"icnr: kernel must be an array, got {type(kernel).__name__}"
+        raise TypeError(msg) from None
+    count = math.prod(normalize_factors(factor))
+    checked = _check_order(order)
+    shape = tuple(kernel.shape)  # type: ignore[attr-defined]
+    ndim = len(shape)
+    if isinstance(axis, bool) or not isinstance(axis, SupportsIndex):
+        msg = f"icnr: axis must be an int, got {axis!r}"
+        raise TypeError(msg)
+    position = operator.index(axis)
+    if not -ndim <= position < ndim:
+        msg = f"icnr: axis={axis} is out of range for a kernel of shape {shape}"
+        raise ValueError(msg)
+    position %= ndim
+    # Insert the block axis behind (CRD) or in front of (DCR) the channel axis, then merge them.
+    new_axis = position + 1 if checked == "CRD" else position
+    grown = xp.expand_dims(kernel, axis=new_axis)
+    target = (*shape[:new_axis], count, *shape[new_axis:])
+    spread = xp.broadcast_to(grown, target)
+    merged = (*shape[:position], shape[position] * count, *shape[position + 1 :])
+    result: ArrayT = xp.reshape(spread, merged, copy=True)
+    return result
+
+
+def icnr_groups(channels: int, factor: int | tuple[int, ...], /, *, order: Order = "CRD") -> list[list[int]]:
+    """List the convolution channels that ICNR ties together, one group per output channel.
+
+    Examples
+    --------
+    >>> icnr_groups(2, (2,))
+    [[0, 1], [2, 3]]
+    >>> icnr_groups(2, (2,), order="DCR")
+    [[0, 2], [1, 3]]
+    """
+    count = math.prod(normalize_factors(factor))
+    if _check_order(order) == "CRD":
+        return [[c * count + s for s in range(count)] for c in range(channels)]
+    return [[s * channels + c for s in range(count)] for c in range(channels)]
