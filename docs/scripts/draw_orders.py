@@ -45,8 +45,8 @@ TEXT = "#0f172a"
 MUTED = "#64748b"
 
 ORDER_TITLES = {
-    "CRD": ("CRD", 'PyTorch, ONNX mode="CRD", Paddle, MONAI'),
-    "DCR": ("DCR", "TensorFlow depth_to_space, ONNX default, dm-pix"),
+    "CRD": ('PyTorch, ONNX mode="CRD"', "in channel = c * 4 + 2 * i + j"),
+    "DCR": ("TensorFlow, ONNX default", "in channel = (2 * i + j) * 2 + c"),
 }
 
 
@@ -57,156 +57,130 @@ def source_of_each_output(order: str) -> np.ndarray:
     return out
 
 
-def cell(ax: plt.Axes, x: float, y: float, k: int, pixel: int, size: float = 1.0) -> None:
-    """One element: channel ``k`` coloured, its number large and its input pixel letter small."""
+def cell(ax: plt.Axes, x: float, y: float, k: int, pixel: int) -> None:
+    """Draw one element: channel ``k`` coloured, its number large and its input pixel letter small."""
     fill, ink = COLOURS[k]
-    ax.add_patch(Rectangle((x, y), size, size, facecolor=fill, edgecolor="white", linewidth=1.2))
+    ax.add_patch(Rectangle((x, y), 1, 1, facecolor=fill, edgecolor="white", linewidth=1.2))
+    ax.text(x + 0.45, y + 0.55, str(k), ha="center", va="center", fontsize=15, fontweight="bold", color=ink)
     ax.text(
-        x + size / 2,
-        y + size * 0.56,
-        str(k),
-        ha="center",
-        va="center",
-        fontsize=13,
-        fontweight="bold",
-        color=ink,
-    )
-    ax.text(
-        x + size * 0.84,
-        y + size * 0.2,
-        LETTERS[pixel],
-        ha="center",
-        va="center",
-        fontsize=8,
-        color=ink,
-        style="italic",
+        x + 0.82, y + 0.2, LETTERS[pixel], ha="center", va="center", fontsize=9, color=ink, style="italic"
     )
 
 
-def frame(ax: plt.Axes, x: float, y: float, width: float, height: float, colour: str = GRID) -> None:
+def frame(ax: plt.Axes, x: float, y: float, width: float, height: float) -> None:
     """Outline one channel plane."""
-    ax.add_patch(Rectangle((x, y), width, height, facecolor="none", edgecolor=colour, linewidth=1.6))
+    ax.add_patch(Rectangle((x, y), width, height, facecolor="none", edgecolor=GRID, linewidth=1.8))
 
 
-def panel(ax: plt.Axes, order: str, top: float) -> None:
-    """Draw one order: the input stack on the left, the two output planes on the right."""
-    out = source_of_each_output(order)
-    gap = 0.45
-    in_left = 0.0
-    in_bottom = top - 3.0
-    # Where each input channel goes: (output channel, sub-pixel offset i, j).
-    goes_to = {}
-    for c in range(C):
-        for y in range(H * R):
-            for x in range(W * R):
-                k = int(out[c, y, x]) // (H * W)
-                goes_to[k] = (c, y % R, x % R)
+def label(ax: plt.Axes, x: float, y: float, text: str, **style: object) -> None:
+    """Write centred text in the figure's colours."""
+    options: dict[str, object] = {"ha": "center", "va": "bottom", "fontsize": 12, "color": MUTED}
+    options.update(style)
+    ax.text(x, y, text, **options)  # type: ignore[arg-type]
 
-    name, users = ORDER_TITLES[order]
-    ax.text(in_left, top + 0.95, name, fontsize=20, fontweight="bold", color=TEXT, va="bottom")
-    ax.text(in_left + 1.8, top + 1.02, users, fontsize=11, color=MUTED, va="bottom")
 
-    # Input: DEPTH planes of H x W, in channel order.
+def draw_input(ax: plt.Axes, bottom: float, gap: float) -> None:
+    """Draw the input: DEPTH planes of H x W in channel order, in one row."""
+    label(
+        ax,
+        0.0,
+        bottom + H + 0.95,
+        "Input: 8 channels of 2 x 2 pixels",
+        ha="left",
+        fontsize=15,
+        color=TEXT,
+        fontweight="bold",
+    )
     for k in range(DEPTH):
-        x0 = in_left + k * (W + gap)
-        ax.text(
-            x0 + W / 2, in_bottom + H + 0.25, f"in {k}", ha="center", va="bottom", fontsize=9, color=MUTED
-        )
+        x0 = k * (W + gap)
+        label(ax, x0 + W / 2, bottom + H + 0.15, f"in {k}")
         for h in range(H):
             for w in range(W):
-                cell(ax, x0 + w, in_bottom + (H - 1 - h), k, h * W + w)
-        frame(ax, x0, in_bottom, W, H)
-        c, i, j = goes_to[k]
-        ax.text(
-            x0 + W / 2,
-            in_bottom - 0.3,
-            f"out {c}",
-            ha="center",
-            va="top",
-            fontsize=9,
-            color=COLOURS[k][1],
-            fontweight="bold",
-        )
-        ax.text(
-            x0 + W / 2,
-            in_bottom - 0.78,
-            f"({i}, {j})",
-            ha="center",
-            va="top",
-            fontsize=9,
-            color=COLOURS[k][1],
-        )
-    in_right = in_left + DEPTH * (W + gap) - gap
+                cell(ax, x0 + w, bottom + (H - 1 - h), k, h * W + w)
+        frame(ax, x0, bottom, W, H)
 
-    # Arrow.
-    out_left = in_right + 2.2
-    arrow = FancyArrowPatch(
-        (in_right + 0.35, in_bottom + H / 2),
-        (out_left - 0.45, in_bottom + H / 2),
-        arrowstyle="-|>",
-        mutation_scale=22,
-        linewidth=2.0,
-        color=GRID,
-    )
-    ax.add_patch(arrow)
-    ax.text(
-        (in_right + out_left) / 2 - 0.05,
-        in_bottom + H / 2 + 0.3,
-        "shuffle",
-        ha="center",
-        va="bottom",
-        fontsize=9,
-        color=MUTED,
-    )
 
-    # Output: C planes of (H*R) x (W*R).
-    out_bottom = top - 4.0 - 0.0
+def draw_output(ax: plt.Axes, order: str, left: float, top: float) -> None:
+    """Draw one order's output: C planes of (H * R) x (W * R), under a title and the formula."""
+    out = source_of_each_output(order)
+    users, formula = ORDER_TITLES[order]
+    width = C * W * R + (C - 1) * 0.6
+    label(ax, left + width / 2, top + 1.35, f'order="{order}"', fontsize=17, color=TEXT, fontweight="bold")
+    label(ax, left + width / 2, top + 0.85, users, fontsize=12)
+    label(ax, left + width / 2, top + 0.2, formula, fontsize=11.5, family="monospace", color=TEXT)
+    bottom = top - 0.55 - H * R
     for c in range(C):
-        x0 = out_left + c * (W * R + 0.8)
-        ax.text(
-            x0 + W * R / 2,
-            out_bottom + H * R + 0.25,
-            f"out {c}",
-            ha="center",
-            va="bottom",
-            fontsize=10,
-            color=TEXT,
-            fontweight="bold",
-        )
+        x0 = left + c * (W * R + 0.6)
+        label(ax, x0 + W * R / 2, bottom + H * R + 0.12, f"out {c}", fontweight="bold", color=TEXT)
         for y in range(H * R):
             for x in range(W * R):
                 source = int(out[c, y, x])
-                cell(ax, x0 + x, out_bottom + (H * R - 1 - y), source // (H * W), source % (H * W))
-        # Thin lines between the R x R blocks that come from one input pixel.
+                cell(ax, x0 + x, bottom + (H * R - 1 - y), source // (H * W), source % (H * W))
+        # Lines between the R x R blocks that each come from one input pixel.
         for b in range(1, H):
-            ax.plot([x0, x0 + W * R], [out_bottom + b * R] * 2, color=GRID, linewidth=1.3, alpha=0.8)
+            ax.plot([x0, x0 + W * R], [bottom + b * R] * 2, color=GRID, linewidth=1.4)
         for b in range(1, W):
-            ax.plot([x0 + b * R] * 2, [out_bottom, out_bottom + H * R], color=GRID, linewidth=1.3, alpha=0.8)
-        frame(ax, x0, out_bottom, W * R, H * R)
+            ax.plot([x0 + b * R] * 2, [bottom, bottom + H * R], color=GRID, linewidth=1.4)
+        frame(ax, x0, bottom, W * R, H * R)
+
+
+def arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Draw an arrow from the input down to one output."""
+    ax.add_patch(
+        FancyArrowPatch(
+            start,
+            end,
+            arrowstyle="-|>",
+            mutation_scale=24,
+            linewidth=2.0,
+            color=GRID,
+            connectionstyle="arc3,rad=0.0",
+        )
+    )
 
 
 def draw(path: Path) -> None:
-    """Draw both orders, one above the other, and save the PNG to ``path``."""
-    fig, ax = plt.subplots(figsize=(14.0, 7.0), dpi=150)
-    panel(ax, "CRD", top=9.6)
-    panel(ax, "DCR", top=3.0)
+    """Draw the input once and its shuffle in both orders below it; save the PNG to ``path``."""
+    gap = 0.5
+    total = DEPTH * W + (DEPTH - 1) * gap
+    panel = C * W * R + (C - 1) * 0.6
+    fig, ax = plt.subplots(figsize=(10.0, 7.6), dpi=150)
+    input_bottom = 9.2
+    draw_input(ax, input_bottom, gap)
+    output_top = 5.0
+    draw_output(ax, "CRD", 0.0, output_top)
+    draw_output(ax, "DCR", total - panel, output_top)
+    middle = total / 2
+    arrow(ax, (middle - 3.2, input_bottom - 0.25), (panel / 2, output_top + 2.05))
+    arrow(ax, (middle + 3.2, input_bottom - 0.25), (total - panel / 2, output_top + 2.05))
+    label(
+        ax,
+        middle,
+        input_bottom - 1.15,
+        "pixel_shuffle(x, 2, order=...)",
+        family="monospace",
+        color=TEXT,
+        fontsize=11.5,
+    )
     ax.text(
         0.0,
-        -2.55,
-        "Input: 8 channels of 2x2 pixels (a, b, c, d). pixel_shuffle with factor 2 makes 2 channels of "
-        "4x4: each input pixel becomes a 2x2 block.\nUnder each input channel: the output channel it "
-        "fills and its offset (i, j) inside every block. Same input, same shapes, different pixels.",
-        fontsize=9.5,
+        -0.35,
+        "Each colour is one input channel, the small letter the input pixel it came from. Every input pixel\n"
+        "becomes a 2 x 2 block (outlined); the order decides which channel fills position (i, j) of the\n"
+        "block in output channel c.",
+        fontsize=11,
         color=MUTED,
         va="top",
         linespacing=1.5,
     )
-    ax.set_xlim(-0.3, 30.6)
-    ax.set_ylim(-3.4, 11.0)
+    ax.set_xlim(-0.25, total + 0.25)
+    ax.set_ylim(-1.6, input_bottom + H + 1.7)
     ax.set_aspect("equal")
     ax.axis("off")
     fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
-    fig.savefig(path, dpi=150, metadata={"Software": None}, facecolor="white")
+    fig.savefig(
+        path, dpi=150, metadata={"Software": None}, facecolor="white", bbox_inches="tight", pad_inches=0.15
+    )
     plt.close(fig)
 
 
