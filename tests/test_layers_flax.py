@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import linen, nnx
+
+import subpixel
+import subpixel.flax.linen as sl
+from subpixel._plan import normalize_factors
+from subpixel.flax import PixelShuffle, PixelUnshuffle, SubPixelConv, icnr_init
+from tests.layer_helpers import (
+    ICNR_CASES,
+    assert_same_bits,
+    first_of_groups,
+    icnr_case_ids,
+    nearest_upsample,
+    special_floats,
+)
+
+SHUFFLE_CASES = [(2, "CRD"), ((3,), "DCR"), ((2, 3), "DCR"), ((1, 2, 2), "CRD")]
+
+
+def channels_last_input(factor: object, seed: int = 0, batch: int = 2) -> np.ndarray:
+    factors = normalize_factors(factor)
+    return special_floats((batch, *(3 + i for i in range(len(factors))), 2 * math.prod(factors)), seed)
+
+
+@pytest.mark.parametrize(("factor", "order"), SHUFFLE_CASES, ids=str)
+def test_nnx_layers_are_the_functional_form(factor: object, order: str) -> None:
+    x = channels_last_input(factor)
+    shuffle = PixelShuffle(factor, order=order)  # type: ignore[arg-type]
+    y = shuffle(jnp.asarray(x))
+    assert_same_bits(np.asarray(y), subpixel.pixel_shuffle(x, factor, channels_last=True, order=order))  # type: ignore[arg-type]
+    back = PixelUnshuffle(factor, order=order)(y)  # type: ignore[arg-type]
+    assert_same_bits(np.asarray(back), x)
+
+
+@pytest.mark.parametrize(("factor", "order"), SHUFFLE_CASES, ids=str)
+def test_linen_layers_are_the_functional_form(factor: object, order: str) -> None:
+    x = jnp.asarray(channels_last_input(factor))
+    shuffle = sl.PixelShuffle(factor, order=order)  # type: ignore[arg-type]
+    assert shuffle.init(jax.random.key(0), x) == {}
+    y = shuffle.apply({}, x)
+    assert_same_bits(
+        np.asarray(y), subpixel.pixel_shuffle(np.asarray(x), factor, channels_last=True, order=order)
+    )  # type: ignore[arg-type]
+    assert_same_bits(np.asarray(sl.PixelUnshuffle(factor, order=order).apply({}, y)), np.asarray(x))  # type: ignore[arg-type]
+
+
+def test_channels_first_option() -> None:
+    x = special_floats((2, 8, 3, 3))
+    expected = subpixel.pixel_shuffle(x, 2)
+    assert_same_bits(np.asarray(PixelShuffle(2, channels_last=False)(jnp.asarray(x))), expected)
+    assert_same_bits(np.asarray(sl.PixelShuffle(2, channels_last=False).apply({}, jnp.asarray(x))), expected)
+
+
+def test_repr_and_bad_arguments() -> None:
+    assert repr(PixelShuffle(3)) == "PixelShuffle(upscale_factor=3)"
+    assert repr(PixelUnshuffle((2, 1), channels_last=False, order="DCR")) == (
+        "PixelUnshuffle(downscale_factor=(2, 1), channels_last=False, order='DCR')"
+    )
+    with pytest.raises(ValueError, match="upscale_factor"):
+        PixelShuffle(0)
+    with pytest.raises(ValueError, match="order"):
+        sl.PixelUnshuffle(2, order="RCD")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="out_channels"):
+        SubPixelConv(2, 1.5, 2, rngs=nnx.Rngs(0))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="kernel_size"):
+        sl.SubPixelConv(2, 2, kernel_size=(3, 3, 3))
+
+
+def test_transformations_of_nnx_layers() -> None:
+    x = jnp.asarray(channels_last_input((2, 3), batch=4))
+    shuffle = PixelShuffle((2, 3), order="DCR")
+    eager = np.asarray(shuffle(x))
+    assert_same_bits(np.asarray(jax.jit(lambda m, v: m(v))(shuffle, x)), eager)
+    assert_same_bits(np.asarray(nnx.jit(lambda m, v: m(v))(shuffle, x)), eager)
+    per_item = jax.vmap(shuffle)(x)
+    assert_same_bits(np.asarray(per_item), eager)
+    # The gradient of a shuffle is the unshuffle of the cotangent.
+    cotangent = jnp.asarray(np.random.default_rng(0).standard_normal(eager.shape, dtype=np.float32))
+    grad = jax.grad(lambda v: jnp.sum(shuffle(v) * cotangent))(x)
+    assert_same_bits(np.asarray(grad), np.asarray(PixelUnshuffle((2, 3), order="DCR")(cotangent)))
+
+
+def test_nnx_sub_pixel_conv_trains_under_nnx_jit_and_grad() -> None:
+    block = SubPixelConv(3, 2, (2, 1), 3, order="DCR", rngs=nnx.Rngs(0))
+    assert block.conv.kernel[...].shape == (3, 3, 3, 4)
+    x = jnp.ones((2, 5, 4, 3), jnp.float32)
+    y = block(x)
+    assert y.shape == (2, 10, 4, 2)
+    np.testing.assert_allclose(
+        np.asarray(nnx.jit(lambda m, v: m(v))(block, x)), np.asarray(y), rtol=1e-6, atol=1e-6
+    )
+    grads = nnx.grad(lambda m: jnp.sum(m(x) ** 2))(block)
+    assert grads["conv"]["kernel"][...].shape == (3, 3, 3, 4)
+    assert float(jnp.abs(grads["conv"]["kernel"][...]).sum()) > 0
+    batched = jax.vmap(block)(jnp.ones((3, 2, 5, 4, 3), jnp.float32))
+    assert batched.shape == (3, 2, 10, 4, 2)
+
+
+def test_linen_sub_pixel_conv_under_jit_and_grad() -> None:
+    block = sl.SubPixelConv(2, 3, order="DCR")
+    x = jnp.ones((2, 4, 4, 5), jnp.float32)
+    params = block.init(jax.random.key(0), x)
+    assert params["params"]["conv"]["kernel"].shape == (3, 3, 5, 18)
+    y = jax.jit(block.apply)(params, x)
+    assert y.shape == (2, 12, 12, 2)
+    grads = jax.grad(lambda p: jnp.sum(block.apply(p, x) ** 2))(params)
+    assert float(jnp.abs(grads["params"]["conv"]["kernel"]).sum()) > 0
+
+
+def test_icnr_init_wraps_any_initializer() -> None:
+    init = icnr_init(nnx.initializers.normal(1.0), (2, 2), order="DCR")
+    kernel = np.asarray(init(jax.random.key(0), (3, 3, 4, 8), jnp.float32))
+    for c in range(2):
+        for s in range(4):
+            assert_same_bits(kernel[..., s * 2 + c], kernel[..., c])
+    with pytest.raises(ValueError, match="divisible by 4"):
+        init(jax.random.key(0), (3, 3, 4, 6), jnp.float32)
+
+
+ICNR_PARAMS = [(f, k, o) for (f, k), o in itertools.product(ICNR_CASES, ("CRD", "DCR"))]
+
+
+def _icnr_reference(
+    kernel: np.ndarray, bias: np.ndarray, x: np.ndarray, factors: tuple[int, ...], order: str
+) -> np.ndarray:
+    """Convolve with the first kernel of each ICNR group, then repeat pixels (nearest neighbour)."""
+    picks = first_of_groups(2, factors, order)
+    sub = nnx.Conv(3, 2, kernel.shape[:-2], padding="SAME", rngs=nnx.Rngs(0))
+    sub.kernel[...] = jnp.asarray(kernel[..., picks])
+    sub.bias[...] = jnp.asarray(bias[picks])
+    return nearest_upsample(np.asarray(sub(jnp.asarray(x))), factors, channels_last=True)
+
+
+@pytest.mark.parametrize(("factor", "kernel_size", "order"), ICNR_PARAMS, ids=icnr_case_ids())
+def test_icnr_property_nnx(factor: object, kernel_size: object, order: str) -> None:
+    factors = normalize_factors(factor)
+    normal = nnx.initializers.normal(1.0)
+    block = SubPixelConv(3, 2, factor, kernel_size, order=order, bias_init=normal, rngs=nnx.Rngs(1))  # type: ignore[arg-type]
+    x = (
+        np.random.default_rng(0)
+        .standard_normal((2, *(4 + i for i in range(len(factors))), 3))
+        .astype(np.float32)
+    )
+    got = np.asarray(block(jnp.asarray(x)))
+    kernel, bias = np.asarray(block.conv.kernel[...]), np.asarray(block.conv.bias[...])
+    expected = _icnr_reference(kernel, bias, x, factors, order)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert np.abs(got).max() > 0.1
+
+
+@pytest.mark.parametrize(("factor", "kernel_size", "order"), ICNR_PARAMS, ids=icnr_case_ids())
+def test_icnr_property_linen(factor: object, kernel_size: object, order: str) -> None:
+    factors = normalize_factors(factor)
+    normal = linen.initializers.normal(1.0)
+    block = sl.SubPixelConv(2, factor, kernel_size, order=order, bias_init=normal)  # type: ignore[arg-type]
+    x = (
+        np.random.default_rng(0)
+        .standard_normal((2, *(4 + i for i in range(len(factors))), 3))
+        .astype(np.float32)
+    )
+    params = block.init(jax.random.key(2), jnp.asarray(x))
+    got = np.asarray(block.apply(params, jnp.asarray(x)))
+    conv = params["params"]["conv"]
+    expected = _icnr_reference(np.asarray(conv["kernel"]), np.asarray(conv["bias"]), x, factors, order)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert np.abs(got).max() > 0.1
+
+
+def test_icnr_off_gives_ungrouped_kernel() -> None:
+    block = SubPixelConv(3, 1, 2, icnr=False, rngs=nnx.Rngs(0))
+    kernel = np.asarray(block.conv.kernel[...])
+    assert not np.array_equal(kernel[..., 0], kernel[..., 1])
