@@ -14,6 +14,7 @@ from typing import Any
 
 import griffe
 
+SEE_ALSO_ENTRY = re.compile(r"^(?P<names>[\w.]+(?:\s*,\s*[\w.]+)*)\s*(?::\s*(?P<text>.*))?$")
 ROLE = re.compile(r":(?:py:)?(?:func|class|meth|attr|mod|data|obj|exc|const):`~?(?P<name>[\w.]+)`")
 LITERAL = re.compile(r"(?<=\S)::$", re.MULTILINE)
 
@@ -45,4 +46,34 @@ def _rewrite(text: str, package: str, exported: set[str]) -> str:
             return f"[`{short}`][{package}.{short}]"
         return f"`{name}`"
 
-    return LITERAL.sub(":", ROLE.sub(link, text))
+    def name_link(name: str) -> str:
+        return link(ROLE.match(f":obj:`{name}`"))  # type: ignore[arg-type]
+
+    return _see_also(LITERAL.sub(":", ROLE.sub(link, text)), name_link)
+
+
+def _see_also(text: str, link: Any) -> str:
+    """Turn the entries ``name : text`` of a numpydoc "See Also" section into a linked list."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        if lines[i].strip() == "See Also" and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}:
+            out.append(lines[i + 1])
+            i += 2
+            while i < len(lines) and not _is_header(lines, i):
+                entry = SEE_ALSO_ENTRY.match(lines[i])
+                if entry is not None and not lines[i].startswith(" "):
+                    names = ", ".join(link(n.strip()) for n in entry["names"].split(","))
+                    out.append(f"- {names}" + (f": {entry['text']}" if entry["text"] else ""))
+                else:
+                    out.append(lines[i])
+                i += 1
+            continue
+        i += 1
+    return "\n".join(out)
+
+
+def _is_header(lines: list[str], i: int) -> bool:
+    return bool(lines[i].strip()) and i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}

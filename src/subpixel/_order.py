@@ -54,10 +54,11 @@ def convert_order(
     factor : int or tuple of int
         The shuffle's factor, as passed to :func:`pixel_shuffle`: ``r`` means ``r`` on each of
         two spatial axes (``F = r * r``); a tuple gives one factor per spatial axis.
-    source : {"CRD", "DCR"}
-        The order the weight was trained for.
-    target : {"CRD", "DCR"}
-        The order of the pixel shuffle the converted weight will feed.
+    source : str
+        ``"CRD"`` or ``"DCR"``: the order the weight was trained for. Required, as is
+        ``target``, so that every call states its direction.
+    target : str
+        ``"CRD"`` or ``"DCR"``: the order of the pixel shuffle the converted weight will feed.
     axis : int
         The channel axis of ``weight``: ``0`` for PyTorch's ``(out, in, *kernel)`` weights and
         for biases, ``-1`` for the output channels of TensorFlow, Keras and Flax kernels
@@ -89,10 +90,10 @@ def convert_order(
     Four channels that a factor-2 shuffle spreads over one 2x2 block, for ``C = 2`` outputs:
 
     >>> import numpy as np
-    >>> bias = np.array([10, 11, 12, 13, 20, 21, 22, 23])  # CRD: channel c*4 + offset
+    >>> bias = np.array([10, 11, 12, 13, 20, 21, 22, 23])  # CRD: c * 4 + offset
     >>> convert_order(bias, 2, source="CRD", target="DCR")
     array([10, 20, 11, 21, 12, 22, 13, 23])
-    >>> kernel = np.zeros((3, 3, 16, 8))  # TensorFlow (height, width, in, out), DCR
+    >>> kernel = np.zeros((3, 3, 16, 8))  # TensorFlow: (kh, kw, in, out), DCR
     >>> convert_order(kernel, 2, source="DCR", target="CRD", axis=-1).shape
     (3, 3, 16, 8)
     """
