@@ -8,8 +8,9 @@ right above a fence changes that:
 ``<!-- docs-test: continue -->``
     Run after the block before it on the same page, in its namespace (a story told in steps).
 ``<!-- docs-test: gpu -->``
-    The example needs a GPU: it runs when ``SUBPIXEL_BACKENDS`` names a GPU backend, and is
-    otherwise reported as skipped with its location.
+    The example needs a GPU: it runs when ``SUBPIXEL_BACKENDS`` names the GPU backend of each
+    framework it imports (``cupy``, ``torch:gpu``, ``jax:gpu``), and is otherwise reported as
+    skipped with its location.
 
 Any other ``docs-test`` comment is an error, so a typo cannot switch an example off. A block
 that imports a framework runs when that framework is among the requested backends (all of them
@@ -47,6 +48,14 @@ FRAMEWORKS = {
     "dask": Backend.DASK,
     "array_api_strict": Backend.ARRAY_API_STRICT,
     "cupy": Backend.CUPY,
+}
+
+#: For examples marked ``gpu``: the GPU backend that must be requested to run them.
+GPU_FRAMEWORKS = {
+    "cupy": Backend.CUPY,
+    "torch": Backend.TORCH_GPU,
+    "jax": Backend.JAX_GPU,
+    "flax": Backend.JAX_GPU,
 }
 
 
@@ -180,17 +189,20 @@ def run_block(block: Block, namespace: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("chain", CHAINS, ids=[chain[-1].where for chain in CHAINS])
 def test_example_runs(chain: list[Block], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    requested = requested_backends()
+    where = chain[-1].where
+    requested = set(requested_backends())
     roots = set().union(*(imported_roots(block) for block in chain))
-    needs_gpu = any("gpu" in block.markers for block in chain)
-    if "cupy" in roots and not needs_gpu:
-        pytest.fail(f"{chain[-1].where} imports cupy: mark it <!-- docs-test: gpu -->", pytrace=False)
-    if needs_gpu and not any(backend.on_gpu for backend in requested):
-        pytest.skip(f"needs a GPU: {chain[-1].where} (run with SUBPIXEL_BACKENDS=cupy or torch:gpu)")
-    for root in sorted(roots & FRAMEWORKS.keys()):
-        backend = FRAMEWORKS[root]
-        if backend not in requested and not (backend is Backend.CUPY and needs_gpu):
-            pytest.skip(f"{chain[-1].where} uses {root}, which SUBPIXEL_BACKENDS does not request")
+    if any("gpu" in block.markers for block in chain):
+        wanted = {GPU_FRAMEWORKS[root] for root in roots if root in GPU_FRAMEWORKS}
+        if not (wanted <= requested if wanted else any(b.on_gpu for b in requested)):
+            names = ", ".join(sorted(str(b) for b in wanted)) or "a GPU backend"
+            pytest.skip(f"needs a GPU: {where} runs when SUBPIXEL_BACKENDS names {names}")
+    else:
+        if "cupy" in roots:
+            pytest.fail(f"{where} imports cupy: mark it <!-- docs-test: gpu -->", pytrace=False)
+        for root in sorted(roots & FRAMEWORKS.keys()):
+            if FRAMEWORKS[root] not in requested:
+                pytest.skip(f"{where} uses {root}, which SUBPIXEL_BACKENDS does not request")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     namespace: dict[str, Any] = {"__name__": "__docs_example__"}
