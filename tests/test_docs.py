@@ -258,3 +258,24 @@ def test_picture_scripts_run(script: Path, tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(script), str(target)], check=True, cwd=ROOT, timeout=120)
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert target.stat().st_size > 10_000
+
+
+#: Public modules with user-facing classes, documented on the API page when they exist.
+LAYER_MODULES = {
+    "subpixel.torch": "torch.py",
+    "subpixel.flax": "flax/__init__.py",
+    "subpixel.flax.linen": "flax/linen.py",
+    "subpixel.keras": "keras.py",
+}
+
+
+def test_api_reference_documents_every_export() -> None:
+    """A name added to ``subpixel.__all__`` (or a new layer module) must appear in docs/api.md."""
+    import subpixel
+
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^::: (subpixel[\w.]*)\s*$", text, re.MULTILINE))
+    exported = {f"subpixel.{name}" for name in subpixel.__all__ if name != "__version__"}
+    source = ROOT / "src" / "subpixel"
+    modules = {name for name, path in LAYER_MODULES.items() if (source / path).exists()}
+    assert not (exported | modules) - documented, sorted((exported | modules) - documented)
