@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+import sys
+from typing import Any, TypeVar
 
-from subpixel._dispatch import executor_for
+from subpixel._dispatch import Runner, executor_for, runner_for
+from subpixel._fast._torch_plain import apply_plain
 from subpixel._plan import Order, _check_order, normalize_factors, plan_for
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
 ArrayT = TypeVar("ArrayT")
+
+#: Most call signatures whose runner is kept (cleared, not evicted, when full).
+RUNNER_CACHE_SIZE = 4096
+
+#: Runner by (array type, shape, factor, inverse, channels_last, order) for calls whose
+#: arguments have exactly the types int/tuple of int, bool and str: a hit skips validation,
+#: namespace lookup and planning, which dominate calls on tiny arrays.
+_runners: dict[tuple[object, ...], Runner] = {}
+_modules = sys.modules
 
 
 def pixel_shuffle(
@@ -148,11 +159,79 @@ def _run(
     caller: str,
     factor_name: str,
 ) -> ArrayT:
+    torch = _modules.get("torch")
+    if torch is not None and torch.compiler.is_compiling():
+        return _traced(torch, x, factor, inverse, channels_last, order, caller, factor_name)
+    # Exact type checks keep ``True``/``1`` and ``2.0``/``2`` apart: only arguments that
+    # passed validation with exactly these types ever reach the cache.
+    key: tuple[object, ...] | None = None
+    if (
+        (channels_last is False or channels_last is True)
+        and type(order) is str
+        and (type(factor) is int or (type(factor) is tuple and all(type(f) is int for f in factor)))
+    ):
+        key = (type(x), getattr(x, "shape", None), factor, inverse, channels_last, order)
+        try:
+            runner = _runners.get(key)
+        except TypeError:  # an unhashable shape
+            runner = key = None
+        if runner is not None:
+            result: ArrayT = runner(x)
+            return result
     executor = executor_for(x, caller)
     factors = normalize_factors(factor, name=factor_name)
     if not isinstance(channels_last, bool):
         msg = f"{caller}: channels_last must be a bool, got {channels_last!r}"
         raise TypeError(msg)
+    shape = tuple(x.shape)  # type: ignore[attr-defined]
+    checked = _check_order(order)
+    plan = plan_for(shape, factors, inverse, channels_last, checked, caller, factor_name)
+    native = None
+    if checked == "CRD" and not channels_last and len(factors) == 2 and factors[0] == factors[1]:
+        native = (inverse, factors[0])
+    runner = runner_for(executor, plan, native)
+    if key is not None:
+        if len(_runners) >= RUNNER_CACHE_SIZE:
+            _runners.clear()
+        _runners[key] = runner
+    return runner(x)  # type: ignore[no-any-return]
+
+
+def _traced(
+    torch: Any,
+    x: ArrayT,
+    factor: object,
+    inverse: bool,
+    channels_last: object,
+    order: object,
+    caller: str,
+    factor_name: str,
+) -> ArrayT:
+    """Run the shuffle as plain tensor methods, while ``torch.compile`` traces the call."""
+    factors = normalize_factors(factor, name=factor_name)
+    if not isinstance(channels_last, bool):
+        msg = f"{caller}: channels_last must be a bool, got {channels_last!r}"
+        raise TypeError(msg)
+    if not isinstance(x, torch.Tensor):
+        return _run_untraced(x, factors, inverse, channels_last, order, caller, factor_name)
+    shape = tuple(x.shape)
+    plan = plan_for.__wrapped__(
+        shape, factors, inverse, channels_last, _check_order(order), caller, factor_name
+    )
+    result: ArrayT = apply_plain(torch, x, plan)
+    return result
+
+
+def _run_untraced(
+    x: ArrayT,
+    factors: tuple[int, ...],
+    inverse: bool,
+    channels_last: bool,
+    order: object,
+    caller: str,
+    factor_name: str,
+) -> ArrayT:
+    executor = executor_for(x, caller)
     shape = tuple(x.shape)  # type: ignore[attr-defined]
     plan = plan_for(shape, factors, inverse, channels_last, _check_order(order), caller, factor_name)
     result: ArrayT = executor(x, plan)

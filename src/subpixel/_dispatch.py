@@ -19,10 +19,16 @@ import array_api_compat
 from subpixel._plan import ShufflePlan
 from subpixel._shuffle import apply_plan
 
-__all__ = ["Executor", "executor_for"]
+__all__ = ["Executor", "NativeSpec", "Runner", "executor_for", "runner_for"]
 
 #: Applies a plan to one array of the type it was made for.
 Executor = Callable[[Any, ShufflePlan], Any]
+
+#: ``(inverse, r)``: the plan is PyTorch's own op with square factor ``r`` (see :func:`runner_for`).
+NativeSpec = tuple[bool, int]
+
+#: Applies one fixed plan to an array: what :mod:`subpixel._api` caches per call signature.
+Runner = Callable[[Any], Any]
 
 #: Fast-path modules by the top-level module that defines the array type. Each exposes
 #: ``make_executor(xp) -> Executor | None``; ``None`` means "use the Array-API path".
@@ -47,6 +53,25 @@ def executor_for(x: object, caller: str) -> Executor:
         with _lock:
             executor = _cache.setdefault(kind, executor)
     return executor
+
+
+def runner_for(executor: Executor, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
+    """Return a function of ``x`` alone that applies ``plan`` with ``executor``.
+
+    An executor with a ``prepare(plan, native)`` method (the fast paths) does the per-plan
+    work once there; any other executor is called with the plan each time. ``native`` is
+    ``(inverse, r)`` when the plan is exactly PyTorch's own ``pixel_shuffle`` (``inverse``
+    False) or ``pixel_unshuffle`` with factor ``r`` for inputs of the shape it was made for.
+    """
+    prepare = getattr(executor, "prepare", None)
+    if prepare is not None:
+        runner: Runner = prepare(plan, native)
+        return runner
+    return functools.partial(_call, executor, plan)
+
+
+def _call(executor: Executor, plan: ShufflePlan, x: Any) -> Any:
+    return executor(x, plan)
 
 
 def _make_executor(x: object, caller: str) -> Executor:

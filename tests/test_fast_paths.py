@@ -1,0 +1,456 @@
+"""Every fast path against the Array-API path (:func:`subpixel._shuffle.apply_plan`), byte for byte.
+
+The fast paths are chosen by size, dtype, layout and tracing state, so these tests drive each
+route on purpose (small and large inputs, strided views, every dtype family, zero-size arrays)
+and check the route taken where it matters (autograd nodes, fallbacks).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+from typing import Any
+
+import array_api_compat.numpy as compat_np
+import numpy as np
+import pytest
+
+import subpixel
+from subpixel._api import _runners
+from subpixel._fast import _blocked, _compiled
+from subpixel._fast import numpy as fast_numpy
+from subpixel._plan import shuffle_plan
+from subpixel._shuffle import apply_plan
+
+FLOAT_SPECIALS = {
+    np.dtype(np.float32): np.array(
+        [0x7FC00001, 0xFFC12345, 0x7F800001, 0x80000000, 0x7F800000, 0xFF800000, 0x00000001, 0x807FFFFF],
+        dtype=np.uint32,
+    ),
+    np.dtype(np.float64): np.array(
+        [0x7FF8000000000001, 0xFFF8123456789ABC, 0x8000000000000000, 0x7FF0000000000000, 0x1],
+        dtype=np.uint64,
+    ),
+    np.dtype(np.float16): np.array([0x7E01, 0xFE33, 0x8000, 0x7C00, 0xFC00, 0x0001, 0x83FF], dtype=np.uint16),
+}
+
+DTYPES = ["float32", "float64", "float16", "uint8", "int16", "int64", "bool", "complex64", "complex128"]
+
+# (factor, inverse, channels_last, order); each case is run small and large.
+CASES = [
+    (factor, inverse, channels_last, order)
+    for factor in (2, 3, (2, 3), (4,), (2, 2, 2))
+    for inverse in (False, True)
+    for channels_last in (False, True)
+    for order in ("CRD", "DCR")
+]
+
+
+def _bits(values: Any) -> bytes:
+    return np.ascontiguousarray(values).view(np.uint8).tobytes()
+
+
+def same_bits(actual: Any, expected: Any) -> bool:
+    """Shape, dtype and raw bytes equal (NaN payloads and -0.0 included)."""
+    return bool(
+        actual.shape == expected.shape and actual.dtype == expected.dtype and _bits(actual) == _bits(expected)
+    )
+
+
+def special(shape: tuple[int, ...], dtype: str, seed: int = 0) -> np.ndarray[Any, Any]:
+    """Random bytes of ``dtype`` with NaN payloads, -0.0, infinities and subnormals mixed in."""
+    rng = np.random.default_rng(seed)
+    kind = np.dtype(dtype)
+    size = int(np.prod(shape))
+    if kind == np.bool_:
+        return rng.integers(0, 2, size=shape).astype(bool)
+    values = rng.integers(0, 256, size=size * kind.itemsize, dtype=np.uint8).view(kind).reshape(shape)
+    bits = FLOAT_SPECIALS.get(kind)
+    if bits is not None and size:
+        flat = values.reshape(-1)
+        positions = np.linspace(0, size - 1, num=min(size, len(bits))).astype(np.intp)
+        flat[positions] = bits[: len(positions)].view(kind)[: len(positions)]
+    return values
+
+
+def shape_for(factor: Any, inverse: bool, channels_last: bool, large: bool) -> tuple[int, ...]:
+    """An input shape that the case accepts; ``large`` passes the fast paths' size threshold."""
+    factors = (factor, factor) if isinstance(factor, int) else factor
+    k = len(factors)
+    product = int(np.prod(factors))
+    channels = 2 * product
+    spatial = [5 + 2 * i for i in range(k)]
+    scale = 1
+    while large and 2 * channels * int(np.prod([s * scale for s in spatial])) < 70_000:
+        scale += 1
+    spatial = [s * scale for s in spatial]
+    if inverse:
+        spatial = [s * f for s, f in zip(spatial, factors, strict=True)]
+        channels = 3
+    batch = (2,)
+    return (*batch, *spatial, channels) if channels_last else (*batch, channels, *spatial)
+
+
+def reference(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    plan = shuffle_plan(tuple(x.shape), factor, inverse=inverse, channels_last=channels_last, order=order)
+    return apply_plan(compat_np, np.asarray(x), plan)
+
+
+def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    function = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+    return function(x, factor, channels_last=channels_last, order=order)
+
+
+# --- NumPy ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+@pytest.mark.parametrize(("factor", "inverse", "channels_last", "order"), CASES)
+def test_numpy_matches_array_api_path(
+    factor: Any, inverse: bool, channels_last: bool, order: str, large: bool
+) -> None:
+    shape = shape_for(factor, inverse, channels_last, large)
+    x = special(shape, "float32")
+    before = x.copy()
+    y = call(x, factor, inverse, channels_last, order)
+    assert same_bits(y, reference(x, factor, inverse, channels_last, order))
+    assert not np.shares_memory(x, y)
+    assert same_bits(x, before)
+    assert (x.nbytes >= fast_numpy.SMALL_BYTES) == large
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_numpy_dtypes(dtype: str, large: bool) -> None:
+    for factor, inverse, channels_last, order in [(2, False, False, "CRD"), (3, True, True, "DCR")]:
+        x = special(shape_for(factor, inverse, channels_last, large), dtype, seed=1)
+        y = call(x, factor, inverse, channels_last, order)
+        assert same_bits(y, reference(x, factor, inverse, channels_last, order)), (dtype, factor)
+
+
+STRIDED_CASES = [(2, False, False, "CRD"), (2, True, False, "DCR"), (3, False, True, "CRD")]
+
+STRIDED = {
+    "transposed": lambda a: np.ascontiguousarray(np.swapaxes(a, -1, -2)).swapaxes(-1, -2),
+    "step": lambda a: np.repeat(a, 2, axis=-1)[..., ::2],
+    "reversed": lambda a: np.ascontiguousarray(a[..., ::-1])[..., ::-1],
+    "fortran": np.asfortranarray,
+    "readonly": lambda a: _readonly(a),
+}
+
+
+def _readonly(a: Any) -> Any:
+    view = a.copy()
+    view.flags.writeable = False
+    return view
+
+
+@pytest.mark.parametrize("layout", list(STRIDED))
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_numpy_strided_inputs(layout: str, large: bool) -> None:
+    for factor, inverse, channels_last, order in [
+        (2, False, False, "CRD"),
+        (2, True, False, "DCR"),
+        (3, False, True, "CRD"),
+    ]:
+        base = special(shape_for(factor, inverse, channels_last, large), "float32", seed=2)
+        x = STRIDED[layout](base)
+        assert same_bits(x, base)
+        y = call(x, factor, inverse, channels_last, order)
+        assert same_bits(y, reference(base, factor, inverse, channels_last, order))
+
+
+@pytest.mark.parametrize("shape", [(0, 8, 4, 4), (2, 0, 4, 4), (2, 8, 0, 4)])
+def test_numpy_zero_size(shape: tuple[int, ...]) -> None:
+    x = np.zeros(shape, np.float32)
+    for inverse in (False, True):
+        if inverse and shape[1] == 8:
+            x = np.zeros((*shape[:2], shape[2] * 2, shape[3] * 2), np.float32)
+        y = call(x, 2, inverse, False, "CRD")
+        assert same_bits(y, reference(x, 2, inverse, False, "CRD"))
+
+
+def test_numpy_subclass_and_object_take_array_api_path() -> None:
+    masked = np.ma.masked_array(np.arange(32.0).reshape(1, 8, 2, 2))
+    assert same_bits(
+        np.asarray(subpixel.pixel_shuffle(masked, 2)), reference(np.asarray(masked), 2, False, False, "CRD")
+    )
+    objects = np.arange(32).astype(object).reshape(1, 8, 2, 2)
+    assert subpixel.pixel_shuffle(objects, 2).tolist() == reference(objects, 2, False, False, "CRD").tolist()
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
+@pytest.mark.parametrize("dtype", ["uint8", "float32", "float64", "complex128"])
+def test_copy_engine_against_numpy_copy(compiled: bool, dtype: str) -> None:
+    if compiled:
+        pytest.importorskip("numba")
+    rng = np.random.default_rng(3)
+    for shape in [(6, 5, 2, 33, 3), (40, 2, 17, 2), (3, 1, 7, 1, 9, 2, 2, 2, 3), (2, 3, 4, 5, 6, 7, 2)]:
+        x = special(shape, dtype, seed=4)
+        axes = tuple(rng.permutation(len(shape)))
+        view = x.transpose(axes)
+        out = np.empty(view.shape, x.dtype)
+        _blocked.copy_into(out, view, compiled=compiled)
+        assert _bits(out) == _bits(view.copy())
+
+
+def test_copy_engine_parallel_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_blocked, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(_blocked, "BLOCK_BYTES", 4096)
+    x = special((4, 8, 2, 2, 40, 40), "float32", seed=5)
+    view = x.transpose(0, 1, 4, 2, 5, 3)
+    out = np.empty(view.shape, x.dtype)
+    _blocked.copy_into(out, view, compiled=False)
+    assert _bits(out) == _bits(view.copy())
+
+
+def test_compiled_kernel_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUBPIXEL_NUMBA", "0")
+    assert _compiled._build() is None
+
+
+def test_cache_does_not_confuse_bool_float_and_int() -> None:
+    x = np.zeros((1, 4, 2, 2), np.float32)
+    subpixel.pixel_shuffle(x, 1)
+    subpixel.pixel_shuffle(x, 2)
+    subpixel.pixel_shuffle(x, (1, 1))
+    assert _runners
+    for bad in (True, 2.0, (True, 1), (2.0, 2)):
+        with pytest.raises(TypeError, match="upscale_factor"):
+            subpixel.pixel_shuffle(x, bad)  # type: ignore[arg-type]
+    subpixel.pixel_shuffle(x, 2, channels_last=False)
+    with pytest.raises(TypeError, match="channels_last"):
+        subpixel.pixel_shuffle(x, 2, channels_last=0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="order"):
+        subpixel.pixel_shuffle(x, 2, order="crd")  # type: ignore[arg-type]
+
+
+def test_concurrent_calls_from_eight_threads() -> None:
+    inputs = [special((2, 16, 96, 96), "float32", seed=s) for s in range(8)]
+    expected = [reference(x, 2, False, False, "CRD") for x in inputs]
+
+    def work(i: int) -> bool:
+        return all(same_bits(subpixel.pixel_shuffle(inputs[i], 2), expected[i]) for _ in range(3))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(work, range(8)))
+
+
+# --- PyTorch ----------------------------------------------------------------------------------
+
+
+def _torch() -> Any:
+    return pytest.importorskip("torch")
+
+
+TORCH_DTYPES = [
+    "float32",
+    "float64",
+    "float16",
+    "bfloat16",
+    "uint8",
+    "int8",
+    "int32",
+    "int64",
+    "bool",
+    "complex64",
+    "complex128",
+]
+
+
+TORCH_DTYPE_CASES = [(2, False, False, "CRD"), (2, True, False, "CRD"), (3, True, True, "DCR")]
+
+
+def torch_input(torch: Any, shape: tuple[int, ...], dtype: str, seed: int = 0) -> Any:
+    """A tensor of random bytes (NaN payloads and subnormals included for floats)."""
+    kind = getattr(torch, dtype)
+    size = int(np.prod(shape))
+    if kind is torch.bool:
+        return torch.from_numpy(special(shape, "bool", seed))
+    item = torch.empty((), dtype=kind).element_size()
+    raw = special((size * item,), "uint8", seed)
+    if dtype in ("float32", "float64", "float16"):
+        return torch.from_numpy(special(shape, dtype, seed).copy())
+    return torch.from_numpy(raw.copy()).view(kind).reshape(shape)
+
+
+def torch_bits(t: Any) -> bytes:
+    return bytes(t.detach().contiguous().reshape(-1).view(t.new_empty(0, dtype=_torch().uint8).dtype).numpy())
+
+
+def torch_reference(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    torch = _torch()
+    xp = compat_torch()
+    plan = shuffle_plan(tuple(x.shape), factor, inverse=inverse, channels_last=channels_last, order=order)
+    with torch.no_grad():
+        return apply_plan(xp, x.detach(), plan)
+
+
+def compat_torch() -> Any:
+    import array_api_compat.torch as xp
+
+    return xp
+
+
+def torch_same(actual: Any, expected: Any) -> bool:
+    return bool(
+        actual.shape == expected.shape
+        and actual.dtype == expected.dtype
+        and torch_bits(actual) == torch_bits(expected)
+    )
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+@pytest.mark.parametrize(("factor", "inverse", "channels_last", "order"), CASES)
+def test_torch_matches_array_api_path(
+    factor: Any, inverse: bool, channels_last: bool, order: str, large: bool
+) -> None:
+    torch = _torch()
+    x = torch_input(torch, shape_for(factor, inverse, channels_last, large), "float32")
+    before = torch_bits(x)
+    y = call(x, factor, inverse, channels_last, order)
+    assert torch_same(y, torch_reference(x, factor, inverse, channels_last, order))
+    assert y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+    assert torch_bits(x) == before
+
+
+@pytest.mark.parametrize("dtype", TORCH_DTYPES)
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_torch_dtypes(dtype: str, large: bool) -> None:
+    torch = _torch()
+    for factor, inverse, channels_last, order in [
+        (2, False, False, "CRD"),
+        (2, True, False, "CRD"),
+        (3, True, True, "DCR"),
+    ]:
+        x = torch_input(torch, shape_for(factor, inverse, channels_last, large), dtype, seed=6)
+        y = call(x, factor, inverse, channels_last, order)
+        assert torch_same(y, torch_reference(x, factor, inverse, channels_last, order)), (
+            dtype,
+            factor,
+            inverse,
+        )
+        if order == "CRD" and not channels_last and dtype not in ("complex64", "complex128"):
+            native = torch.pixel_unshuffle(x, factor) if inverse else torch.pixel_shuffle(x, factor)
+            assert torch_same(y, native)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_torch_channels_last_memory_format_is_kept(large: bool) -> None:
+    torch = _torch()
+    for inverse, order in itertools.product((False, True), ("CRD", "DCR")):
+        shape = shape_for(2, inverse, False, large)
+        x = torch_input(torch, shape, "float32", seed=7).contiguous(memory_format=torch.channels_last)
+        y = call(x, 2, inverse, False, order)
+        assert y.is_contiguous(memory_format=torch.channels_last)
+        assert torch_same(y, torch_reference(x, 2, inverse, False, order))
+        if order == "CRD":
+            native = torch.pixel_unshuffle(x, 2) if inverse else torch.pixel_shuffle(x, 2)
+            assert native.stride() == y.stride()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_torch_strided_and_special_inputs(large: bool) -> None:
+    torch = _torch()
+    base = torch_input(torch, shape_for(2, False, False, large), "float32", seed=8)
+    views = {
+        "transposed": base.transpose(-1, -2).contiguous().transpose(-1, -2),
+        "step": base.repeat_interleave(2, dim=-1)[..., ::2],
+        "expanded": base[:1].expand(*base.shape),
+        "conj": torch.view_as_complex(torch.stack([base, base], -1)).conj(),
+        "neg": torch.view_as_complex(torch.stack([base, base], -1)).conj().imag,
+    }
+    for name, x in views.items():
+        y = subpixel.pixel_shuffle(x, 2)
+        expected = torch_reference(x.resolve_conj().resolve_neg(), 2, False, False, "CRD")
+        assert torch_same(y.resolve_conj().resolve_neg(), expected), name
+
+
+def test_torch_zero_size_gives_documented_shape() -> None:
+    torch = _torch()
+    x = torch.zeros(2, 3, 0, 4)
+    assert subpixel.pixel_unshuffle(x, 2).shape == (2, 12, 0, 2)
+    assert subpixel.pixel_shuffle(torch.zeros(0, 8, 3, 3), 2).shape == (0, 2, 6, 6)
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+@pytest.mark.parametrize("order", ["CRD", "DCR"])
+def test_torch_autograd(large: bool, order: str) -> None:
+    torch = _torch()
+    shape = shape_for(2, False, False, large)
+    x = torch_input(torch, shape, "float64", seed=9).nan_to_num(0.0, 0.0, 0.0).requires_grad_()
+    y = subpixel.pixel_shuffle(x, 2, order=order)
+    if large:
+        assert type(y.grad_fn).__name__ == "_ShuffleBackward"
+    g = torch.randn_like(y).requires_grad_()
+    (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+    assert torch_same(gx, subpixel.pixel_unshuffle(g.detach(), 2, order=order))
+    (gg,) = torch.autograd.grad(gx, g, torch.ones_like(gx))
+    assert torch_same(gg, torch.ones_like(g))
+    small = torch.randn(1, 8, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: subpixel.pixel_shuffle(t, 2, order=order), (small,))
+
+
+def test_torch_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = _torch()
+    from subpixel._fast import torch as fast_torch
+
+    calls: list[str] = []
+    real_forward = fast_torch._forward
+
+    def spy(x: Any, plan: Any) -> Any:
+        calls.append("kernel")
+        return real_forward(x, plan)
+
+    monkeypatch.setattr(fast_torch, "_forward", spy)
+    big = torch.zeros(2, 16, 64, 64)
+    subpixel.pixel_shuffle(big, 2, order="DCR")
+    assert calls == ["kernel"]
+    subpixel.pixel_shuffle(big.to(torch.complex128), 2)  # 16-byte elements: plain methods
+    subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2)  # small: PyTorch's own op
+    assert calls == ["kernel"]
+    tiny = torch.zeros(1, 8, 4, 4, requires_grad=True)
+    assert type(subpixel.pixel_shuffle(tiny, 2).grad_fn).__name__ == "PixelShuffleBackward0"
+    with torch.no_grad():
+        assert subpixel.pixel_shuffle(big.requires_grad_(), 2).grad_fn is None
+    assert calls == ["kernel", "kernel"]
+
+
+def test_torch_vmap_takes_plain_path() -> None:
+    torch = _torch()
+    x = torch_input(torch, (3, 2, 16, 40, 40), "float32", seed=10)
+    y = torch.func.vmap(lambda t: subpixel.pixel_shuffle(t, 2))(x)
+    assert torch_same(y, torch_reference(x, 2, False, False, "CRD"))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:torch")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+def test_torch_compile_and_export() -> None:
+    torch = _torch()
+
+    class Model(torch.nn.Module):  # type: ignore[misc]
+        def forward(self, t: Any) -> Any:
+            return subpixel.pixel_unshuffle(subpixel.pixel_shuffle(t, 2, order="DCR"), 2, order="DCR") + 1
+
+    x = torch_input(torch, (1, 8, 64, 64), "float32", seed=11).nan_to_num(0.0, 0.0, 0.0)
+    compiled = torch.compile(Model().forward, fullgraph=True)
+    assert torch_same(compiled(x), x + 1)
+    exported = torch.export.export(Model(), (x,))
+    assert torch_same(exported.module()(x), x + 1)
+    traced = torch.jit.trace(Model(), (x,), check_trace=False)
+    assert torch_same(traced(x), x + 1)
+
+
+# --- JAX --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("factor", "inverse", "channels_last", "order"), CASES[::3])
+def test_jax_matches_array_api_path(factor: Any, inverse: bool, channels_last: bool, order: str) -> None:
+    jax = pytest.importorskip("jax")
+    x_np = special(shape_for(factor, inverse, channels_last, False), "float32", seed=12)
+    x = jax.numpy.asarray(x_np)
+    y = call(x, factor, inverse, channels_last, order)
+    assert same_bits(np.asarray(y), reference(x_np, factor, inverse, channels_last, order))
+    inside = jax.jit(lambda t: call(t, factor, inverse, channels_last, order))(x)
+    assert same_bits(np.asarray(inside), np.asarray(y))
