@@ -1,0 +1,539 @@
+"""Array backends: how to put a host input on a device, in a given memory layout, and read it back.
+
+Each adapter knows one library: which devices and dtypes it has, how to build every input
+layout it can express (``NotApplicableError`` for the others), how to read an array back as raw
+bytes, whether two arrays share memory and whether they live on the same device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+from subpixel.conformance._cases import Case
+from subpixel.conformance._inputs import DTYPES, host_dtype
+
+__all__ = ["ADAPTERS", "ArrayBackend", "HostResult", "NotApplicableError"]
+
+_WIDE = frozenset(d.name for d in DTYPES if d.wide)
+
+
+class NotApplicableError(Exception):
+    """The backend cannot express this input (e.g. negative strides in torch)."""
+
+
+class HostResult:
+    """An output read back to the host: shape, dtype name and raw bytes."""
+
+    __slots__ = ("array", "data", "dtype", "shape")
+
+    def __init__(self, array: np.ndarray[Any, Any], dtype: str) -> None:
+        self.array = array
+        self.shape = tuple(int(s) for s in array.shape)
+        self.dtype = dtype
+        self.data = np.ascontiguousarray(array).tobytes()
+
+
+class ArrayBackend:
+    """Base adapter for a NumPy-like library; subclasses override what differs."""
+
+    name: ClassVar[str] = ""
+    module: ClassVar[str] = ""
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    strided: ClassVar[bool] = True
+    negative_strides: ClassVar[bool] = True
+
+    def installed(self) -> bool:
+        """Whether the library can be found (without importing it)."""
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except ModuleNotFoundError:
+            return False
+
+    def load(self) -> Any:
+        """Import the library and return its namespace (raises when broken)."""
+        return importlib.import_module(self.module)
+
+    def device_problem(self, device: str) -> str | None:
+        """Return why ``device`` cannot run, or None."""
+        return None if device in self.devices else f"{self.name} has no {device} device"
+
+    def device_name(self, device: str) -> str:
+        """Describe the device for the report header."""
+        return device
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """Return why ``dtype`` is not run, or None."""
+        try:
+            self.dtype_object(dtype)
+        except (AttributeError, TypeError, ValueError):
+            return f"{self.name} has no {dtype}"
+        return None
+
+    def dtype_object(self, dtype: str) -> Any:
+        """Return the library's dtype object for ``dtype``."""
+        return getattr(self.load(), dtype)
+
+    @contextlib.contextmanager
+    def dtype_context(self, dtype: str) -> Iterator[None]:
+        """Context the rows of ``dtype`` run in (JAX enables x64 here)."""
+        yield
+
+    # -- inputs ----------------------------------------------------------------------------
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """Put a C-contiguous host array on ``device`` with every bit kept."""
+        raise NotImplementedError
+
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """Return ``(array, owner)``: the input in the case's layout and the array owning its memory."""
+        layout = case.layout
+        if layout == "contiguous":
+            array = self.from_host(x, dtype, device)
+            return array, array
+        if layout.startswith("dask_"):
+            raise NotApplicableError("dask chunking applies to dask only")
+        if layout == "torch_channels_last":
+            raise NotApplicableError("torch memory formats apply to torch only")
+        if not self.strided:
+            raise NotApplicableError(f"{self.name} arrays have no strides")
+        nd = x.ndim
+        if layout == "transposed":
+            axes = (*range(nd - 2), nd - 1, nd - 2)
+            owner = self.from_host(np.ascontiguousarray(np.transpose(x, axes)), dtype, device)
+            return self.namespace().permute_dims(owner, axes), owner
+        if layout == "transposed_channels":
+            axes = (nd - 3, *range(nd - 3), nd - 2, nd - 1)
+            back = tuple(int(a) for a in np.argsort(axes))
+            owner = self.from_host(np.ascontiguousarray(np.transpose(x, axes)), dtype, device)
+            return self.namespace().permute_dims(owner, back), owner
+        if layout == "sliced":
+            big = np.zeros((*x.shape[:-1], 2 * x.shape[-1] + 1), dtype=x.dtype)
+            big = np.concatenate([big[..., :1, :], big], axis=-2) if nd >= 2 else big
+            big[..., 1:, 1::2] = x
+            owner = self.from_host(big, dtype, device)
+            return owner[..., 1:, 1::2], owner
+        if layout == "negative_strides":
+            if not self.negative_strides:
+                raise NotApplicableError(f"{self.name} has no negative strides")
+            owner = self.from_host(np.ascontiguousarray(x[..., ::-1, ::-1]), dtype, device)
+            return owner[..., ::-1, ::-1], owner
+        if layout == "broadcast":
+            owner = self.from_host(np.ascontiguousarray(x[:1, ...]), dtype, device)
+            return self.namespace().broadcast_to(owner, x.shape), owner
+        msg = f"unknown layout {layout!r}"
+        raise ValueError(msg)
+
+    def namespace(self) -> Any:
+        """Return the Array-API namespace used to build layouts."""
+        import array_api_compat
+
+        return array_api_compat.array_namespace(self.from_host(np.zeros(1, np.float32), "float32", "cpu"))
+
+    # -- outputs ---------------------------------------------------------------------------
+    def is_array(self, y: Any) -> bool:
+        """Whether ``y`` is an array of this library."""
+        return type(y).__module__.partition(".")[0] == self.module.partition(".")[0]
+
+    def to_host(self, y: Any, dtype: str) -> HostResult:
+        """Read ``y`` back to the host, every bit kept."""
+        return HostResult(np.asarray(y), dtype)
+
+    def dtype_matches(self, y: Any, dtype: str) -> bool:
+        """Whether ``y`` has the dtype named ``dtype``."""
+        return bool(y.dtype == self.dtype_object(dtype))
+
+    def dtype_text(self, y: Any) -> str:
+        """Return the dtype of ``y`` in words."""
+        return str(getattr(y, "dtype", type(y).__name__))
+
+    def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
+        """Whether the output shares memory with the input's owner."""
+        return bool(np.shares_memory(y_host.array, np.asarray(owner)))
+
+    def device_mismatch(self, y: Any, x: Any) -> str | None:
+        """Return a description when ``y`` is not on ``x``'s device."""
+        return None
+
+    def versions(self) -> dict[str, str]:
+        """Versions worth printing in the report header."""
+        module = importlib.import_module(self.module.partition(".")[0])
+        return {self.module.partition(".")[0]: str(getattr(module, "__version__", "unknown"))}
+
+
+class NumpyBackend(ArrayBackend):
+    """NumPy (``bfloat16`` through ml_dtypes when installed)."""
+
+    name = "numpy"
+    module = "numpy"
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """NumPy has every dtype but bfloat16, which ml_dtypes adds."""
+        if dtype == "bfloat16" and host_dtype(dtype) == np.dtype(np.uint16):
+            return "numpy has no bfloat16 (install ml_dtypes)"
+        return None
+
+    def dtype_object(self, dtype: str) -> Any:
+        """NumPy dtype, ml_dtypes' for bfloat16."""
+        return host_dtype(dtype)
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """Copy, so that the input never aliases the reference book's array."""
+        return np.array(x, dtype=host_dtype(dtype), copy=True)
+
+    def namespace(self) -> Any:
+        """array-api-compat's NumPy namespace."""
+        import array_api_compat.numpy
+
+        return array_api_compat.numpy
+
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """NumPy layouts; ``broadcast_to`` gives a read-only view, as users get."""
+        return super().make_input(case, x, dtype, device)
+
+
+class StrictBackend(ArrayBackend):
+    """array-api-strict: the standard and nothing more (no float16, no bfloat16)."""
+
+    name = "array_api_strict"
+    module = "array_api_strict"
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """``asarray`` of a host copy."""
+        return self.load().asarray(x.copy())
+
+    def namespace(self) -> Any:
+        """Return the library itself."""
+        return self.load()
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """Only the standard's dtypes."""
+        if not hasattr(self.load(), dtype):
+            return f"array_api_strict has no {dtype}"
+        return None
+
+
+class TorchBackend(ArrayBackend):
+    """PyTorch on CPU and CUDA; no negative strides; ``channels_last`` memory formats."""
+
+    name = "torch"
+    module = "torch"
+    devices = ("cpu", "gpu")
+    negative_strides = False
+
+    def device_problem(self, device: str) -> str | None:
+        """Require CUDA for the GPU row."""
+        if device == "gpu":
+            torch = self.load()
+            if not torch.cuda.is_available():
+                return "no CUDA device"
+            return None
+        return super().device_problem(device)
+
+    def device_name(self, device: str) -> str:
+        """CUDA device name."""
+        if device == "gpu":
+            return f"cuda:0 {self.load().cuda.get_device_name(0)}"
+        return device
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """``from_numpy`` of the bits (bfloat16 via int16), then ``.to(device)``."""
+        torch = self.load()
+        if dtype == "bfloat16":
+            t = torch.from_numpy(x.view(np.int16).copy()).view(torch.bfloat16)
+        else:
+            t = torch.from_numpy(x.copy())
+        return t.to("cuda") if device == "gpu" else t
+
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """Torch layouts, including the ``channels_last`` memory formats."""
+        if case.layout == "torch_channels_last":
+            torch = self.load()
+            formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+            if x.ndim not in formats:
+                raise NotApplicableError("channels_last memory format needs 4-D or 5-D input")
+            owner = self.from_host(x, dtype, device).contiguous(memory_format=formats[x.ndim])
+            return owner, owner
+        if case.layout == "broadcast":
+            owner = self.from_host(np.ascontiguousarray(x[:1, ...]), dtype, device)
+            return owner.expand(x.shape), owner
+        return super().make_input(case, x, dtype, device)
+
+    def namespace(self) -> Any:
+        """array-api-compat's torch namespace."""
+        import array_api_compat.torch
+
+        return array_api_compat.torch
+
+    def to_host(self, y: Any, dtype: str) -> HostResult:
+        """Bits through a same-size integer view (numpy has no bfloat16)."""
+        torch = self.load()
+        t = y.detach().cpu()
+        if t.dtype == torch.bfloat16:
+            return HostResult(t.view(torch.int16).numpy(), dtype)
+        return HostResult(t.numpy(), dtype)
+
+    def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
+        """Overlap of the two storages' byte ranges."""
+        if y.numel() == 0 or owner.numel() == 0:
+            return False
+        a = y.untyped_storage()
+        b = owner.untyped_storage()
+        a0, b0 = a.data_ptr(), b.data_ptr()
+        return bool(a0 < b0 + b.nbytes() and b0 < a0 + a.nbytes())
+
+    def device_mismatch(self, y: Any, x: Any) -> str | None:
+        """Compare ``.device``."""
+        return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
+
+    def memory_format_problem(self, case: Case, x: Any, y: Any) -> str | None:
+        """For channels_last inputs, the output's memory format must match torch's own op's."""
+        if case.layout != "torch_channels_last" or not case.torch_native or case.round_trip:
+            return None
+        if case.channels_last or case.order != "CRD":
+            return None
+        torch = self.load()
+        fn = torch.nn.functional.pixel_unshuffle if case.inverse else torch.nn.functional.pixel_shuffle
+        if y.dtype in (torch.uint16, torch.uint32, torch.uint64):
+            return None
+        try:
+            reference = fn(x, case.factors[0])
+        except RuntimeError:  # torch's own op rejects this memory format: nothing to match
+            return None
+        fmt = torch.channels_last if x.ndim == 4 else torch.channels_last_3d
+        want = reference.is_contiguous(memory_format=fmt)
+        got = y.is_contiguous(memory_format=fmt)
+        if want != got:
+            return (
+                f"memory format differs from torch's: torch's output is_contiguous(memory_format={fmt}) is "
+                f"{want}, this output's is {got} (strides {tuple(y.stride())} vs {tuple(reference.stride())})"
+            )
+        return None
+
+
+class JaxBackend(ArrayBackend):
+    """JAX on CPU and GPU; 64-bit dtypes run with x64 enabled; arrays have no strides."""
+
+    name = "jax"
+    module = "jax"
+    devices = ("cpu", "gpu")
+    strided = False
+    #: Set False to report the 64-bit rows as not run instead of enabling x64 for them.
+    enable_x64 = True
+
+    def load(self) -> Any:
+        """``jax.numpy``."""
+        return importlib.import_module("jax.numpy")
+
+    def _devices(self, device: str) -> list[Any]:
+        import jax
+
+        try:
+            return list(jax.devices("gpu" if device == "gpu" else "cpu"))
+        except RuntimeError:
+            return []
+
+    def device_problem(self, device: str) -> str | None:
+        """Ask JAX for a device of that platform."""
+        if device not in self.devices:
+            return super().device_problem(device)
+        return None if self._devices(device) else f"JAX sees no {device} device"
+
+    def device_name(self, device: str) -> str:
+        """JAX's device kind."""
+        found = self._devices(device)
+        return f"{found[0]} ({found[0].device_kind})" if found else device
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """64-bit dtypes need x64."""
+        if dtype in _WIDE and not self.enable_x64:
+            return "JAX x64 disabled"
+        return super().dtype_problem(dtype, device)
+
+    def dtype_object(self, dtype: str) -> Any:
+        """``jnp.dtype``."""
+        return self.load().dtype(dtype)
+
+    @contextlib.contextmanager
+    def dtype_context(self, dtype: str) -> Iterator[None]:
+        """64-bit rows run inside ``jax.enable_x64(True)``; the others in the ambient setting."""
+        if dtype not in _WIDE:
+            yield
+            return
+        import jax
+
+        enable: Any = getattr(jax, "enable_x64", None)
+        if enable is None:  # older JAX
+            enable = importlib.import_module("jax.experimental").enable_x64
+        with enable(True):
+            yield
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """``jax.device_put`` on the first device of the platform."""
+        import jax
+
+        return jax.device_put(np.array(x, dtype=host_dtype(dtype), copy=True), self._devices(device)[0])
+
+    def namespace(self) -> Any:
+        """``jax.numpy``."""
+        return self.load()
+
+    def is_array(self, y: Any) -> bool:
+        """Check for a ``jax.Array``."""
+        import jax
+
+        return isinstance(y, jax.Array)
+
+    def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
+        """JAX arrays are immutable; sharing cannot be observed."""
+        return False
+
+    def device_mismatch(self, y: Any, x: Any) -> str | None:
+        """Compare ``.devices()``."""
+        return None if y.devices() == x.devices() else f"output on {y.devices()}, input on {x.devices()}"
+
+    def versions(self) -> dict[str, str]:
+        """Jax and jaxlib."""
+        jax = importlib.import_module("jax")
+        jaxlib = importlib.import_module("jaxlib")
+        return {"jax": str(jax.__version__), "jaxlib": str(jaxlib.__version__)}
+
+
+class CupyBackend(ArrayBackend):
+    """CuPy on the GPU only."""
+
+    name = "cupy"
+    module = "cupy"
+    devices = ("gpu",)
+
+    def device_problem(self, device: str) -> str | None:
+        """CuPy needs a CUDA device."""
+        if device != "gpu":
+            return "cupy runs on GPU only"
+        cupy = self.load()
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as error:
+            return f"no CUDA device ({type(error).__name__}: {error})"
+        return None if count else "no CUDA device"
+
+    def device_name(self, device: str) -> str:
+        """CUDA device name."""
+        props = self.load().cuda.runtime.getDeviceProperties(0)
+        name = props["name"]
+        return f"cuda:0 {name.decode() if isinstance(name, bytes) else name}"
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """``cupy.asarray`` of a host copy."""
+        return self.load().asarray(x.copy())
+
+    def namespace(self) -> Any:
+        """array-api-compat's CuPy namespace."""
+        import array_api_compat.cupy
+
+        return array_api_compat.cupy
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """CuPy follows NumPy's dtypes (no bfloat16)."""
+        if dtype == "bfloat16":
+            return "cupy has no bfloat16"
+        return None
+
+    def dtype_object(self, dtype: str) -> Any:
+        """NumPy dtype."""
+        return np.dtype(dtype)
+
+    def to_host(self, y: Any, dtype: str) -> HostResult:
+        """``.get()``."""
+        return HostResult(y.get(), dtype)
+
+    def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
+        """Overlap of the device byte ranges."""
+        if y.size == 0 or owner.size == 0:
+            return False
+        a0, b0 = y.data.mem.ptr, owner.data.mem.ptr
+        return bool(a0 < b0 + owner.data.mem.size and b0 < a0 + y.data.mem.size)
+
+    def device_mismatch(self, y: Any, x: Any) -> str | None:
+        """Compare ``.device``."""
+        return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
+
+
+class DaskBackend(ArrayBackend):
+    """Dask arrays of NumPy chunks; layouts are chunkings (plus NumPy's strided views)."""
+
+    name = "dask"
+    module = "dask.array"
+
+    def installed(self) -> bool:
+        """Dask with its array extra."""
+        return super().installed() and importlib.util.find_spec("numpy") is not None
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """As NumPy."""
+        return NumpyBackend().dtype_problem(dtype, device)
+
+    def dtype_object(self, dtype: str) -> Any:
+        """NumPy dtype."""
+        return host_dtype(dtype)
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """Uneven chunks: about half of each axis."""
+        da = self.load()
+        return da.from_array(x.copy(), chunks=tuple(max(1, s // 2) for s in x.shape) or ())
+
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """Chunkings, and NumPy-strided views wrapped by dask."""
+        da = self.load()
+        if case.layout == "contiguous":
+            source = x.copy()
+            return da.from_array(source, chunks=tuple(max(1, s // 2) for s in x.shape) or ()), source
+        if case.layout == "dask_one_chunk":
+            source = x.copy()
+            return da.from_array(source, chunks=source.shape or ()), source
+        if case.layout == "dask_unit_chunks":
+            source = x.copy()
+            channel = x.ndim - 1 if case.channels_last else x.ndim - len(case.factors) - 1
+            chunks = tuple(1 if axis == channel else max(1, s) for axis, s in enumerate(x.shape))
+            return da.from_array(source, chunks=chunks), source
+        if case.layout == "torch_channels_last":
+            return super().make_input(case, x, dtype, device)
+        # NumPy-strided views as dask's source arrays.
+        view, owner = NumpyBackend().make_input(case, x, dtype, device)
+        return da.from_array(view, chunks=tuple(max(1, s // 2) for s in x.shape)), owner
+
+    def namespace(self) -> Any:
+        """array-api-compat's dask namespace."""
+        import array_api_compat.dask.array
+
+        return array_api_compat.dask.array
+
+    def to_host(self, y: Any, dtype: str) -> HostResult:
+        """``compute()``."""
+        return HostResult(np.asarray(y.compute()), dtype)
+
+    def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
+        """Compare the computed result with the NumPy array the input was made from."""
+        return bool(np.shares_memory(y_host.array, owner))
+
+    def versions(self) -> dict[str, str]:
+        """Dask."""
+        dask = importlib.import_module("dask")
+        return {"dask": str(dask.__version__)}
+
+
+ADAPTERS: dict[str, ArrayBackend] = {
+    adapter.name: adapter
+    for adapter in (
+        NumpyBackend(),
+        StrictBackend(),
+        TorchBackend(),
+        JaxBackend(),
+        CupyBackend(),
+        DaskBackend(),
+    )
+}

@@ -1,0 +1,500 @@
+"""Run the matrix: every implementation x device x dtype x case family, compared byte for byte."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from subpixel.conformance._backends import (
+    ADAPTERS,
+    ArrayBackend,
+    HostResult,
+    NotApplicableError,
+    TorchBackend,
+)
+from subpixel.conformance._cases import FAMILIES, Case, all_cases, cases_by_id
+from subpixel.conformance._inputs import DTYPE_NAMES
+from subpixel.conformance._references import ReferenceBook
+from subpixel.conformance._registry import Implementation, implementations
+
+__all__ = [
+    "DEVICES",
+    "CaseResult",
+    "Cell",
+    "Matrix",
+    "Row",
+    "reproduce",
+    "reproducer",
+    "run_case",
+    "run_matrix",
+]
+
+DEVICES = ("cpu", "gpu")
+PASSED, FAILED, NOT_RUN = "passed", "FAILED", "not run"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class CaseResult:
+    """One case: ``ok`` is True (passed), False (failed) or None (not applicable, with why)."""
+
+    case_id: str
+    ok: bool | None
+    message: str = ""
+
+
+@dataclass
+class Cell:
+    """A family of cases for one implementation, device and dtype."""
+
+    status: str
+    passed: int = 0
+    failed: int = 0
+    not_applicable: int = 0
+    reason: str = ""
+    first_failure: dict[str, str] | None = None
+
+    @property
+    def total(self) -> int:
+        """Cases that ran."""
+        return self.passed + self.failed
+
+    def text(self) -> str:
+        """Return ``passed N/N``, ``FAILED k/N`` or ``not run: why``."""
+        if self.status == NOT_RUN:
+            return f"not run: {self.reason}"
+        if self.status == FAILED:
+            return f"FAILED {self.failed}/{self.total}"
+        return f"passed {self.passed}/{self.total}"
+
+
+@dataclass
+class Row:
+    """One implementation, device and dtype (``dtype`` is ``*`` for a row that did not start)."""
+
+    backend: str
+    device: str
+    dtype: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+    status: str = PASSED
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Matrix:
+    """The whole run: header, rows and the problems that fail it besides failed cells."""
+
+    header: dict[str, Any]
+    rows: list[Row]
+    problems: list[str]
+    families: list[dict[str, str]]
+
+    @property
+    def failed_cells(self) -> list[tuple[Row, str, Cell]]:
+        """Every failed cell with its row and family."""
+        return [
+            (row, fam, cell) for row in self.rows for fam, cell in row.cells.items() if cell.status == FAILED
+        ]
+
+    @property
+    def ok(self) -> bool:
+        """No failed cell, no failed row and no problem."""
+        return not self.problems and not any(row.status == FAILED for row in self.rows)
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Per implementation and device: cells and cases that ran, passed and failed."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.rows:
+            entry = out.setdefault(
+                f"{row.backend} ({row.device})",
+                {
+                    "dtypes_run": 0,
+                    "cells_run": 0,
+                    "cells_passed": 0,
+                    "cells_failed": 0,
+                    "cells_not_run": 0,
+                    "cases_run": 0,
+                    "cases_failed": 0,
+                    "cases_not_applicable": 0,
+                },
+            )
+            if row.cells and any(c.status != NOT_RUN for c in row.cells.values()):
+                entry["dtypes_run"] += 1
+            for cell in row.cells.values():
+                if cell.status == NOT_RUN:
+                    entry["cells_not_run"] += 1
+                    continue
+                entry["cells_run"] += 1
+                entry["cells_passed" if cell.status == PASSED else "cells_failed"] += 1
+                entry["cases_run"] += cell.total
+                entry["cases_failed"] += cell.failed
+                entry["cases_not_applicable"] += cell.not_applicable
+        return out
+
+
+def reproducer(backend: str, device: str, dtype: str, case_id: str) -> str:
+    """Return a one-line shell command that reruns one case and prints the difference."""
+    call = f"c.reproduce({backend!r}, {device!r}, {dtype!r}, {case_id!r})"
+    return f'python -c "import subpixel.conformance as c; {call}"'
+
+
+def _first_difference(got: HostResult, want: bytes, itemsize: int, shape: tuple[int, ...]) -> str:
+    a = np.frombuffer(got.data, dtype=np.uint8)
+    b = np.frombuffer(want, dtype=np.uint8)
+    if a.size != b.size:
+        return f"{a.size} bytes, expected {b.size}"
+    differ = np.flatnonzero(a != b)
+    first = int(differ[0]) // itemsize
+    count = len({int(i) // itemsize for i in differ})
+    index = tuple(int(i) for i in np.unravel_index(first, shape)) if shape else ()
+    got_hex = a[first * itemsize : (first + 1) * itemsize][::-1].tobytes().hex()
+    want_hex = b[first * itemsize : (first + 1) * itemsize][::-1].tobytes().hex()
+    return (
+        f"{count} element(s) differ; first at index {index}: got bits 0x{got_hex}, expected 0x{want_hex} "
+        f"(little-endian element read as a number)"
+    )
+
+
+def run_case(
+    impl: Implementation, adapter: ArrayBackend, device: str, dtype: str, case: Case, book: ReferenceBook
+) -> CaseResult:
+    """Run one case and compare shape, dtype, device and bytes; check the input is left alone."""
+    missing = sorted(case.options - impl.options)
+    if missing:
+        return CaseResult(case.id, None, f"{impl.name} has no {', '.join(missing)} option")
+    x_host = book.input(case, dtype)
+    try:
+        x, owner = adapter.make_input(case, x_host, dtype, device)
+    except NotApplicableError as why:
+        return CaseResult(case.id, None, str(why))
+    where = f"{case.describe()} on {impl.name} {device} {dtype}"
+    original = adapter.to_host(x, dtype)
+    if (original.shape, original.data) != (x_host.shape, x_host.tobytes()):
+        return CaseResult(case.id, False, f"{where}: the input did not reach {adapter.name} bit for bit")
+    try:
+        y = impl.call(x, case.factor, case.inverse, case.channels_last, case.order)
+        if case.round_trip:
+            y = impl.call(y, case.factor, not case.inverse, case.channels_last, case.order)
+    except Exception as error:
+        return CaseResult(case.id, False, f"{where}: raised {type(error).__name__}: {error}")
+    expected = book.expected(case, dtype)
+    try:
+        problem = _check_output(
+            impl, adapter, dtype, case, x, owner, y, expected.shape, expected.data, x_host
+        )
+    except Exception as error:
+        problem = f"checking the output raised {type(error).__name__}: {error}"
+    if problem is None and expected.error is not None:
+        problem = expected.error
+    if problem is not None:
+        return CaseResult(case.id, False, f"{where}: {problem}")
+    return CaseResult(case.id, True)
+
+
+def _check_output(
+    impl: Implementation,
+    adapter: ArrayBackend,
+    dtype: str,
+    case: Case,
+    x: Any,
+    owner: Any,
+    y: Any,
+    shape: tuple[int, ...],
+    data: bytes,
+    x_host: np.ndarray[Any, Any],
+) -> str | None:
+    if not adapter.is_array(y):
+        return f"returned {type(y).__module__}.{type(y).__name__}, not a {adapter.name} array"
+    if not adapter.dtype_matches(y, dtype):
+        return f"returned dtype {adapter.dtype_text(y)}, expected {dtype}"
+    moved = adapter.device_mismatch(y, x)
+    if moved is not None:
+        return moved
+    got = adapter.to_host(y, dtype)
+    if got.shape != shape:
+        return f"returned shape {got.shape}, expected {shape}"
+    if got.data != data:
+        return "bytes differ: " + _first_difference(got, data, x_host.dtype.itemsize, shape)
+    after = adapter.to_host(x, dtype)
+    if after.data != x_host.tobytes():
+        return "modified its input"
+    if adapter.shares_memory(y, got, owner):
+        return "the output shares memory with the input"
+    if isinstance(adapter, TorchBackend):
+        return adapter.memory_format_problem(case, x, y)
+    return None
+
+
+def _resolve(
+    names: Sequence[str] | str, known: dict[str, Implementation]
+) -> tuple[list[Implementation], bool, list[str]]:
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    if list(names) in ([], ["all"]):
+        return list(known.values()), False, []
+    unknown = [n for n in names if n not in known]
+    return [known[n] for n in names if n in known], True, unknown
+
+
+def run_matrix(
+    backends: Sequence[str] | str = "all",
+    devices: Sequence[str] | str = "all",
+    *,
+    quick: bool = False,
+    dtypes: Iterable[str] | None = None,
+    families: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    book: ReferenceBook | None = None,
+) -> Matrix:
+    """Run the conformance matrix and return it (see :mod:`subpixel.conformance`).
+
+    Parameters
+    ----------
+    backends : "all" or sequence of str
+        Implementation names (``numpy``, ``torch``, ...). With ``all``, implementations whose
+        library is not installed are "not run"; a name given explicitly must run.
+    devices : "all" or sequence of {"cpu", "gpu"}
+        With ``all``, a device that is absent is "not run"; a device given explicitly must run.
+    quick : bool
+        Run the quick subset of the cases.
+    dtypes, families : iterable of str, optional
+        Restrict the dtypes or the case families.
+    progress : callable, optional
+        Called with one line of text per row.
+    book : ReferenceBook, optional
+        Share inputs and references between runs.
+
+    Returns
+    -------
+    Matrix
+        ``matrix.ok`` is false on any failed cell, or a requested backend or device that did
+        not run.
+    """
+    from subpixel.conformance._report import environment
+
+    started = time.time()
+    book = ReferenceBook() if book is None else book
+    known = implementations()
+    chosen, backends_explicit, unknown = _resolve(backends, known)
+    problems = [f"unknown backend {n!r} (known: {', '.join(known)})" for n in unknown]
+    if isinstance(devices, str):
+        devices = [d.strip() for d in devices.split(",") if d.strip()]
+    devices_explicit = list(devices) not in ([], ["all"])
+    wanted_devices = list(devices) if devices_explicit else list(DEVICES)
+    problems += [
+        f"unknown device {d!r} (known: {', '.join(DEVICES)})" for d in wanted_devices if d not in DEVICES
+    ]
+    wanted_devices = [d for d in wanted_devices if d in DEVICES]
+    dtype_list = list(DTYPE_NAMES if dtypes is None else dtypes)
+    problems += [f"unknown dtype {d!r}" for d in dtype_list if d not in DTYPE_NAMES]
+    dtype_list = [d for d in dtype_list if d in DTYPE_NAMES]
+    family_ids = [f.id for f in FAMILIES] if families is None else list(families)
+    problems += [f"unknown case family {f!r}" for f in family_ids if f not in {g.id for g in FAMILIES}]
+    cases = [c for c in all_cases(quick) if c.family in family_ids]
+    by_family = {f: [c for c in cases if c.family == f] for f in family_ids}
+
+    rows: list[Row] = []
+    device_names: dict[str, str] = {}
+    say = progress or (lambda _line: None)
+    for impl in chosen:
+        rows += _run_implementation(
+            impl,
+            wanted_devices,
+            backends_explicit,
+            devices_explicit,
+            dtype_list,
+            by_family,
+            book,
+            say,
+            device_names,
+        )
+    header = environment(
+        chosen, device_names, book, quick=quick, seconds=time.time() - started, case_count=len(cases)
+    )
+    fams = [{"id": f.id, "title": f.title} for f in FAMILIES if f.id in family_ids]
+    return Matrix(header, rows, problems, fams)
+
+
+def _run_implementation(
+    impl: Implementation,
+    devices: list[str],
+    backend_explicit: bool,
+    devices_explicit: bool,
+    dtypes: list[str],
+    by_family: dict[str, list[Case]],
+    book: ReferenceBook,
+    say: Progress,
+    device_names: dict[str, str],
+) -> list[Row]:
+    adapter = ADAPTERS.get(impl.backend)
+    if adapter is None:
+        return [
+            Row(
+                impl.name,
+                "-",
+                "*",
+                status=FAILED if backend_explicit else NOT_RUN,
+                reason=f"no conformance adapter for the {impl.backend!r} array backend",
+            )
+        ]
+    missing = [m for m in (*impl.requires, adapter.module) if not _installed(m)]
+    if missing:
+        status = FAILED if backend_explicit else NOT_RUN
+        reason = f"not installed ({', '.join(dict.fromkeys(missing))})"
+        say(f"{impl.name}: {status.lower()}: {reason}")
+        return [Row(impl.name, "-", "*", status=status, reason=reason)]
+    try:
+        adapter.load()
+    except Exception as error:
+        say(f"{impl.name}: FAILED: import failed")
+        return [
+            Row(impl.name, "-", "*", status=FAILED, reason=f"import failed: {type(error).__name__}: {error}")
+        ]
+    usable = [d for d in devices if d in adapter.devices]
+    if not usable:
+        status = FAILED if backend_explicit and devices_explicit else NOT_RUN
+        reason = f"{impl.name} runs on {', '.join(adapter.devices)} only"
+        return [Row(impl.name, ",".join(devices), "*", status=status, reason=reason)]
+    if impl.setup is not None:
+        try:
+            impl.setup()
+        except Exception as error:
+            reason = f"setup failed: {type(error).__name__}: {error}"
+            say(f"{impl.name}: FAILED: {reason}")
+            return [Row(impl.name, ",".join(usable), "*", status=FAILED, reason=reason)]
+    rows = []
+    for device in usable:
+        problem = adapter.device_problem(device)
+        if problem is not None:
+            status = FAILED if devices_explicit else NOT_RUN
+            say(f"{impl.name} {device}: {status.lower()}: {problem}")
+            rows.append(Row(impl.name, device, "*", status=status, reason=problem))
+            continue
+        device_names[f"{adapter.name}:{device}"] = adapter.device_name(device)
+        rows.extend(_run_row(impl, adapter, device, dtype, by_family, book, say) for dtype in dtypes)
+    return rows
+
+
+def _run_row(
+    impl: Implementation,
+    adapter: ArrayBackend,
+    device: str,
+    dtype: str,
+    by_family: dict[str, list[Case]],
+    book: ReferenceBook,
+    say: Progress,
+) -> Row:
+    row = Row(impl.name, device, dtype)
+    started = time.perf_counter()
+    problem = adapter.dtype_problem(dtype, device)
+    if problem is not None:
+        row.status, row.reason = NOT_RUN, problem
+        row.cells = {family: Cell(NOT_RUN, reason=problem) for family in by_family}
+        say(f"{impl.name} {device} {dtype}: not run: {problem}")
+        return row
+    try:
+        with adapter.dtype_context(dtype):
+            for family, cases in by_family.items():
+                row.cells[family] = _run_cell(impl, adapter, device, dtype, cases, book)
+    except Exception as error:
+        row.status = FAILED
+        row.reason = f"the row stopped: {type(error).__name__}: {error}"
+        row.reason += " | " + traceback.format_exc(limit=3).replace("\n", " ")
+    row.seconds = time.perf_counter() - started
+    if any(cell.status == FAILED for cell in row.cells.values()):
+        row.status = FAILED
+    elif row.status != FAILED and all(cell.status == NOT_RUN for cell in row.cells.values()):
+        row.status = NOT_RUN
+        row.reason = "no case applies"
+    ran = sum(cell.total for cell in row.cells.values())
+    failed = sum(cell.failed for cell in row.cells.values())
+    say(f"{impl.name} {device} {dtype}: {ran - failed}/{ran} cases passed ({row.seconds:.2f} s)")
+    return row
+
+
+def _run_cell(
+    impl: Implementation,
+    adapter: ArrayBackend,
+    device: str,
+    dtype: str,
+    cases: list[Case],
+    book: ReferenceBook,
+) -> Cell:
+    cell = Cell(PASSED)
+    reasons: list[str] = []
+    for case in cases:
+        result = run_case(impl, adapter, device, dtype, case, book)
+        if result.ok is None:
+            cell.not_applicable += 1
+            reasons.append(result.message)
+        elif result.ok:
+            cell.passed += 1
+        else:
+            cell.failed += 1
+            if cell.first_failure is None:
+                cell.first_failure = {
+                    "case": case.id,
+                    "message": result.message,
+                    "reproducer": reproducer(impl.name, device, dtype, case.id),
+                }
+    if cell.failed:
+        cell.status = FAILED
+    elif not cell.passed:
+        cell.status = NOT_RUN
+        cell.reason = "; ".join(dict.fromkeys(reasons)) or "no cases"
+    elif reasons:
+        cell.reason = "n/a: " + "; ".join(dict.fromkeys(reasons))
+    return cell
+
+
+def reproduce(backend: str, device: str, dtype: str, case_id: str) -> CaseResult:
+    """Rerun one case of the matrix and print what it does; raise ``AssertionError`` if it fails.
+
+    Parameters
+    ----------
+    backend : str
+        Implementation name, as in the matrix.
+    device : {"cpu", "gpu"}
+        Device.
+    dtype : str
+        Dtype name.
+    case_id : str
+        Case id (``family/name``), as in the failure message.
+
+    Returns
+    -------
+    CaseResult
+        The result, when the case passes or does not apply.
+    """
+    impl = implementations()[backend]
+    adapter = ADAPTERS[impl.backend]
+    case = cases_by_id()[case_id]
+    book = ReferenceBook()
+    x = book.input(case, dtype)
+    print(f"case {case.id}: {case.describe()}")
+    print(f"input: subpixel.conformance.make_input({case.shape}, {dtype!r}, seed) in layout {case.layout!r}")
+    print(f"implementation: {impl.name} ({impl.description}) on {device}, dtype {dtype}")
+    with adapter.dtype_context(dtype):
+        expected = book.expected(case, dtype)
+        print(f"expected shape {expected.shape}, references: {', '.join(expected.sources)}")
+        result = run_case(impl, adapter, device, dtype, case, book)
+    print(f"input bits (first 8): {np.ascontiguousarray(x).reshape(-1)[:8].view(np.uint8).tobytes().hex()}")
+    if result.ok is False:
+        raise AssertionError(result.message)
+    print("passed" if result.ok else f"not applicable: {result.message}")
+    return result
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
