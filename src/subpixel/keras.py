@@ -1,0 +1,286 @@
+"""Keras 3 layers: ``PixelShuffle``, ``PixelUnshuffle``, ``SubPixelConv`` and the ``ICNR`` initialiser.
+
+The layers apply a :class:`~subpixel.ShufflePlan` with ``keras.ops`` (reshape, transpose,
+reshape), so they give the same answer on every Keras backend; ``keras.ops.depth_to_space``
+does not (its ``channels_first`` order differs between backends). They follow Keras
+conventions: ``data_format=None`` means ``keras.config.image_data_format()``, and every class is
+registered for serialisation under the package name ``"subpixel"``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+from keras import ops
+
+from subpixel._icnr import icnr as icnr_expand
+from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
+from subpixel._plan import Order
+
+__all__ = ["ICNR", "PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
+
+_DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def _data_format(data_format: object) -> str:
+    """Resolve ``None`` to Keras's image data format and check the value."""
+    value = keras.config.image_data_format() if data_format is None else data_format
+    if value not in _DATA_FORMATS:
+        msg = f"data_format must be 'channels_last', 'channels_first' or None, got {data_format!r}"
+        raise ValueError(msg)
+    return str(value)
+
+
+class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
+    """Shared body of the two shuffle layers; ``inverse`` picks the direction."""
+
+    inverse = False
+
+    def __init__(self, factor: int | tuple[int, ...], data_format: str | None, order: Order, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.data_format = _data_format(data_format)
+        self.spec = ShuffleSpec.create(
+            factor, inverse=self.inverse, channels_last=self.data_format == "channels_last", order=order
+        )
+
+    def call(self, inputs: Any) -> Any:
+        """Reshape, transpose, reshape by the plan of the input's (concrete) shape."""
+        plan = self.spec.plan(tuple(inputs.shape))
+        moved = ops.transpose(ops.reshape(inputs, plan.expand_shape), plan.axes)
+        return ops.reshape(moved, plan.collapse_shape)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """Return the output shape; unknown (``None``) sizes stay unknown."""
+        return self.spec.output_shape(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the layer's config (the factor, ``data_format`` and ``order``)."""
+        config: dict[str, Any] = super().get_config()
+        spec = self.spec.config()
+        config.update(
+            {
+                self.spec.factor_name: spec[self.spec.factor_name],
+                "data_format": self.data_format,
+                "order": spec["order"],
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="subpixel")
+class PixelShuffle(_Shuffle):
+    """Move channels into space: ``(N, *S, C * F) -> (N, *(S * f), C)`` (channels last).
+
+    Parameters
+    ----------
+    upscale_factor : int or tuple of int
+        ``r`` for two spatial axes, or one factor per spatial axis.
+    data_format : {"channels_last", "channels_first"} or None
+        Where the channel axis is; ``None`` means ``keras.config.image_data_format()``.
+    order : {"CRD", "DCR"}
+        Channel order (see :func:`subpixel.pixel_shuffle`).
+    **kwargs
+        Base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+    """
+
+    def __init__(
+        self,
+        upscale_factor: int | tuple[int, ...],
+        *,
+        data_format: str | None = None,
+        order: Order = "CRD",
+        **kwargs: Any,
+    ):
+        super().__init__(upscale_factor, data_format, order, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="subpixel")
+class PixelUnshuffle(_Shuffle):
+    """Move space into channels: ``(N, *(S * f), C) -> (N, *S, C * F)`` (channels last).
+
+    Parameters
+    ----------
+    downscale_factor : int or tuple of int
+        ``r`` for two spatial axes, or one factor per spatial axis.
+    data_format : {"channels_last", "channels_first"} or None
+        Where the channel axis is; ``None`` means ``keras.config.image_data_format()``.
+    order : {"CRD", "DCR"}
+        Channel order of the result.
+    **kwargs
+        Base ``keras.layers.Layer`` arguments.
+    """
+
+    inverse = True
+
+    def __init__(
+        self,
+        downscale_factor: int | tuple[int, ...],
+        *,
+        data_format: str | None = None,
+        order: Order = "CRD",
+        **kwargs: Any,
+    ):
+        super().__init__(downscale_factor, data_format, order, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="subpixel")
+class ICNR(keras.initializers.Initializer):  # type: ignore[misc]
+    """Kernel initialiser for a convolution followed by a shuffle: ICNR (Aitken et al. 2017).
+
+    It draws a sub-kernel of ``filters`` output channels with ``initializer`` and repeats it
+    across each group of channels that the shuffle places in one output block, so that the
+    block starts as nearest-neighbour upsampling. Works for kernels ``(*k, in, filters * F)``
+    and biases ``(filters * F,)``.
+
+    Parameters
+    ----------
+    initializer : str, dict or keras.initializers.Initializer
+        Initialiser of the sub-kernel (called with the sub-kernel's shape).
+    upscale_factor : int or tuple of int
+        Factors of the shuffle.
+    order : {"CRD", "DCR"}
+        Channel order of the shuffle.
+    """
+
+    def __init__(
+        self,
+        initializer: Any = "glorot_uniform",
+        upscale_factor: int | tuple[int, ...] = 2,
+        order: Order = "CRD",
+    ):
+        self.initializer = keras.initializers.get(initializer)
+        self.spec = ShuffleSpec.create(upscale_factor, inverse=False, channels_last=True, order=order)
+
+    def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> Any:
+        """Draw the sub-kernel and expand it along the last axis."""
+        count = math.prod(self.spec.factors)
+        if shape[-1] % count:
+            msg = f"ICNR: the last axis of shape {tuple(shape)} must be divisible by {count}"
+            raise ValueError(msg)
+        sub = self.initializer((*shape[:-1], shape[-1] // count), dtype=dtype)
+        return icnr_expand(sub, self.spec.factor, order=self.spec.order, axis=-1)
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the initialiser's config."""
+        return {
+            "initializer": keras.initializers.serialize(self.initializer),
+            "upscale_factor": self.spec.config()["upscale_factor"],
+            "order": self.spec.order,
+        }
+
+
+_CONVS = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}
+
+
+@keras.saving.register_keras_serializable(package="subpixel")
+class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
+    """Sub-pixel convolution (ESPCN): a "same" convolution to ``filters * F`` channels, then a shuffle.
+
+    Parameters
+    ----------
+    filters : int
+        Channels after the block.
+    upscale_factor : int or tuple of int
+        ``r`` for a 2-D block, or one factor per spatial axis (``Conv1D``/``Conv2D``/``Conv3D``
+        by the number of entries).
+    kernel_size : int or tuple of int
+        Size of the convolution kernel.
+    data_format : {"channels_last", "channels_first"} or None
+        ``None`` means ``keras.config.image_data_format()``.
+    order : {"CRD", "DCR"}
+        Channel order of the shuffle.
+    use_bias : bool
+        The convolution has a bias.
+    icnr : bool
+        Wrap the initialisers in :class:`ICNR`, so that the block starts as a convolution
+        followed by nearest-neighbour upsampling.
+    kernel_initializer, bias_initializer
+        Keras initialisers (of the sub-kernel when ``icnr``).
+    **kwargs
+        Base ``keras.layers.Layer`` arguments.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        upscale_factor: int | tuple[int, ...],
+        kernel_size: int | tuple[int, ...] = 3,
+        *,
+        data_format: str | None = None,
+        order: Order = "CRD",
+        use_bias: bool = True,
+        icnr: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.data_format = _data_format(data_format)
+        self.spec = SubPixelConvSpec.create(
+            None,
+            filters,
+            upscale_factor,
+            kernel_size,
+            channels_last=self.data_format == "channels_last",
+            order=order,
+            bias=use_bias,
+            icnr=icnr,
+        )
+        conv_type = _CONVS.get(self.spec.spatial_dims)
+        if conv_type is None:
+            msg = f"SubPixelConv: upscale_factor must have 1, 2 or 3 entries in Keras, got {upscale_factor!r}"
+            raise ValueError(msg)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        kernel_init, bias_init = self.kernel_initializer, self.bias_initializer
+        if icnr:
+            kernel_init = ICNR(kernel_init, upscale_factor, order)
+            bias_init = ICNR(bias_init, upscale_factor, order)
+        self.conv = conv_type(
+            self.spec.conv_channels,
+            self.spec.kernel_size,
+            padding="same",
+            data_format=self.data_format,
+            use_bias=use_bias,
+            kernel_initializer=kernel_init,
+            bias_initializer=bias_init,
+            dtype=self.dtype_policy,
+            name="conv",
+        )
+        self.shuffle = PixelShuffle(
+            upscale_factor, data_format=self.data_format, order=order, dtype=self.dtype_policy, name="shuffle"
+        )
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Create the convolution's weights."""
+        self.conv.build(input_shape)
+
+    def call(self, inputs: Any) -> Any:
+        """Convolve, then shuffle."""
+        return self.shuffle(self.conv(inputs))
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        """Return the output shape; unknown (``None``) sizes stay unknown."""
+        return self.shuffle.compute_output_shape(self.conv.compute_output_shape(input_shape))
+
+    def get_config(self) -> dict[str, Any]:
+        """Return the layer's config."""
+        config: dict[str, Any] = super().get_config()
+        spec = self.spec
+        kernel: Any = list(spec.kernel_size)
+        config.update(
+            {
+                "filters": spec.out_channels,
+                "upscale_factor": spec.shuffle.config()["upscale_factor"],
+                "kernel_size": kernel,
+                "data_format": self.data_format,
+                "order": spec.shuffle.order,
+                "use_bias": spec.bias,
+                "icnr": spec.icnr,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config

@@ -1,0 +1,229 @@
+"""Keras 3 layers, on the process's Keras backend and (in a child process) on the other one.
+
+``KERAS_BACKEND`` is fixed when Keras is imported, so this file reruns itself in a subprocess
+for each backend in :data:`BACKENDS` other than the current one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import subpixel
+from subpixel._plan import normalize_factors
+from subpixel.keras import ICNR, PixelShuffle, PixelUnshuffle, SubPixelConv
+from tests.layer_helpers import (
+    ICNR_CASES,
+    assert_same_bits,
+    first_of_groups,
+    icnr_case_ids,
+    nearest_upsample,
+    special_floats,
+)
+
+#: The Keras backends CI runs these tests on.
+BACKENDS = ("jax", "torch")
+CHILD = "SUBPIXEL_KERAS_CHILD"
+
+ops = keras.ops
+
+# Keras's convert_to_numpy calls np.array() on torch tensors and on its own Variables, whose
+# __array__ lacks NumPy 2's copy keyword: a DeprecationWarning from Keras internals (saving,
+# set_weights, fit), not from subpixel.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
+
+def numpy(x: object) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor (the torch backend)
+        return np.asarray(x.detach().cpu().numpy())
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+SHUFFLE_CASES = list(
+    itertools.product([2, (3,), (2, 3), (1, 2, 2)], ["channels_last", "channels_first"], ["CRD", "DCR"])
+)
+
+
+def shuffle_input(factor: object, data_format: str, seed: int = 0) -> np.ndarray:
+    factors = normalize_factors(factor)
+    spatial = tuple(3 + i for i in range(len(factors)))
+    channels = 2 * math.prod(factors)
+    shape = (2, *spatial, channels) if data_format == "channels_last" else (2, channels, *spatial)
+    return special_floats(shape, seed)
+
+
+@pytest.mark.parametrize(("factor", "data_format", "order"), SHUFFLE_CASES, ids=str)
+def test_shuffle_layers_are_the_functional_form(factor: object, data_format: str, order: str) -> None:
+    x = shuffle_input(factor, data_format)
+    last = data_format == "channels_last"
+    y = PixelShuffle(factor, data_format=data_format, order=order)(x)  # type: ignore[arg-type]
+    assert_same_bits(numpy(y), subpixel.pixel_shuffle(x, factor, channels_last=last, order=order))  # type: ignore[arg-type]
+    back = PixelUnshuffle(factor, data_format=data_format, order=order)(y)  # type: ignore[arg-type]
+    assert_same_bits(numpy(back), x)
+
+
+def test_channels_first_is_torch_order_on_every_backend() -> None:
+    # keras.ops.depth_to_space differs between backends here; our layer must not.
+    x = np.arange(2 * 8 * 2 * 3, dtype=np.float32).reshape(2, 8, 2, 3)
+    expected = subpixel.pixel_shuffle(x, 2)
+    assert_same_bits(numpy(PixelShuffle(2, data_format="channels_first")(x)), expected)
+
+
+def test_data_format_none_follows_keras_config() -> None:
+    before = keras.config.image_data_format()
+    try:
+        keras.config.set_image_data_format("channels_first")
+        assert PixelShuffle(2).data_format == "channels_first"
+        assert SubPixelConv(1, 2).data_format == "channels_first"
+        keras.config.set_image_data_format("channels_last")
+        assert PixelUnshuffle(2).data_format == "channels_last"
+    finally:
+        keras.config.set_image_data_format(before)
+
+
+def test_config_roundtrip_and_registration() -> None:
+    layers = [
+        PixelShuffle((2, 3), data_format="channels_first", order="DCR", name="up"),
+        PixelUnshuffle(2),
+        SubPixelConv(3, (2,), 5, order="DCR", use_bias=False, kernel_initializer="he_normal"),
+    ]
+    for layer in layers:
+        name = keras.saving.get_registered_name(type(layer))
+        assert name == f"subpixel>{type(layer).__name__}"
+        config = layer.get_config()
+        clone = type(layer).from_config(config)
+        assert clone.get_config() == config
+        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+        assert type(restored) is type(layer)
+        assert restored.get_config() == config
+    assert layers[0].get_config()["upscale_factor"] == [2, 3]
+    assert keras.saving.get_registered_name(ICNR) == "subpixel>ICNR"
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="data_format"):
+        PixelShuffle(2, data_format="NHWC")
+    with pytest.raises(ValueError, match="upscale_factor"):
+        PixelShuffle(0)
+    with pytest.raises(TypeError, match="downscale_factor"):
+        PixelUnshuffle(1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="order"):
+        SubPixelConv(1, 2, order="CDR")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="upscale_factor"):
+        SubPixelConv(1, (2, 2, 2, 2))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        PixelShuffle(2)(np.zeros((1, 2, 2, 6), np.float32))
+
+
+def test_functional_model_with_unknown_sizes_saves_and_loads(tmp_path: Path) -> None:
+    inputs = keras.Input((None, None, 3))
+    hidden = SubPixelConv(4, 2, order="DCR", bias_initializer="random_normal")(inputs)
+    hidden = PixelUnshuffle(2, name="down")(hidden)
+    outputs = PixelShuffle(2, order="DCR", name="up")(hidden)
+    model = keras.Model(inputs, outputs)
+    assert tuple(model.output.shape) == (None, None, None, 4)
+    assert tuple(model.get_layer("down").output.shape) == (None, None, None, 16)
+    x = np.random.default_rng(0).standard_normal((2, 5, 7, 3)).astype(np.float32)
+    y = numpy(model(x))
+    assert y.shape == (2, 10, 14, 4)
+    assert numpy(model.predict(x[:1, :4, :6], verbose=0)).shape == (1, 8, 12, 4)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert_same_bits(numpy(loaded(x)), y)
+    # Batch unknown, spatial sizes known: the shape is inferred exactly.
+    known = keras.Input((4, 6, 8))
+    assert tuple(PixelShuffle((2, 1))(known).shape) == (None, 8, 6, 4)
+    assert tuple(PixelUnshuffle((3, 2), data_format="channels_first")(known).shape) == (None, 24, 2, 4)
+
+
+def test_sub_pixel_conv_trains() -> None:
+    model = keras.Sequential([keras.Input((6, 6, 2)), SubPixelConv(1, 2)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    x = np.random.default_rng(0).standard_normal((8, 6, 6, 2)).astype(np.float32)
+    target = np.repeat(np.repeat(x[..., :1], 2, axis=1), 2, axis=2)
+    history = model.fit(x, target, epochs=3, batch_size=8, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]
+
+
+ICNR_PARAMS = [(f, k, o) for (f, k), o in itertools.product(ICNR_CASES, ("CRD", "DCR"))]
+_CONVS = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}
+
+
+@pytest.mark.parametrize(("factor", "kernel_size", "order"), ICNR_PARAMS, ids=icnr_case_ids())
+def test_icnr_property(factor: object, kernel_size: object, order: str) -> None:
+    factors = normalize_factors(factor)
+    block = SubPixelConv(
+        2,
+        factor,  # type: ignore[arg-type]
+        kernel_size,  # type: ignore[arg-type]
+        data_format="channels_last",
+        order=order,  # type: ignore[arg-type]
+        bias_initializer=keras.initializers.RandomNormal(seed=1),
+        kernel_initializer=keras.initializers.GlorotUniform(seed=2),
+    )
+    x = (
+        np.random.default_rng(0)
+        .standard_normal((2, *(4 + i for i in range(len(factors))), 3))
+        .astype(np.float32)
+    )
+    got = numpy(block(x))
+    kernel, bias = (numpy(w.value) for w in block.conv.weights)
+    picks = first_of_groups(2, factors, order)
+    sub = _CONVS[len(factors)](2, kernel_size, padding="same", data_format="channels_last")
+    sub.build(x.shape)
+    sub.set_weights([kernel[..., picks], bias[picks]])
+    expected = nearest_upsample(numpy(sub(x)), factors, channels_last=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    assert np.abs(got).max() > 0.1
+
+
+def test_icnr_channels_first_block() -> None:
+    block = SubPixelConv(2, (2, 1), data_format="channels_first", bias_initializer="random_normal")
+    x = np.random.default_rng(0).standard_normal((1, 3, 4, 5)).astype(np.float32)
+    y = numpy(block(x))
+    assert y.shape == (1, 2, 8, 5)
+    # Nearest-neighbour blocks: rows 2i and 2i+1 are equal.
+    np.testing.assert_allclose(y[:, :, 0::2], y[:, :, 1::2], rtol=1e-6, atol=1e-6)
+
+
+def test_icnr_initializer_groups() -> None:
+    kernel = numpy(ICNR("random_normal", (3,), "DCR")((2, 4, 6)))
+    for c in range(2):
+        for s in range(3):
+            assert_same_bits(kernel[..., s * 2 + c], kernel[..., c])
+    with pytest.raises(ValueError, match="divisible by 3"):
+        ICNR("zeros", (3,))((2, 4, 4))
+
+
+if os.environ.get(CHILD) != "1":
+
+    @pytest.mark.parametrize("other", [b for b in BACKENDS if b != keras.backend.backend()])
+    def test_every_test_here_passes_on_the_other_keras_backend(other: str) -> None:
+        env = {**os.environ, "KERAS_BACKEND": other, CHILD: "1"}
+        root = Path(__file__).resolve().parent.parent
+        command = [sys.executable, "-m", "pytest", __file__, "-q", "-s", "-p", "no:cacheprovider"]
+        result = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
+        report = result.stdout[-4000:] + result.stderr[-2000:]
+        assert result.returncode == 0, report
+        assert " passed" in report
+        assert "skipped" not in report, report
+        assert f"keras backend: {other}" in report, report
+
+
+def test_keras_backend_is_reported() -> None:
+    print(f"keras backend: {keras.backend.backend()}")
+    assert keras.backend.backend() in BACKENDS
