@@ -272,7 +272,7 @@ def test_onnx_dcr_model_equals_converted_crd(tf_model: dict[str, np.ndarray]) ->
     assert same_bits(np.ascontiguousarray(tf_out.transpose(0, 3, 1, 2)), onnx_dcr)
 
 
-def test_onnx_space_to_depth_then_conv(tf_model: dict[str, np.ndarray]) -> None:
+def test_onnx_space_to_depth_then_conv() -> None:
     """ONNX SpaceToDepth is DCR only; the conv reading it converts along its input axis."""
     from onnx import helper
 
