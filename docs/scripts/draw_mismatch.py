@@ -33,7 +33,7 @@ TEXT = "#0f172a"
 MUTED = "#64748b"
 
 
-def test_image() -> np.ndarray:
+def card_image() -> np.ndarray:
     """Render a small colour test card, ``(3, SIZE, SIZE)`` floats in [0, 1]."""
     figure = Figure(figsize=(2, 2), dpi=SIZE / 2)
     canvas = FigureCanvasAgg(figure)
@@ -55,7 +55,7 @@ def test_image() -> np.ndarray:
 
 def panels() -> list[tuple[str, str, np.ndarray]]:
     """Compute the three results, each with a title and a caption."""
-    image = test_image()
+    image = card_image()
     features = pixel_unshuffle(image, R, order="DCR")  # what a TensorFlow-trained layer outputs
     right = pixel_shuffle(features, R, order="DCR")
     wrong = pixel_shuffle(features, R)
