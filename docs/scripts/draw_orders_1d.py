@@ -5,7 +5,7 @@ that numbers every input element.
 
 Run from the repository root::
 
-    python docs/scripts/draw_1d.py [output.png]
+    python docs/scripts/draw_orders_1d.py [output.png]
 """
 
 from __future__ import annotations
