@@ -1,0 +1,101 @@
+"""The same weights in the PyTorch, Flax (NNX and Linen) and Keras layers give the same outputs."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import keras
+import numpy as np
+import pytest
+import torch
+from flax import nnx
+
+import subpixel.flax as snnx
+import subpixel.flax.linen as slinen
+import subpixel.keras as skeras
+import subpixel.torch as storch
+from subpixel._plan import normalize_factors
+from tests.layer_helpers import assert_same_bits, special_floats
+
+CASES = [(2, 3, "CRD"), ((3,), 3, "DCR"), ((2, 3), (3, 1), "DCR"), ((2, 1, 2), 3, "CRD")]
+
+
+def to_last(x: np.ndarray) -> np.ndarray:
+    """Channels first to channels last."""
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1))
+
+
+def numpy(x: object) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(keras.ops.convert_to_numpy(x)) if not isinstance(x, jax.Array) else np.asarray(x)
+
+
+@pytest.mark.parametrize(("factor", "kernel_size", "order"), CASES, ids=str)
+def test_sub_pixel_conv_agrees_across_frameworks(factor: object, kernel_size: object, order: str) -> None:
+    torch.manual_seed(0)
+    k = len(normalize_factors(factor))
+    block = storch.SubPixelConv(3, 2, factor, kernel_size, order=order, icnr=False)  # type: ignore[arg-type]
+    # Random (not ICNR) weights, so that a permuted channel order cannot pass unnoticed.
+    weight = block.conv.weight.detach().numpy()
+    bias = np.random.default_rng(1).standard_normal(weight.shape[0]).astype(np.float32)
+    with torch.no_grad():
+        block.conv.bias.copy_(torch.from_numpy(bias))  # type: ignore[union-attr]
+    kernel = np.ascontiguousarray(np.moveaxis(weight, (0, 1), (-1, -2)))  # (out, in, *k) -> (*k, in, out)
+    x = np.random.default_rng(2).standard_normal((2, 3, *(4 + i for i in range(k)))).astype(np.float32)
+    with torch.no_grad():
+        expected = to_last(block(torch.from_numpy(x)).numpy())
+
+    flax_block = snnx.SubPixelConv(3, 2, factor, kernel_size, order=order, rngs=nnx.Rngs(0))  # type: ignore[arg-type]
+    flax_block.conv.kernel[...] = jnp.asarray(kernel)
+    flax_block.conv.bias[...] = jnp.asarray(bias)
+
+    linen_block = slinen.SubPixelConv(2, factor, kernel_size, order=order)  # type: ignore[arg-type]
+    linen_params = {"params": {"conv": {"kernel": jnp.asarray(kernel), "bias": jnp.asarray(bias)}}}
+
+    keras_block = skeras.SubPixelConv(2, factor, kernel_size, data_format="channels_last", order=order)  # type: ignore[arg-type]
+    keras_block.build((None, *to_last(x).shape[1:]))
+    keras_block.conv.set_weights([kernel, bias])
+
+    inputs = to_last(x)
+    outputs = {
+        "flax.nnx": np.asarray(flax_block(jnp.asarray(inputs))),
+        "flax.linen": np.asarray(linen_block.apply(linen_params, jnp.asarray(inputs))),
+        f"keras[{keras.backend.backend()}]": numpy(keras_block(inputs)),
+    }
+    for name, out in outputs.items():
+        assert out.shape == expected.shape, name
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize(("factor", "kernel_size", "order"), CASES, ids=str)
+def test_shuffle_part_is_bit_for_bit_across_frameworks(
+    factor: object, kernel_size: object, order: str
+) -> None:
+    del kernel_size
+    factors = normalize_factors(factor)
+    count = int(np.prod(factors))
+    first = special_floats((2, 2 * count, *(3 + i for i in range(len(factors)))))
+    last = to_last(first)
+    expected = storch.PixelShuffle(factor, order=order)(torch.from_numpy(first)).numpy()  # type: ignore[arg-type]
+    channels_first = {
+        "flax.nnx": snnx.PixelShuffle(factor, channels_last=False, order=order)(jnp.asarray(first)),  # type: ignore[arg-type]
+        "flax.linen": slinen.PixelShuffle(factor, channels_last=False, order=order).apply(
+            {}, jnp.asarray(first)
+        ),  # type: ignore[arg-type]
+        "keras": skeras.PixelShuffle(factor, data_format="channels_first", order=order)(first),  # type: ignore[arg-type]
+    }
+    for out in channels_first.values():
+        assert_same_bits(numpy(out), expected)
+    channels_last = {
+        "torch": storch.PixelShuffle(factor, channels_last=True, order=order)(torch.from_numpy(last)),  # type: ignore[arg-type]
+        "flax.nnx": snnx.PixelShuffle(factor, order=order)(jnp.asarray(last)),  # type: ignore[arg-type]
+        "flax.linen": slinen.PixelShuffle(factor, order=order).apply({}, jnp.asarray(last)),  # type: ignore[arg-type]
+        "keras": skeras.PixelShuffle(factor, data_format="channels_last", order=order)(last),  # type: ignore[arg-type]
+    }
+    for out in channels_last.values():
+        assert_same_bits(numpy(out), to_last(expected))
+    # And back: every unshuffle restores the input's bytes.
+    assert_same_bits(numpy(snnx.PixelUnshuffle(factor, order=order)(jnp.asarray(to_last(expected)))), last)  # type: ignore[arg-type]
+    restored = skeras.PixelUnshuffle(factor, data_format="channels_first", order=order)(expected)  # type: ignore[arg-type]
+    assert_same_bits(numpy(restored), first)
