@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import keras
@@ -99,3 +104,17 @@ def test_shuffle_part_is_bit_for_bit_across_frameworks(
     assert_same_bits(numpy(snnx.PixelUnshuffle(factor, order=order)(jnp.asarray(to_last(expected)))), last)  # type: ignore[arg-type]
     restored = skeras.PixelUnshuffle(factor, data_format="channels_first", order=order)(expected)  # type: ignore[arg-type]
     assert_same_bits(numpy(restored), first)
+
+
+def test_espcn_example_smoke_run(tmp_path: Path) -> None:
+    """The example trains a few steps in both frameworks and writes its results and picture."""
+    script = Path(__file__).resolve().parent.parent / "examples" / "espcn" / "run.py"
+    command = [sys.executable, str(script), "--steps", "2", "--batch", "2", "--train-images", "2"]
+    command += ["--test-images", "1", "--out", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["psnr_db"]) == {"bicubic", "espcn_torch", "espcn_flax"}
+    for scores in results["psnr_db"].values():
+        assert all(np.isfinite(value) for value in scores.values())
+    assert (tmp_path / "espcn.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
