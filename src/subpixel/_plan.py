@@ -20,6 +20,12 @@ ORDERS: tuple[Order, ...] = ("CRD", "DCR")
 #: Most plans a process keeps; each is a few small tuples.
 PLAN_CACHE_SIZE = 4096
 
+#: Most elements, counting only the nonzero sizes, that a plan for a zero-size input may
+#: describe: the largest array of 16-byte items (complex128) a 64-bit framework can address.
+#: Only a zero-size input can exceed it (a shuffle keeps the element count), and past it
+#: NumPy, torch and XLA fail or abort while merely forming the shape.
+MAX_ZERO_SIZE_EXTENT = (2**63 - 1) // 16
+
 
 class ShufflePlan(NamedTuple):
     """The three steps of one shuffle, as pure shape arithmetic.
@@ -78,7 +84,11 @@ def _positive_int(value: object, name: str, given: object) -> int:
             f"got {given!r} of type {type(given).__name__}"
         )
         raise TypeError(msg)
-    number = operator.index(value)
+    try:
+        number = operator.index(value)
+    except TypeError:  # e.g. a NumPy array of several integers
+        msg = f"{name} must be a positive int or a tuple of positive ints, got {given!r}"
+        raise TypeError(msg) from None
     if number <= 0:
         msg = f"{name} must be positive, got {given!r}"
         raise ValueError(msg)
@@ -86,9 +96,10 @@ def _positive_int(value: object, name: str, given: object) -> int:
 
 
 def _check_order(order: object) -> Order:
-    if order == "CRD":
+    # ``isinstance`` first: ``==`` on an array would compare element-wise.
+    if isinstance(order, str) and order == "CRD":
         return "CRD"
-    if order == "DCR":
+    if isinstance(order, str) and order == "DCR":
         return "DCR"
     msg = f"order must be 'CRD' or 'DCR', got {order!r}"
     raise ValueError(msg)
@@ -189,6 +200,24 @@ def plan_for(
             f"{_factor_text(factors)} with {k} spatial axes, got shape {shape}"
         )
         raise ValueError(msg)
+    plan = _checked_plan(shape, factors, inverse, channels_last, order, caller, factor_name)
+    if 0 in shape:
+        _check_zero_size_extent(shape, factors, plan, caller, factor_name)
+    return plan
+
+
+def _checked_plan(
+    shape: tuple[int, ...],
+    factors: tuple[int, ...],
+    inverse: bool,
+    channels_last: bool,
+    order: Order,
+    caller: str,
+    factor_name: str,
+) -> ShufflePlan:
+    """Check divisibility and build the plan of an input with enough axes."""
+    k = len(factors)
+    ndim = len(shape)
     product = 1
     for f in factors:
         product *= f
@@ -224,6 +253,22 @@ def plan_for(
         )
         raise ValueError(msg)
     return _forward_plan(batch, channels, spatial, factors, channels_last, order)
+
+
+def _check_zero_size_extent(
+    shape: tuple[int, ...], factors: tuple[int, ...], plan: ShufflePlan, caller: str, factor_name: str
+) -> None:
+    """Reject factors so large that the zero-size result's shape cannot be formed."""
+    extent = 1
+    for size in plan.expand_shape:  # every axis split: the largest of the plan's shapes
+        extent *= size or 1
+    if extent > MAX_ZERO_SIZE_EXTENT:
+        msg = (
+            f"{caller}: {factor_name}={_factor_text(factors)} is too large for x of shape {shape}: "
+            f"the result would have shape {plan.collapse_shape}, whose nonzero sizes multiply to "
+            f"{extent}, more than the {MAX_ZERO_SIZE_EXTENT} elements any framework can address"
+        )
+        raise ValueError(msg)
 
 
 def _forward_plan(
