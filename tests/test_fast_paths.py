@@ -181,9 +181,11 @@ def test_numpy_subclass_and_object_take_array_api_path() -> None:
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "compiled"])
 @pytest.mark.parametrize("dtype", ["uint8", "float32", "float64", "complex128"])
-def test_copy_engine_against_numpy_copy(compiled: bool, dtype: str) -> None:
+def test_copy_engine_against_numpy_copy(compiled: bool, dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if compiled:
         pytest.importorskip("numba")
+        monkeypatch.setenv("SUBPIXEL_NUMBA", "1")
+        monkeypatch.setattr(_compiled, "_state", "unloaded")
     rng = np.random.default_rng(3)
     for shape in [(6, 5, 2, 33, 3), (40, 2, 17, 2), (3, 1, 7, 1, 9, 2, 2, 2, 3), (2, 3, 4, 5, 6, 7, 2)]:
         x = special(shape, dtype, seed=4)
@@ -204,8 +206,8 @@ def test_copy_engine_parallel_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _bits(out) == _bits(view.copy())
 
 
-def test_compiled_kernel_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SUBPIXEL_NUMBA", "0")
+def test_compiled_kernel_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUBPIXEL_NUMBA", raising=False)
     assert _compiled._build() is None
 
 

@@ -6,9 +6,12 @@ register move each instead of a NumPy inner-loop call. It sees elements as unsig
 the same size (any dtype with an item size of 1, 2, 4 or 8 bytes copies bit for bit), and every
 view is given as 4 parallel plus 4 serial axes, so at most four signatures are ever compiled.
 
-numba is imported the first time a large array arrives, never by ``import subpixel``. The
-compiled code is cached on disk (``cache=True``), so only the first call on a machine pays the
-compile time. Set ``SUBPIXEL_NUMBA=0`` to disable the kernel.
+The kernel is off unless ``SUBPIXEL_NUMBA=1`` is set: on the 2-core benchmark machine it did
+not beat the cache-blocked NumPy copy, and numba's OpenMP worker threads, which spin after
+each parallel loop, slowed PyTorch's own OpenMP kernels in the same process by orders of
+magnitude (see ``docs/performance.md``). When enabled, numba is imported the first time a
+large array arrives, never by ``import subpixel``, and the compiled code is cached on disk
+(``cache=True``), so only the first call on a machine pays the compile time.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ _run_lock = threading.Lock()
 
 
 def _build() -> Callable[..., None] | None:
-    if os.environ.get("SUBPIXEL_NUMBA", "1") == "0":
+    if os.environ.get("SUBPIXEL_NUMBA", "0") != "1":
         return None
     try:
         import numba

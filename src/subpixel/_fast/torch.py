@@ -29,10 +29,13 @@ from subpixel._fast._torch_plain import apply_plain, keeps_channels_last
 from subpixel._fast.numpy import shuffle_large
 from subpixel._plan import ShufflePlan
 
-__all__ = ["SMALL_BYTES", "TorchExecutor", "make_executor"]
+__all__ = ["SMALL_BYTES", "SMALL_ELEMENTS", "TorchExecutor", "make_executor"]
 
 #: Below this many bytes a tensor takes PyTorch's own op or the three tensor methods.
 SMALL_BYTES = 64 * 1024
+#: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
+#: dispatcher call; the cheaper test than bytes on the tiny-input path).
+SMALL_ELEMENTS = 16 * 1024
 
 _AS_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 _Tensor = torch.Tensor
@@ -134,13 +137,13 @@ class TorchExecutor:
             return run_large
 
         unshuffle, factor = native
-        small = SMALL_BYTES
+        small = SMALL_ELEMENTS
 
         if unshuffle:
             unshuffle_op = torch.pixel_unshuffle
 
             def run_unshuffle(x: Any) -> Any:
-                size = x.numel() * x.element_size()
+                size = x.numel()
                 # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
                 # while tracing (jit, or export's tensor subclasses) the plain methods run.
                 if 0 < size < small and type(x) is _Tensor and not _is_tracing():
@@ -152,7 +155,7 @@ class TorchExecutor:
         op = torch.pixel_shuffle
 
         def run_shuffle(x: Any) -> Any:
-            size = x.numel() * x.element_size()
+            size = x.numel()
             if 0 < size < small:
                 return op(x, factor)
             return run_large(x)

@@ -1,0 +1,103 @@
+"""Tables, JSON and the plot of benchmark results."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+__all__ = ["geometric_mean", "plot", "table", "write_json"]
+
+#: Columns of the printed table, in order: the candidates whose ratios matter.
+SHOWN = ("subpixel numpy", "subpixel torch", "subpixel jax", "torch native", "einops numpy", "jax.jit naive")
+
+
+def _fmt(stats: dict[str, float] | None) -> str:
+    if stats is None:
+        return "-"
+    return f"{stats['median']:.2f} [{stats['min']:.2f}-{stats['max']:.2f}]"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """Return a Markdown table: per case, time of the copy and the ratios of each shown candidate.
+
+    Each cell is ``copy ratio / torch ratio`` as ``median [min-max]`` over the repeats:
+    ``copy ratio`` = copy time / candidate time (1.0 is copy speed), ``torch ratio`` = torch
+    native time / candidate time (above 1 is faster than PyTorch's op).
+    """
+    shown = [c for c in SHOWN if any(c in r["candidates"] for r in results)]
+    head = ["op", "shape", "dtype", "r", "copy", *shown]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        copy = r["candidates"]["np.copy"]["seconds"]["median"]
+        cells = [r["op"], r["name"], r["dtype"], str(r["factor"]), _time(copy)]
+        for name in shown:
+            c = r["candidates"].get(name)
+            if c is None:
+                cells.append("-")
+                continue
+            cell = _fmt(c["copy_ratio"])
+            if c.get("torch_ratio") is not None and name != "torch native":
+                cell += " / " + _fmt(c["torch_ratio"])
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _time(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    return f"{seconds * 1e3:.1f} ms"
+
+
+def geometric_mean(values: list[float]) -> float:
+    """Geometric mean of positive values (NaN for none)."""
+    if not values:
+        return math.nan
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as indented JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+
+
+def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
+    """Bar chart of median copy ratios (min-max whiskers) per case and candidate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [c for c in SHOWN if any(c in r["candidates"] for r in results)]
+    groups = [(op, dtype) for op in ("shuffle", "unshuffle") for dtype in ("float32", "uint8")]
+    groups = [g for g in groups if any((r["op"], r["dtype"]) == g for r in results)]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(13, 3.4 * len(groups)), squeeze=False)
+    width = 0.8 / max(1, len(shown))
+    for ax, (op, dtype) in zip(axes[:, 0], groups, strict=True):
+        rows = [r for r in results if r["op"] == op and r["dtype"] == dtype]
+        labels = [f"{r['name']}\nr={r['factor']}" for r in rows]
+        for i, name in enumerate(shown):
+            medians, low, high = [], [], []
+            for r in rows:
+                c = r["candidates"].get(name)
+                s = c["copy_ratio"] if c else {"median": 0.0, "min": 0.0, "max": 0.0}
+                medians.append(s["median"])
+                low.append(s["median"] - s["min"])
+                high.append(s["max"] - s["median"])
+            xs = [k + (i - (len(shown) - 1) / 2) * width for k in range(len(rows))]
+            ax.bar(xs, medians, width, yerr=[low, high], label=name, capsize=2)
+        ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+        ax.axhline(0.8, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xticks(range(len(rows)))
+        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_ylabel("copy time / time")
+        ax.set_title(f"{op}, {dtype}", fontsize=10)
+    axes[0, 0].legend(fontsize=8, ncol=len(shown), loc="upper left")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
