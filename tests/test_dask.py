@@ -291,8 +291,19 @@ def test_unknown_chunk_sizes_are_an_error():
     x = da.from_array(bits((4, 8, 2, 2), "float32"), chunks=(2, 8, 2, 2))
     unknown = x[x[:, 0, 0, 0] == x[:, 0, 0, 0]]  # boolean index: batch chunk sizes become NaN
     assert math.isnan(unknown.shape[0])
-    with pytest.raises(ValueError, match=r"unknown chunk sizes on axis 0.*compute_chunk_sizes"):
+    with pytest.raises(ValueError, match=r"unknown (chunk )?sizes.*compute_chunk_sizes"):
         subpixel.pixel_shuffle(unknown, 2)
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_unknown_channel_or_spatial_sizes_are_an_error(inverse):
+    x = da.from_array(bits((2, 8, 4, 4), "float32"), chunks=(1, 4, 2, 2))
+    axis = 2 if inverse else 1
+    keep = da.from_array(np.ones(x.shape[axis], bool), chunks=2) > 0  # sizes known only after compute
+    unknown = x[:, :, keep] if inverse else x[:, keep]
+    assert math.isnan(unknown.shape[axis])
+    with pytest.raises(ValueError, match=rf"x.shape\[{axis}\]=nan|unknown"):
+        shuffle(unknown, 2, inverse)
 
 
 def test_keeps_meta_and_dispatches_to_dask_executor():
