@@ -31,6 +31,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -44,8 +46,8 @@ __all__ = ["ShuffleSpec", "aligned_chunks", "make_executor", "spec_of_plan"]
 
 Chunks = tuple[tuple[int, ...], ...]
 
-#: Frames between :func:`_execute` and the user's call (``_run``, ``pixel_shuffle``).
-_STACKLEVEL = 4
+#: Files under this folder are the library's own frames, skipped when a warning names its caller.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class ShuffleSpec(NamedTuple):
@@ -196,7 +198,7 @@ def _execute(x: Any, plan: ShufflePlan) -> Any:
     changes = _rechunks_needed(x.chunks, spec, channel_axis, spatial_axes, product)
     if changes:
         if x.size:  # an empty array is rechunked for free
-            warnings.warn(_rechunk_message(x, spec, changes), ChunkingWarning, stacklevel=_STACKLEVEL)
+            warnings.warn(_rechunk_message(x, spec, changes), ChunkingWarning, stacklevel=_user_stacklevel())
         x = x.rechunk({axis: new for axis, (new, _) in changes.items()})
 
     out_chunks = list(x.chunks)
@@ -229,6 +231,16 @@ def _execute(x: Any, plan: ShufflePlan) -> Any:
         msg = f"{spec.caller}: internal error, chunked result {out.shape} != planned {plan.collapse_shape}"
         raise AssertionError(msg)
     return out
+
+
+def _user_stacklevel() -> int:
+    """Stack level, seen from the caller of this function, of the first frame outside subpixel."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _shuffle_block(
