@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-#: Largest "extent" (product of the nonzero sizes) a zero-size result may have: the most
-#: elements of 16-byte items (complex128) a 64-bit framework can describe. Past it NumPy, JAX
-#: and torch fail, or crash, while merely creating the shape.
+#: Largest "extent" (product of the nonzero sizes) a zero-size result may have, unless the
+#: input already had a larger one: the most elements of 16-byte items (complex128) a 64-bit
+#: framework can describe. Past it NumPy, JAX and torch fail, or abort, creating the shape.
 MAX_ZERO_SIZE_EXTENT = (2**63 - 1) // 16
 
 
@@ -242,7 +242,7 @@ def judge(
         if channels % big_f:
             return Verdict(False, shape_fault, either)
         split = (*batch, channels // big_f, *factors, *spatial)
-    if 0 in shape and _extent(split) > MAX_ZERO_SIZE_EXTENT:
+    if 0 in shape and _extent(split) > max(_extent(shape), MAX_ZERO_SIZE_EXTENT):
         return Verdict(False, frozenset({factor_name}), either, reason="zero-size extent")
     return Verdict(True, frozenset(), either, factors)
 

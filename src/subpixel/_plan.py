@@ -193,6 +193,12 @@ def plan_for(
     """
     k = len(factors)
     ndim = len(shape)
+    if any(size is None or isinstance(size, float) for size in shape):
+        msg = (
+            f"{caller}: x has unknown sizes (shape {shape}); every size must be known to shuffle "
+            "(for a Dask array, call x.compute_chunk_sizes() first)"
+        )
+        raise ValueError(msg)
     if ndim < k + 1:
         layout = "(*, S1, ..., Sk, C)" if channels_last else "(*, C, S1, ..., Sk)"
         msg = (
@@ -258,11 +264,18 @@ def _checked_plan(
 def _check_zero_size_extent(
     shape: tuple[int, ...], factors: tuple[int, ...], plan: ShufflePlan, caller: str, factor_name: str
 ) -> None:
-    """Reject factors so large that the zero-size result's shape cannot be formed."""
+    """Reject factors so large that the zero-size result's shape cannot be formed.
+
+    The input's own extent is allowed (the framework made it), so only a plan that multiplies
+    the nonzero sizes past both that and :data:`MAX_ZERO_SIZE_EXTENT` fails.
+    """
     extent = 1
     for size in plan.expand_shape:  # every axis split: the largest of the plan's shapes
         extent *= size or 1
-    if extent > MAX_ZERO_SIZE_EXTENT:
+    given = 1
+    for size in shape:
+        given *= size or 1
+    if extent > max(given, MAX_ZERO_SIZE_EXTENT):
         msg = (
             f"{caller}: {factor_name}={_factor_text(factors)} is too large for x of shape {shape}: "
             f"the result would have shape {plan.collapse_shape}, whose nonzero sizes multiply to "
