@@ -8,6 +8,7 @@ one JSON line per case and the tests below judge them.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 DEVICES = 8
+MODES = ("auto", "explicit", "explicit-hook")
 
 #: HLO instructions that move data between devices.
 COLLECTIVE = re.compile(
@@ -59,17 +61,24 @@ NEEDS_COMMUNICATION: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _run_case(case: tuple[Any, ...]) -> dict[str, Any]:
-    """In the subprocess: shard, jit, compile, run; report sharding, collectives and bytes."""
+def _run_case(case: tuple[Any, ...], mode: str) -> dict[str, Any]:
+    """In the subprocess: shard, jit, compile, run; report sharding, collectives and bytes.
+
+    ``mode`` is ``auto`` (mesh axes of type Auto: XLA propagates shardings), ``explicit``
+    (Explicit axes, the default of ``jax.make_mesh``: shardings are part of the types) or
+    ``explicit-hook`` (Explicit axes, through ``subpixel._fast.jax_sharding`` directly).
+    """
     import jax
     import numpy as np
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    from jax.sharding import AxisType, NamedSharding, PartitionSpec
 
     import subpixel
+    from subpixel._fast.jax_sharding import apply_plan_sharded
 
     shape, mesh_shape, spec, inverse, options, factor = case
     names = ("d",) if len(mesh_shape) == 1 else ("a", "b")
-    mesh = Mesh(np.array(jax.devices()[: int(np.prod(mesh_shape))]).reshape(mesh_shape), names)
+    kind = AxisType.Auto if mode == "auto" else AxisType.Explicit
+    mesh = jax.make_mesh(mesh_shape, names, axis_types=(kind,) * len(names))
     sharding = NamedSharding(mesh, PartitionSpec(*spec))
     rng = np.random.default_rng(0)
     data = rng.integers(0, 2**32, size=shape, dtype=np.uint32).view(np.float32)
@@ -78,9 +87,16 @@ def _run_case(case: tuple[Any, ...]) -> dict[str, Any]:
     )
     x = jax.device_put(data, sharding)
     fn = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
-    jitted = jax.jit(lambda a: fn(a, factor, **options))
-    hlo = jitted.lower(x).compile().as_text()
-    out = jitted(x)
+    if mode == "explicit-hook":
+        plan = subpixel.shuffle_plan(shape, factor, inverse=inverse, **options)
+        jitted = jax.jit(lambda a: apply_plan_sharded(a, plan))
+    else:
+        jitted = jax.jit(lambda a: fn(a, factor, **options))
+    try:
+        hlo = jitted.lower(x).compile().as_text()
+        out = jitted(x)
+    except Exception as error:  # reported, and judged by the tests
+        return {"error": f"{type(error).__name__}: {error}"[:500]}
     expected = fn(data, factor, **options)
     return {
         "collectives": sorted({m.group(1) for m in COLLECTIVE.finditer(hlo)}),
@@ -113,7 +129,7 @@ def main() -> None:
         "devices": len(jax.devices()),
         "jax": jax.__version__,
         "control": _control(),
-        "cases": {name: _run_case(case) for name, case in cases.items()},
+        "cases": {name: {mode: _run_case(case, mode) for mode in MODES} for name, case in cases.items()},
     }
     print(json.dumps(report))
 
@@ -149,23 +165,37 @@ def test_eight_devices_and_detector_works(report: dict[str, Any]) -> None:
     assert "all-reduce" in report["control"]
 
 
+def _result(report: dict[str, Any], name: str, mode: str) -> dict[str, Any]:
+    result: dict[str, Any] = report["cases"][name][mode]
+    if mode == "explicit" and "ShardingTypeError" in result.get("error", ""):
+        # The public path reaches the explicit-sharding hook only once subpixel._fast.jax calls
+        # subpixel._fast.jax_sharding.apply_plan_sharded; the "explicit-hook" rows test the hook.
+        pytest.xfail("subpixel._fast.jax does not call jax_sharding.apply_plan_sharded yet")
+    assert "error" not in result, result
+    return result
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", list(KEEPS_SHARDING))
-def test_batch_and_spatial_sharding_kept_without_collectives(report: dict[str, Any], name: str) -> None:
-    result = report["cases"][name]
+def test_batch_and_spatial_sharding_kept_without_collectives(
+    report: dict[str, Any], name: str, mode: str
+) -> None:
+    result = _result(report, name, mode)
     assert result["same_bits"]
     assert result["collectives"] == []
     assert result["keeps_input_spec"], result["out_spec"]
-    mesh_size = 1
-    for size in KEEPS_SHARDING[name][1]:
-        mesh_size *= size
-    assert result["shards"] == mesh_size
+    assert result["shards"] == math.prod(KEEPS_SHARDING[name][1])
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", list(NEEDS_COMMUNICATION))
-def test_group_splitting_shardings_communicate_but_stay_exact(report: dict[str, Any], name: str) -> None:
-    result = report["cases"][name]
+def test_group_splitting_shardings_communicate_but_stay_exact(
+    report: dict[str, Any], name: str, mode: str
+) -> None:
+    result = _result(report, name, mode)
     assert result["same_bits"]
     assert result["collectives"], "XLA now keeps this sharding without communication: update docs/scaling.md"
+    assert set(result["out_spec"]) <= {"None"}, "the result is replicated"
 
 
 if __name__ == "__main__":
