@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import subpixel
+from subpixel._layer_spec import ShuffleSpec
 from subpixel.torch import PixelShuffle, PixelUnshuffle, SubPixelConv
 from tests.layer_helpers import (
     ICNR_CASES,
@@ -266,3 +267,28 @@ def test_icnr_output_is_nearest_upsampling_of_sub_kernel_conv(
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     assert not np.allclose(got, 0)
+
+
+@pytest.mark.parametrize(("factor", "last", "order"), OPTIONS, ids=str)
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("unknown", [(), (0,), "all-but-channel"])
+def test_traced_steps_are_the_plan(
+    factor: int | tuple[int, ...], last: bool, order: str, inverse: bool, unknown: object
+) -> None:
+    """The size-free steps used while tracing rearrange exactly as the plan does."""
+    spec = ShuffleSpec.create(factor, inverse=inverse, channels_last=last, order=order)
+    x = tensor(_shuffle_input(factor, last))
+    if inverse:
+        x = PixelShuffle(factor, channels_last=last, order=order)(x)  # type: ignore[arg-type]
+    channel = x.ndim - 1 if last else x.ndim - len(spec.factors) - 1
+    hidden = range(x.ndim) if unknown == "all-but-channel" else unknown
+    shape = tuple("?" if (a in hidden and a != channel) else s for a, s in enumerate(x.shape))  # type: ignore[operator]
+    steps = spec.traced_steps(shape)
+    y = x
+    for axis, sizes in steps.splits:
+        y = y.unflatten(axis, sizes)
+    y = y.permute(steps.axes)
+    for first, last_axis in steps.merges:
+        y = y.flatten(first, last_axis)
+    run = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+    assert_same_bits(y.numpy(), run(x.numpy(), factor, channels_last=last, order=order))  # type: ignore[arg-type]

@@ -84,7 +84,6 @@ def test_unshuffle_matches_torch_nn_after_export() -> None:
         assert_same_bits(out, expected)
 
 
-@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 def test_legacy_exporter_bit_for_bit() -> None:
     layer = PixelUnshuffle((2, 3), order="DCR").eval()
     x = special_floats((2, 3, 4, 6))

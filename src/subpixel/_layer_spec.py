@@ -11,11 +11,29 @@ import dataclasses
 import math
 import operator
 from collections.abc import Sequence
-from typing import Any, SupportsIndex
+from typing import Any, NamedTuple, SupportsIndex
 
 from subpixel._plan import Order, ShufflePlan, _check_order, normalize_factors, plan_for
 
-__all__ = ["ShuffleSpec", "SubPixelConvSpec", "normalize_kernel_size"]
+__all__ = ["ShuffleSpec", "SubPixelConvSpec", "TracedSteps", "normalize_kernel_size"]
+
+
+class TracedSteps(NamedTuple):
+    """A shuffle as steps that need no sizes: split axes, permute, merge adjacent axes.
+
+    Attributes
+    ----------
+    splits : tuple of (int, tuple of int)
+        ``(axis, sizes)``, applied in order; ``sizes`` holds one ``-1``.
+    axes : tuple of int
+        The permutation, as in :class:`~subpixel.ShufflePlan`.
+    merges : tuple of (int, int)
+        ``(first, last)`` runs of adjacent axes to merge into one, applied in order.
+    """
+
+    splits: tuple[tuple[int, tuple[int, ...]], ...]
+    axes: tuple[int, ...]
+    merges: tuple[tuple[int, int], ...]
 
 
 def _factor_value(factor: object, name: str) -> int | tuple[int, ...]:
@@ -116,6 +134,44 @@ class ShuffleSpec:
             tuple(shape), factors, self.inverse, self.channels_last, self.order, self.caller, self.factor_name
         )
         return result
+
+    def traced_steps(self, shape: Sequence[Any]) -> TracedSteps:
+        """Plan the shuffle as splits, a permutation and merges, for sizes a tracer may not know.
+
+        Sizes that are not plain ``int`` (a tracer's symbolic sizes) are never used in
+        arithmetic: every split gives ``-1`` for the one size it leaves to the framework, and
+        merges name axes only. Known sizes are checked as by :meth:`plan`.
+
+        Examples
+        --------
+        >>> spec = ShuffleSpec.create(2, inverse=False, channels_last=False, order="CRD")
+        >>> spec.traced_steps(("batch", 8, "height", 5))
+        TracedSteps(splits=((1, (-1, 2, 2)),), axes=(0, 1, 4, 2, 5, 3), merges=((4, 5), (2, 3)))
+        """
+        dims = tuple(shape)
+        k = len(self.factors)
+        n = len(dims)
+        first = n - k - 1 if self.channels_last else n - k  # first spatial axis
+        channel = n - 1 if self.channels_last else n - k - 1
+        per_axis = [1] * n
+        per_axis[first : first + k] = self.factors
+        if not self.inverse:
+            per_axis[channel] = math.prod(self.factors)
+        # Unknown sizes are planned as a size that always divides; the plan's axes do not
+        # depend on sizes, and known sizes are validated.
+        template = tuple(d if type(d) is int else f for d, f in zip(dims, per_axis, strict=True))
+        axes = self.plan(template, cached=False).axes
+        batch = n - k - 1
+        depth: tuple[int, ...] = (-1, *self.factors) if self.order == "CRD" else (*self.factors, -1)
+        if not self.inverse:
+            splits: tuple[tuple[int, tuple[int, ...]], ...] = ((channel, depth),)
+            # Each spatial axis sits next to its factor axis after the permutation.
+            start = batch if self.channels_last else batch + 1
+            merges = tuple((start + 2 * i, start + 2 * i + 1) for i in reversed(range(k)))
+            return TracedSteps(splits, axes, merges)
+        splits = tuple((first + i, (-1, self.factors[i])) for i in reversed(range(k)))
+        start = batch + k if self.channels_last else batch
+        return TracedSteps(splits, axes, ((start, start + k),))
 
     def output_shape(self, shape: Sequence[int | None]) -> tuple[int | None, ...]:
         """Return the output shape for an input shape that may hold ``None`` (unknown) sizes.

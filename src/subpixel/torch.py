@@ -5,10 +5,10 @@ Importing this module imports torch. With their defaults the shuffle layers are
 per-axis factors (1-D, 3-D, non-square), ``channels_last`` and ``order="DCR"``.
 
 In eager mode the layers call :func:`subpixel.pixel_shuffle`. While ``torch.compile``,
-``torch.export``, ``torch.onnx.export`` or ``torch.jit.trace`` traces them they apply the same
-:class:`~subpixel.ShufflePlan` with ``torch.reshape``/``permute`` (plain, uncached
-arithmetic on the sizes), so graphs have no breaks, symbolic sizes pass through and exported
-models are three portable operators.
+``torch.export``, ``torch.onnx.export`` or ``torch.jit.trace`` traces them, they apply the same
+permutation with ``unflatten``/``permute``/``flatten``, which need no sizes, so graphs have no
+breaks, symbolic batch and spatial sizes pass through, and exported models are reshapes and
+one transpose.
 """
 
 from __future__ import annotations
@@ -35,9 +35,14 @@ def _tracing() -> bool:
 
 def _apply(spec: ShuffleSpec, x: torch.Tensor) -> torch.Tensor:
     if _tracing():
-        plan = spec.plan(x.shape, cached=False)
-        moved = x.reshape(plan.expand_shape).permute(plan.axes)
-        return moved.reshape(plan.collapse_shape).clone()
+        # Sizes may be symbolic here: split with -1, permute, merge; no size arithmetic.
+        steps = spec.traced_steps(tuple(x.shape))
+        for axis, sizes in steps.splits:
+            x = x.unflatten(axis, sizes)  # type: ignore[no-untyped-call]
+        x = x.permute(steps.axes)
+        for first, last in steps.merges:
+            x = x.flatten(first, last)
+        return x.clone()
     run = pixel_unshuffle if spec.inverse else pixel_shuffle
     return run(x, spec.factor, channels_last=spec.channels_last, order=spec.order)
 
