@@ -165,6 +165,56 @@ def test_eight_devices_and_detector_works(report: dict[str, Any]) -> None:
     assert "all-reduce" in report["control"]
 
 
+# The sharding arithmetic alone, in this process: (shape, factor, inverse, options, input spec,
+# expected input spec after resharding, expected result spec). One mesh axis "d" of size 8.
+STEPS = [
+    ((8, 16, 4, 4), 2, False, {}, ("d", None, None, None), ("d", None, None, None), ("d", None, None, None)),
+    ((2, 16, 16, 4), 2, False, {}, (None, None, "d", None), (None, None, "d", None), (None, None, "d", None)),
+    ((2, 32, 4, 4), 2, False, {}, (None, "d", None, None), (None, "d", None, None), (None, "d", None, None)),
+    ((2, 16, 4, 4), 2, False, {}, (None, "d", None, None), (None,) * 4, (None,) * 4),
+    ((2, 32, 4, 4), 2, False, {"order": "DCR"}, (None, "d", None, None), (None,) * 4, (None,) * 4),
+    ((2, 4, 32, 4), 2, True, {}, (None, None, "d", None), (None, None, "d", None), (None, None, "d", None)),
+    ((2, 4, 16, 4), 4, True, {}, (None, None, "d", None), (None,) * 4, (None,) * 4),
+    ((2, 8, 4, 4), 2, True, {}, (None, "d", None, None), (None, "d", None, None), (None, "d", None, None)),
+    (
+        (2, 16, 4, 8),
+        2,
+        False,
+        {"channels_last": True},
+        (None, "d", None, None),
+        (None, "d", None, None),
+        (None, "d", None, None),
+    ),
+    (
+        (2, 8, 4, 4),
+        1,
+        False,
+        {"order": "DCR"},
+        (None, "d", None, None),
+        (None, "d", None, None),
+        (None, "d", None, None),
+    ),
+]
+
+
+@pytest.mark.parametrize(("shape", "factor", "inverse", "options", "spec", "start", "result"), STEPS)
+def test_sharding_steps(shape, factor, inverse, options, spec, start, result) -> None:
+    from tests.backends import Backend, requested_backends
+
+    if Backend.JAX not in requested_backends():
+        pytest.skip("jax is not among SUBPIXEL_BACKENDS")
+    import subpixel
+    from subpixel._fast.jax_sharding import sharding_steps
+
+    def entries(names: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(None if n is None else (n,) for n in names)
+
+    plan = subpixel.shuffle_plan(shape, factor, inverse=inverse, **options)
+    got_start, _, got_result = sharding_steps(shape, plan, entries(spec), {"d": 8})
+    assert got_start == entries(start)
+    assert got_result == entries(result)
+
+
 def _result(report: dict[str, Any], name: str, mode: str) -> dict[str, Any]:
     result: dict[str, Any] = report["cases"][name][mode]
     if mode == "explicit" and "ShardingTypeError" in result.get("error", ""):
