@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,16 +44,24 @@ Progress = Callable[[str], None]
 
 @dataclass
 class CaseResult:
-    """One case: ``ok`` is True (passed), False (failed) or None (not applicable, with why)."""
+    """One case: ``ok`` is True (passed), False (failed) or None (not applicable, with why).
+
+    ``warnings`` holds the warnings the implementation emitted (recorded, never failures).
+    """
 
     case_id: str
     ok: bool | None
     message: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Cell:
-    """A family of cases for one implementation, device and dtype."""
+    """A family of cases for one implementation, device and dtype.
+
+    ``failures`` lists the ids of every failed case; ``first_failure`` has the first one's
+    message and reproducer.
+    """
 
     status: str
     passed: int = 0
@@ -60,6 +69,9 @@ class Cell:
     not_applicable: int = 0
     reason: str = ""
     first_failure: dict[str, str] | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: int = 0
+    first_warning: str = ""
 
     @property
     def total(self) -> int:
@@ -179,12 +191,17 @@ def run_case(
     original = adapter.to_host(x, dtype)
     if (original.shape, original.data) != (x_host.shape, x_host.tobytes()):
         return CaseResult(case.id, False, f"{where}: the input did not reach {adapter.name} bit for bit")
-    try:
-        y = impl.call(x, case.factor, case.inverse, case.channels_last, case.order)
-        if case.round_trip:
-            y = impl.call(y, case.factor, not case.inverse, case.channels_last, case.order)
-    except Exception as error:
-        return CaseResult(case.id, False, f"{where}: raised {type(error).__name__}: {error}")
+    # Warnings (a dask rechunking notice, say) are advice, not results: they are recorded, and
+    # never turned into errors by the caller's warning filters.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            y = impl.call(x, case.factor, case.inverse, case.channels_last, case.order)
+            if case.round_trip:
+                y = impl.call(y, case.factor, not case.inverse, case.channels_last, case.order)
+        except Exception as error:  # any exception is a failed case, reported with its text
+            return CaseResult(case.id, False, f"{where}: raised {type(error).__name__}: {error}")
+    warned = [f"{w.category.__name__}: {w.message}" for w in caught]
     expected = book.expected(case, dtype)
     try:
         problem = _check_output(
@@ -195,8 +212,8 @@ def run_case(
     if problem is None and expected.error is not None:
         problem = expected.error
     if problem is not None:
-        return CaseResult(case.id, False, f"{where}: {problem}")
-    return CaseResult(case.id, True)
+        return CaseResult(case.id, False, f"{where}: {problem}", warned)
+    return CaseResult(case.id, True, "", warned)
 
 
 def _check_output(
@@ -432,6 +449,9 @@ def _run_cell(
     reasons: list[str] = []
     for case in cases:
         result = run_case(impl, adapter, device, dtype, case, book)
+        if result.warnings:
+            cell.warnings += len(result.warnings)
+            cell.first_warning = cell.first_warning or f"{case.id}: {result.warnings[0]}"
         if result.ok is None:
             cell.not_applicable += 1
             reasons.append(result.message)
@@ -439,6 +459,7 @@ def _run_cell(
             cell.passed += 1
         else:
             cell.failed += 1
+            cell.failures.append(case.id)
             if cell.first_failure is None:
                 cell.first_failure = {
                     "case": case.id,

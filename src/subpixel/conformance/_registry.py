@@ -154,7 +154,8 @@ def _flax_linen_call(x: Any, factor: Any, inverse: bool, channels_last: bool, or
 def _keras_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
     module = importlib.import_module("subpixel.keras")
     layer = module.PixelUnshuffle if inverse else module.PixelShuffle
-    return layer(factor, channels_last=channels_last, order=order)(x)
+    data_format = "channels_last" if channels_last else "channels_first"
+    return layer(factor, data_format=data_format, order=order)(x)
 
 
 def keras_backend() -> str:

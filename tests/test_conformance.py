@@ -1,0 +1,425 @@
+"""The conformance matrix: a quick run on the requested backends, golden vectors, planted bugs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from subpixel.conformance import (
+    DTYPE_NAMES,
+    Implementation,
+    Matrix,
+    ReferenceBook,
+    all_cases,
+    compute_golden,
+    implementations,
+    load_golden,
+    register_implementation,
+    reproduce,
+    run_matrix,
+    unregister_implementation,
+)
+from subpixel.conformance._engine import NOT_RUN, _run_implementation
+from subpixel.conformance.cli import main
+from tests.backends import Backend, requested_backends
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "src" / "subpixel" / "conformance" / "golden.json"
+
+#: Matrix row and device for each test backend id.
+ROWS = {
+    Backend.NUMPY: ("numpy", "cpu"),
+    Backend.ARRAY_API_STRICT: ("array_api_strict", "cpu"),
+    Backend.TORCH: ("torch", "cpu"),
+    Backend.TORCH_GPU: ("torch", "gpu"),
+    Backend.JAX: ("jax", "cpu"),
+    Backend.JAX_GPU: ("jax", "gpu"),
+    Backend.DASK: ("dask", "cpu"),
+    Backend.CUPY: ("cupy", "gpu"),
+}
+
+#: Failures the matrix found in other parts of the library, listed so that the rest of the row
+#: still guards against regressions. Each entry must keep failing (strict): when the bug is
+#: fixed, this test fails until the entry is removed. (implementations, dtypes, case id prefix)
+_TORCH_ROWS = frozenset({"torch", "subpixel.torch"})
+_ALL_DTYPES = frozenset(DTYPE_NAMES)
+KNOWN_FAILURES: list[tuple[frozenset[str], frozenset[str], str, str]] = [
+    # subpixel._fast.torch sends small CRD inputs to torch's own op, which has no kernels for
+    # these dtypes: NotImplementedError where the Array-API path works.
+    (_TORCH_ROWS, frozenset({"uint16", "uint32", "uint64"}), "", "torch native op lacks unsigned kernels"),
+    # ... and which rejects channels_last_3d (5-D) memory: RuntimeError "Unsupported memory format".
+    (_TORCH_ROWS, _ALL_DTYPES, "layouts/torch_channels_last-5d", "torch native op rejects channels_last_3d"),
+    # subpixel.keras layers autocast floating inputs to their compute dtype (float32), so the
+    # other float dtypes come back as float32.
+    (frozenset({"subpixel.keras"}), frozenset({"float16", "bfloat16", "float64"}), "", "Keras autocast"),
+]
+
+
+def _layers_on(backend: str) -> list[str]:
+    """The registered wrapper rows whose arrays belong to ``backend`` and whose libraries exist."""
+    rows = []
+    for name, impl in implementations().items():
+        if impl.builtin and impl.backend == backend and name != backend and name != "jax.jit":
+            if all(importlib.util.find_spec(m) is not None for m in impl.requires):
+                rows.append(name)
+    return rows
+
+
+def _failed_cases(matrix: Matrix) -> list[tuple[str, str, str, str]]:
+    return [
+        (row.backend, row.dtype, family, case_id)
+        for row in matrix.rows
+        for family, cell in row.cells.items()
+        for case_id in cell.failures
+    ]
+
+
+def _assert_clean(matrix: Matrix, quick: bool = True) -> None:
+    """No failure but the known ones, each of which must still fail; no problem; no failed row."""
+    assert not matrix.problems, matrix.problems
+    stopped = [
+        (r.backend, r.device, r.dtype, r.reason) for r in matrix.rows if r.status == "FAILED" and not r.cells
+    ]
+    assert not stopped, stopped
+    failed = _failed_cases(matrix)
+    unexpected = []
+    seen: set[int] = set()
+    for backend, dtype, _family, case_id in failed:
+        matches = [
+            i
+            for i, (impls, dtypes, prefix, _why) in enumerate(KNOWN_FAILURES)
+            if backend in impls and dtype in dtypes and case_id.startswith(prefix)
+        ]
+        seen.update(matches)
+        if not matches:
+            unexpected.append((backend, dtype, case_id))
+    messages = [
+        f"{row.backend} {row.device} {row.dtype} {fam}: {cell.first_failure}"
+        for row, fam, cell in matrix.failed_cells
+        if cell.first_failure
+    ]
+    assert not unexpected, "\n".join(messages)
+    ran = {row.backend for row in matrix.rows for cell in row.cells.values() if cell.total}
+    case_ids = [case.id for case in all_cases(quick)]
+    stale = [
+        entry
+        for i, entry in enumerate(KNOWN_FAILURES)
+        if i not in seen
+        and entry[0] & ran
+        and any(r.dtype in entry[1] for r in matrix.rows)
+        and any(case_id.startswith(entry[2]) for case_id in case_ids)
+    ]
+    assert not stale, f"known failures that now pass: remove them from KNOWN_FAILURES: {stale}"
+
+
+@pytest.fixture(scope="module")
+def book() -> ReferenceBook:
+    """References shared by the tests of this module."""
+    return ReferenceBook()
+
+
+@pytest.mark.parametrize("chosen", requested_backends(), ids=str)
+def test_quick_matrix_on_requested_backend(chosen: Backend, book: ReferenceBook) -> None:
+    """The library and its layer wrappers on this backend pass every quick cell, every dtype."""
+    name, device = ROWS[chosen]
+    matrix = run_matrix([name], [device], quick=True, book=book)
+    _assert_clean(matrix)
+    # The row ran: a dtype is "not run" only where the library lacks it (strict: float16, bfloat16).
+    ran = [r for r in matrix.rows if any(c.total for c in r.cells.values())]
+    assert len(ran) >= 13, [(r.dtype, r.status, r.reason) for r in matrix.rows]
+    assert sum(c.total for r in matrix.rows for c in r.cells.values()) > 300
+    # The layer wrappers (and jax.jit) on this backend: the same cases on a few dtypes (on JAX each
+    # new shape compiles; the full matrix run covers every dtype).
+    others = _layers_on(name) + (["jax.jit"] if name == "jax" else [])
+    if others:
+        layers = run_matrix(
+            others, [device], quick=True, dtypes=["bool", "int32", "bfloat16", "float64"], book=book
+        )
+        _assert_clean(layers)
+        for other in others:
+            assert sum(c.total for r in layers.rows if r.backend == other for c in r.cells.values()) > 60, (
+                other
+            )
+
+
+def test_golden_vectors_match_live_torch() -> None:
+    """The stored vectors are what torch computes now (regenerate with conformance/regenerate_golden.py)."""
+    if importlib.util.find_spec("torch") is None and Backend.TORCH not in requested_backends():
+        pytest.skip("torch is not installed in this job; the golden vectors stand in for it here")
+    fresh = compute_golden()
+    stored = load_golden()
+    assert stored.torch_version == fresh.torch_version or stored.cases == fresh.cases
+    assert set(stored.cases) == set(fresh.cases)
+    assert stored.cases == fresh.cases
+    assert GOLDEN.read_text(encoding="utf-8") == fresh.to_json().replace(
+        f'"torch_version": "{fresh.torch_version}"', f'"torch_version": "{stored.torch_version}"'
+    )
+
+
+def test_golden_vectors_are_checked_without_torch() -> None:
+    """Without torch the golden vectors are a reference, and a wrong stored hash fails the cells."""
+    clean = run_matrix(
+        ["numpy"], ["cpu"], quick=True, dtypes=["float32"], book=ReferenceBook(use_torch=False)
+    )
+    assert clean.ok
+    assert clean.header["references"]["cases_per_source"]["golden"] > 10
+    assert "torch" not in clean.header["references"]["cases_per_source"]
+    # The recorded torch deviation is reported from the golden file too.
+    assert any("zero_size/unshuffle" in case for case in clean.header["torch_deviations"])
+
+    tampered = load_golden()
+    entry = tampered.cases["factors/r2-1x4x2x3"]
+    entry["sha256"] = dict(entry["sha256"], float32="0" * 64)
+    broken = run_matrix(
+        ["numpy"],
+        ["cpu"],
+        quick=True,
+        dtypes=["float32"],
+        book=ReferenceBook(use_torch=False, golden=tampered),
+    )
+    assert not broken.ok
+    [(row, family, cell)] = broken.failed_cells
+    assert (row.dtype, family, cell.failures) == ("float32", "factors", ["factors/r2-1x4x2x3"])
+    assert cell.first_failure is not None
+    assert "references disagree" in cell.first_failure["message"]
+
+
+def test_torch_zero_size_deviation_is_recorded(book: ReferenceBook) -> None:
+    """torch's CPU pixel_unshuffle of a zero-size input keeps the input's shape: recorded, not copied."""
+    pytest.importorskip("torch", reason="needs live torch; the golden case is covered without it")
+    matrix = run_matrix(["numpy"], ["cpu"], quick=True, dtypes=["int8"], families=["zero_size"], book=book)
+    assert matrix.ok
+    text = matrix.header["torch_deviations"]["zero_size/unshuffle-batch0-0x2x4x4"]
+    assert "(0, 2, 4, 4)" in text
+    assert "(0, 8, 2, 2)" in text
+
+
+# -- planted bugs: each must be reported as FAILED with a reproducer ------------------------------
+
+
+def _np_plan(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    from subpixel import shuffle_plan
+
+    return shuffle_plan(x.shape, factor, inverse=inverse, channels_last=channels_last, order=order)  # type: ignore[arg-type]
+
+
+def _correct(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    from subpixel import pixel_shuffle, pixel_unshuffle
+
+    run = pixel_unshuffle if inverse else pixel_shuffle
+    return run(x, factor, channels_last=channels_last, order=order)  # type: ignore[arg-type]
+
+
+def _swapped_order(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    return _correct(x, factor, inverse, channels_last, "DCR" if order == "CRD" else "CRD")
+
+
+def _off_by_one_factor(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    wrong = tuple(f + 1 for f in factor) if isinstance(factor, tuple) else factor + 1
+    return _correct(x, wrong, inverse, channels_last, order)
+
+
+def _swapped_offsets(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    # Reads offset (i, j) from where (j, i) belongs: the factor axes are permuted in reverse.
+    plan = _np_plan(x, factor, inverse, channels_last, order)
+    axes = list(plan.axes)
+    if not inverse and not channels_last and len(axes) >= 4:
+        axes[-1], axes[-3] = axes[-3], axes[-1]
+    elif inverse and not channels_last and len(axes) >= 4:
+        k = len(axes)
+        axes[k - 4], axes[k - 3] = axes[k - 3], axes[k - 4]
+    moved = np.transpose(np.reshape(x, plan.expand_shape), axes)
+    return np.reshape(moved, plan.collapse_shape).copy()
+
+
+def _cast_through_float64(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    out = _correct(x, factor, inverse, channels_last, order)
+    if out.dtype.kind == "c":
+        return out.astype(np.complex128).astype(out.dtype)  # lossless: stays correct
+    return out.astype(np.float64).astype(out.dtype)
+
+
+def _returns_float32(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    return _correct(x, factor, inverse, channels_last, order).astype(np.float32)
+
+
+def _aliasing(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    # The plan without the final copy: a view of the input whenever no data has to move.
+    plan = _np_plan(x, factor, inverse, channels_last, order)
+    return np.reshape(np.transpose(np.reshape(x, plan.expand_shape), plan.axes), plan.collapse_shape)
+
+
+def _in_place(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    out = _correct(x, factor, inverse, channels_last, order)
+    if x.flags.writeable and x.size:
+        x.reshape(-1)[:1] = x.reshape(-1)[-1:]  # scribbles on the caller's array
+    return out
+
+
+def _torch_zero_size_shape(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    # Copies torch's CPU deviation: a zero-size unshuffle returns the input's shape.
+    if inverse and x.size == 0:
+        return x.copy()
+    return _correct(x, factor, inverse, channels_last, order)
+
+
+PLANTED = {
+    # name: (callable, families that must fail, words the first failure's message must hold)
+    "planted-swapped-order": (_swapped_order, {"factors", "dcr", "unshuffle"}, "bytes differ"),
+    "planted-off-by-one-factor": (_off_by_one_factor, {"factors", "large", "unshuffle"}, ""),
+    "planted-swapped-offsets": (_swapped_offsets, {"factors", "unshuffle", "layouts"}, "bytes differ"),
+    "planted-cast-through-float64": (_cast_through_float64, {"factors", "dcr"}, "bytes differ"),
+    "planted-returns-float32": (_returns_float32, {"factors", "dcr"}, "dtype"),
+    "planted-aliasing": (_aliasing, {"factors", "unshuffle"}, "shares memory"),
+    "planted-in-place": (_in_place, {"factors", "dcr", "channels_last"}, "modified its input"),
+    "planted-zero-size-shape": (_torch_zero_size_shape, {"zero_size"}, "shape"),
+}
+
+
+@pytest.fixture
+def planted(request: pytest.FixtureRequest) -> Iterator[str]:
+    name: str = request.param
+    register_implementation(Implementation(name, "numpy", PLANTED[name][0], requires=("numpy",)))
+    try:
+        yield name
+    finally:
+        unregister_implementation(name)
+
+
+@pytest.mark.parametrize("planted", sorted(PLANTED), indirect=True)
+def test_planted_bug_is_reported(
+    planted: str, book: ReferenceBook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong implementation registered as a row makes the matrix fail, with reproducers."""
+    _call, families, words = PLANTED[planted]
+    dtypes = ["int64", "float32", "float16"]
+    matrix = run_matrix([planted], ["cpu"], quick=True, dtypes=dtypes, book=book)
+    assert not matrix.ok
+    failed = matrix.failed_cells
+    assert families <= {family for _row, family, _cell in failed}, [(r.dtype, f) for r, f, _ in failed]
+    for row, _family, cell in failed:
+        assert cell.first_failure is not None
+        assert cell.first_failure["message"]
+        reproducer = cell.first_failure["reproducer"]
+        assert reproducer.startswith('python -c "import subpixel.conformance as c; c.reproduce(')
+        assert repr(planted) in reproducer
+        assert repr(row.dtype) in reproducer
+    messages = " ".join(cell.first_failure["message"] for _r, _f, cell in failed if cell.first_failure)
+    assert words in messages
+    # The reproducer reruns the same case and fails the same way.
+    row, _family, cell = failed[0]
+    assert cell.first_failure is not None
+    with pytest.raises(AssertionError, match="on " + planted):
+        reproduce(planted, row.device, row.dtype, cell.first_failure["case"])
+    assert "case " in capsys.readouterr().out
+
+
+def test_correct_implementation_registered_the_same_way_passes(book: ReferenceBook) -> None:
+    """The planted tests' harness is not what fails them: the correct callable passes."""
+    register_implementation(Implementation("planted-none", "numpy", _correct, requires=("numpy",)))
+    try:
+        matrix = run_matrix(["planted-none"], ["cpu"], quick=True, dtypes=["int64", "float32"], book=book)
+    finally:
+        unregister_implementation("planted-none")
+    assert matrix.ok
+    assert sum(cell.total for row in matrix.rows for cell in row.cells.values()) > 50
+
+
+# -- command line and reports --------------------------------------------------------------------
+
+
+def test_cli_writes_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--backends", "numpy", "--devices", "cpu", "--quick", "--dtypes", "float32,bool",
+                   "--out", str(tmp_path)])  # fmt: skip
+    assert status == 0
+    out = capsys.readouterr()
+    assert "| numpy | cpu | float32 | passed" in out.out
+    assert "conformance: numpy cpu float32:" in out.err  # progress
+    report = json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))
+    assert report["status"] == "passed"
+    header = report["header"]
+    assert header["versions"]["numpy"] == np.__version__
+    assert header["python"] == sys.version.split()[0]
+    assert header["devices"] == {"numpy:cpu": "cpu"}
+    assert header["command"].startswith("python -m subpixel conformance --backends numpy")
+    summary = report["summary"]["numpy (cpu)"]
+    assert summary["cells_run"] == 20
+    assert summary["cases_run"] > 40
+    cell = report["rows"][0]["cells"]["factors"]
+    assert cell["text"].startswith("passed ")
+    markdown = (tmp_path / "matrix.md").read_text(encoding="utf-8")
+    assert markdown.startswith("# subpixel conformance matrix")
+    assert "**PASSED**" in markdown
+
+
+def test_cli_fails_on_failure_and_missing_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    register_implementation(Implementation("planted-cli", "numpy", _swapped_order, requires=("numpy",)))
+    register_implementation(
+        Implementation("missing-lib", "numpy", _correct, requires=("subpixel_no_such_module",))
+    )
+    try:
+        assert main(["--backends", "planted-cli", "--devices", "cpu", "--quick", "--dtypes", "int16",
+                     "--out", str(tmp_path)]) == 1  # fmt: skip
+        text = (tmp_path / "matrix.md").read_text(encoding="utf-8")
+        assert "**FAILED" in text
+        assert "reproduce: `python -c" in text
+        # Named explicitly but not installed: a failure.
+        assert main(["--backends", "missing-lib", "--devices", "cpu", "--out", str(tmp_path)]) == 1
+        assert "not installed (subpixel_no_such_module)" in (tmp_path / "matrix.md").read_text(
+            encoding="utf-8"
+        )
+        # Reached through "all": reported as not run, which is not a failure.
+        rows = _run_implementation(
+            implementations()["missing-lib"], ["cpu"], False, False, ["int8"], {}, ReferenceBook(), print, {}
+        )
+        assert [(r.status, r.reason) for r in rows] == [(NOT_RUN, "not installed (subpixel_no_such_module)")]
+    finally:
+        unregister_implementation("planted-cli")
+        unregister_implementation("missing-lib")
+    # A device named explicitly that the backend does not have is a failure.
+    assert main(["--backends", "numpy", "--devices", "gpu", "--quick", "--out", str(tmp_path)]) == 1
+    # Unknown names.
+    assert main(["--backends", "no-such-backend", "--quick", "--out", str(tmp_path)]) == 1
+    assert main(["--devices", "tpu", "--out", str(tmp_path)]) == 2
+    capsys.readouterr()
+
+
+def test_jax_rows_without_x64_are_not_run(tmp_path: Path) -> None:
+    if Backend.JAX not in requested_backends():
+        pytest.skip("jax is not requested in this job")
+    status = main(["--backends", "jax", "--devices", "cpu", "--quick", "--dtypes", "float64,int8", "--families",
+                   "factors", "--no-jax-x64", "--quiet", "--out", str(tmp_path)])  # fmt: skip
+    assert status == 0
+    rows = {r["dtype"]: r for r in json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))["rows"]}
+    assert rows["float64"]["status"] == NOT_RUN
+    assert rows["float64"]["reason"] == "JAX x64 disabled"
+    assert rows["int8"]["cells"]["factors"]["text"].startswith("passed")
+
+
+def test_importing_the_engine_imports_no_framework() -> None:
+    code = (
+        "import sys, subpixel.conformance, subpixel.conformance.cli\n"
+        "bad = [m for m in ('torch', 'jax', 'cupy', 'dask', 'flax', 'keras', 'onnx') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_inputs_carry_the_special_float_values() -> None:
+    from subpixel.conformance import make_input
+
+    bits = make_input((4, 16), "float32", 7).view(np.uint32).ravel()
+    for pattern in (0x80000000, 0x7F800000, 0xFF800000, 0x7FC00001, 0x7F800001, 0xFFC00321, 0x00000001):
+        assert pattern in bits
+    assert len(set(bits.tolist())) > 40  # NaNs with distinct payloads, not one NaN
+    again = make_input((4, 16), "float32", 7)
+    assert again.tobytes() == make_input((4, 16), "float32", 7).tobytes()
+    assert make_input((4, 16), "float32", 8).tobytes() != again.tobytes()
