@@ -27,6 +27,7 @@ from subpixel.conformance import (
     run_matrix,
     unregister_implementation,
 )
+from subpixel.conformance._backends import ADAPTERS
 from subpixel.conformance._engine import NOT_RUN, _run_implementation
 from subpixel.conformance.cli import main
 from tests.backends import Backend, requested_backends
@@ -67,9 +68,9 @@ def _layers_on(backend: str) -> list[str]:
     """The registered wrapper rows whose arrays belong to ``backend`` and whose libraries exist."""
     rows = []
     for name, impl in implementations().items():
-        if impl.builtin and impl.backend == backend and name != backend and name != "jax.jit":
-            if all(importlib.util.find_spec(m) is not None for m in impl.requires):
-                rows.append(name)
+        wrapper = impl.builtin and impl.backend == backend and name not in (backend, "jax.jit")
+        if wrapper and all(importlib.util.find_spec(m) is not None for m in impl.requires):
+            rows.append(name)
     return rows
 
 
@@ -395,13 +396,14 @@ def test_cli_fails_on_failure_and_missing_rows(tmp_path: Path, capsys: pytest.Ca
 def test_jax_rows_without_x64_are_not_run(tmp_path: Path) -> None:
     if Backend.JAX not in requested_backends():
         pytest.skip("jax is not requested in this job")
-    status = main(["--backends", "jax", "--devices", "cpu", "--quick", "--dtypes", "float64,int8", "--families",
-                   "factors", "--no-jax-x64", "--quiet", "--out", str(tmp_path)])  # fmt: skip
+    args = ["--backends", "jax", "--devices", "cpu", "--quick", "--dtypes", "float64,int8"]
+    status = main([*args, "--families", "factors", "--no-jax-x64", "--quiet", "--out", str(tmp_path)])
     assert status == 0
     rows = {r["dtype"]: r for r in json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))["rows"]}
     assert rows["float64"]["status"] == NOT_RUN
     assert rows["float64"]["reason"] == "JAX x64 disabled"
     assert rows["int8"]["cells"]["factors"]["text"].startswith("passed")
+    assert ADAPTERS["jax"].dtype_problem("float64", "cpu") is None  # the option does not outlive the call
 
 
 def test_importing_the_engine_imports_no_framework() -> None:

@@ -68,7 +68,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     jax_adapter = ADAPTERS["jax"]
     assert isinstance(jax_adapter, JaxBackend)
+    enable_x64 = jax_adapter.enable_x64
     jax_adapter.enable_x64 = not args.no_jax_x64
+    try:
+        return _run(args, argv)
+    finally:
+        jax_adapter.enable_x64 = enable_x64
+
+
+def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
     devices = _split(args.devices)
     if devices is not None and any(d not in DEVICES for d in devices):
         print(f"--devices must name cpu or gpu, got {args.devices!r}", file=sys.stderr)
