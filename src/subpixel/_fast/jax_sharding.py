@@ -33,7 +33,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 from subpixel._plan import ShufflePlan
 
 # Typed through Any: these JAX functions carry no annotations, and this file is checked strictly.
-_reshard: Any = jax.sharding.reshard
+_reshard: Any = getattr(jax.sharding, "reshard", None)
 _partition_spec: Any = PartitionSpec
 
 __all__ = ["apply_plan_explicit", "apply_plan_sharded", "explicit_spec", "sharding_steps"]
@@ -56,7 +56,10 @@ def explicit_spec(x: Any) -> tuple[Spec, dict[str, int]] | None:
         One entry per axis of ``x`` (None, or the mesh axis names it is split over) and the
         size of every mesh axis; None when no axis of ``x`` is explicitly sharded.
     """
-    sharding = getattr(jax.typeof(x), "sharding", None)
+    typeof = getattr(jax, "typeof", None)
+    if typeof is None:  # a JAX without shardings in types: nothing is explicit
+        return None
+    sharding = getattr(typeof(x), "sharding", None)
     spec = getattr(sharding, "spec", None)
     mesh = getattr(sharding, "mesh", None)
     if spec is None or mesh is None:
