@@ -121,9 +121,9 @@ class Matrix:
         """No failed cell, no failed row and no problem."""
         return not self.problems and not any(row.status == FAILED for row in self.rows)
 
-    def summary(self) -> dict[str, dict[str, int]]:
+    def summary(self) -> dict[str, dict[str, Any]]:
         """Per implementation and device: cells and cases that ran, passed and failed."""
-        out: dict[str, dict[str, int]] = {}
+        out: dict[str, dict[str, Any]] = {}
         for row in self.rows:
             entry = out.setdefault(
                 f"{row.backend} ({row.device})",
@@ -138,6 +138,10 @@ class Matrix:
                     "cases_not_applicable": 0,
                 },
             )
+            if not row.cells and row.reason:
+                entry.setdefault("notes", [])
+                note = f"{row.status}: {row.reason}" if row.status == FAILED else f"not run: {row.reason}"
+                entry["notes"].append(note)
             if row.cells and any(c.status != NOT_RUN for c in row.cells.values()):
                 entry["dtypes_run"] += 1
             for cell in row.cells.values():

@@ -156,13 +156,15 @@ def to_markdown(matrix: Matrix) -> str:
     lines += ["", "## Per backend", ""]
     lines += [
         "| backend (device) | dtypes run | cells run | passed | failed | not run | cases run | "
-        "cases failed | cases n/a |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "cases failed | cases n/a | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in matrix.summary().items():
+        row_notes = _escape("; ".join(s.get("notes", [])))
         lines.append(
             f"| {name} | {s['dtypes_run']} | {s['cells_run']} | {s['cells_passed']} | {s['cells_failed']} | "
-            f"{s['cells_not_run']} | {s['cases_run']} | {s['cases_failed']} | {s['cases_not_applicable']} |"
+            f"{s['cells_not_run']} | {s['cases_run']} | {s['cases_failed']} | {s['cases_not_applicable']} | "
+            f"{row_notes} |"
         )
     lines += ["", "## Matrix", ""]
     titles = [f["title"] for f in matrix.families]
