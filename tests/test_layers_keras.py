@@ -72,6 +72,17 @@ def test_shuffle_layers_are_the_functional_form(factor: object, data_format: str
     assert_same_bits(numpy(back), x)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "int8", "uint8", "int32", "bool"])
+def test_shuffle_keeps_dtype_and_bits(dtype: str) -> None:
+    # Keras casts float inputs to the compute dtype (float32) unless a layer opts out.
+    x = np.random.default_rng(0).integers(0, 100, (2, 8, 3, 3)).astype(dtype)
+    if dtype == "float16":
+        x.view(np.uint16)[0, :2, 0, 0] = [0x7E01, 0x8000]  # a NaN payload and -0.0
+    y = numpy(PixelShuffle(2, data_format="channels_first")(x))
+    assert_same_bits(y, subpixel.pixel_shuffle(x, 2))
+    assert_same_bits(numpy(PixelUnshuffle(2, data_format="channels_first")(y)), x)
+
+
 def test_channels_first_is_torch_order_on_every_backend() -> None:
     # keras.ops.depth_to_space differs between backends here; our layer must not.
     x = np.arange(2 * 8 * 2 * 3, dtype=np.float32).reshape(2, 8, 2, 3)

@@ -39,6 +39,9 @@ class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
     inverse = False
 
     def __init__(self, factor: int | tuple[int, ...], data_format: str | None, order: Order, **kwargs: Any):
+        # A shuffle moves values and must keep every bit: no cast of float inputs to the
+        # layer's compute dtype (Keras's default for layers with weights).
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.data_format = _data_format(data_format)
         self.spec = ShuffleSpec.create(
