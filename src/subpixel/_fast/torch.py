@@ -8,7 +8,8 @@ Three routes, chosen per call:
   kernel returns the input's shape there).
 * Large, plain (``type(x) is torch.Tensor``) CPU tensors are copied by the cache-blocked NumPy
   engine through zero-copy NumPy views of the same bytes, seen as unsigned integers of the
-  element size (so every dtype of 1, 2, 4 or 8 bytes copies bit for bit). A 4-d channels-last
+  element size (so every dtype of 1, 2, 4 or 8 bytes copies bit for bit), into a result whose
+  pages are advised huge (:mod:`subpixel._fast._pages`). A 4-d channels-last
   input gives a channels-last result, as PyTorch's op does. When autograd records, a
   :class:`torch.autograd.Function` wraps it; its backward is the inverse plan, by the same route.
 * Everything else (other devices, tensor subclasses, functorch transforms, ``torch.jit``
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 
 from subpixel._dispatch import Executor, NativeSpec, Runner
+from subpixel._fast._pages import advise_huge_pages
 from subpixel._fast._torch_plain import apply_plain, keeps_channels_last
 from subpixel._fast.numpy import shuffle_large
 from subpixel._plan import ShufflePlan
@@ -78,6 +80,7 @@ def _forward(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes, into a new tensor."""
     fmt = torch.channels_last if keeps_channels_last(torch, x, plan) else torch.contiguous_format
     out = torch.empty(plan.collapse_shape, dtype=x.dtype, memory_format=fmt)
+    advise_huge_pages(out.data_ptr(), out.numel() * out.element_size())
     shuffle_large(_bits(x), plan, _bits(out))
     return out
 

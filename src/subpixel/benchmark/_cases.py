@@ -44,11 +44,11 @@ class Case:
 
 @dataclasses.dataclass(frozen=True)
 class Candidate:
-    """One function timed on a case; ``copy`` names the copy it is compared with."""
+    """One function timed on a case; ``own_copy`` names its own library's copy of the same bytes."""
 
     name: str
     run: Callable[[], Any]
-    copy: str
+    own_copy: str
 
 
 def installed(module: str) -> bool:

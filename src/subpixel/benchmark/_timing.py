@@ -1,4 +1,9 @@
-"""Interleaved timing: every repeat runs every candidate once, so drift hits all alike."""
+"""Interleaved timing: every repeat runs every candidate once, so drift hits all alike.
+
+The order rotates by one candidate per repeat: whatever the previous candidate leaves behind
+(freed memory the system reclaims, sleeping worker threads) falls on a different candidate
+each time instead of always on the first one.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +40,11 @@ def interleaved(runs: Sequence[Callable[[], Any]], numbers: Sequence[int], repea
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(repeats):
-            for i, (run, number) in enumerate(zip(runs, numbers, strict=True)):
+        count = len(runs)
+        for k in range(repeats):
+            for j in range(count):
+                i = (j + k) % count
+                run, number = runs[i], numbers[i]
                 start = time.perf_counter()
                 for _ in range(number):
                     run()
