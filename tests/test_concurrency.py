@@ -129,8 +129,18 @@ def _library_modules() -> list[Any]:
             ("subpixel.torch", "subpixel.flax", "subpixel.keras", "subpixel.conformance")
         ):
             continue  # layers import frameworks; the conformance runner is not on the call path
-        if info.name.startswith("subpixel._fast.") and info.name.split(".")[-1] in ("cupy",):
-            continue
+        backend = {
+            "torch": Backend.TORCH,
+            "jax": Backend.JAX,
+            "dask": Backend.DASK,
+            "cupy": Backend.CUPY,
+        }.get(info.name.rpartition(".")[2])
+        if (
+            info.name.startswith("subpixel._fast.")
+            and backend is not None
+            and backend not in requested_backends()
+        ):
+            continue  # that backend's fast path imports it; this run did not ask for it
         modules.append(importlib.import_module(info.name))
     return modules
 
