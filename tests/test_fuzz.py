@@ -63,6 +63,10 @@ NUMPY_INTS = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uin
 #: At most this many elements per fuzz input: big enough for every corner, small enough for volume.
 MAX_ELEMENTS = 4096
 
+#: Dask rechunks inputs whose chunks split a channel group, with a ChunkingWarning (a hint
+#: about speed): the results are what is checked here.
+pytestmark = pytest.mark.filterwarnings("ignore::subpixel.ChunkingWarning")
+
 
 def names(message: str, argument: str) -> bool:
     """Whether an error message names ``argument``."""

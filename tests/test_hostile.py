@@ -47,6 +47,10 @@ from tests.test_fuzz import names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+#: Dask rechunks inputs whose chunks split a channel group, with a ChunkingWarning (a hint
+#: about speed): the results are what is checked here.
+pytestmark = pytest.mark.filterwarnings("ignore::subpixel.ChunkingWarning")
+
 
 def need(backend: str, module: str | None = None) -> Any:
     """Import ``module`` (default: ``backend``) when the run requested ``backend``, else skip.
