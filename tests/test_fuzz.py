@@ -240,8 +240,8 @@ def test_valid_calls_match_the_index_formula(backend: Backend, data: st.DataObje
     assert outcome == "result"
 
 
-#: An eighth of the profile's examples (at least 10): each large example costs ~100 small ones.
-large_examples = settings(fixture_ok, max_examples=max(10, settings.default.max_examples // 8))
+#: An eighth of the profile's examples, from 10 to 500: a large example costs ~100 small ones.
+large_examples = settings(fixture_ok, max_examples=min(500, max(10, settings.default.max_examples // 8)))
 
 
 @large_examples
