@@ -58,9 +58,6 @@ KNOWN_FAILURES: list[tuple[frozenset[str], frozenset[str], str, str]] = [
     (_TORCH_ROWS, frozenset({"uint16", "uint32", "uint64"}), "", "torch native op lacks unsigned kernels"),
     # ... and which rejects channels_last_3d (5-D) memory: RuntimeError "Unsupported memory format".
     (_TORCH_ROWS, _ALL_DTYPES, "layouts/torch_channels_last-5d", "torch native op rejects channels_last_3d"),
-    # subpixel.keras layers autocast floating inputs to their compute dtype (float32), so the
-    # other float dtypes come back as float32.
-    (frozenset({"subpixel.keras"}), frozenset({"float16", "bfloat16", "float64"}), "", "Keras autocast"),
 ]
 
 

@@ -472,6 +472,8 @@ def _run_cell(
                 }
     if cell.failed:
         cell.status = FAILED
+        if reasons:
+            cell.reason = "n/a: " + "; ".join(dict.fromkeys(reasons))
     elif not cell.passed:
         cell.status = NOT_RUN
         cell.reason = "; ".join(dict.fromkeys(reasons)) or "no cases"

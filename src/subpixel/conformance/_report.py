@@ -117,9 +117,11 @@ def to_json(matrix: Matrix) -> str:
         "summary": matrix.summary(),
         "problems": matrix.problems,
         "families": matrix.families,
-        "rows": rows,
     }
-    return json.dumps(payload, indent=1, sort_keys=False) + "\n"
+    # Indented header, one line per row: readable, and a change of one cell is a one-line diff.
+    head = json.dumps(payload, indent=1)[:-2]
+    body = ",\n".join("  " + json.dumps(row, separators=(",", ":")) for row in rows)
+    return f'{head},\n "rows": [\n{body}\n ]\n}}\n'
 
 
 def _escape(text: str) -> str:
