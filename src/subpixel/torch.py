@@ -74,7 +74,11 @@ class PixelShuffle(nn.Module):
         self.spec = ShuffleSpec.create(
             upscale_factor, inverse=False, channels_last=channels_last, order=order
         )
-        self.upscale_factor = self.spec.factor
+
+    @property
+    def upscale_factor(self) -> int | tuple[int, ...]:
+        """The factor, as given (``torch.nn.PixelShuffle`` has the same attribute)."""
+        return self.spec.factor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Shuffle ``x``."""
@@ -110,7 +114,11 @@ class PixelUnshuffle(nn.Module):
         self.spec = ShuffleSpec.create(
             downscale_factor, inverse=True, channels_last=channels_last, order=order
         )
-        self.downscale_factor = self.spec.factor
+
+    @property
+    def downscale_factor(self) -> int | tuple[int, ...]:
+        """The factor, as given (``torch.nn.PixelUnshuffle`` has the same attribute)."""
+        return self.spec.factor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Unshuffle ``x``."""
