@@ -406,6 +406,7 @@ def test_jax_rows_without_x64_are_not_run(tmp_path: Path) -> None:
 def test_importing_the_engine_imports_no_framework() -> None:
     code = (
         "import sys, subpixel.conformance, subpixel.conformance.cli\n"
+        "assert 'numpy' in subpixel.conformance.implementations()\n"
         "bad = [m for m in ('torch', 'jax', 'cupy', 'dask', 'flax', 'keras', 'onnx') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

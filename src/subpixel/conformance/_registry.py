@@ -178,9 +178,18 @@ def _importer(name: str) -> Callable[[], object]:
 
 
 def _module_exists(name: str) -> bool:
+    """Whether ``name`` can be found, importing at most ``subpixel`` itself (never a framework)."""
+    parent, _, leaf = name.rpartition(".")
+    if parent.count(".") >= 1:  # subpixel.x.y: look for y inside the package subpixel.x without importing it
+        spec = importlib.util.find_spec(parent)
+        locations = [] if spec is None else list(spec.submodule_search_locations or [])
+        return any(
+            os.path.exists(os.path.join(folder, f"{leaf}.py")) or os.path.isdir(os.path.join(folder, leaf))
+            for folder in locations
+        )
     try:
         return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
+    except (ImportError, ValueError):
         return False
 
 
