@@ -83,6 +83,28 @@ def test_shuffle_keeps_dtype_and_bits(dtype: str) -> None:
     assert_same_bits(numpy(PixelUnshuffle(2, data_format="channels_first")(y)), x)
 
 
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        (PixelShuffle(1, data_format="channels_first"), (1, 4, 3, 3)),
+        (PixelShuffle((1, 4), data_format="channels_last"), (2, 3, 1, 4)),
+        (PixelShuffle((2,), data_format="channels_first"), (1, 2, 1)),
+        (PixelUnshuffle(1, data_format="channels_last"), (1, 4, 3, 3)),
+    ],
+    ids=str,
+)
+def test_output_never_aliases_input(layer: keras.layers.Layer, shape: tuple[int, ...]) -> None:
+    # Plans that only move axes of size one: the reshapes alone would return views.
+    x = ops.convert_to_tensor(special_floats(shape))
+    before = numpy(x).copy()
+    y = layer(x)
+    assert_same_bits(numpy(y).ravel(), before.ravel())
+    if keras.backend.backend() == "torch":  # the backend whose tensors can share memory
+        assert y.data_ptr() != x.data_ptr()
+        y.add_(1)
+    assert_same_bits(numpy(x), before)
+
+
 def test_channels_first_is_torch_order_on_every_backend() -> None:
     # keras.ops.depth_to_space differs between backends here; our layer must not.
     x = np.arange(2 * 8 * 2 * 3, dtype=np.float32).reshape(2, 8, 2, 3)

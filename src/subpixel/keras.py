@@ -17,7 +17,7 @@ from keras import ops
 
 from subpixel._icnr import icnr as icnr_expand
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
-from subpixel._plan import Order
+from subpixel._plan import Order, ShufflePlan
 
 __all__ = ["ICNR", "PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 
@@ -31,6 +31,12 @@ def _data_format(data_format: object) -> str:
         msg = f"data_format must be 'channels_last', 'channels_first' or None, got {data_format!r}"
         raise ValueError(msg)
     return str(value)
+
+
+def _moves_nothing(plan: ShufflePlan) -> bool:
+    """Tell whether the permutation only moves axes of size one (so no element moves)."""
+    moving = [axis for axis in plan.axes if plan.expand_shape[axis] != 1]
+    return moving == sorted(moving)
 
 
 class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
@@ -52,7 +58,11 @@ class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
         """Reshape, transpose, reshape by the plan of the input's (concrete) shape."""
         plan = self.spec.plan(tuple(inputs.shape))
         moved = ops.transpose(ops.reshape(inputs, plan.expand_shape), plan.axes)
-        return ops.reshape(moved, plan.collapse_shape)
+        result = ops.reshape(moved, plan.collapse_shape)
+        if _moves_nothing(plan):
+            # The reshapes would be views of the input (PyTorch backend): never alias it.
+            result = ops.copy(result)
+        return result
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         """Return the output shape; unknown (``None``) sizes stay unknown."""
