@@ -190,6 +190,58 @@ def test_golden_vectors_are_checked_without_torch() -> None:
     assert "references disagree" in cell.first_failure["message"]
 
 
+BLOCK_TORCH = """
+import sys
+from importlib.abc import MetaPathFinder
+
+
+class NoTorch(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NoTorch())
+from subpixel.conformance.cli import main
+
+status = main(sys.argv[1:])
+assert "torch" not in sys.modules
+raise SystemExit(status)
+"""
+
+
+def test_cli_without_torch_uses_the_golden_vectors(tmp_path: Path) -> None:
+    """A job without torch (JAX-only, CuPy-only) still checks against torch's recorded results."""
+    args = [
+        "--backends",
+        "numpy,torch",
+        "--devices",
+        "cpu",
+        "--quick",
+        "--dtypes",
+        "bfloat16,uint64",
+        "--quiet",
+    ]
+    script = tmp_path / "no_torch.py"
+    script.write_text(BLOCK_TORCH, encoding="utf-8")
+    command = [sys.executable, str(script), *args, "--out", str(tmp_path)]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert run.returncode == 1, run.stderr  # torch was named explicitly and is missing
+    report = json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))
+    rows = {(r["backend"], r["dtype"]): r for r in report["rows"]}
+    assert rows[("torch", "*")]["status"] == "FAILED"
+    assert rows[("torch", "*")]["reason"] == "not installed (torch)"
+    assert all(rows[("numpy", d)]["status"] == "passed" for d in ("bfloat16", "uint64"))
+    sources = report["header"]["references"]["cases_per_source"]
+    assert sources["golden"] > 20
+    assert "torch" not in sources
+    # Without naming torch the same run passes.
+    command = [sys.executable, str(script), "--backends", "numpy", *args[2:], "--out", str(tmp_path)]
+    ok = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_torch_zero_size_deviation_is_recorded(book: ReferenceBook) -> None:
     """torch's CPU pixel_unshuffle of a zero-size input keeps the input's shape: recorded, not copied."""
     pytest.importorskip("torch", reason="needs live torch; the golden case is covered without it")

@@ -523,5 +523,5 @@ def reproduce(backend: str, device: str, dtype: str, case_id: str) -> CaseResult
 def _installed(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
+    except (ImportError, ValueError):
         return False
