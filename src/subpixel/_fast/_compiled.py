@@ -4,14 +4,14 @@ The kernel copies a strided view into a destination of the same shape with a par
 the leading axes and plain nested loops over the trailing ones, so the short factor axes cost a
 register move each instead of a NumPy inner-loop call. It sees elements as unsigned integers of
 the same size (any dtype with an item size of 1, 2, 4 or 8 bytes copies bit for bit), and every
-view is given as 4 parallel plus 4 serial axes, so at most four signatures are ever compiled.
+view is given as 4 parallel plus 4 serial axes, so one signature per element size is compiled
+(plus a variant for read-only inputs).
 
 The kernel is off unless ``SUBPIXEL_NUMBA=1`` is set: on the 2-core benchmark machine it did
-not beat the cache-blocked NumPy copy, and numba's OpenMP worker threads, which spin after
-each parallel loop, slowed PyTorch's own OpenMP kernels in the same process by orders of
-magnitude (see ``docs/performance.md``). When enabled, numba is imported the first time a
-large array arrives, never by ``import subpixel``, and the compiled code is cached on disk
-(``cache=True``), so only the first call on a machine pays the compile time.
+not beat the cache-blocked NumPy copy, and a second OpenMP runtime beside PyTorch's is a risk
+not worth taking by default (see ``docs/performance.md``). When enabled, numba is imported the
+first time a large array arrives, never by ``import subpixel``, and the compiled code is cached
+on disk (``cache=True``), so only the first call on a machine pays the compile time.
 """
 
 from __future__ import annotations

@@ -150,7 +150,10 @@ class TorchExecutor:
                 # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
                 # while tracing (jit, or export's tensor subclasses) the plain methods run.
                 if 0 < size < small and type(x) is _Tensor and not _is_tracing():
-                    return unshuffle_op(x, factor)
+                    try:
+                        return unshuffle_op(x, factor)
+                    except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks
+                        pass
                 return run_large(x)
 
             return run_unshuffle
@@ -160,7 +163,10 @@ class TorchExecutor:
         def run_shuffle(x: Any) -> Any:
             size = x.numel()
             if 0 < size < small:
-                return op(x, factor)
+                try:
+                    return op(x, factor)
+                except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
+                    pass
             return run_large(x)
 
         return run_shuffle
