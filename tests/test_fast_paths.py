@@ -368,6 +368,20 @@ def test_torch_channels_last_memory_format_is_kept(large: bool) -> None:
 
 
 @pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_torch_channels_last_3d_falls_back(large: bool) -> None:
+    """PyTorch's own op rejects 5-d channels_last_3d inputs; the route must fall back, not raise."""
+    torch = _torch()
+    side = 40 if large else 4
+    x = torch_input(torch, (2, 3, 8, side, side + 2), "float32", seed=13)
+    x = x.contiguous(memory_format=torch.channels_last_3d)
+    for inverse in (False, True):
+        source = x if not inverse else torch_input(torch, (2, 3, 2, 2 * side, 2 * side), "int16", seed=14)
+        source = source.contiguous(memory_format=torch.channels_last_3d)
+        y = call(source, 2, inverse, False, "CRD")
+        assert torch_same(y, torch_reference(source, 2, inverse, False, "CRD"))
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
 def test_torch_strided_and_special_inputs(large: bool) -> None:
     torch = _torch()
     base = torch_input(torch, shape_for(2, False, False, large), "float32", seed=8)
