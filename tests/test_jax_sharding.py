@@ -225,10 +225,6 @@ def _result(report: dict[str, Any], name: str, mode: str) -> dict[str, Any]:
     result: dict[str, Any] = report["cases"][name][mode]
     if "unsupported" in result:
         pytest.skip(result["unsupported"])
-    if mode == "explicit" and "ShardingTypeError" in result.get("error", ""):
-        # The public path reaches the explicit-sharding hook only once subpixel._fast.jax calls
-        # subpixel._fast.jax_sharding.apply_plan_sharded; the "explicit-hook" rows test the hook.
-        pytest.xfail("subpixel._fast.jax does not call jax_sharding.apply_plan_sharded yet")
     assert "error" not in result, result
     return result
 

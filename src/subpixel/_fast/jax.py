@@ -14,12 +14,16 @@ from typing import Any
 import jax
 
 from subpixel._dispatch import Executor, NativeSpec, Runner
+from subpixel._fast.jax_sharding import apply_plan_sharded
 from subpixel._plan import ShufflePlan
 
 __all__ = ["JaxExecutor", "make_executor"]
 
 
 def _apply(x: Any, plan: ShufflePlan) -> Any:
+    sharded = apply_plan_sharded(x, plan)  # explicit-mesh shardings need their own reshapes
+    if sharded is not None:
+        return sharded
     return x.reshape(plan.expand_shape).transpose(plan.axes).reshape(plan.collapse_shape)
 
 
