@@ -14,11 +14,9 @@ import numpy as np
 import pytest
 
 from subpixel.conformance import (
-    DTYPE_NAMES,
     Implementation,
     Matrix,
     ReferenceBook,
-    all_cases,
     compute_golden,
     implementations,
     load_golden,
@@ -47,19 +45,6 @@ ROWS = {
     Backend.CUPY: ("cupy", "gpu"),
 }
 
-#: Failures the matrix found in other parts of the library, listed so that the rest of the row
-#: still guards against regressions. Each entry must keep failing (strict): when the bug is
-#: fixed, this test fails until the entry is removed. (implementations, dtypes, case id prefix)
-_TORCH_ROWS = frozenset({"torch", "subpixel.torch"})
-_ALL_DTYPES = frozenset(DTYPE_NAMES)
-KNOWN_FAILURES: list[tuple[frozenset[str], frozenset[str], str, str]] = [
-    # subpixel._fast.torch sends small CRD inputs to torch's own op, which has no kernels for
-    # these dtypes: NotImplementedError where the Array-API path works.
-    (_TORCH_ROWS, frozenset({"uint16", "uint32", "uint64"}), "", "torch native op lacks unsigned kernels"),
-    # ... and which rejects channels_last_3d (5-D) memory: RuntimeError "Unsupported memory format".
-    (_TORCH_ROWS, _ALL_DTYPES, "layouts/torch_channels_last-5d", "torch native op rejects channels_last_3d"),
-]
-
 
 def _layers_on(backend: str) -> list[str]:
     """The registered wrapper rows whose arrays belong to ``backend`` and whose libraries exist."""
@@ -80,42 +65,19 @@ def _failed_cases(matrix: Matrix) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def _assert_clean(matrix: Matrix, quick: bool = True) -> None:
-    """No failure but the known ones, each of which must still fail; no problem; no failed row."""
+def _assert_clean(matrix: Matrix) -> None:
+    """No problem, no failed row, no failed case."""
     assert not matrix.problems, matrix.problems
     stopped = [
         (r.backend, r.device, r.dtype, r.reason) for r in matrix.rows if r.status == "FAILED" and not r.cells
     ]
     assert not stopped, stopped
-    failed = _failed_cases(matrix)
-    unexpected = []
-    seen: set[int] = set()
-    for backend, dtype, _family, case_id in failed:
-        matches = [
-            i
-            for i, (impls, dtypes, prefix, _why) in enumerate(KNOWN_FAILURES)
-            if backend in impls and dtype in dtypes and case_id.startswith(prefix)
-        ]
-        seen.update(matches)
-        if not matches:
-            unexpected.append((backend, dtype, case_id))
     messages = [
         f"{row.backend} {row.device} {row.dtype} {fam}: {cell.first_failure}"
         for row, fam, cell in matrix.failed_cells
         if cell.first_failure
     ]
-    assert not unexpected, "\n".join(messages)
-    ran = {row.backend for row in matrix.rows for cell in row.cells.values() if cell.total}
-    case_ids = [case.id for case in all_cases(quick)]
-    stale = [
-        entry
-        for i, entry in enumerate(KNOWN_FAILURES)
-        if i not in seen
-        and entry[0] & ran
-        and any(r.dtype in entry[1] for r in matrix.rows)
-        and any(case_id.startswith(entry[2]) for case_id in case_ids)
-    ]
-    assert not stale, f"known failures that now pass: remove them from KNOWN_FAILURES: {stale}"
+    assert not _failed_cases(matrix), "\n".join(messages)
 
 
 @pytest.fixture(scope="module")
