@@ -172,6 +172,20 @@ def imported_roots(block: Block) -> set[str]:
     return roots
 
 
+def blank_lines_in_output(code: str) -> str:
+    """Mark the blank lines inside printed output as doctest's ``<BLANKLINE>``.
+
+    Pages show output as the interpreter prints it (NumPy separates the planes of a 3-D array
+    with an empty line); a blank line followed by more output, not by ``>>>``, is part of it.
+    """
+    lines = code.split("\n")
+    for i in range(1, len(lines) - 1):
+        following = lines[i + 1].strip()
+        if not lines[i].strip() and following and not following.startswith(">>>"):
+            lines[i] = "<BLANKLINE>"
+    return "\n".join(lines)
+
+
 def run_block(block: Block, namespace: dict[str, Any]) -> None:
     filename = str(block.path)
     if block.kind == "script":
@@ -179,7 +193,8 @@ def run_block(block: Block, namespace: dict[str, Any]) -> None:
         code = compile("\n" * (block.line - 1) + block.code, filename, "exec")
         exec(code, namespace)
         return
-    test = doctest.DocTestParser().get_doctest(block.code, namespace, block.where, filename, block.line - 1)
+    code = blank_lines_in_output(block.code)
+    test = doctest.DocTestParser().get_doctest(code, namespace, block.where, filename, block.line - 1)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     report: list[str] = []
     runner.run(test, out=report.append, clear_globs=False)
@@ -238,6 +253,11 @@ def test_parser_reads_markers_and_indented_fences(tmp_path: Path) -> None:
     page.write_text("<!-- docs-test: skip -->\n```python\npass\n```\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unknown docs-test marker"):
         parse(page)
+
+
+def test_blank_lines_inside_output_are_output() -> None:
+    code = ">>> f()\n[[0]\n\n [1]]\n\n>>> g()\n1\n"
+    assert blank_lines_in_output(code) == ">>> f()\n[[0]\n<BLANKLINE>\n [1]]\n\n>>> g()\n1\n"
 
 
 def test_failing_examples_fail(tmp_path: Path) -> None:
