@@ -121,6 +121,8 @@ def reference(x: np.ndarray, factor: Any, *, inverse: bool, channels_last: bool,
     """The shuffle (``inverse=False``) or unshuffle of a valid NumPy ``x``, by gathering."""
     factors = factor_tuple(factor)
     out_shape = output_shape(x.shape, factors, inverse=inverse, channels_last=channels_last)
+    if 0 in out_shape:  # nothing to gather (and an index range per axis could be huge)
+        return np.empty(out_shape, dtype=x.dtype)
     grid = np.indices(out_shape, dtype=np.int64, sparse=True)
     src = source_index(
         tuple(grid), x.shape, factors, inverse=inverse, channels_last=channels_last, order=order
