@@ -156,6 +156,8 @@ def _caches() -> dict[str, Any]:
         for name, value in vars(module).items():
             memoized = hasattr(value, "cache_info") and getattr(value, "__module__", "") == module.__name__
             private = name.startswith("_") and not name.startswith("__")
+            if value is sys.modules:  # an alias for a fast lookup, not a cache
+                continue
             if memoized or (private and isinstance(value, (dict, list, set))):
                 found[f"{module.__name__}.{name}"] = value
     return found
