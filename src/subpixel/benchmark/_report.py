@@ -65,7 +65,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
-    """Bar chart of median copy ratios (min-max whiskers) per case and candidate."""
+    """Bar chart of median copy ratios (interquartile whiskers) per case and candidate."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,26 +78,27 @@ def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
     width = 0.8 / max(1, len(shown))
     for ax, (op, dtype) in zip(axes[:, 0], groups, strict=True):
         rows = [r for r in results if r["op"] == op and r["dtype"] == dtype]
-        labels = [f"{r['name']}\nr={r['factor']}" for r in rows]
+        labels = [f"{r['name'].replace(' (>1 GB)', chr(10) + '(>1 GB)')}\nr={r['factor']}" for r in rows]
         for i, name in enumerate(shown):
             medians, low, high = [], [], []
             for r in rows:
                 c = r["candidates"].get(name)
-                s = c["copy_ratio"] if c else {"median": 0.0, "min": 0.0, "max": 0.0}
+                s = c["copy_ratio"] if c else {"median": 0.0, "q1": 0.0, "q3": 0.0}
                 medians.append(s["median"])
-                low.append(s["median"] - s["min"])
-                high.append(s["max"] - s["median"])
+                low.append(max(0.0, s["median"] - s["q1"]))
+                high.append(max(0.0, s["q3"] - s["median"]))
             xs = [k + (i - (len(shown) - 1) / 2) * width for k in range(len(rows))]
             ax.bar(xs, medians, width, yerr=[low, high], label=name, capsize=2)
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.axhline(0.8, color="grey", linewidth=0.8, linestyle=":")
         ax.set_xticks(range(len(rows)))
-        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_xticklabels(labels, fontsize=7, rotation=35, ha="right", rotation_mode="anchor")
         ax.set_ylabel("copy time / time")
         ax.set_title(f"{op}, {dtype}", fontsize=10)
-    axes[0, 0].legend(fontsize=8, ncol=len(shown), loc="upper left")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.suptitle(title, fontsize=11, y=0.995)
+    fig.legend(handles, names, fontsize=8, ncol=len(shown), loc="upper center", bbox_to_anchor=(0.5, 0.965))
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
