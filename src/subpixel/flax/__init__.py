@@ -144,10 +144,14 @@ class SubPixelConv(nnx.Module):
     icnr : bool
         Wrap ``kernel_init`` and ``bias_init`` with :func:`icnr_init`, so that the block starts
         as a convolution followed by nearest-neighbour upsampling.
-    kernel_init, bias_init : callable
-        Flax initialisers (of the sub-kernel when ``icnr``).
-    dtype, param_dtype
-        Passed to ``nnx.Conv``.
+    kernel_init : callable
+        Flax initialiser of the kernel (of the sub-kernel when ``icnr``).
+    bias_init : callable
+        Flax initialiser of the bias (of the sub-bias when ``icnr``).
+    dtype : dtype, optional
+        Computation dtype, passed to ``nnx.Conv``.
+    param_dtype : dtype
+        Parameter dtype, passed to ``nnx.Conv``.
     rngs : nnx.Rngs
         Random state for the initialisers.
     """

@@ -93,10 +93,14 @@ class SubPixelConv(nn.Module):
         The convolution has a bias.
     icnr : bool
         Initialise with ICNR (see :func:`subpixel.flax.icnr_init`).
-    kernel_init, bias_init : callable
-        Flax initialisers (of the sub-kernel when ``icnr``).
-    dtype, param_dtype
-        Passed to ``nn.Conv``.
+    kernel_init : callable
+        Flax initialiser of the kernel (of the sub-kernel when ``icnr``).
+    bias_init : callable
+        Flax initialiser of the bias (of the sub-bias when ``icnr``).
+    dtype : dtype, optional
+        Computation dtype, passed to ``nn.Conv``.
+    param_dtype : dtype
+        Parameter dtype, passed to ``nn.Conv``.
     """
 
     features: int
