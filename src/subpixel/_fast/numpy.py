@@ -58,7 +58,7 @@ class NumpyExecutor:
 
         def run(x: Any) -> Any:
             if type(x) is not ndarray or x.dtype.hasobject:
-                return apply_plan(xp, x, plan)
+                return apply_plan(xp, x.view(ndarray) if isinstance(x, np.matrix) else x, plan)  # 2-D only
             if x.nbytes < SMALL_BYTES:
                 return x.reshape(expand).transpose(axes).copy().reshape(collapse)
             return shuffle_large(x, plan)
