@@ -33,7 +33,15 @@ def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:
 
     Differentiable, traceable by ``torch.compile``/``torch.export``/``torch.jit.trace`` and
     correct on every device. A 4-d channels-last input gives a channels-last result.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a dense (strided) tensor: sparse layouts cannot be reshaped.
     """
+    if x.layout is not torch.strided:
+        msg = f"pixel shuffling needs a dense (strided) tensor x, got one with layout={x.layout}"
+        raise TypeError(msg)
     moved = x.reshape(plan.expand_shape).permute(plan.axes)
     fmt = torch.channels_last if keeps_channels_last(torch, x, plan) else torch.contiguous_format
     if fmt is torch.contiguous_format:
