@@ -226,7 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.json}")
     if args.plot is not None:
         _report.plot(
-            args.plot, results, f"copy ratio (median, interquartile range over repeats), {env['processor'] or ''}"
+            args.plot,
+            results,
+            f"copy ratio (median, interquartile range over repeats), {env['processor'] or ''}",
         )
         print(f"wrote {args.plot}")
     return 0
