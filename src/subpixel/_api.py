@@ -179,15 +179,12 @@ def _run(
             result: ArrayT = runner(x)
             return result
     executor = executor_for(x, caller)
-    factors = normalize_factors(factor, name=factor_name)
-    if not isinstance(channels_last, bool):
-        msg = f"{caller}: channels_last must be a bool, got {channels_last!r}"
-        raise TypeError(msg)
+    factors, last = _checked_options(factor, channels_last, caller, factor_name)
     shape = tuple(x.shape)  # type: ignore[attr-defined]
     checked = _check_order(order)
-    plan = plan_for(shape, factors, inverse, channels_last, checked, caller, factor_name)
+    plan = plan_for(shape, factors, inverse, last, checked, caller, factor_name)
     native = None
-    if checked == "CRD" and not channels_last and len(factors) == 2 and factors[0] == factors[1]:
+    if checked == "CRD" and not last and len(factors) == 2 and factors[0] == factors[1]:
         native = (inverse, factors[0])
     runner = runner_for(executor, plan, native)
     if key is not None:
@@ -207,32 +204,29 @@ def _traced(
     caller: str,
     factor_name: str,
 ) -> ArrayT:
-    """Run the shuffle as plain tensor methods, while ``torch.compile`` traces the call."""
-    factors = normalize_factors(factor, name=factor_name)
-    if not isinstance(channels_last, bool):
-        msg = f"{caller}: channels_last must be a bool, got {channels_last!r}"
-        raise TypeError(msg)
+    """Run the shuffle as plain tensor methods, while ``torch.compile`` traces the call.
+
+    The plan is built uncached: the tracer follows plain Python, not ``functools.lru_cache``.
+    """
+    factors, last = _checked_options(factor, channels_last, caller, factor_name)
     if not isinstance(x, torch.Tensor):
-        return _run_untraced(x, factors, inverse, channels_last, order, caller, factor_name)
+        executor = executor_for(x, caller)
+        shape = tuple(x.shape)  # type: ignore[attr-defined]
+        plan = plan_for(shape, factors, inverse, last, _check_order(order), caller, factor_name)
+        untraced: ArrayT = executor(x, plan)
+        return untraced
     shape = tuple(x.shape)
-    plan = plan_for.__wrapped__(
-        shape, factors, inverse, channels_last, _check_order(order), caller, factor_name
-    )
+    plan = plan_for.__wrapped__(shape, factors, inverse, last, _check_order(order), caller, factor_name)
     result: ArrayT = apply_plain(torch, x, plan)
     return result
 
 
-def _run_untraced(
-    x: ArrayT,
-    factors: tuple[int, ...],
-    inverse: bool,
-    channels_last: bool,
-    order: object,
-    caller: str,
-    factor_name: str,
-) -> ArrayT:
-    executor = executor_for(x, caller)
-    shape = tuple(x.shape)  # type: ignore[attr-defined]
-    plan = plan_for(shape, factors, inverse, channels_last, _check_order(order), caller, factor_name)
-    result: ArrayT = executor(x, plan)
-    return result
+def _checked_options(
+    factor: object, channels_last: object, caller: str, factor_name: str
+) -> tuple[tuple[int, ...], bool]:
+    """Validate the factor and ``channels_last``; return the per-axis factors and the flag."""
+    factors = normalize_factors(factor, name=factor_name)
+    if not isinstance(channels_last, bool):
+        msg = f"{caller}: channels_last must be a bool, got {channels_last!r}"
+        raise TypeError(msg)
+    return factors, channels_last
