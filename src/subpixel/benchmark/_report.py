@@ -64,6 +64,10 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=1) + "\n")
 
 
+#: Highest copy ratio the plot's axes show; taller bars (copies that stalled) carry their value.
+CLIP = 3.0
+
+
 def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
     """Bar chart of median copy ratios (interquartile whiskers) per case and candidate."""
     import matplotlib
@@ -89,6 +93,10 @@ def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
                 high.append(max(0.0, s["q3"] - s["median"]))
             xs = [k + (i - (len(shown) - 1) / 2) * width for k in range(len(rows))]
             ax.bar(xs, medians, width, yerr=[low, high], label=name, capsize=2)
+            for x, median in zip(xs, medians, strict=True):
+                if median > CLIP:  # a copy that stalled: label the bar instead of squashing the panel
+                    ax.text(x, CLIP, f"{median:.1f}", fontsize=6, ha="center", va="bottom", rotation=90)
+        ax.set_ylim(0, min(ax.get_ylim()[1], CLIP))
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.axhline(0.8, color="grey", linewidth=0.8, linestyle=":")
         ax.set_xticks(range(len(rows)))

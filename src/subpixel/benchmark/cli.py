@@ -228,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
         _report.plot(
             args.plot,
             results,
-            f"copy ratio (median, interquartile range over repeats), {env['processor'] or ''}",
+            ", ".join(
+                ["copy ratio (median, interquartile range over repeats)", *filter(None, [env["processor"]])]
+            ),
         )
         print(f"wrote {args.plot}")
     return 0
