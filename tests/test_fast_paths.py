@@ -17,7 +17,7 @@ import pytest
 
 import subpixel
 from subpixel._api import _runners
-from subpixel._fast import _blocked, _compiled
+from subpixel._fast import _blocked
 from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
 from subpixel._shuffle import apply_plan
@@ -179,29 +179,15 @@ def test_numpy_subclass_and_object_take_array_api_path() -> None:
     assert subpixel.pixel_shuffle(objects, 2).tolist() == reference(objects, 2, False, False, "CRD").tolist()
 
 
-@pytest.mark.parametrize(
-    ("compiled", "dtype"),
-    [
-        (False, "uint8"),
-        (False, "float32"),
-        (False, "float64"),
-        (False, "complex128"),
-        (True, "uint8"),
-        (True, "float64"),
-    ],
-)
-def test_copy_engine_against_numpy_copy(compiled: bool, dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if compiled:
-        pytest.importorskip("numba")
-        monkeypatch.setenv("SUBPIXEL_NUMBA", "1")
-        monkeypatch.setattr(_compiled, "_state", "unloaded")
+@pytest.mark.parametrize("dtype", ["uint8", "float32", "float64", "complex128"])
+def test_copy_engine_against_numpy_copy(dtype: str) -> None:
     rng = np.random.default_rng(3)
     for shape in [(6, 5, 2, 33, 3), (40, 2, 17, 2), (3, 1, 7, 1, 9, 2, 2, 2, 3), (2, 3, 4, 5, 6, 7, 2)]:
         x = special(shape, dtype, seed=4)
         axes = tuple(rng.permutation(len(shape)))
         view = x.transpose(axes)
         out = np.empty(view.shape, x.dtype)
-        _blocked.copy_into(out, view, compiled=compiled)
+        _blocked.copy_into(out, view)
         assert _bits(out) == _bits(view.copy())
 
 
@@ -211,13 +197,8 @@ def test_copy_engine_parallel_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     x = special((4, 8, 2, 2, 40, 40), "float32", seed=5)
     view = x.transpose(0, 1, 4, 2, 5, 3)
     out = np.empty(view.shape, x.dtype)
-    _blocked.copy_into(out, view, compiled=False)
+    _blocked.copy_into(out, view)
     assert _bits(out) == _bits(view.copy())
-
-
-def test_compiled_kernel_is_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SUBPIXEL_NUMBA", raising=False)
-    assert _compiled._build() is None
 
 
 def test_cache_does_not_confuse_bool_float_and_int() -> None:

@@ -26,8 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from subpixel._fast import _compiled
-
 __all__ = ["BLOCK_BYTES", "PARALLEL_BYTES", "copy_into"]
 
 #: Destination bytes per block: a quarter of this machine's 1 MiB L2 per core leaves room for
@@ -143,8 +141,6 @@ def copy_into(
     dst: np.ndarray[Any, Any],
     src: np.ndarray[Any, Any],
     /,
-    *,
-    compiled: bool = True,
 ) -> None:
     """Copy ``src`` into ``dst`` (same shape and dtype, any strides) with cache-sized blocks.
 
@@ -154,8 +150,6 @@ def copy_into(
         Writable destination; it must not overlap ``src``.
     src : numpy.ndarray
         Source view of the same shape and dtype.
-    compiled : bool
-        Use the compiled kernel of :mod:`subpixel._fast._compiled` where it is available.
     """
     if dst.size == 0:
         return
@@ -164,8 +158,6 @@ def copy_into(
         dst[()] = src
         return
     tail = _tail_length(dst, src)
-    if compiled and _compiled.copy_compiled(dst, src, tail=tail):
-        return
     if not tail:
         np.copyto(dst, src, casting="no")
         return

@@ -151,7 +151,7 @@ def _environment() -> dict[str, Any]:
     import os
 
     versions: dict[str, Any] = {"python": platform.python_version(), "numpy": np.__version__}
-    for module in ("torch", "jax", "einops", "numba"):
+    for module in ("torch", "jax", "einops"):
         if _cases.installed(module):
             versions[module] = __import__(module).__version__
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
