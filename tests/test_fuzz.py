@@ -210,35 +210,23 @@ def valid_calls(draw: st.DrawFn, backend: Backend, large: bool = False) -> dict[
     }
 
 
-@fixture_ok
-@given(data=st.data())
-def test_valid_calls_match_the_index_formula(backend: Backend, data: st.DataObject) -> None:
-    call = data.draw(valid_calls(backend))
+def _check_valid_call(backend: Backend, call: dict[str, Any]) -> None:
+    """Lay out the drawn call's input, confirm the rules call it valid, and check its result."""
     rng = np.random.default_rng(call["seed"])
     base = random_values(call["shape"], call["dtype"], rng)
     laid = lay_out(backend, base, call["layout"], rng)
-    verdict = judge(
-        laid.values.shape,
-        call["factor"],
-        inverse=call["inverse"],
-        channels_last=call["channels_last"],
-        order=call["order"],
-        factor_name="f",
-    )
-    if not verdict.valid:  # only the batch-size clamp above can make a draw invalid
+    options = {k: call[k] for k in ("inverse", "channels_last", "order")}
+    verdict = judge(laid.values.shape, call["factor"], factor_name="f", **options)
+    if not verdict.valid:  # only the batch-size clamp in the strategy can make a draw invalid
         raise AssertionError(f"the strategy drew an invalid call {call} ({verdict})")
-    outcome = check_call(
-        backend,
-        laid.array,
-        laid.values,
-        laid.owners,
-        call["factor"],
-        verdict,
-        inverse=call["inverse"],
-        channels_last=call["channels_last"],
-        order=call["order"],
-    )
+    outcome = check_call(backend, laid.array, laid.values, laid.owners, call["factor"], verdict, **options)
     assert outcome == "result"
+
+
+@fixture_ok
+@given(data=st.data())
+def test_valid_calls_match_the_index_formula(backend: Backend, data: st.DataObject) -> None:
+    _check_valid_call(backend, data.draw(valid_calls(backend)))
 
 
 #: An eighth of the profile's examples, from 10 to 500: a large example costs ~100 small ones.
@@ -248,25 +236,8 @@ large_examples = settings(fixture_ok, max_examples=min(500, max(10, settings.def
 @large_examples
 @given(data=st.data())
 def test_large_valid_calls_match_the_index_formula(backend: Backend, data: st.DataObject) -> None:
-    """Past the fast paths' size thresholds: blocked, compiled and multi-threaded copies."""
-    call = data.draw(valid_calls(backend, large=True))
-    rng = np.random.default_rng(call["seed"])
-    base = random_values(call["shape"], call["dtype"], rng)
-    laid = lay_out(backend, base, call["layout"], rng)
-    verdict = judge(
-        laid.values.shape,
-        call["factor"],
-        inverse=call["inverse"],
-        channels_last=call["channels_last"],
-        order=call["order"],
-        factor_name="f",
-    )
-    assert verdict.valid, call
-    options = {k: call[k] for k in ("inverse", "channels_last", "order")}
-    assert (
-        check_call(backend, laid.array, laid.values, laid.owners, call["factor"], verdict, **options)
-        == "result"
-    )
+    """Past the fast paths' size thresholds: blocked and multi-threaded copies."""
+    _check_valid_call(backend, data.draw(valid_calls(backend, large=True)))
 
 
 # --- any call, mostly invalid ---------------------------------------------------------------
