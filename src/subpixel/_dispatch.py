@@ -38,6 +38,9 @@ FAST_PATHS: dict[str, str] = {
     "dask": "subpixel._fast.dask",
     "jax": "subpixel._fast.jax",
     "jaxlib": "subpixel._fast.jax",
+    # Listed for completeness (route lists); TensorFlow is dispatched before array_namespace,
+    # which does not know it, and its module's make_executor takes (x, caller).
+    "tensorflow": "subpixel._fast.tensorflow",
 }
 
 _cache: dict[type, Executor] = {}
