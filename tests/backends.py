@@ -87,7 +87,7 @@ CPU_BACKENDS = (Backend.NUMPY, Backend.ARRAY_API_STRICT, Backend.TORCH, Backend.
 LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
 
 #: What ``all`` requests besides :data:`CPU_BACKENDS`: the layer frameworks ``subpixel[all]`` installs.
-ALL_LAYER_FRAMEWORKS = ("flax", "keras")
+ALL_LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
 
 #: The framework (top-level module) each backend id runs on.
 BACKEND_FRAMEWORK = {b: b.module_name.partition(".")[0] for b in Backend}

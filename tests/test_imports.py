@@ -105,7 +105,7 @@ def test_needs_reads_imports_packages_and_importorskip(tmp_path: Path) -> None:
         ("jax,flax", {"numpy", "jax", "flax"}, {"numpy", "jax", "flax"}),
         ("numpy,keras", {"numpy", "keras"}, {"numpy", "keras", "jax"}),  # Keras runs on JAX here
         ("torch:gpu,cupy", {"numpy", "torch", "cupy"}, {"numpy", "torch", "cupy"}),
-        ("all", {"numpy", "array_api_strict", "torch", "jax", "dask", "flax", "keras"}, None),
+        ("all", {"numpy", "array_api_strict", "torch", "jax", "dask", "flax", "keras", "tensorflow"}, None),
     ],
 )
 def test_requested_frameworks(
