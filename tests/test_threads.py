@@ -161,7 +161,7 @@ def test_main_thread_splits_large_copies_over_the_pool() -> None:
     subpixel.set_num_threads(2)
     assert "numpy:threaded" not in fast_numpy.unreachable_routes()
     assert _shuffle_routes(_large()) == {"numpy:threaded"}
-    assert 1 <= len(_pool_threads()) <= 2
+    assert _wait_for(lambda: 1 <= len(_pool_threads()) <= 2)  # earlier pools' threads may still be ending
 
 
 def test_one_thread_runs_on_the_caller_and_removes_the_pool() -> None:
@@ -211,13 +211,13 @@ def test_main_thread_uses_the_pool_while_other_threads_copy() -> None:
 def test_resizing_replaces_the_pool() -> None:
     subpixel.set_num_threads(3)
     assert _shuffle_routes(_large()) == {"numpy:threaded"}
+    assert _wait_for(lambda: 1 <= len(_pool_threads()) <= 3)  # earlier pools' threads may still be ending
     old_threads = _pool_threads()
-    assert 1 <= len(old_threads) <= 3
     subpixel.set_num_threads(2)
     assert _threads._pool is None
     assert _shuffle_routes(_large()) == {"numpy:threaded"}
     assert _wait_for(lambda: not any(t.is_alive() for t in old_threads))
-    assert 1 <= len(_pool_threads()) <= 2
+    assert _wait_for(lambda: 1 <= len(_pool_threads()) <= 2)
     kept = _threads._pool
     subpixel.set_num_threads(2)
     assert _threads._pool is kept is not None  # the same size keeps the pool
