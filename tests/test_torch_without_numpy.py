@@ -15,8 +15,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import subpixel
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
