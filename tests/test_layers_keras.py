@@ -31,6 +31,9 @@ from tests.layer_helpers import (
     special_floats,
 )
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("keras",)
+
 #: The Keras backends these tests run on: the current one here, each other installed one in a
 #: child process (TensorFlow is installed by the tensorflow extra).
 BACKENDS = ("jax", "torch", "tensorflow")
