@@ -278,6 +278,8 @@ WORKFLOW_X = np.random.default_rng(3).standard_normal((5, 6, 8, 3)).astype(np.fl
 WORKFLOW_Y = np.repeat(np.repeat(WORKFLOW_X[..., :1], 2, axis=1), 2, axis=2).repeat(4, axis=-1)
 
 
+# jit_compile on torch is torch.compile, whose imports touch torch.jit.script_method (deprecated).
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["eager-or-graph", "jit"])
 def test_fit_predict_evaluate_with_partial_batches(jit_compile: bool) -> None:
     # 5 samples in batches of 2: the last batch is partial, so the batch size is unknown when
@@ -294,9 +296,8 @@ def test_fit_predict_evaluate_with_partial_batches(jit_compile: bool) -> None:
     assert small.shape == (3, 8, 4, 4)
 
 
+@pytest.mark.needs("tensorflow")
 def test_tf_data_pipeline() -> None:
-    if importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("tf.data needs TensorFlow (the tensorflow extra)")
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices((WORKFLOW_X, WORKFLOW_Y)).batch(2)
@@ -306,43 +307,57 @@ def test_tf_data_pipeline() -> None:
     assert model.predict(data, verbose=0).shape == (5, 12, 16, 4)
 
 
-def test_export_in_the_format_the_backend_offers(tmp_path: Path) -> None:
-    # TensorFlow and JAX: SavedModel (JAX through jax2tf, which needs TensorFlow). torch: ONNX
-    # (Keras's SavedModel export fails on torch for any model, a plain Conv2D included).
-    model = _workflow_model()
-    x = WORKFLOW_X[:3, :4, :6]
-    expected = numpy(model(x))
-    backend = keras.backend.backend()
-    if backend == "torch":
+if keras.backend.backend() == "torch":
+    # Keras exports through torch's TorchScript-based exporter, which warns that it is legacy.
+    @pytest.mark.filterwarnings(
+        "ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning"
+    )
+    def test_export_onnx_on_torch(tmp_path: Path) -> None:
+        # Keras offers ONNX on torch; its SavedModel export fails there for any model (a plain
+        # Conv2D included).
         import onnxruntime
 
+        model = _workflow_model()
+        model(WORKFLOW_X[:1])
         model.export(tmp_path / "model.onnx", format="onnx", verbose=False)
         session = onnxruntime.InferenceSession(tmp_path / "model.onnx")
         name = session.get_inputs()[0].name
-        for sample in (x, WORKFLOW_X):
+        for sample in (WORKFLOW_X[:3, :4, :6], WORKFLOW_X):  # two batch and image sizes
             np.testing.assert_allclose(session.run(None, {name: sample})[0], numpy(model(sample)), atol=1e-5)
-        return
-    if importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("SavedModel export needs TensorFlow (the tensorflow extra)")
-    import tensorflow as tf
 
-    model.export(tmp_path / "saved", format="tf_saved_model", verbose=False)
-    served = tf.saved_model.load(str(tmp_path / "saved"))
-    np.testing.assert_allclose(served.serve(tf.constant(x)).numpy(), expected, atol=1e-5)
-    other = WORKFLOW_X[:1]  # another batch and image size through the same signature
-    np.testing.assert_allclose(served.serve(tf.constant(other)).numpy(), numpy(model(other)), atol=1e-5)
+else:
+
+    @pytest.mark.needs("tensorflow")
+    # Keras's JAX export passes jax2tf an argument JAX has deprecated.
+    @pytest.mark.filterwarnings(
+        "ignore:The `native_serialization` parameter is deprecated:DeprecationWarning"
+    )
+    def test_export_saved_model(tmp_path: Path) -> None:
+        # TensorFlow: SavedModel directly; JAX: SavedModel through jax2tf (needs TensorFlow).
+        import tensorflow as tf
+
+        model = _workflow_model()
+        model(WORKFLOW_X[:1])
+        model.export(tmp_path / "saved", format="tf_saved_model", verbose=False)
+        served = tf.saved_model.load(str(tmp_path / "saved"))
+        for sample in (WORKFLOW_X[:3, :4, :6], WORKFLOW_X[:1]):  # two batch and image sizes
+            np.testing.assert_allclose(
+                served.serve(tf.constant(sample)).numpy(), numpy(model(sample)), atol=1e-5
+            )
 
 
-def test_symbolic_model_called_on_two_sizes_inside_a_compiled_function() -> None:
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("tf.function input signatures belong to the TensorFlow backend")
-    import tensorflow as tf
+if keras.backend.backend() == "tensorflow":
 
-    model = _workflow_model()
-    for jit in (False, True):
-        serve = tf.function(model, input_signature=[tf.TensorSpec((None, None, None, 3))], jit_compile=jit)
-        for x in (WORKFLOW_X, WORKFLOW_X[:1, :2, :4]):
-            np.testing.assert_allclose(serve(x).numpy(), numpy(model(x)), rtol=1e-5, atol=1e-5)
+    def test_symbolic_model_called_on_two_sizes_inside_a_compiled_function() -> None:
+        import tensorflow as tf
+
+        model = _workflow_model()
+        for jit in (False, True):
+            serve = tf.function(
+                model, input_signature=[tf.TensorSpec((None, None, None, 3))], jit_compile=jit
+            )
+            for x in (WORKFLOW_X, WORKFLOW_X[:1, :2, :4]):
+                np.testing.assert_allclose(serve(x).numpy(), numpy(model(x)), rtol=1e-5, atol=1e-5)
 
 
 def test_other_frameworks_tensors_are_rejected() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import sys
 from typing import Any
 
 from subpixel._icnr import icnr_steps
@@ -113,7 +114,10 @@ class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
         ``predict`` or ``tf.data``) are read with ``keras.ops.shape``; the channel size must be
         known.
         """
-        plan = self.spec.plan(tuple(inputs.shape))
+        # torch.compile (jit_compile on the torch backend) follows plain Python, not the cache.
+        torch = sys.modules.get("torch")
+        cached = torch is None or not torch.compiler.is_compiling()
+        plan = self.spec.plan(tuple(inputs.shape), cached=cached)
         expand, collapse = plan.expand_shape, plan.collapse_shape
         if has_run_time_sizes(plan):
             sizes = ops.shape(inputs)
@@ -238,7 +242,8 @@ class ICNR(keras.initializers.Initializer):  # type: ignore[misc]
         # keras.ops, not the Array API: TensorFlow's tensors have no Array-API namespace.
         steps = icnr_steps(sub_shape, self.spec.factor, order=self.spec.order, axis=-1)
         spread = ops.broadcast_to(ops.expand_dims(sub, steps.new_axis), steps.spread_shape)
-        return ops.reshape(spread, steps.merged_shape)
+        # A copy: on torch the reshape of a broadcast may be a view whose elements share memory.
+        return ops.copy(ops.reshape(spread, steps.merged_shape))
 
     def get_config(self) -> dict[str, Any]:
         """Return the initialiser's config."""
