@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="skip the >1 GB shapes, 3 repeats")
     parser.add_argument("--repeats", type=int, default=None, help="repeats per case (default 7, quick 3)")
     parser.add_argument("--ops", default="shuffle,unshuffle")
-    parser.add_argument("--dtypes", default="float32,uint8")
+    parser.add_argument("--dtypes", default=",".join(_cases.DTYPES))
     parser.add_argument("--factors", default="2,3,4")
     parser.add_argument("--shapes", default="all", help="comma list of shape names (see --list) or 'all'")
     parser.add_argument("--list", action="store_true", help="list the shape names and exit")
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             + (
                 f", torch {sub['subpixel torch']['copy_ratio']['median']:.2f}"
                 f" (vs native {sub['subpixel torch']['torch_ratio']['median']:.2f}x)"
-                if "subpixel torch" in sub
+                if "subpixel torch" in sub and sub["subpixel torch"]["torch_ratio"] is not None
                 else ""
             ),
             flush=True,
