@@ -243,7 +243,7 @@ def test_memory_format_only(planted: Callable[..., str], book: ReferenceBook) ->
         "torch",
         call,
         torch_native,
-        ["sizes", "layouts"],
+        ["sizes"],
         ["uint8", "float32"],
         book,
         options=frozenset({"inverse"}),

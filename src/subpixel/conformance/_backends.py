@@ -242,7 +242,10 @@ class TorchBackend(ArrayBackend):
             formats = {4: torch.channels_last, 5: torch.channels_last_3d}
             if x.ndim not in formats:
                 raise NotApplicableError("channels_last memory format needs 4-D or 5-D input")
-            owner = self.from_host(x, dtype, device).contiguous(memory_format=formats[x.ndim])
+            # empty_like + copy_ gives the format's own strides even where the tensor is also
+            # contiguous (one channel, 1x1 pixels), where .contiguous(memory_format=) is a no-op.
+            plain = self.from_host(x, dtype, device)
+            owner = self.load().empty_like(plain, memory_format=formats[x.ndim]).copy_(plain)
             return owner, owner
         if case.layout == "broadcast":
             owner = self.from_host(np.ascontiguousarray(x[:1, ...]), dtype, device)

@@ -308,6 +308,7 @@ def run_matrix(
     progress: Progress | None = None,
     book: ReferenceBook | None = None,
     profile: str = "default",
+    require_routes: bool | None = None,
 ) -> Matrix:
     """Run the conformance matrix and return it (see :mod:`subpixel.conformance`).
 
@@ -328,6 +329,9 @@ def run_matrix(
         Share inputs and references between runs.
     profile : {"default", "slow"}
         ``slow`` adds inputs of about a gigabyte.
+    require_routes : bool, optional
+        Fail when a route of a checked implementation was taken by no case. By default only a
+        run that is not filtered by ``quick``, ``dtypes`` or ``families`` requires it.
 
     Returns
     -------
@@ -359,6 +363,8 @@ def run_matrix(
         profile = "default"
     cases = [c for c in all_cases(quick, profile) if c.family in family_ids]
     enforce = not quick and dtypes is None and families is None
+    if require_routes is not None:
+        enforce = require_routes
     by_family = {f: [c for c in cases if c.family == f] for f in family_ids}
 
     rows: list[Row] = []
@@ -405,7 +411,7 @@ def _run_implementation(
     book: ReferenceBook,
     say: Progress,
     device_names: dict[str, str],
-    coverage: list[RouteCoverage],
+    coverage: list[RouteCoverage] | None = None,
 ) -> list[Row]:
     adapter = ADAPTERS.get(impl.backend)
     if adapter is None:
@@ -456,7 +462,8 @@ def _run_implementation(
         if impl.routes is not None:
             routes, unreachable = known_routes(impl.routes)
             covered = RouteCoverage(impl.name, device, impl.routes, routes, unreachable)
-            coverage.append(covered)
+            if coverage is not None:
+                coverage.append(covered)
         rows.extend(_run_row(impl, adapter, device, dtype, by_family, book, say, covered) for dtype in dtypes)
     return rows
 
