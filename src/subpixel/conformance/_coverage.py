@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["ROUTE_MODULES", "RouteCoverage", "known_routes"]
 
-#: The modules that declare the routes of each prefix.
+#: The modules that declare the routes of each prefix (besides ``subpixel._dispatch.FAST_PATHS``).
 ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "numpy": ("subpixel._fast.numpy", "subpixel._fast._blocked"),
     "torch": ("subpixel._fast.torch",),
@@ -30,9 +30,14 @@ def known_routes(prefix: str) -> tuple[dict[str, str], dict[str, str]]:
     Only routes named ``"<prefix>:..."`` count. A module that cannot be imported contributes
     nothing (its row is then "not run" anyway).
     """
+    from subpixel._dispatch import FAST_PATHS
+
     routes: dict[str, str] = {}
     unreachable: dict[str, str] = {}
-    for name in ROUTE_MODULES.get(prefix, ()):
+    modules = list(ROUTE_MODULES.get(prefix, ()))
+    if prefix in FAST_PATHS and FAST_PATHS[prefix] not in modules:  # e.g. a newer fast path
+        modules.append(FAST_PATHS[prefix])
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ImportError:
