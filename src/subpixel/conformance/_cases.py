@@ -531,9 +531,8 @@ def _ambiguous_format_cases(torch_small: int) -> list[Case]:
                 grow = -(-torch_small // (4 * math.prod(base)))
                 side = math.isqrt(grow) + 1
                 shape = (4, 1, 8 * side, 8 * side) if inverse else (4, 4 * grow, 1, 1)
-            name = (
-                f"torch-ambiguous-{'unshuffle' if inverse else 'shuffle'}-float32-{'x'.join(map(str, shape))}"
-            )
+            direction = "unshuffle" if inverse else "shuffle"
+            name = f"torch-ambiguous-{direction}-float32-{'x'.join(map(str, shape))}-torch_channels_last"
             cases.append(
                 Case(
                     "sizes",
