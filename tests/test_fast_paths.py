@@ -404,29 +404,32 @@ def test_torch_autograd(large: bool, order: str) -> None:
     assert torch.autograd.gradcheck(lambda t: subpixel.pixel_shuffle(t, 2, order=order), (small,))
 
 
-def test_torch_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_torch_routes() -> None:
     torch = _torch()
+    from subpixel import _routes
     from subpixel._fast import torch as fast_torch
 
-    calls: list[str] = []
-    real_forward = fast_torch._forward
-
-    def spy(x: Any, plan: Any) -> Any:
-        calls.append("kernel")
-        return real_forward(x, plan)
-
-    monkeypatch.setattr(fast_torch, "_forward", spy)
+    assert set(fast_torch.unreachable_routes()) <= set(fast_torch.ROUTES)
+    engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
     big = torch.zeros(2, 16, 64, 64)
-    subpixel.pixel_shuffle(big, 2, order="DCR")
-    assert calls == ["kernel"]
-    subpixel.pixel_shuffle(big.to(torch.complex128), 2)  # 16-byte elements: plain methods
-    subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2)  # small: PyTorch's own op
-    assert calls == ["kernel"]
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(big, 2, order="DCR")
+    assert seen == {engine: 1}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(big.to(torch.complex128), 2)  # 16-byte elements: plain methods
+        subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2, order="DCR")  # small: plain methods
+    assert seen == {"torch:plain": 2}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2)  # small: PyTorch's own op
+    assert seen == {"torch:native": 1}
     tiny = torch.zeros(1, 8, 4, 4, requires_grad=True)
     assert type(subpixel.pixel_shuffle(tiny, 2).grad_fn).__name__ == "PixelShuffleBackward0"
-    with torch.no_grad():
+    with torch.no_grad(), _routes.counting() as seen:
         assert subpixel.pixel_shuffle(big.requires_grad_(), 2).grad_fn is None
-    assert calls == ["kernel", "kernel"]
+    assert seen == {engine: 1}
+    with _routes.counting() as seen:
+        assert type(subpixel.pixel_shuffle(big, 2).grad_fn).__name__ == "_ShuffleBackward"
+    assert seen == {"torch:kernel-autograd" if fast_torch.HAS_NUMPY else engine: 1}
 
 
 def test_torch_vmap_takes_plain_path() -> None:
