@@ -92,6 +92,8 @@ class ArrayBackend:
             raise NotApplicableError("dask chunking applies to dask only")
         if layout == "jax_sharded":
             raise NotApplicableError("sharding applies to JAX only")
+        if layout == "numpy_masked":
+            raise NotApplicableError("masked arrays apply to NumPy only")
         if layout == "torch_channels_last":
             raise NotApplicableError("torch memory formats apply to torch only")
         if not self.strided:
@@ -174,6 +176,13 @@ class NumpyBackend(ArrayBackend):
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
         """Copy, so that the input never aliases the reference book's array."""
         return np.array(x, dtype=host_dtype(dtype), copy=True)
+
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """NumPy layouts, and a masked array (a subclass) with no element masked."""
+        if case.layout == "numpy_masked":
+            owner = self.from_host(x, dtype, device)
+            return np.ma.masked_array(owner, mask=False), owner
+        return super().make_input(case, x, dtype, device)
 
     def namespace(self) -> Any:
         """array-api-compat's NumPy namespace."""
@@ -592,7 +601,7 @@ class DaskBackend(ArrayBackend):
         if case.layout in ("dask_unit_chunks", "dask_aligned_chunks", "dask_misaligned_chunks"):
             source = x.copy()
             return da.from_array(source, chunks=_dask_chunks(case, x.shape)), source
-        if case.layout == "torch_channels_last":
+        if case.layout in ("torch_channels_last", "numpy_masked", "jax_sharded"):
             return super().make_input(case, x, dtype, device)
         # NumPy-strided views as dask's source arrays.
         view, owner = NumpyBackend().make_input(case, x, dtype, device)

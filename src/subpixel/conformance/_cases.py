@@ -38,6 +38,7 @@ LAYOUTS = (
     "dask_aligned_chunks",  # dask: many chunks, each holding whole groups (no rechunk)
     "dask_misaligned_chunks",  # dask: chunks of one element on the channel and spatial axes
     "jax_sharded",  # jax: the batch axis sharded over every device of an explicit mesh
+    "numpy_masked",  # numpy: a masked array with no element masked (an ndarray subclass)
 )
 
 #: Profiles: ``default`` (the CI matrix) and ``slow`` (adds inputs over a gigabyte).
@@ -451,44 +452,64 @@ def _near_shape(
 
 
 def _threshold_cases(
-    backend: str, label: str, elements_of: dict[int, int], below: bool, above: bool, native_only: bool = False
+    backend: str,
+    label: str,
+    elements_of: dict[int, int],
+    below: bool,
+    above: bool,
+    native_only: bool = False,
+    blocking: bool = False,
 ) -> list[Case]:
     """Cases just below and/or just above one threshold, one per element size, options cycled.
 
-    ``elements_of`` maps an element size to the threshold in elements for that size.
+    ``elements_of`` maps an element size to the threshold in elements for that size. With
+    ``blocking``, each element size also gets a channels-first shuffle with a square factor:
+    the copy engine blocks (and threads) such copies, where it copies the cycled options'
+    short-tailed views with one ``np.copyto``, so every element size meets those routes too.
     """
     cases: list[Case] = []
     sides = [s for s, keep in (("below", below), ("above", above)) if keep]
-    for side in sides:
-        for i, (itemsize, count) in enumerate(sorted(elements_of.items())):
-            inverse, channels_last, order, factor = _OPTION_CYCLE[i % len(_OPTION_CYCLE)]
-            if native_only:  # torch's own op: CRD, channels first, one square factor
-                channels_last, order, factor = False, "CRD", 2
-            factors = factor if isinstance(factor, tuple) else (factor, factor)
-            shape = _near_shape(count, side == "above", factors, inverse, channels_last)
-            layout = "contiguous"
-            if backend == "torch" and not channels_last and i % 2 == 0:
-                layout = "torch_channels_last"
-            dtypes = SIZE_CLASSES[itemsize]
-            dtype = dtypes[len(cases) % len(dtypes)]
-            name = f"{backend}-{side}-{label}-{dtype}-{'x'.join(map(str, shape))}"
-            if layout != "contiguous":
-                name += f"-{layout}"
-            cases.append(
-                Case(
-                    "sizes",
-                    name,
-                    shape,
-                    factor,
-                    inverse=inverse,
-                    channels_last=channels_last,
-                    order=order,
-                    layout=layout,
-                    dtypes=(dtype,),
-                    backends=(backend,),
-                    target=f"{side} {label}",
-                )
+    plans = [
+        (side, i, itemsize, count, variant)
+        for side in sides
+        for variant in ((0, 1) if blocking else (0,))
+        for i, (itemsize, count) in enumerate(sorted(elements_of.items()))
+    ]
+    for side, i, itemsize, count, variant in plans:
+        inverse, channels_last, order, factor = _OPTION_CYCLE[i % len(_OPTION_CYCLE)]
+        if variant == 1:
+            if not inverse and not channels_last and not isinstance(factor, tuple):
+                continue  # the cycled case is one already
+            inverse, channels_last, factor = False, False, 2
+        if native_only:  # torch's own op: CRD, channels first, one square factor
+            channels_last, order, factor = False, "CRD", 2
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        shape = _near_shape(count, side == "above", factors, inverse, channels_last)
+        layout = "contiguous"
+        if backend == "torch" and not channels_last and i % 2 == 0:
+            layout = "torch_channels_last"
+        dtypes = SIZE_CLASSES[itemsize]
+        dtype = dtypes[len(cases) % len(dtypes)]
+        name = f"{backend}-{side}-{label}-{dtype}-{'x'.join(map(str, shape))}"
+        if variant == 1:
+            name += f"-{order.lower()}"
+        if layout != "contiguous":
+            name += f"-{layout}"
+        cases.append(
+            Case(
+                "sizes",
+                name,
+                shape,
+                factor,
+                inverse=inverse,
+                channels_last=channels_last,
+                order=order,
+                layout=layout,
+                dtypes=(dtype,),
+                backends=(backend,),
+                target=f"{side} {label}",
             )
+        )
     return cases
 
 
@@ -505,13 +526,16 @@ def _size_cases() -> list[Case]:
     cases: list[Case] = []
     for backend, small in (("numpy", numpy_small), ("torch", torch_small)):
         cases += _threshold_cases(backend, "SMALL_BYTES", _bytes_threshold(small), below=True, above=True)
-        cases += _threshold_cases(backend, "BLOCK_BYTES", _bytes_threshold(block), below=True, above=True)
         cases += _threshold_cases(
-            backend, "PARALLEL_BYTES", _bytes_threshold(parallel), below=False, above=True
+            backend, "BLOCK_BYTES", _bytes_threshold(block), below=True, above=True, blocking=True
+        )
+        cases += _threshold_cases(
+            backend, "PARALLEL_BYTES", _bytes_threshold(parallel), below=False, above=True, blocking=True
         )
     cases += _ambiguous_format_cases(torch_small)
     elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
     cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
+    cases += _subclass_cases()
     cases += _chunk_cases()
     cases += _sharded_cases()
     return cases
@@ -546,6 +570,34 @@ def _ambiguous_format_cases(torch_small: int) -> list[Case]:
                     target="contiguous and channels_last at once",
                 )
             )
+    return cases
+
+
+def _subclass_cases() -> list[Case]:
+    """NumPy subclasses (a masked array with nothing masked): the Array-API route, every element size."""
+    cases = []
+    for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
+        inverse, channels_last, order, factor = _OPTION_CYCLE[i]
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        shape = _near_shape(
+            2 * 2 * math.prod(factors) * 4 * 16 * factors[1], True, factors, inverse, channels_last
+        )
+        dtype = SIZE_CLASSES[itemsize][0]
+        cases.append(
+            Case(
+                "sizes",
+                f"numpy-masked-{dtype}-{'x'.join(map(str, shape))}",
+                shape,
+                factor,
+                inverse=inverse,
+                channels_last=channels_last,
+                order=order,
+                layout="numpy_masked",
+                dtypes=(dtype,),
+                backends=("numpy",),
+                target="ndarray subclass",
+            )
+        )
     return cases
 
 

@@ -90,5 +90,5 @@ class RouteCoverage:
             sizes = ", ".join(str(s) for s in self.itemsizes.get(route, []))
             return f"{count} cases (element sizes {sizes} bytes)"
         if route in self.unreachable:
-            return f"not reachable here: {self.unreachable[route]}"
+            return f"not reachable here: {self.unreachable[route].removeprefix('not reachable here: ')}"
         return "NOT REACHED" if self.enforced else "not reached (filtered run: not enforced)"
