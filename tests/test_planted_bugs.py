@@ -27,6 +27,9 @@ from subpixel.conformance import (
 )
 from subpixel.conformance._cases import constant
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 Call = Callable[[Any, Any, bool, bool, str], Any]
 
 SMALL_BYTES = constant("subpixel._fast.numpy", "SMALL_BYTES")

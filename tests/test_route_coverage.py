@@ -27,6 +27,9 @@ from subpixel.conformance._coverage import known_routes
 needs_strict = pytest.mark.skipif(
     importlib.util.find_spec("array_api_strict") is None, reason="array_api_strict is not installed"
 )
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 ITEMSIZE = {name: size for size, names in SIZE_CLASSES.items() for name in names}
 
 
