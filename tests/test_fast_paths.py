@@ -22,6 +22,9 @@ from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
 from subpixel._shuffle import apply_plan
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 FLOAT_SPECIALS = {
     np.dtype(np.float32): np.array(
         [0x7FC00001, 0xFFC12345, 0x7F800001, 0x80000000, 0x7F800000, 0xFF800000, 0x00000001, 0x807FFFFF],
@@ -445,6 +448,7 @@ def test_torch_vmap_takes_plain_path() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.needs("torch")  # the warning filter below imports torch
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:torch")
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 def test_torch_compile_and_export() -> None:

@@ -15,12 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from tests.backends import Backend, requested_backends
-
-if Backend.TORCH not in requested_backends():
-    pytest.skip("torch is not among SUBPIXEL_BACKENDS", allow_module_level=True)
-
 import torch
 import torch.autograd.forward_ad as fwad
 import torch.nn.functional as nnf
@@ -28,6 +22,9 @@ import torch.nn.functional as nnf
 import subpixel
 from subpixel import _routes
 from subpixel._fast import torch as fast_torch
+
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("torch",)
 
 # PyTorch's first dual tensor scripts its forward-AD decompositions, which warns in torch 2.13.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
