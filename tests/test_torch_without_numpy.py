@@ -15,13 +15,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import subpixel
-from tests.backends import Backend, requested_backends
 
-if Backend.TORCH not in requested_backends():
-    pytest.skip("torch is not among SUBPIXEL_BACKENDS", allow_module_level=True)
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("torch",)
 
 SCRIPT = textwrap.dedent(
     """
