@@ -12,15 +12,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import subpixel
 from subpixel import _routes
+from subpixel._fast import tensorflow as tf_fast
 from tests.reference import assert_same_bits as assert_bits
 from tests.reference import random_values, reference
 
-tf = pytest.importorskip("tensorflow", reason="CI installs the tensorflow extra in its TensorFlow row")
-
-from subpixel._fast import tensorflow as tf_fast  # noqa: E402  (needs TensorFlow)
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("tensorflow",)
 
 DTYPES = ["float32", "float16", "float64", "uint8", "int8", "int32", "int64", "bool", "complex64"]
 

@@ -28,6 +28,9 @@ from subpixel import _routes, _threads
 from subpixel._fast import numpy as fast_numpy
 from tests.backends import Backend, requested_backends
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 ROOT = Path(__file__).resolve().parent.parent
 #: Seconds a scenario may take before it counts as hung.
 TIMEOUT = 120

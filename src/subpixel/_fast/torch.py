@@ -11,9 +11,9 @@ Routes, chosen per call from the plan and the input (never by timing):
   of the element size (so every dtype of 1, 2, 4 or 8 bytes copies bit for bit), into a result
   whose pages are advised huge (:mod:`subpixel._fast._pages`). NumPy is imported only when the
   first such tensor arrives.
-* ``torch:numpy-free``: the same tensors where NumPy is not installed: PyTorch's own op when
-  the plan is that op, else the three tensor methods (both measured; see :data:`ROUTES`).
-* ``torch:kernel-autograd``: the kernel inside a :class:`torch.autograd.Function`, taken when
+* ``torch:numpy-free``: the same tensors where NumPy is not installed: the three tensor
+  methods, which measured faster than PyTorch's own op on every large case tried.
+* ``torch:kernel-autograd``: either copy inside a :class:`torch.autograd.Function`, taken when
   autograd records or a forward-mode dual level is open; its backward is the inverse shuffle
   and ``torch:kernel-forward-ad`` (its ``jvp``) shuffles the tangent, each by these same
   routes, so gradients of any order and forward-over-reverse stay exact.
@@ -50,6 +50,15 @@ __all__ = [
     "unreachable_routes",
 ]
 
+
+def _installed(name: str) -> bool:
+    """Whether module ``name`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a finder that refuses the name, or a broken entry
+        return False
+
+
 #: Below this many bytes a tensor takes PyTorch's own op or the three tensor methods.
 SMALL_BYTES = 64 * 1024
 #: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
@@ -57,7 +66,7 @@ SMALL_BYTES = 64 * 1024
 SMALL_ELEMENTS = 16 * 1024
 #: Whether NumPy is installed: large CPU tensors take the NumPy engine, else the NumPy-free
 #: route. Decided once, when this module is imported, without importing NumPy.
-HAS_NUMPY = importlib.util.find_spec("numpy") is not None
+HAS_NUMPY = _installed("numpy")
 
 #: Every route of this module, by the tag it records (see :mod:`subpixel._routes`).
 ROUTES: dict[str, str] = {
@@ -68,14 +77,11 @@ ROUTES: dict[str, str] = {
     ),
     "torch:kernel": "large CPU tensor, no autograd: the NumPy engine over views of the same bytes",
     "torch:kernel-autograd": (
-        "large CPU tensor while autograd records or a dual level is open: the engine inside an "
-        "autograd Function (backward: the inverse shuffle)"
+        "large CPU tensor while autograd records or a dual level is open: the copy (NumPy engine, "
+        "or the NumPy-free one) inside an autograd Function whose backward is the inverse shuffle"
     ),
     "torch:kernel-forward-ad": "the autograd Function's jvp: shuffles a forward-mode tangent",
-    "torch:numpy-free": (
-        "large CPU tensor without NumPy installed: PyTorch's own op for its own plans, else the "
-        "three tensor methods"
-    ),
+    "torch:numpy-free": "large CPU tensor, no autograd, NumPy not installed: the three tensor methods",
 }
 
 _AS_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
@@ -89,8 +95,7 @@ def unreachable_routes() -> dict[str, str]:
     """Return the routes this machine cannot take, each with the reason."""
     if HAS_NUMPY:
         return {"torch:numpy-free": "not reachable here: NumPy is installed"}
-    kernel = ("torch:kernel", "torch:kernel-autograd", "torch:kernel-forward-ad")
-    return dict.fromkeys(kernel, "not reachable here: NumPy is not installed")
+    return {"torch:kernel": "not reachable here: NumPy is not installed"}
 
 
 def _inverse(plan: ShufflePlan, shape: tuple[int, ...]) -> ShufflePlan:
@@ -129,33 +134,26 @@ def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     return out
 
 
-def _numpy_free_copy(x: Any, plan: ShufflePlan, native: NativeSpec | None) -> Any:
-    """Apply ``plan`` without NumPy: PyTorch's own op where the plan is that op, else its methods."""
+def _numpy_free_copy(x: Any, plan: ShufflePlan) -> Any:
+    """Apply ``plan`` without NumPy: the three tensor methods, outside autograd.
+
+    Measured on 32 MiB inputs (float32, uint8, int16; both directions; factors 2 to 4), they
+    beat PyTorch's own op on every case (1.1x to 5.8x), so they serve its plans too.
+    """
     with torch.no_grad():
-        if native is not None:
-            unshuffle, factor = native
-            try:
-                if unshuffle:
-                    return torch.pixel_unshuffle(x.detach(), factor)
-                return torch.pixel_shuffle(x.detach(), factor)
-            except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks
-                pass
         return apply_plain(torch, x.detach(), plan)
 
 
-_copy: Callable[[Any, ShufflePlan, NativeSpec | None], Any]
+_copy: Callable[[Any, ShufflePlan], Any]
 if HAS_NUMPY:
     _ENGINE = "torch:kernel"
-
-    def _copy(x: Any, plan: ShufflePlan, native: NativeSpec | None) -> Any:
-        return _numpy_copy(x, plan)
-
+    _copy = _numpy_copy
 else:
     _ENGINE = "torch:numpy-free"
     _copy = _numpy_free_copy
 
 
-def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan, native: NativeSpec | None) -> Any:
+def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
     """Apply ``plan`` (whose inverse is ``inverse``) to a tensor of ``inverse.collapse_shape``."""
     if x.numel() * x.element_size() < SMALL_BYTES or not _kernel_takes(x):
         if _routes.listening:
@@ -163,15 +161,11 @@ def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan, native: NativeSpec |
         return apply_plain(torch, x, plan)
     if (x.requires_grad and torch.is_grad_enabled()) or _forward_ad._current_level >= 0:
         if _routes.listening:
-            _routes.record("torch:kernel-autograd" if HAS_NUMPY else _ENGINE)
-        return _Shuffle.apply(x, plan, inverse, native)  # type: ignore[no-untyped-call]
+            _routes.record("torch:kernel-autograd")
+        return _Shuffle.apply(x, plan, inverse)  # type: ignore[no-untyped-call]
     if _routes.listening:
         _routes.record(_ENGINE)
-    return _copy(x, plan, native)
-
-
-def _inverse_native(native: NativeSpec | None) -> NativeSpec | None:
-    return None if native is None else (not native[0], native[1])
+    return _copy(x, plan)
 
 
 class _Shuffle(torch.autograd.Function):
@@ -182,21 +176,21 @@ class _Shuffle(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Any, plan: ShufflePlan, inverse: ShufflePlan, native: NativeSpec | None) -> Any:
-        ctx.plans = (plan, inverse, native)
-        return _copy(x, plan, native)
+    def forward(ctx: Any, x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
+        ctx.plans = (plan, inverse)
+        return _copy(x, plan)
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None, None]:
-        plan, inverse, native = ctx.plans
-        return _apply(grad, inverse, plan, _inverse_native(native)), None, None, None
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
+        plan, inverse = ctx.plans
+        return _apply(grad, inverse, plan), None, None
 
     @staticmethod
     def jvp(ctx: Any, tangent: Any, *_: Any) -> Any:
-        plan, inverse, native = ctx.plans
+        plan, inverse = ctx.plans
         if _routes.listening:
             _routes.record("torch:kernel-forward-ad")
-        return _apply(tangent, plan, inverse, native)
+        return _apply(tangent, plan, inverse)
 
 
 class TorchExecutor:
@@ -221,7 +215,7 @@ class TorchExecutor:
             inverse = inverses.get(shape)
             if inverse is None:
                 inverse = inverses[shape] = _inverse(plan, shape)
-            return _apply(x, plan, inverse, native)
+            return _apply(x, plan, inverse)
 
         if native is None:
             return run_large

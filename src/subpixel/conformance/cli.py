@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 from subpixel.conformance._backends import ADAPTERS, JaxBackend
-from subpixel.conformance._cases import FAMILIES
+from subpixel.conformance._cases import FAMILIES, PROFILES
 from subpixel.conformance._engine import DEVICES, FAILED, run_matrix
 from subpixel.conformance._inputs import DTYPE_NAMES
 from subpixel.conformance._registry import implementations
 from subpixel.conformance._report import to_markdown, write_reports
+from subpixel.conformance._user import register_user_function
 
 __all__ = ["main"]
 
@@ -55,7 +56,33 @@ def _parser() -> argparse.ArgumentParser:
         "--no-jax-x64", action="store_true", help="do not enable JAX x64: its 64-bit rows are then 'not run'"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_user_options(parser)
     return parser
+
+
+def _add_user_options(parser: argparse.ArgumentParser) -> None:
+    """Options that check a user's implementation and choose the profile."""
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="default",
+        help="'slow' adds inputs of about a gigabyte (default: 'default')",
+    )
+    parser.add_argument(
+        "--impl",
+        metavar="MODULE:FUNCTION",
+        help="check your own function instead of the library: called as FUNCTION(x, upscale_factor), "
+        "a channels-first CRD shuffle (torch's semantics), on NumPy arrays and on torch tensors when "
+        "torch is installed; --backends then chooses the array backends",
+    )
+    parser.add_argument(
+        "--impl-inverse", metavar="MODULE:FUNCTION", help="the inverse (unshuffle) of --impl, same signature"
+    )
+    parser.add_argument(
+        "--impl-options",
+        default="",
+        help="comma-separated options --impl takes: channels_last and order (as keywords), tuple_factors",
+    )
 
 
 def _split(value: str) -> list[str] | None:
@@ -86,13 +113,26 @@ def _run(args: argparse.Namespace, argv: list[str] | None) -> int:
         if not args.quiet:
             print(f"conformance: {line}", file=sys.stderr, flush=True)
 
+    backends = args.backends
+    if args.impl is not None:
+        try:
+            backends = register_user_function(
+                args.impl,
+                inverse=args.impl_inverse,
+                options=_split(args.impl_options) or (),
+                backends=_split(args.backends),
+            )
+        except ValueError as error:
+            print(f"--impl: {error}", file=sys.stderr)
+            return 2
     matrix = run_matrix(
-        args.backends,
+        backends,
         devices if devices is not None else "all",
         quick=args.quick,
         dtypes=_split(args.dtypes),
         families=_split(args.families),
         progress=progress,
+        profile=args.profile,
     )
     shown = [a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[2:])]
     matrix.header["command"] = " ".join(["python -m subpixel conformance", *shown])
