@@ -21,8 +21,8 @@ ROWS: dict[str, tuple[str, str]] = {
     "torch": ("torch", "torch"),
     "jax": ("jax", "jax"),
     "dask": ("dask", "dask"),
-    "flax": ("flax", "jax"),
-    "keras": ("keras,jax", "jax"),
+    "flax": ("flax", "jax,flax"),
+    "keras": ("keras,jax", "jax,keras"),
 }
 
 #: Extra environment of a row (Keras needs its backend chosen before import).

@@ -1,8 +1,14 @@
-"""The array backends the tests run on, chosen by the ``SUBPIXEL_BACKENDS`` environment variable.
+"""The frameworks the tests run on, chosen by the ``SUBPIXEL_BACKENDS`` environment variable.
 
-``SUBPIXEL_BACKENDS`` is a comma-separated list of backend ids (``numpy,torch,jax``) or ``all``
-(every CPU backend; the default). A backend that is named but cannot be imported is a test
-failure, never a skip: a CI job that asked for it must not pass without it.
+``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``) and
+layer frameworks (``flax``, ``keras``, ``tensorflow``), or ``all`` (every CPU backend and every
+layer framework that ``subpixel[all]`` installs; the default). ``keras`` runs on the library named by
+``KERAS_BACKEND``, which must be installed too.
+
+The run requests exactly these frameworks: a test module (or a test marked ``needs``) that needs a
+framework the run does not request is not collected, and a requested framework that cannot be
+imported fails the whole run, never a skip: a CI job that asked for it must not pass without it.
+NumPy and the test tools are always installed (the ``test`` dependency group brings them).
 """
 
 from __future__ import annotations
@@ -77,6 +83,18 @@ class Backend(enum.Enum):
 
 CPU_BACKENDS = (Backend.NUMPY, Backend.ARRAY_API_STRICT, Backend.TORCH, Backend.JAX, Backend.DASK)
 
+#: Frameworks a run can request besides the array backends (layer libraries and TensorFlow).
+LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
+
+#: What ``all`` requests besides :data:`CPU_BACKENDS`: the layer frameworks ``subpixel[all]`` installs.
+ALL_LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
+
+#: The framework (top-level module) each backend id runs on.
+BACKEND_FRAMEWORK = {b: b.module_name.partition(".")[0] for b in Backend}
+
+#: Every framework name a test can need: what is not NumPy or a test tool.
+FRAMEWORKS = frozenset({*BACKEND_FRAMEWORK.values(), *LAYER_FRAMEWORKS}) - {"numpy"}
+
 
 def to_numpy(array: Any) -> Any:
     """Bring any backend's array to host NumPy, keeping every bit."""
@@ -94,16 +112,47 @@ def to_numpy(array: Any) -> Any:
     return np.asarray(array)
 
 
-def requested_backends() -> list[Backend]:
-    """Parse ``SUBPIXEL_BACKENDS``; an unknown id is an error."""
+def _requested_names() -> list[str]:
+    """The names ``SUBPIXEL_BACKENDS`` lists (``all`` expanded); an unknown name is an error."""
     raw = os.environ.get("SUBPIXEL_BACKENDS", "all").strip()
     if raw in ("", "all"):
-        return list(CPU_BACKENDS)
-    known = {b.value: b for b in Backend}
-    chosen = []
-    for name in (part.strip() for part in raw.split(",")):
+        return [*(b.value for b in CPU_BACKENDS), *ALL_LAYER_FRAMEWORKS]
+    known = sorted({*(b.value for b in Backend), *LAYER_FRAMEWORKS})
+    names = [part.strip() for part in raw.split(",")]
+    for name in names:
         if name not in known:
-            msg = f"SUBPIXEL_BACKENDS names an unknown backend {name!r}; known: {sorted(known)}"
+            msg = f"SUBPIXEL_BACKENDS names an unknown backend {name!r}; known: {known}"
             raise ValueError(msg)
-        chosen.append(known[name])
-    return chosen
+    return names
+
+
+def requested_backends() -> list[Backend]:
+    """The array backends ``SUBPIXEL_BACKENDS`` requests, in its order."""
+    values = {b.value: b for b in Backend}
+    return [values[name] for name in _requested_names() if name in values]
+
+
+def keras_backend() -> str:
+    """The library Keras runs on in the tests (``KERAS_BACKEND``; conftest.py defaults it to JAX)."""
+    return os.environ.get("KERAS_BACKEND", "jax")
+
+
+def requested_frameworks() -> frozenset[str]:
+    """The frameworks (top-level module names) the run requests, NumPy always among them."""
+    chosen = {"numpy"}
+    for name in _requested_names():
+        if name in LAYER_FRAMEWORKS:
+            chosen.add(name)
+        else:
+            chosen.add(BACKEND_FRAMEWORK[Backend(name)])
+    return frozenset(chosen)
+
+
+def required_modules() -> dict[str, str]:
+    """Each module the requested frameworks need at run time, with the name that requests it."""
+    modules = {name: name for name in sorted(requested_frameworks())}
+    if "flax" in modules:
+        modules["jax"] = "flax"
+    if "keras" in modules:
+        modules.setdefault(keras_backend(), f"keras (KERAS_BACKEND={keras_backend()})")
+    return modules

@@ -1,7 +1,14 @@
-"""The public functions on every requested backend: agreement with torch, options, errors."""
+"""The public functions on every requested backend: agreement with torch, options, errors.
+
+torch's ``pixel_shuffle`` is the reference where torch is installed; without it the same tests
+compare with the documented index formula (``tests/reference.py``), and the golden vectors (torch's
+recorded results) keep the torch comparison on every backend.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import re
 from typing import Any
 
@@ -9,14 +16,24 @@ import numpy as np
 import pytest
 
 import subpixel
+from subpixel.conformance._cases import all_cases, documented_shape
+from subpixel.conformance._golden import load_golden
+from subpixel.conformance._references import ReferenceBook
 from tests.backends import Backend, to_numpy
+from tests.reference import reference
 from tests.values import same_bits, special_array
 
-torch = pytest.importorskip("torch", reason="the reference is torch.nn.PixelShuffle; CI installs torch")
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
+#: Whether live torch is the reference here; the index formula stands in without it.
+HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 
 def _through_torch(layer: Any, x: Any) -> Any:
     """Run a torch layer on ``x``; unsigned ints torch cannot shuffle go through a signed view."""
+    import torch
+
     x = np.ascontiguousarray(x)
     if x.dtype.kind == "u" and x.dtype.itemsize > 1:
         signed = np.dtype(f"i{x.dtype.itemsize}")
@@ -25,11 +42,55 @@ def _through_torch(layer: Any, x: Any) -> Any:
 
 
 def torch_shuffle(x: Any, r: int) -> Any:
+    """torch.nn.PixelShuffle's result, or the index formula's without torch."""
+    if not HAVE_TORCH:
+        return reference(np.asarray(x), r, inverse=False, channels_last=False, order="CRD")
+    import torch
+
     return _through_torch(torch.nn.PixelShuffle(r), x)
 
 
 def torch_unshuffle(x: Any, r: int) -> Any:
+    """torch.nn.PixelUnshuffle's result, or the index formula's without torch."""
+    if not HAVE_TORCH:
+        return reference(np.asarray(x), r, inverse=True, channels_last=False, order="CRD")
+    import torch
+
     return _through_torch(torch.nn.PixelUnshuffle(r), x)
+
+
+#: Cases torch's op defines (and the golden vectors record), and dtypes every backend has.
+GOLDEN_CASES = [case for case in all_cases(quick=True) if case.torch_native and not case.round_trip]
+GOLDEN_DTYPES = ["float32", "int8", "uint8", "bool", "float64"]
+
+
+@pytest.fixture(scope="module")
+def golden_book() -> ReferenceBook:
+    """The conformance inputs, built once for this module."""
+    return ReferenceBook(use_torch=False, use_onnx=False)
+
+
+@pytest.mark.parametrize("dtype", GOLDEN_DTYPES)
+def test_agrees_with_torchs_recorded_results(
+    backend: Backend, dtype: str, golden_book: ReferenceBook
+) -> None:
+    """Every quick torch-defined conformance case gives the shape and SHA-256 torch recorded."""
+    golden = load_golden()
+    checked = 0
+    for case in GOLDEN_CASES:
+        stored = golden.lookup(case.id, dtype)
+        assert stored is not None, case.id
+        shape, sha256, _ = stored
+        assert shape == documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
+        call = subpixel.pixel_unshuffle if case.inverse else subpixel.pixel_shuffle
+        x = backend.from_numpy(np.array(golden_book.input(case, dtype)))
+        y = np.ascontiguousarray(
+            to_numpy(call(x, case.factor, channels_last=case.channels_last, order=case.order))
+        )
+        assert tuple(y.shape) == shape, case.describe()
+        assert hashlib.sha256(y.tobytes()).hexdigest() == sha256, case.describe()
+        checked += 1
+    assert checked >= 20
 
 
 SHUFFLE_SHAPES = [(4, 3, 5), (1, 4, 3, 3), (2, 12, 4, 2), (2, 3, 8, 1, 7), (0, 4, 2, 2), (1, 4, 0, 3)]
@@ -54,7 +115,7 @@ def test_shuffle_and_unshuffle_match_torch(
 def test_espcn_example_matches_torch(backend: Backend) -> None:
     x = np.arange(36).reshape(1, 4, 3, 3)
     y = to_numpy(subpixel.pixel_shuffle(backend.from_numpy(x), 2))
-    expected = torch.nn.PixelShuffle(2)(torch.arange(36).view(1, 4, 3, 3)).numpy()
+    expected = torch_shuffle(x.astype(np.int64), 2)
     assert same_bits(y.astype(np.int64), expected)
     assert y[0, 0, 0].tolist() == [0, 9, 1, 10, 2, 11]
 
@@ -243,7 +304,10 @@ def test_numpy_layouts(layout: str) -> None:
 # ---------------------------------------------------------------- torch specifics
 
 
+@pytest.mark.needs("torch")
 def test_torch_channels_last_memory_format_is_kept() -> None:
+    import torch
+
     x = torch.from_numpy(special_array((2, 8, 5, 3))).contiguous(memory_format=torch.channels_last)
     y = subpixel.pixel_shuffle(x, 2)
     native = torch.nn.functional.pixel_shuffle(x, 2)
@@ -254,7 +318,10 @@ def test_torch_channels_last_memory_format_is_kept() -> None:
     assert same_bits(y.numpy(), native.numpy())
 
 
+@pytest.mark.needs("torch")
 def test_torch_autograd_backward_is_the_inverse_shuffle() -> None:
+    import torch
+
     x = torch.randn(2, 8, 3, 4, dtype=torch.float64, requires_grad=True)
     y = subpixel.pixel_shuffle(x, 2)
     weight = torch.randn_like(y)
@@ -265,7 +332,10 @@ def test_torch_autograd_backward_is_the_inverse_shuffle() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.needs("torch")
 def test_torch_compile_fullgraph() -> None:
+    import torch
+
     def model(t: Any) -> Any:
         return subpixel.pixel_unshuffle(subpixel.pixel_shuffle(t, 2) * 2, 2, order="DCR")
 
@@ -277,9 +347,11 @@ def test_torch_compile_fullgraph() -> None:
 # ---------------------------------------------------------------- JAX transformations
 
 
+@pytest.mark.needs("jax")
 def test_jax_jit_vmap_grad() -> None:
-    jax = pytest.importorskip("jax", reason="CI installs jax")
-    jnp = jax.numpy
+    import jax
+    import jax.numpy as jnp
+
     host = special_array((3, 8, 2, 5))
     x = jnp.asarray(host)
     expected = torch_shuffle(host, 2)

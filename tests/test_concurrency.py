@@ -26,6 +26,9 @@ import subpixel
 from tests.backends import Backend, requested_backends, to_numpy
 from tests.reference import assert_same_bits, random_values, reference
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 THREADS = 8
 CALLS_PER_THREAD = 500
@@ -136,6 +139,7 @@ def _library_modules() -> list[Any]:
         backend = {
             "torch": Backend.TORCH,
             "jax": Backend.JAX,
+            "jax_sharding": Backend.JAX,
             "dask": Backend.DASK,
             "cupy": Backend.CUPY,
         }.get(info.name.rpartition(".")[2])

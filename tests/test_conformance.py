@@ -30,6 +30,9 @@ from subpixel.conformance._engine import NOT_RUN, _run_implementation
 from subpixel.conformance.cli import main
 from tests.backends import Backend, requested_backends
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "src" / "subpixel" / "conformance" / "golden.json"
 

@@ -22,6 +22,9 @@ import subpixel.torch as storch
 from subpixel._plan import normalize_factors
 from tests.layer_helpers import assert_same_bits, special_floats
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("torch", "jax", "flax", "keras")
+
 CASES = [(2, 3, "CRD"), ((3,), 3, "DCR"), ((2, 3), (3, 1), "DCR"), ((2, 1, 2), 3, "CRD")]
 
 

@@ -7,6 +7,8 @@ import math
 import warnings
 from typing import Any
 
+import dask
+import dask.array as da
 import hypothesis
 import hypothesis.strategies as st
 import numpy as np
@@ -16,13 +18,9 @@ import subpixel
 from subpixel._dispatch import executor_for
 from subpixel._fast.dask import aligned_chunks, spec_of_plan
 from subpixel._warnings import ChunkingWarning
-from tests.backends import Backend, requested_backends
 
-if Backend.DASK not in requested_backends():
-    pytest.skip("dask is not among SUBPIXEL_BACKENDS", allow_module_level=True)
-
-import dask
-import dask.array as da
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("dask",)
 
 DTYPES = ["float32", "float64", "float16", "complex64", "int8", "uint16", "int64", "bool"]
 FACTORS: list[Any] = [1, 2, 3, (2, 3), (3,), (2, 1, 2)]

@@ -22,21 +22,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
-
-from tests.backends import Backend, requested_backends
-
-if Backend.DASK not in requested_backends():
-    pytest.skip("dask is not among SUBPIXEL_BACKENDS", allow_module_level=True)
-
 import cloudpickle
 import dask
 import dask.array as da
+import numpy as np
+import pytest
 import zarr
 from distributed import Client, LocalCluster, wait
 
 import subpixel
+
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("dask",)
 
 # Workers unpickle this module's functions by value: no need for them to import the tests.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -13,8 +13,8 @@ right above a fence changes that:
     skipped with its location.
 
 Any other ``docs-test`` comment is an error, so a typo cannot switch an example off. A block
-that imports a framework runs when that framework is among the requested backends (all of them
-by default); a requested framework that cannot be imported fails the test.
+that imports a framework is collected only when ``SUBPIXEL_BACKENDS`` requests that framework (all
+of them by default; see tests/backends.py); a requested framework that is missing fails the run.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from typing import Any
 
 import pytest
 
-from tests.backends import Backend, requested_backends
+from tests.backends import Backend, requested_backends, requested_frameworks
+
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -39,16 +42,9 @@ MARKER = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<words>.*?)\s*-->\s*$")
 LANGUAGES = {"python": "script", "py": "script", "pycon": "doctest"}
 MARKERS = {"continue", "gpu"}
 
-#: Top-level modules an example may import, and the backend that must be requested to run it.
-FRAMEWORKS = {
-    "torch": Backend.TORCH,
-    "jax": Backend.JAX,
-    "flax": Backend.JAX,
-    "keras": Backend.JAX,  # tests run Keras on JAX (KERAS_BACKEND, set in conftest)
-    "dask": Backend.DASK,
-    "array_api_strict": Backend.ARRAY_API_STRICT,
-    "cupy": Backend.CUPY,
-}
+#: Top-level modules an example may import that SUBPIXEL_BACKENDS must request to run it (Keras runs on
+#: the library KERAS_BACKEND names; conftest.py sets JAX).
+FRAMEWORKS = {"torch", "jax", "flax", "keras", "tensorflow", "dask", "array_api_strict", "cupy"}
 
 #: For examples marked ``gpu``: the GPU backend that must be requested to run them.
 GPU_FRAMEWORKS = {
@@ -153,6 +149,14 @@ def chains() -> list[list[Block]]:
 CHAINS = chains()
 
 
+def _chain_param(chain: list[Block]) -> Any:
+    """A chain as a test case, marked with the frameworks it imports (so it is collected only with them)."""
+    roots = set().union(*(imported_roots(block) for block in chain)) & FRAMEWORKS
+    gpu = any("gpu" in block.markers for block in chain)
+    marks = [pytest.mark.needs(*sorted(roots))] if roots and not gpu and "cupy" not in roots else []
+    return pytest.param(chain, id=chain[-1].where, marks=marks)
+
+
 def source_lines(block: Block) -> str:
     """The Python source of a block (the ``>>>``/``...`` lines of a doctest)."""
     if block.kind == "script":
@@ -202,7 +206,7 @@ def run_block(block: Block, namespace: dict[str, Any]) -> None:
         pytest.fail(f"doctest in {block.where} failed:\n" + "".join(report), pytrace=False)
 
 
-@pytest.mark.parametrize("chain", CHAINS, ids=[chain[-1].where for chain in CHAINS])
+@pytest.mark.parametrize("chain", [_chain_param(chain) for chain in CHAINS])
 def test_example_runs(chain: list[Block], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     where = chain[-1].where
     requested = set(requested_backends())
@@ -215,9 +219,8 @@ def test_example_runs(chain: list[Block], tmp_path: Path, monkeypatch: pytest.Mo
     else:
         if "cupy" in roots:
             pytest.fail(f"{where} imports cupy: mark it <!-- docs-test: gpu -->", pytrace=False)
-        for root in sorted(roots & FRAMEWORKS.keys()):
-            if FRAMEWORKS[root] not in requested:
-                pytest.skip(f"{where} uses {root}, which SUBPIXEL_BACKENDS does not request")
+        missing = sorted(roots & FRAMEWORKS - requested_frameworks())
+        assert not missing, f"{where} uses {missing}: its needs mark should have left it out"
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     namespace: dict[str, Any] = {"__name__": "__docs_example__"}

@@ -22,6 +22,9 @@ from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
 from subpixel._shuffle import apply_plan
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 FLOAT_SPECIALS = {
     np.dtype(np.float32): np.array(
         [0x7FC00001, 0xFFC12345, 0x7F800001, 0x80000000, 0x7F800000, 0xFF800000, 0x00000001, 0x807FFFFF],
@@ -404,29 +407,37 @@ def test_torch_autograd(large: bool, order: str) -> None:
     assert torch.autograd.gradcheck(lambda t: subpixel.pixel_shuffle(t, 2, order=order), (small,))
 
 
-def test_torch_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+def torch_routes(seen: Any) -> dict[str, int]:
+    """The torch routes among those recorded (the NumPy engine records its own too)."""
+    return {route: count for route, count in seen.items() if route.startswith("torch:")}
+
+
+def test_torch_routes() -> None:
     torch = _torch()
+    from subpixel import _routes
     from subpixel._fast import torch as fast_torch
 
-    calls: list[str] = []
-    real_forward = fast_torch._forward
-
-    def spy(x: Any, plan: Any) -> Any:
-        calls.append("kernel")
-        return real_forward(x, plan)
-
-    monkeypatch.setattr(fast_torch, "_forward", spy)
+    assert set(fast_torch.unreachable_routes()) <= set(fast_torch.ROUTES)
+    engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
     big = torch.zeros(2, 16, 64, 64)
-    subpixel.pixel_shuffle(big, 2, order="DCR")
-    assert calls == ["kernel"]
-    subpixel.pixel_shuffle(big.to(torch.complex128), 2)  # 16-byte elements: plain methods
-    subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2)  # small: PyTorch's own op
-    assert calls == ["kernel"]
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(big, 2, order="DCR")
+    assert torch_routes(seen) == {engine: 1}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(big.to(torch.complex128), 2)  # 16-byte elements: plain methods
+        subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2, order="DCR")  # small: plain methods
+    assert torch_routes(seen) == {"torch:plain": 2}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2)  # small: PyTorch's own op
+    assert torch_routes(seen) == {"torch:native": 1}
     tiny = torch.zeros(1, 8, 4, 4, requires_grad=True)
     assert type(subpixel.pixel_shuffle(tiny, 2).grad_fn).__name__ == "PixelShuffleBackward0"
-    with torch.no_grad():
+    with torch.no_grad(), _routes.counting() as seen:
         assert subpixel.pixel_shuffle(big.requires_grad_(), 2).grad_fn is None
-    assert calls == ["kernel", "kernel"]
+    assert torch_routes(seen) == {engine: 1}
+    with _routes.counting() as seen:
+        assert type(subpixel.pixel_shuffle(big, 2).grad_fn).__name__ == "_ShuffleBackward"
+    assert torch_routes(seen) == {"torch:kernel-autograd": 1}
 
 
 def test_torch_vmap_takes_plain_path() -> None:
@@ -437,6 +448,7 @@ def test_torch_vmap_takes_plain_path() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.needs("torch")  # the warning filter below imports torch
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:torch")
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 def test_torch_compile_and_export() -> None:

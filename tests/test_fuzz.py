@@ -37,6 +37,9 @@ from tests.reference import (
     torch_layout,
 )
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 #: The ``backend`` fixture is a plain parameter, safe to share between examples.
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

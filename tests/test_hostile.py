@@ -45,6 +45,9 @@ from tests.reference import (
 )
 from tests.test_fuzz import names
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Dask rechunks inputs whose chunks split a channel group, with a ChunkingWarning (a hint

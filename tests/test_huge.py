@@ -28,6 +28,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: 12 * 13380 * 13380 = 2_148_292_800 elements: 2**31 + 809_152, about 2.0 GiB of int8.

@@ -13,6 +13,9 @@ from subpixel._icnr import icnr, icnr_groups
 from tests.backends import Backend, to_numpy
 from tests.layer_helpers import assert_same_bits, special_floats
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 LAYOUTS = [
     # (sub-kernel shape, output-channel axis): torch (out, in, *k) and Flax/Keras (*k, in, out).
     ((2, 3, 3, 3), 0),

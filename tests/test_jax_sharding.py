@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("jax",)
+
 DEVICES = 8
 MODES = ("auto", "explicit", "explicit-hook")
 

@@ -24,6 +24,9 @@ from tests.layer_helpers import (
     special_floats,
 )
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("jax", "flax")
+
 SHUFFLE_CASES = [(2, "CRD"), ((3,), "DCR"), ((2, 3), "DCR"), ((1, 2, 2), "CRD")]
 
 

@@ -29,6 +29,9 @@ from tests.layer_helpers import (
     special_floats,
 )
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("keras",)
+
 #: The Keras backends CI runs these tests on.
 BACKENDS = ("jax", "torch")
 CHILD = "SUBPIXEL_KERAS_CHILD"

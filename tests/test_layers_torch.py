@@ -20,6 +20,9 @@ from tests.layer_helpers import (
     special_floats,
 )
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("torch",)
+
 nn = torch.nn
 
 

@@ -24,6 +24,9 @@ import subpixel
 from tests.backends import Backend, requested_backends, to_numpy
 from tests.reference import assert_same_bits, owner_bytes, random_values, reference
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 #: (input shape, factor, channels_last, order, inverse): identity plans first.
 PLANS = [
     ((2, 4, 3, 3), 1, False, "CRD", False),

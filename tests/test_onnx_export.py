@@ -21,6 +21,9 @@ from onnx.reference import ReferenceEvaluator
 from subpixel.torch import PixelShuffle, PixelUnshuffle, SubPixelConv
 from tests.layer_helpers import assert_same_bits, special_floats
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("torch",)
+
 # The exporter's own modules warn while they run (pytree API deprecations); none of these come
 # from subpixel.
 pytestmark = [

@@ -22,6 +22,9 @@ from subpixel import pixel_shuffle, pixel_unshuffle
 from subpixel._order import convert_order
 from tests.backends import Backend, requested_backends, to_numpy
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 ORDERS = ("CRD", "DCR")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from subpixel._api import pixel_shuffle, pixel_unshuffle
 from subpixel._order import convert_order
 from subpixel._plan import ORDERS, Order, ShufflePlan, shuffle_plan
+from subpixel._threads import get_num_threads, set_num_threads
 from subpixel._warnings import ChunkingWarning
 
 __all__ = [
@@ -19,8 +20,10 @@ __all__ = [
     "ShufflePlan",
     "__version__",
     "convert_order",
+    "get_num_threads",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "set_num_threads",
     "shuffle_plan",
 ]
 

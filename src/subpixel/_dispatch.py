@@ -16,7 +16,7 @@ from typing import Any
 
 import array_api_compat
 
-from subpixel._plan import ShufflePlan
+from subpixel._plan import ShufflePlan, has_run_time_sizes
 from subpixel._shuffle import apply_plan
 
 __all__ = ["Executor", "NativeSpec", "Runner", "executor_for", "runner_for"]
@@ -38,6 +38,9 @@ FAST_PATHS: dict[str, str] = {
     "dask": "subpixel._fast.dask",
     "jax": "subpixel._fast.jax",
     "jaxlib": "subpixel._fast.jax",
+    # Listed for completeness (route lists); TensorFlow is dispatched before array_namespace,
+    # which does not know it, and its module's make_executor takes (x, caller).
+    "tensorflow": "subpixel._fast.tensorflow",
 }
 
 _cache: dict[type, Executor] = {}
@@ -63,6 +66,12 @@ def runner_for(executor: Executor, plan: ShufflePlan, native: NativeSpec | None 
     ``(inverse, r)`` when the plan is exactly PyTorch's own ``pixel_shuffle`` (``inverse``
     False) or ``pixel_unshuffle`` with factor ``r`` for inputs of the shape it was made for.
     """
+    if has_run_time_sizes(plan) and not getattr(executor, "run_time_sizes", False):
+        msg = (
+            f"x has unknown sizes (the plan is {plan}); every size must be known to shuffle an "
+            "array of this type (only TensorFlow tensors may have unknown batch or spatial sizes)"
+        )
+        raise ValueError(msg)
     prepare = getattr(executor, "prepare", None)
     if prepare is not None:
         runner: Runner = prepare(plan, native)
@@ -75,11 +84,20 @@ def _call(executor: Executor, plan: ShufflePlan, x: Any) -> Any:
 
 
 def _make_executor(x: object, caller: str) -> Executor:
+    if type(x).__module__.startswith("tensorflow"):  # array-api-compat does not know TensorFlow
+        # An import statement, not importlib: AutoGraph (inside tf.function) would try to
+        # convert importlib's functions and warn that it cannot.
+        from subpixel._fast import tensorflow as tensorflow_fast
+
+        return tensorflow_fast.make_executor(x, caller)
     try:
         xp = array_api_compat.array_namespace(x)
     except TypeError:
         kind = type(x).__name__
-        msg = f"{caller}: x must be an array (NumPy, CuPy, JAX, PyTorch, Dask or Array API), got {kind}"
+        msg = (
+            f"{caller}: x must be an array (NumPy, CuPy, JAX, PyTorch, TensorFlow, Dask or Array API), "
+            f"got {kind}"
+        )
         raise TypeError(msg) from None
     root = type(x).__module__.partition(".")[0]
     fast_module = FAST_PATHS.get(root)

@@ -8,11 +8,21 @@ tuples from plain Python integers; it never touches an array.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Iterable, Sequence
-from typing import Literal, NamedTuple, SupportsIndex
+from typing import Any, Literal, NamedTuple, SupportsIndex
 
-__all__ = ["ORDERS", "Order", "ShufflePlan", "normalize_factors", "shuffle_plan"]
+__all__ = [
+    "ORDERS",
+    "Order",
+    "RunTimeSize",
+    "ShufflePlan",
+    "has_run_time_sizes",
+    "normalize_factors",
+    "resolve_sizes",
+    "shuffle_plan",
+]
 
 Order = Literal["CRD", "DCR"]
 ORDERS: tuple[Order, ...] = ("CRD", "DCR")
@@ -27,6 +37,90 @@ PLAN_CACHE_SIZE = 4096
 MAX_ZERO_SIZE_EXTENT = (2**63 - 1) // 16
 
 
+class RunTimeSize(int):
+    """A size of a plan that is known only when the shuffle runs: ``shape[axis] * mul // div``.
+
+    Inside a TensorFlow graph the batch and spatial sizes of an input may be unknown (``None``)
+    until it runs. The plan of such an input holds a ``RunTimeSize`` wherever a size depends on
+    them; as an ``int`` it is ``-1`` (the size a reshape infers), and :func:`resolve_sizes`
+    replaces it with the run-time size. Plans of fully known shapes never hold one.
+
+    Parameters
+    ----------
+    axis : int
+        The input axis whose run-time size this size derives from.
+    mul, div : int
+        ``shape[axis] * mul // div`` is the size.
+    """
+
+    axis: int
+    mul: int
+    div: int
+
+    def __new__(cls, axis: int, mul: int = 1, div: int = 1) -> RunTimeSize:
+        """Make the size ``shape[axis] * mul // div``."""
+        size = super().__new__(cls, -1)
+        common = math.gcd(mul, div)
+        size.axis, size.mul, size.div = axis, mul // common, div // common
+        return size
+
+    def __mul__(self, other: int) -> RunTimeSize:
+        """Scale by a known factor (an upscaled spatial size)."""
+        return RunTimeSize(self.axis, self.mul * other, self.div)
+
+    __rmul__ = __mul__
+
+    def __floordiv__(self, other: int) -> RunTimeSize:
+        """Divide by a known factor (a downscaled spatial size)."""
+        return RunTimeSize(self.axis, self.mul, self.div * other)
+
+    def __mod__(self, other: int) -> int:
+        """Divisibility is checked by the framework when the size is known (so: 0 here)."""
+        return 0
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a run-time size of the same axis and scale only."""
+        return isinstance(other, RunTimeSize) and (self.axis, self.mul, self.div) == (
+            other.axis,
+            other.mul,
+            other.div,
+        )
+
+    def __hash__(self) -> int:
+        """Hash of the axis and scale."""
+        return hash(("RunTimeSize", self.axis, self.mul, self.div))
+
+    def __repr__(self) -> str:
+        """``None``, as an unknown size prints in a shape."""
+        return "None"
+
+    def __reduce__(self) -> tuple[type[RunTimeSize], tuple[int, int, int]]:
+        """Pickle (and copy) by the axis and scale."""
+        return (RunTimeSize, (self.axis, self.mul, self.div))
+
+
+def resolve_sizes(sizes: tuple[int, ...], shape_of_input: Sequence[Any]) -> tuple[Any, ...]:
+    """Replace each :class:`RunTimeSize` in ``sizes`` by its value for an input of ``shape_of_input``.
+
+    ``shape_of_input`` holds the input's run-time sizes (for example the entries of
+    ``tf.shape(x)``, scalar tensors); known sizes in ``sizes`` are kept as Python ints.
+
+    Examples
+    --------
+    >>> plan = shuffle_plan((None, 8, None, 3), 2)
+    >>> plan.collapse_shape
+    (None, 2, None, 6)
+    >>> resolve_sizes(plan.collapse_shape, (5, 8, 4, 3))
+    (5, 2, 8, 6)
+    """
+    return tuple(shape_of_input[s.axis] * s.mul // s.div if isinstance(s, RunTimeSize) else s for s in sizes)
+
+
+def has_run_time_sizes(plan: ShufflePlan) -> bool:
+    """Tell whether ``plan`` holds a :class:`RunTimeSize` (an input size unknown until run time)."""
+    return any(isinstance(s, RunTimeSize) for s in (*plan.expand_shape, *plan.collapse_shape))
+
+
 class ShufflePlan(NamedTuple):
     """The three steps of one shuffle, as pure shape arithmetic.
 
@@ -38,6 +132,9 @@ class ShufflePlan(NamedTuple):
         Permutation that moves each factor axis behind its spatial axis (or back, for the inverse).
     collapse_shape : tuple of int
         Shape of the result.
+
+    A size that depends on an input size unknown until run time (``None`` in a TensorFlow
+    graph) is a :class:`RunTimeSize`: ``-1`` as an int, ``None`` when printed.
     """
 
     expand_shape: tuple[int, ...]
@@ -106,7 +203,7 @@ def _check_order(order: object) -> Order:
 
 
 def shuffle_plan(
-    shape: Sequence[int],
+    shape: Sequence[int | None],
     factor: int | Sequence[int],
     /,
     *,
@@ -128,7 +225,10 @@ def shuffle_plan(
         Shape of the input. For a shuffle with ``k`` spatial axes it is
         ``(*batch, C * F, S1, ..., Sk)`` (``(*batch, S1, ..., Sk, C * F)`` when channels are
         last), where ``F`` is the product of the factors; for an unshuffle it is
-        ``(*batch, C, S1 * f1, ..., Sk * fk)``.
+        ``(*batch, C, S1 * f1, ..., Sk * fk)``. A batch or spatial size may be ``None``
+        (known only at run time, as in a TensorFlow graph); the channel size must be known.
+        The plan's sizes that depend on an unknown one are then ``-1`` (printed ``None``),
+        and the TensorFlow path fills them in from ``tf.shape`` when the graph runs.
     factor : int or sequence of int
         ``r`` for two spatial axes with factor ``r`` each, or one factor per spatial axis.
     inverse : bool
@@ -168,8 +268,11 @@ def _shape_tuple(shape: object) -> tuple[int, ...]:
     if not isinstance(shape, Iterable):
         msg = f"shape must be a sequence of ints, got {shape!r}"
         raise TypeError(msg)
-    dims: list[int] = []
+    dims: list[Any] = []
     for size in shape:
+        if size is None:
+            dims.append(size)
+            continue
         if isinstance(size, bool) or not isinstance(size, SupportsIndex):
             msg = f"shape must hold only ints, got {shape!r}"
             raise TypeError(msg)
@@ -193,7 +296,7 @@ def plan_for(
     """
     k = len(factors)
     ndim = len(shape)
-    if any(size is None or isinstance(size, float) for size in shape):
+    if any(isinstance(size, float) for size in shape):
         msg = (
             f"{caller}: x has unknown sizes (shape {shape}); every size must be known to shuffle "
             "(for a Dask array, call x.compute_chunk_sizes() first)"
@@ -206,6 +309,15 @@ def plan_for(
             f"{_factor_text(factors)} with {k} spatial axes, got shape {shape}"
         )
         raise ValueError(msg)
+    if None in shape:
+        channel_axis = ndim - 1 if channels_last else ndim - k - 1
+        if shape[channel_axis] is None:
+            msg = (
+                f"{caller}: the channel axis of x must have a known size, but x.shape[{channel_axis}] "
+                f"is unknown in shape {shape}; only batch and spatial sizes may be unknown"
+            )
+            raise ValueError(msg)
+        shape = tuple(RunTimeSize(axis) if size is None else size for axis, size in enumerate(shape))
     plan = _checked_plan(shape, factors, inverse, channels_last, order, caller, factor_name)
     if 0 in shape:
         _check_zero_size_extent(shape, factors, plan, caller, factor_name)
@@ -271,10 +383,10 @@ def _check_zero_size_extent(
     """
     extent = 1
     for size in plan.expand_shape:  # every axis split: the largest of the plan's shapes
-        extent *= size or 1
+        extent *= max(size, 1)  # zero and run-time sizes count as one
     given = 1
     for size in shape:
-        given *= size or 1
+        given *= max(size, 1)
     if extent > max(given, MAX_ZERO_SIZE_EXTENT):
         msg = (
             f"{caller}: {factor_name}={_factor_text(factors)} is too large for x of shape {shape}: "

@@ -10,21 +10,24 @@ merges axes that are contiguous in both arrays, and, when the last destination a
 and the source is contiguous one axis further out, copies one slice per index of those short
 axes, so each inner loop reads a contiguous source row. Blocks of the leading axes sized for a
 core's L2 cache keep the partly written destination lines in cache between those slice copies,
-and large copies split their blocks over a small shared thread pool (NumPy releases the GIL
-while it copies).
+and large copies split their blocks over the shared thread pool of :mod:`subpixel._threads`
+(NumPy releases the GIL while it copies).
+
+Routes recorded (see :mod:`subpixel._routes`): ``numpy:plain-copy`` (one ``np.copyto``: the
+view needs no blocking), ``numpy:blocked`` (slice copies on the calling thread) and
+``numpy:threaded`` (slice copies split over the pool).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
 import math
-import os
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from subpixel import _routes, _threads
 
 __all__ = ["BLOCK_BYTES", "PARALLEL_BYTES", "copy_into"]
 
@@ -40,23 +43,6 @@ MAX_TAIL = 64
 
 #: Shortest source-contiguous row worth a slice of its own.
 MIN_ROW = 8
-
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _get_pool() -> concurrent.futures.ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=_workers(), thread_name_prefix="subpixel-copy"
-            )
-        return _pool
 
 
 def _simplify(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> tuple[Any, Any]:
@@ -154,26 +140,38 @@ def copy_into(
     if dst.size == 0:
         return
     dst, src = _simplify(dst, src)
-    if dst.ndim == 0:
-        dst[()] = src
-        return
-    tail = _tail_length(dst, src)
+    tail = _tail_length(dst, src) if dst.ndim else 0
     if not tail:
+        if _routes.listening:
+            _routes.record("numpy:plain-copy")
         np.copyto(dst, src, casting="no")
         return
-    tails: list[tuple[Any, ...]]
-    if tail:
-        inner = dst.shape[dst.ndim - tail :]
-        tails = [(Ellipsis, *idx) for idx in itertools.product(*map(range, inner))]
-    else:
-        tails = [(Ellipsis,)]
-    blocks = _blocks(dst.shape, dst.ndim - tail - (0 if tail else 1), dst.itemsize)
-    nbytes = dst.size * dst.itemsize
-    workers = _workers()
-    if nbytes < PARALLEL_BYTES or workers == 1 or len(blocks) < 2:
+    inner = dst.shape[dst.ndim - tail :]
+    tails = [(Ellipsis, *idx) for idx in itertools.product(*map(range, inner))]
+    blocks = _blocks(dst.shape, dst.ndim - tail, dst.itemsize)
+    run_blocks(dst, src, blocks, tails)
+
+
+def run_blocks(
+    dst: np.ndarray[Any, Any],
+    src: np.ndarray[Any, Any],
+    blocks: list[tuple[Any, ...]],
+    tails: list[tuple[Any, ...]],
+) -> None:
+    """Copy ``src[block][tail]`` into ``dst[block][tail]`` for every block and tail.
+
+    Copies of at least :data:`PARALLEL_BYTES` split the blocks over the thread pool when the
+    calling thread may use more than one thread (see :func:`subpixel._threads.threads_for_call`).
+    """
+    workers = _threads.threads_for_call()
+    if dst.nbytes < PARALLEL_BYTES or workers == 1 or len(blocks) < 2:
+        if _routes.listening:
+            _routes.record("numpy:blocked")
         _copy_blocks(dst, src, blocks, tails)
         return
-    pool = _get_pool()
+    if _routes.listening:
+        _routes.record("numpy:threaded")
+    pool = _threads.pool()
     futures = [pool.submit(_copy_blocks, dst, src, part, tails) for part in _split(blocks, workers)]
     for future in futures:
         future.result()

@@ -12,27 +12,46 @@ from typing import Any
 
 from subpixel._plan import ShufflePlan
 
-__all__ = ["apply_plain", "keeps_channels_last"]
+__all__ = ["apply_plain", "channels_last_result", "strides_like_channels_last"]
+
+#: Axes of a 4-d tensor from the fastest-varying to the slowest in channels-last memory.
+_NHWC_ORDER = (1, 3, 2, 0)
 
 
-def keeps_channels_last(torch: Any, x: Any, plan: ShufflePlan) -> bool:
-    """Whether ``x`` is a 4-d channels-last tensor whose 4-d result should stay channels-last.
+def strides_like_channels_last(shape: tuple[int, ...], strides: tuple[int, ...]) -> bool:
+    """Whether a 4-d tensor's strides read as channels-last (PyTorch's ``suggest_memory_format``).
 
-    PyTorch's own ``pixel_shuffle`` gives its result the input's memory format.
+    PyTorch's CPU ``pixel_shuffle``/``pixel_unshuffle`` give their result this memory format.
+    The test follows the strides, so it decides the shapes that are contiguous in both formats
+    (one channel, 1x1 spatial) by how the tensor was laid out, as PyTorch does. Ties (a zero
+    channel stride, a zero size, all strides equal) read as contiguous.
     """
-    return bool(
-        x.dim() == 4
-        and len(plan.collapse_shape) == 4
-        and not x.is_contiguous()
-        and x.is_contiguous(memory_format=torch.channels_last)
-    )
+    if len(shape) != 4 or strides[1] == 0:
+        return False
+    bound = 0
+    for axis in _NHWC_ORDER:
+        size = shape[axis]
+        stride = strides[axis]
+        if size == 0 or stride < bound or (axis == 0 and bound == strides[1]):
+            return False
+        bound = stride * size
+    return True
+
+
+def channels_last_result(x: Any, plan: ShufflePlan) -> bool:
+    """Whether the result of ``plan`` on ``x`` is channels-last, as PyTorch's op makes it.
+
+    True for a 4-d input whose strides read as channels-last (with a 4-d result).
+    """
+    return len(plan.collapse_shape) == 4 and strides_like_channels_last(tuple(x.shape), tuple(x.stride()))
 
 
 def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:
     """Reshape, permute and copy ``x`` with tensor methods; the result never aliases ``x``.
 
     Differentiable, traceable by ``torch.compile``/``torch.export``/``torch.jit.trace`` and
-    correct on every device. A 4-d channels-last input gives a channels-last result.
+    correct on every device. The result has the memory format (and the strides) that PyTorch's
+    own op gives: channels-last when a 4-d input's strides read as channels-last.
 
     Raises
     ------
@@ -43,8 +62,29 @@ def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:
         msg = f"pixel shuffling needs a dense (strided) tensor x, got one with layout={x.layout}"
         raise TypeError(msg)
     moved = x.reshape(plan.expand_shape).permute(plan.axes)
-    fmt = torch.channels_last if keeps_channels_last(torch, x, plan) else torch.contiguous_format
-    if fmt is torch.contiguous_format:
-        return moved.clone(memory_format=torch.contiguous_format).view(plan.collapse_shape)
-    flat = moved.clone(memory_format=torch.contiguous_format).view(plan.collapse_shape)
-    return flat.contiguous(memory_format=fmt)
+    collapse = plan.collapse_shape
+    if not channels_last_result(x, plan) or x.numel() == 0:
+        return moved.clone(memory_format=torch.contiguous_format).view(collapse)
+    # Copy in (N, H, W, C) order, then view it as (N, C, H, W): the strides of
+    # ``torch.empty(collapse, memory_format=torch.channels_last)``, whatever the sizes.
+    groups = _axis_groups(tuple(moved.shape), collapse)
+    nhwc = [*groups[0], *groups[2], *groups[3], *groups[1]]
+    batch, channels, height, width = collapse
+    flat = moved.permute(nhwc).clone(memory_format=torch.contiguous_format)
+    return flat.view(batch, height, width, channels).permute(0, 3, 1, 2)
+
+
+def _axis_groups(shape: tuple[int, ...], collapse: tuple[int, ...]) -> list[list[int]]:
+    """Split the axes of ``shape`` (no zero size) into runs whose sizes multiply to ``collapse``."""
+    groups: list[list[int]] = []
+    axis = 0
+    for size in collapse:
+        group: list[int] = []
+        product = 1
+        while product != size:
+            group.append(axis)
+            product *= shape[axis]
+            axis += 1
+        groups.append(group)
+    groups[-1].extend(range(axis, len(shape)))  # trailing axes of size 1
+    return groups

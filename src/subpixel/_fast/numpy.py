@@ -4,6 +4,9 @@ Small arrays take the three NumPy calls directly (no Array-API wrapper, no ``cop
 keyword dance), large ones the cache-blocked copy of :mod:`subpixel._fast._blocked`. Arrays
 of other types that live in NumPy (subclasses such as masked arrays) and object arrays take
 the Array-API path.
+
+Every route is decided here or in the copy engine and recorded with :mod:`subpixel._routes`;
+:data:`ROUTES` lists them and :func:`unreachable_routes` says which cannot run here.
 """
 
 from __future__ import annotations
@@ -12,15 +15,47 @@ from typing import Any
 
 import numpy as np
 
+from subpixel import _routes, _threads
 from subpixel._dispatch import Executor, NativeSpec, Runner
-from subpixel._fast._blocked import copy_into
+from subpixel._fast._blocked import BLOCK_BYTES, PARALLEL_BYTES, copy_into
 from subpixel._plan import ShufflePlan
 from subpixel._shuffle import apply_plan
 
-__all__ = ["SMALL_BYTES", "NumpyExecutor", "make_executor", "shuffle_large"]
+__all__ = [
+    "BLOCK_BYTES",
+    "PARALLEL_BYTES",
+    "ROUTES",
+    "SMALL_BYTES",
+    "NumpyExecutor",
+    "make_executor",
+    "shuffle_large",
+    "unreachable_routes",
+]
 
 #: Below this many bytes the plain reshape/transpose/copy is fastest (no planning overhead).
 SMALL_BYTES = 64 * 1024
+
+#: Every route of the NumPy path (also taken by the torch CPU path through :func:`shuffle_large`).
+ROUTES: dict[str, str] = {
+    "numpy:small": f"under {SMALL_BYTES} bytes: NumPy's reshape, transpose and copy",
+    "numpy:plain-copy": "the copy engine needs no blocking: one np.copyto of the permuted view",
+    "numpy:blocked": "cache-blocked slice copies on the calling thread",
+    "numpy:threaded": f"cache-blocked slice copies split over the thread pool (from {PARALLEL_BYTES} bytes)",
+    "numpy:array-api": "subclasses (masked arrays, matrices) and object arrays: the Array-API path",
+}
+
+
+def unreachable_routes() -> dict[str, str]:
+    """Return the routes this process cannot take now, each with the reason.
+
+    Returns
+    -------
+    dict of str to str
+        ``"numpy:threaded"`` when :func:`subpixel.get_num_threads` is 1.
+    """
+    if _threads.get_num_threads() == 1:
+        return {"numpy:threaded": "one copy thread allowed (subpixel.get_num_threads() == 1)"}
+    return {}
 
 
 def shuffle_large(x: np.ndarray[Any, Any], plan: ShufflePlan, out: np.ndarray[Any, Any] | None = None) -> Any:
@@ -58,8 +93,12 @@ class NumpyExecutor:
 
         def run(x: Any) -> Any:
             if type(x) is not ndarray or x.dtype.hasobject:
+                if _routes.listening:
+                    _routes.record("numpy:array-api")
                 return apply_plan(xp, x.view(ndarray) if isinstance(x, np.matrix) else x, plan)  # 2-D only
             if x.nbytes < SMALL_BYTES:
+                if _routes.listening:
+                    _routes.record("numpy:small")
                 return x.reshape(expand).transpose(axes).copy().reshape(collapse)
             return shuffle_large(x, plan)
 

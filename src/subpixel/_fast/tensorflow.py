@@ -1,0 +1,98 @@
+"""TensorFlow tensors and variables: the plan's three calls as TensorFlow ops.
+
+array-api-compat does not know TensorFlow, so :mod:`subpixel._dispatch` sends every object
+whose type comes from ``tensorflow`` here. A plan is applied with ``tf.reshape``,
+``tf.transpose`` and ``tf.reshape``, so the same code runs eagerly, inside ``tf.function``
+(with or without ``jit_compile=True``), under ``tf.GradientTape`` and
+``tf.autodiff.ForwardAccumulator``. Inside a graph the batch and spatial sizes may be unknown
+(``None``); their plan holds :class:`~subpixel._plan.RunTimeSize` entries, filled here from
+``tf.shape(x)`` when the graph runs.
+
+Routes (recorded where they are decided: once per call eagerly, once per trace in a graph):
+
+``tensorflow:eager``
+    An eager tensor or variable: three eager ops.
+``tensorflow:graph``
+    Inside a graph (``tf.function``) with every size known when tracing.
+``tensorflow:graph-dynamic``
+    Inside a graph with batch or spatial sizes unknown until run time, read with ``tf.shape``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from subpixel import _routes
+from subpixel._dispatch import Executor, NativeSpec, Runner
+from subpixel._plan import ShufflePlan, has_run_time_sizes, resolve_sizes
+
+__all__ = ["ROUTES", "TensorFlowExecutor", "make_executor", "unreachable_routes"]
+
+ROUTES: dict[str, str] = {
+    "tensorflow:eager": "eager tensor or variable: tf.reshape, tf.transpose, tf.reshape run eagerly",
+    "tensorflow:graph": "inside tf.function (plain or XLA) with every size known when tracing",
+    "tensorflow:graph-dynamic": "inside tf.function with batch or spatial sizes known only at run time",
+}
+
+
+def unreachable_routes() -> dict[str, str]:
+    """Return the routes this machine cannot take (none: every route runs on any CPU)."""
+    return {}
+
+
+def _apply_static(x: Any, plan: ShufflePlan) -> Any:
+    expanded = tf.reshape(x, plan.expand_shape)
+    return tf.reshape(tf.transpose(expanded, plan.axes), plan.collapse_shape)
+
+
+def _apply_dynamic(x: Any, plan: ShufflePlan) -> Any:
+    # Known sizes stay Python ints (static shape inference keeps them); unknown ones are
+    # scalar tensors from tf.shape, which tf.reshape packs into its shape argument.
+    static = x.shape.as_list()
+    run_time = tf.shape(x, out_type=tf.int64)
+    sizes = [run_time[axis] if size is None else size for axis, size in enumerate(static)]
+    expanded = tf.reshape(x, tf.stack(resolve_sizes(plan.expand_shape, sizes)))
+    moved = tf.transpose(expanded, plan.axes)
+    return tf.reshape(moved, tf.stack(resolve_sizes(plan.collapse_shape, sizes)))
+
+
+class TensorFlowExecutor:
+    """Executor for ``tf.Tensor`` and ``tf.Variable``; results are ``tf.Tensor``."""
+
+    #: Plans may hold sizes known only at run time (unknown sizes in a graph).
+    run_time_sizes = True
+
+    def __call__(self, x: Any, plan: ShufflePlan) -> Any:
+        """Apply ``plan`` to ``x``."""
+        return self.prepare(plan)(x)
+
+    def prepare(self, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
+        """Return the function that applies ``plan`` (``native`` is not used)."""
+        if has_run_time_sizes(plan):
+
+            def run_dynamic(x: Any) -> Any:
+                if _routes.listening:
+                    _routes.record("tensorflow:graph-dynamic")
+                return _apply_dynamic(tf.convert_to_tensor(x), plan)
+
+            return run_dynamic
+
+        def run(x: Any) -> Any:
+            if _routes.listening:
+                _routes.record("tensorflow:eager" if tf.executing_eagerly() else "tensorflow:graph")
+            return _apply_static(tf.convert_to_tensor(x), plan)
+
+        return run
+
+
+def make_executor(x: object, caller: str) -> Executor:
+    """Return the TensorFlow executor; ``TypeError`` for TensorFlow objects that are not dense tensors."""
+    if not isinstance(x, (tf.Tensor, tf.Variable)):
+        msg = (
+            f"{caller}: x must be a dense tf.Tensor or tf.Variable, got {type(x).__name__} "
+            "(convert ragged or sparse tensors to dense first)"
+        )
+        raise TypeError(msg)
+    return TensorFlowExecutor()

@@ -1,0 +1,320 @@
+"""PyTorch autodiff through every size route, bit for bit against PyTorch's own op.
+
+Reverse mode, forward mode (dual tensors and ``torch.func``), double backward, forward over
+reverse and ``vmap``, at sizes that cross each threshold of the torch fast path (the native op,
+just below and above :data:`subpixel._fast.torch.SMALL_BYTES`, above the engine's threaded
+copy), for both directions, both channel orders, both layouts and ``torch.channels_last``
+memory. Results, gradients and tangents must be the inverse (or the same) shuffle of their
+inputs byte for byte, with the strides PyTorch's op gives. Only torch is needed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.autograd.forward_ad as fwad
+import torch.nn.functional as nnf
+
+import subpixel
+from subpixel import _routes
+from subpixel._fast import torch as fast_torch
+
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ("torch",)
+
+# PyTorch's first dual tensor scripts its forward-AD decompositions, which warns in torch 2.13.
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+#: The engine's threaded-copy threshold, read from the code so the sizes follow it.
+PARALLEL_BYTES = 8 * 1024 * 1024
+if fast_torch.HAS_NUMPY:
+    from subpixel._fast._blocked import PARALLEL_BYTES
+
+#: Input bytes of each size route (float32), from the thresholds in the code.
+SIZES = {
+    "tiny": 4 * 8 * 8 * 4,
+    "below": fast_torch.SMALL_BYTES - 2 * 64 * 4,
+    "above": fast_torch.SMALL_BYTES + 2 * 64 * 4,
+    "threaded": PARALLEL_BYTES + 2 * 64 * 4,
+}
+
+#: (order, channels_last) options; CRD channels-first is PyTorch's own op.
+OPTIONS = [("CRD", False), ("DCR", False), ("CRD", True), ("DCR", True)]
+
+#: float32 bit patterns that value comparisons miss: NaN payloads, -0.0, infinities, subnormals.
+SPECIAL_BITS = [0x7FC00001, 0xFFC12345, 0x7F800001, 0x80000000, 0x7F800000, 0xFF800000, 0x1, 0x807FFFFF]
+
+
+def input_shape(nbytes: int, item: int, inverse: bool, channels_last: bool) -> tuple[int, ...]:
+    """A shape of about ``nbytes`` (factor 2, even spatial sizes), 16 rows high, 4 channels."""
+    width = max(2, nbytes // (item * 4 * 16) // 2 * 2)
+    if inverse:
+        shape = (1, 1, 2 * 16, 2 * width)
+        return (1, 2 * 16, 2 * width, 1) if channels_last else shape
+    return (1, 16, width, 4) if channels_last else (1, 4, 16, width)
+
+
+def special_tensor(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, seed: int = 0) -> torch.Tensor:
+    """Random bit patterns (NaN payloads included) with the special values mixed in."""
+    generator = torch.Generator().manual_seed(seed)
+    item = torch.empty((), dtype=dtype).element_size()
+    count = 1
+    for size in shape:
+        count *= size
+    raw = torch.randint(0, 256, (count * item,), dtype=torch.uint8, generator=generator)
+    values = raw.view(dtype).clone()
+    if dtype == torch.float32 and count:
+        signed = [b - (1 << 32) if b >> 31 else b for b in SPECIAL_BITS]
+        special = torch.tensor(signed, dtype=torch.int32).view(torch.float32)
+        step = max(1, count // len(special))
+        picked = special[: len(values[::step])]
+        values[::step][: len(picked)] = picked
+    return values.reshape(shape)
+
+
+def finite_tensor(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
+    """float64 normal values with -0.0 mixed in (for numerical gradient checks)."""
+    generator = torch.Generator().manual_seed(seed)
+    values = torch.randn(shape, dtype=torch.float64, generator=generator)
+    values.view(-1)[::97] = -0.0
+    return values
+
+
+def bits(t: torch.Tensor) -> torch.Tensor:
+    """The bytes of ``t`` in row-major order of its shape, as a uint8 tensor."""
+    return t.detach().contiguous().reshape(-1).view(torch.uint8)
+
+
+def assert_same(actual: Any, expected: torch.Tensor, what: str = "result") -> None:
+    """Shape, dtype and bytes equal (a ``None`` tangent or gradient fails)."""
+    assert actual is not None, f"{what} is None"
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    assert torch.equal(bits(actual), bits(expected)), f"{what}: bytes differ"
+
+
+def reference(x: torch.Tensor, inverse: bool, order: str, channels_last: bool) -> torch.Tensor:
+    """The shuffle (factor 2) built from PyTorch's own ops alone."""
+    with torch.no_grad():
+        if channels_last:
+            x = x.movedim(-1, -3)
+        n = x.shape[-3]
+        if inverse:
+            y = nnf.pixel_unshuffle(x, 2)
+            if order == "DCR":
+                y = y.unflatten(-3, (n, 4)).transpose(-4, -3).flatten(-4, -3)
+        else:
+            if order == "DCR":
+                x = x.unflatten(-3, (4, n // 4)).transpose(-4, -3).flatten(-4, -3)
+            y = nnf.pixel_shuffle(x, 2)
+        return y.movedim(-3, -1) if channels_last else y
+
+
+def shuffle_fn(inverse: bool, order: str, channels_last: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    function = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+
+    def run(t: torch.Tensor) -> torch.Tensor:
+        result: torch.Tensor = function(t, 2, order=order, channels_last=channels_last)  # type: ignore[arg-type]
+        return result
+
+    return run
+
+
+def native(x: torch.Tensor, inverse: bool) -> torch.Tensor:
+    return nnf.pixel_unshuffle(x, 2) if inverse else nnf.pixel_shuffle(x, 2)
+
+
+CASES = list(itertools.product(SIZES, (False, True), OPTIONS))
+CASE_IDS = [f"{s}-{'unshuffle' if i else 'shuffle'}-{o}-{'last' if c else 'first'}" for s, i, (o, c) in CASES]
+
+
+@pytest.mark.parametrize(("size", "inverse", "option"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize("memory", ["contiguous", "channels_last"])
+def test_forward_ad_dual_tensors(size: str, inverse: bool, option: tuple[str, bool], memory: str) -> None:
+    order, last = option
+    shape = input_shape(SIZES[size], 4, inverse, last)
+    fmt = torch.channels_last if memory == "channels_last" else torch.contiguous_format
+    x = special_tensor(shape, seed=1).contiguous(memory_format=fmt)
+    t = special_tensor(shape, seed=2).contiguous(memory_format=fmt)
+    run = shuffle_fn(inverse, order, last)
+    for requires_grad in (False, True):
+        primal = x.clone(memory_format=torch.preserve_format).requires_grad_(requires_grad)
+        with fwad.dual_level():
+            y = run(fwad.make_dual(primal, t))
+            out, tangent = fwad.unpack_dual(y)
+            assert_same(out, reference(x, inverse, order, last), "primal")
+            assert_same(tangent, reference(t, inverse, order, last), "tangent")
+            assert tangent is not None
+            assert tangent.stride() == out.stride()
+            if order == "CRD" and not last:
+                expected = fwad.unpack_dual(native(fwad.make_dual(primal, t), inverse))
+                assert out.stride() == expected.primal.stride()
+                assert tangent.stride() == expected.tangent.stride()  # type: ignore[union-attr]
+        if requires_grad:
+            g = special_tensor(tuple(out.shape), seed=3)
+            (gx,) = torch.autograd.grad(run(primal), primal, g)
+            assert_same(gx, reference(g, not inverse, order, last), "gradient")
+
+
+@pytest.mark.parametrize(("size", "inverse", "option"), CASES, ids=CASE_IDS)
+def test_reverse_double_backward_and_forward_over_reverse(
+    size: str, inverse: bool, option: tuple[str, bool]
+) -> None:
+    order, last = option
+    shape = input_shape(SIZES[size], 4, inverse, last)
+    run = shuffle_fn(inverse, order, last)
+    x = special_tensor(shape, seed=4).requires_grad_()
+    y = run(x)
+    assert_same(y, reference(x, inverse, order, last))
+    g = special_tensor(tuple(y.shape), seed=5).requires_grad_()
+    (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
+    assert_same(gx, reference(g, not inverse, order, last), "gradient")
+    v = special_tensor(shape, seed=6)
+    (gg,) = torch.autograd.grad(gx, g, v)
+    assert_same(gg, reference(v, inverse, order, last), "double backward")
+    # Forward over reverse: a dual cotangent's tangent goes through the backward.
+    t = special_tensor(tuple(y.shape), seed=7)
+    with fwad.dual_level():
+        (gd,) = torch.autograd.grad(run(x), x, fwad.make_dual(g.detach(), t))
+        assert_same(fwad.unpack_dual(gd).tangent, reference(t, not inverse, order, last), "tangent of grad")
+
+
+@pytest.mark.parametrize(("size", "inverse", "option"), CASES, ids=CASE_IDS)
+def test_torch_func_transforms(size: str, inverse: bool, option: tuple[str, bool]) -> None:
+    order, last = option
+    shape = input_shape(SIZES[size], 4, inverse, last)
+    run = shuffle_fn(inverse, order, last)
+    x = special_tensor(shape, seed=8)
+    t = special_tensor(shape, seed=9)
+    out, tangent = torch.func.jvp(run, (x,), (t,))
+    assert_same(out, reference(x, inverse, order, last))
+    assert_same(tangent, reference(t, inverse, order, last), "jvp tangent")
+    y, vjp_fn = torch.func.vjp(run, x)
+    g = special_tensor(tuple(y.shape), seed=10)
+    (gx,) = vjp_fn(g)
+    assert_same(gx, reference(g, not inverse, order, last), "vjp")
+    # Forward over reverse with torch.func: the jvp of the vjp.
+    _, gt = torch.func.jvp(lambda c: vjp_fn(c)[0], (g,), (y.detach(),))
+    assert_same(gt, reference(y, not inverse, order, last), "jvp of vjp")
+    finite = finite_tensor(shape, seed=11)
+    weight = finite_tensor(tuple(y.shape), seed=12)
+    grad = torch.func.grad(lambda a: (run(a) * weight).sum())(finite)
+    assert_same(grad, reference(weight, not inverse, order, last), "grad")
+    stacked = torch.stack([x, t])
+    batched = torch.func.vmap(run)(stacked)
+    expected = [reference(x, inverse, order, last), reference(t, inverse, order, last)]
+    assert_same(batched, torch.stack(expected), "vmap")
+
+
+#: (size, inverse, order): every option below the threaded size, a covering pair above it.
+GRADCHECK_CASES = [
+    *itertools.product(("tiny", "above"), (False, True), ("CRD", "DCR")),
+    ("threaded", False, "CRD"),
+    ("threaded", True, "DCR"),
+]
+
+
+@pytest.mark.parametrize(("size", "inverse", "order"), GRADCHECK_CASES)
+def test_gradcheck_and_gradgradcheck_float64(size: str, inverse: bool, order: str) -> None:
+    shape = input_shape(SIZES[size] * 2, 8, inverse, False)  # float64: twice the bytes, same route
+    run = shuffle_fn(inverse, order, False)
+    x = finite_tensor(shape, seed=13).requires_grad_()
+    assert torch.autograd.gradcheck(run, (x,), check_forward_ad=True, fast_mode=True)
+    assert torch.autograd.gradgradcheck(run, (x,), check_fwd_over_rev=True, fast_mode=True)
+
+
+#: Shapes whose memory format is ambiguous (contiguous in both formats) or not dense.
+MEMORY_CASES = [
+    ("unshuffle", (4, 1, 1024, 1024), 4, "empty_channels_last"),
+    ("unshuffle", (4, 1, 64, 64), 2, "empty_channels_last"),
+    ("unshuffle", (4, 1, 64, 64), 2, "channels_last"),
+    ("shuffle", (4, 4, 1, 1), 2, "empty_channels_last"),
+    ("shuffle", (2, 16, 1, 1), 2, "empty_channels_last"),
+    ("shuffle", (1, 4, 8, 8), 2, "empty_channels_last"),
+    ("shuffle", (1, 4, 256, 256), 2, "empty_channels_last"),
+    ("shuffle", (2, 16, 64, 64), 2, "sliced_channels_last"),
+    ("unshuffle", (2, 16, 128, 128), 2, "sliced_channels_last"),
+    ("shuffle", (2, 16, 64, 64), 2, "transposed"),
+    ("shuffle", (2, 4, 128, 128), 2, "channels_last"),
+    ("unshuffle", (2, 4, 128, 128), 2, "contiguous"),
+]
+
+
+def laid_out(shape: tuple[int, ...], layout: str, seed: int) -> torch.Tensor:
+    if layout == "empty_channels_last":
+        x = torch.empty(shape, memory_format=torch.channels_last)
+        x.copy_(special_tensor(shape, seed=seed))
+        return x
+    if layout == "sliced_channels_last":
+        wide = (shape[0], 2 * shape[1], *shape[2:])
+        return special_tensor(wide, seed=seed).contiguous(memory_format=torch.channels_last)[:, ::2]
+    if layout == "transposed":
+        return special_tensor((*shape[:2], shape[3], shape[2]), seed=seed).transpose(-1, -2)
+    fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    return special_tensor(shape, seed=seed).contiguous(memory_format=fmt)
+
+
+@pytest.mark.parametrize(("direction", "shape", "factor", "layout"), MEMORY_CASES)
+def test_strides_equal_torch(direction: str, shape: tuple[int, ...], factor: int, layout: str) -> None:
+    inverse = direction == "unshuffle"
+    ours = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+    theirs = nnf.pixel_unshuffle if inverse else nnf.pixel_shuffle
+    x = laid_out(shape, layout, seed=14)
+    expected = theirs(x, factor)
+    for order in ("CRD", "DCR"):
+        y = ours(x, factor, order=order)
+        assert y.stride() == expected.stride(), (order, x.stride())
+    y = ours(x, factor)
+    assert_same(y, expected)
+    # Gradients: the cotangent's own layout decides, as in PyTorch's backward.
+    a = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
+    b = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
+    ya, yb = ours(a, factor), theirs(b, factor)
+    assert ya.stride() == yb.stride()
+    for cotangent_layout in ("contiguous", "channels_last", "empty_channels_last"):
+        g = laid_out(tuple(yb.shape), cotangent_layout, seed=15)
+        (ga,) = torch.autograd.grad(ya, a, g, retain_graph=True)
+        (gb,) = torch.autograd.grad(yb, b, g, retain_graph=True)
+        assert_same(ga, gb, "gradient")
+        assert ga.stride() == gb.stride(), cotangent_layout
+    ya.backward(g)
+    yb.backward(g)
+    assert a.grad is not None
+    assert b.grad is not None
+    assert a.grad.stride() == b.grad.stride()
+
+
+def torch_routes(seen: Any) -> set[str]:
+    """The torch routes among those recorded (the NumPy engine records its own too)."""
+    return {route for route in seen if route.startswith("torch:")}
+
+
+def test_routes_of_autodiff() -> None:
+    """Each autodiff route is taken where it should be (NumPy installed or not)."""
+    big = input_shape(SIZES["above"], 4, False, False)
+    x = special_tensor(big, seed=16).requires_grad_()
+    t = special_tensor(big, seed=17)
+    engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
+    wrapped = "torch:kernel-autograd"  # the tangent goes through the same Function
+    with _routes.counting() as seen:
+        y = subpixel.pixel_shuffle(x, 2, order="DCR")
+    assert torch_routes(seen) == {wrapped}
+    with _routes.counting() as seen:
+        y.backward(torch.ones_like(y))
+    assert torch_routes(seen) == {engine}
+    with _routes.counting() as seen, fwad.dual_level():
+        subpixel.pixel_shuffle(fwad.make_dual(x.detach(), t), 2, order="DCR")
+    assert torch_routes(seen) == {
+        wrapped,
+        "torch:kernel-forward-ad",
+    }
+    with _routes.counting() as seen:
+        torch.func.jvp(lambda a: subpixel.pixel_shuffle(a, 2, order="DCR"), (x.detach(),), (t,))
+    assert torch_routes(seen) == {"torch:plain"}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(x[:, :, :4, :4].detach(), 2)
+    assert torch_routes(seen) == {"torch:native"}
