@@ -241,7 +241,10 @@ def test_factor_by_keyword_as_in_torch(backend: Backend) -> None:
     )
 
 
+@pytest.mark.needs("torch")
 def test_keyword_spellings_of_torch_functional() -> None:
+    import torch
+
     t = torch.from_numpy(special_array((1, 9, 2, 3), "float64"))
     functional = torch.nn.functional
     expected = functional.pixel_shuffle(t, upscale_factor=3)

@@ -18,6 +18,9 @@ from subpixel.benchmark import _cases
 from subpixel.benchmark import cli as bench_cli
 from subpixel.conformance import cli as conformance_cli
 
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 #: The smallest real matrix: one backend, one dtype, one family of the quick cases.
 SMALL = ["--quick", "--backends", "numpy", "--dtypes", "int8", "--families", "factors"]
@@ -294,8 +297,8 @@ raise SystemExit(main([]))
     assert done.stdout.rstrip().endswith("all backends agree with torch's recorded result")
 
 
+@pytest.mark.needs("torch")
 def test_demo_with_torch_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("torch")
     from subpixel import _demo
 
     assert _demo.main([]) == 0

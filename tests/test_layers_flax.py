@@ -185,8 +185,10 @@ def test_icnr_off_gives_ungrouped_kernel() -> None:
     assert not np.array_equal(kernel[..., 0], kernel[..., 1])
 
 
+@pytest.mark.needs("torch")
 def test_foreign_arrays_are_a_type_error_and_numpy_is_accepted() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
+
     x = special_floats((1, 2, 2, 8))
     layers: list[tuple[Callable[[Any], Any], str]] = [
         (lambda v: PixelShuffle(2)(v), "PixelShuffle"),
