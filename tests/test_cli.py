@@ -70,6 +70,9 @@ def _report_folder(tmp_path: Path) -> Path:
         (["--devices", "tpu"], "--devices: unknown 'tpu'"),
         (["--format", "xml"], "invalid choice: 'xml'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--impl", "subpixel_no_such_module:shuffle"], "--impl: "),
+        (["--impl", "numpy:copy", "--backends", "foo"], "--backends: unknown 'foo'"),
+        (["--impl-inverse", "numpy:copy"], "--impl-inverse needs --impl"),
     ],
 )
 def test_conformance_bad_argument_runs_nothing_and_keeps_reports(

@@ -18,11 +18,12 @@ from subpixel._cli import (
     run_guarded,
 )
 from subpixel.conformance._backends import ADAPTERS, JaxBackend
-from subpixel.conformance._cases import FAMILIES
+from subpixel.conformance._cases import FAMILIES, PROFILES
 from subpixel.conformance._engine import DEVICES, FAILED, NOT_RUN, Matrix, run_matrix
 from subpixel.conformance._inputs import DTYPE_NAMES
 from subpixel.conformance._registry import implementations
 from subpixel.conformance._report import to_json, to_markdown, write_reports
+from subpixel.conformance._user import register_user_function
 
 __all__ = ["main"]
 
@@ -87,7 +88,39 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress; print only the final line (with --format summary)"
     )
+    _add_user_options(parser)
     return parser
+
+
+def _add_user_options(parser: argparse.ArgumentParser) -> None:
+    """Options that check a user's implementation and choose the profile."""
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="default",
+        help="'slow' adds inputs of about a gigabyte (default: 'default')",
+    )
+    parser.add_argument(
+        "--impl",
+        metavar="MODULE:FUNCTION",
+        help="check your own function instead of the library: called as FUNCTION(x, upscale_factor), "
+        "a channels-first CRD shuffle (torch's semantics), on NumPy arrays and on torch tensors when "
+        "torch is installed; --backends then chooses the array backends",
+    )
+    parser.add_argument(
+        "--impl-inverse", metavar="MODULE:FUNCTION", help="the inverse (unshuffle) of --impl, same signature"
+    )
+    parser.add_argument(
+        "--impl-options",
+        default="",
+        metavar="NAMES",
+        help="comma-separated options --impl takes: channels_last and order (as keywords), tuple_factors",
+    )
+
+
+def _split(value: str) -> list[str] | None:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return None if parts in ([], ["all"]) else parts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,11 +131,28 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     # Every argument is checked before anything runs or any file is written.
-    known = list(implementations())
-    choose("--backends", args.backends, known)
     devices = choose("--devices", args.devices, DEVICES)
     dtypes = choose("--dtypes", args.dtypes, DTYPE_NAMES)
     families = choose("--families", args.families, [f.id for f in FAMILIES])
+    if args.impl is None:
+        for option in ("impl_inverse", "impl_options"):
+            if getattr(args, option):
+                msg = f"--{option.replace('_', '-')} needs --impl"
+                raise UsageError(msg)
+        backends: str | list[str] = args.backends
+        choose("--backends", args.backends, list(implementations()))
+    else:
+        # With --impl, --backends names array backends; the rows are the user's function on each.
+        chosen = (
+            None if _split(args.backends) is None else choose("--backends", args.backends, list(ADAPTERS))
+        )
+        try:
+            backends = register_user_function(
+                args.impl, inverse=args.impl_inverse, options=_split(args.impl_options) or (), backends=chosen
+            )
+        except ValueError as error:
+            msg = f"--impl: {error}"
+            raise UsageError(msg) from None
     check_writable_dir("--out", args.out)
     if args.json is not None:
         check_writable_file("--json", args.json)
@@ -113,7 +163,7 @@ def _main(argv: list[str] | None) -> int:
     enable_x64 = jax_adapter.enable_x64
     jax_adapter.enable_x64 = not args.no_jax_x64
     try:
-        return _run(args, argv, devices, dtypes, families)
+        return _run(args, argv, backends, devices, dtypes, families)
     finally:
         jax_adapter.enable_x64 = enable_x64
 
@@ -146,13 +196,15 @@ class _RowProgress:
 def _run(
     args: argparse.Namespace,
     argv: list[str] | None,
+    backends: str | list[str],
     devices: list[str],
     dtypes: list[str],
     families: list[str],
 ) -> int:
     known = implementations()
     units = {}
-    for name in choose("--backends", args.backends, list(known)):
+    rows = choose("--backends", backends, list(known)) if isinstance(backends, str) else backends
+    for name in rows:
         adapter = ADAPTERS.get(known[name].backend)
         present = [d for d in devices if adapter is None or d in adapter.devices]
         units[name] = (max(len(present), 1), len(dtypes))
@@ -162,12 +214,13 @@ def _run(
     every_family = args.families.strip() in ("", "all")
     try:
         matrix = run_matrix(
-            args.backends,
+            backends,
             args.devices,
             quick=args.quick,
             dtypes=None if every_dtype else dtypes,
             families=None if every_family else families,
             progress=_RowProgress(units, bar),
+            profile=args.profile,
         )
     finally:
         bar.close()
