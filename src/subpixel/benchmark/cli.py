@@ -38,7 +38,22 @@ __all__ = ["main"]
 PROG = "python -m subpixel bench"
 
 #: Dtypes the benchmark can time (NumPy dtypes; every candidate library takes them).
-DTYPES = ("float32", "float64", "float16", "uint8", "int8", "int16", "int32", "int64")
+DTYPES = tuple(
+    dict.fromkeys(
+        (
+            *_cases.DTYPES,
+            "float32",
+            "float64",
+            "float16",
+            "uint8",
+            "uint16",
+            "int8",
+            "int16",
+            "int32",
+            "int64",
+        )
+    )
+)
 OPS = ("shuffle", "unshuffle")
 #: Short shape names: the first word of each name in ``_cases.SHAPES`` ("tiny", "16x256x128x128", ...).
 SHORT_SHAPES = {name.split()[0]: name for name in _cases.SHAPES}
@@ -63,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "--dtypes",
         default="float32,uint8",
         metavar="NAMES",
-        help=f"comma-separated, among {', '.join(DTYPES)}",
+        help=f"comma-separated, among {', '.join(DTYPES)}, or all",
     )
     parser.add_argument("--factors", default="2,3,4", metavar="INTS", help="comma-separated positive ints")
     parser.add_argument(
@@ -106,9 +121,6 @@ def _check(
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
     """Check every option before anything runs; return ops, dtypes, factors and shape names."""
     ops = tuple(choose("--ops", args.ops, OPS))
-    if args.dtypes.strip() == "all":
-        msg = f"--dtypes: name the dtypes, among {', '.join(DTYPES)}"
-        raise UsageError(msg)
     dtypes = tuple(choose("--dtypes", args.dtypes, DTYPES))
     factors = _factors(args.factors)
     aliases = {**{name: name for name in _cases.SHAPES}, **SHORT_SHAPES}
@@ -329,7 +341,7 @@ def _case_line(case: _cases.Case, result: dict[str, Any]) -> str:
     sub = result["candidates"]
     line = f"{case.op} {case.name} {case.dtype} r={case.factor}: copy ratio numpy "
     line += f"{sub['subpixel numpy']['copy_ratio']['median']:.2f}"
-    if "subpixel torch" in sub:
+    if "subpixel torch" in sub and sub["subpixel torch"]["torch_ratio"] is not None:
         line += f", torch {sub['subpixel torch']['copy_ratio']['median']:.2f}"
         line += f" (vs native {sub['subpixel torch']['torch_ratio']['median']:.2f}x)"
     return line
