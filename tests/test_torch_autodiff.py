@@ -39,6 +39,7 @@ SIZES = {
     "tiny": 4 * 8 * 8 * 4,
     "below": fast_torch.SMALL_BYTES - 2 * 64 * 4,
     "above": fast_torch.SMALL_BYTES + 2 * 64 * 4,
+    "kernel": fast_torch.KERNEL_BYTES + 2 * 64 * 4,
     "threaded": PARALLEL_BYTES + 2 * 64 * 4,
 }
 
@@ -212,7 +213,7 @@ def test_torch_func_transforms(size: str, inverse: bool, option: tuple[str, bool
 
 #: (size, inverse, order): every option below the threaded size, a covering pair above it.
 GRADCHECK_CASES = [
-    *itertools.product(("tiny", "above"), (False, True), ("CRD", "DCR")),
+    *itertools.product(("tiny", "above", "kernel"), (False, True), ("CRD", "DCR")),
     ("threaded", False, "CRD"),
     ("threaded", True, "DCR"),
 ]
@@ -295,23 +296,23 @@ def torch_routes(seen: Any) -> set[str]:
 
 def test_routes_of_autodiff() -> None:
     """Each autodiff route is taken where it should be (NumPy installed or not)."""
-    big = input_shape(SIZES["above"], 4, False, False)
+    big = input_shape(SIZES["kernel"], 4, False, False)
     x = special_tensor(big, seed=16).requires_grad_()
     t = special_tensor(big, seed=17)
     engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
-    wrapped = "torch:kernel-autograd"  # the tangent goes through the same Function
+    wrapped = "torch:kernel-autograd"
     with _routes.counting() as seen:
         y = subpixel.pixel_shuffle(x, 2, order="DCR")
-    assert torch_routes(seen) == {wrapped}
+    assert torch_routes(seen) == {wrapped, engine}
     with _routes.counting() as seen:
         y.backward(torch.ones_like(y))
     assert torch_routes(seen) == {engine}
     with _routes.counting() as seen, fwad.dual_level():
         subpixel.pixel_shuffle(fwad.make_dual(x.detach(), t), 2, order="DCR")
-    assert torch_routes(seen) == {
-        wrapped,
-        "torch:kernel-forward-ad",
-    }
+    assert torch_routes(seen) == {wrapped, "torch:kernel-forward-ad", engine}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(special_tensor(input_shape(SIZES["above"], 4, False, False)), 2)
+    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine}
     with _routes.counting() as seen:
         torch.func.jvp(lambda a: subpixel.pixel_shuffle(a, 2, order="DCR"), (x.detach(),), (t,))
     assert torch_routes(seen) == {"torch:plain"}
