@@ -87,3 +87,21 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site, warnings as errors."""
     _install(session, "all", "docs")
     session.run("mkdocs", "build", "--strict", "-d", "site", env={"KERAS_BACKEND": "jax"})
+
+
+# -- The proof's long runs: not in CI; run once and report (see docs/conformance.md) ----------------
+
+
+@nox.session
+def mutation(session: nox.Session) -> None:
+    """Mutation score of the conformance matrix over _plan.py, _shuffle.py and _fast/ (about an hour)."""
+    _install(session, "all", "test")
+    session.run("python", "conformance/mutate.py", *session.posargs, env={"KERAS_BACKEND": "jax"})
+
+
+@nox.session
+def peers(session: nox.Session) -> None:
+    """Run the peer matrix (torch, einops, keras.ops, ONNX, MONAI) into conformance/reports/peers.md."""
+    _install(session, "all", "test")
+    session.install(*CONSTRAINTS, "einops", "onnx", "onnxruntime", "tensorflow-cpu")
+    session.run("python", "conformance/peers.py", *session.posargs)

@@ -16,10 +16,22 @@ from typing import Any
 
 import array_api_compat
 
+from subpixel import _routes
 from subpixel._plan import ShufflePlan, has_run_time_sizes
 from subpixel._shuffle import apply_plan
 
-__all__ = ["Executor", "NativeSpec", "Runner", "executor_for", "runner_for"]
+__all__ = ["ROUTES", "Executor", "NativeSpec", "Runner", "executor_for", "runner_for", "unreachable_routes"]
+
+#: The route every array without a fast path takes (see :mod:`subpixel._routes`).
+ROUTES: dict[str, str] = {
+    "array_api:generic": "the Array-API reshape, permute_dims, reshape of subpixel._shuffle",
+}
+
+
+def unreachable_routes() -> dict[str, str]:
+    """Return the routes this machine cannot take, with why: the generic route always runs."""
+    return {}
+
 
 #: Applies a plan to one array of the type it was made for.
 Executor = Callable[[Any, ShufflePlan], Any]
@@ -105,4 +117,11 @@ def _make_executor(x: object, caller: str) -> Executor:
         fast: Executor | None = importlib.import_module(fast_module).make_executor(xp)
         if fast is not None:
             return fast
-    return functools.partial(apply_plan, xp)
+    return functools.partial(_generic, xp)
+
+
+def _generic(xp: Any, x: Any, plan: ShufflePlan) -> Any:
+    """Run the Array-API path, counted as ``array_api:generic`` while a route listener is open."""
+    if _routes.listening:
+        _routes.record("array_api:generic")
+    return apply_plan(xp, x, plan)

@@ -37,12 +37,26 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from subpixel import _routes
 from subpixel._api import pixel_shuffle, pixel_unshuffle
 from subpixel._dispatch import Executor
 from subpixel._plan import ORDERS, Order, ShufflePlan, plan_for
 from subpixel._warnings import ChunkingWarning
 
-__all__ = ["ShuffleSpec", "aligned_chunks", "make_executor", "spec_of_plan"]
+__all__ = ["ROUTES", "ShuffleSpec", "aligned_chunks", "make_executor", "spec_of_plan", "unreachable_routes"]
+
+#: The routes of this fast path (see :mod:`subpixel._routes`).
+ROUTES: dict[str, str] = {
+    "dask:one-chunk": "an input of one chunk: one task",
+    "dask:chunked": "several chunks that hold whole groups: one task per chunk, no rechunk",
+    "dask:rechunked": "chunks that split a group: rechunked once, then one task per chunk",
+}
+
+
+def unreachable_routes() -> dict[str, str]:
+    """Return the routes this machine cannot take, with why: every Dask route runs anywhere."""
+    return {}
+
 
 Chunks = tuple[tuple[int, ...], ...]
 
@@ -196,6 +210,9 @@ def _execute(x: Any, plan: ShufflePlan) -> Any:
     product = math.prod(spec.factors)
 
     changes = _rechunks_needed(x.chunks, spec, channel_axis, spatial_axes, product)
+    if _routes.listening:
+        one = all(len(sizes) <= 1 for sizes in x.chunks)
+        _routes.record("dask:rechunked" if changes else "dask:one-chunk" if one else "dask:chunked")
     if changes:
         if x.size:  # an empty array is rechunked for free
             warnings.warn(_rechunk_message(x, spec, changes), ChunkingWarning, stacklevel=_user_stacklevel())

@@ -13,11 +13,33 @@ from typing import Any
 
 import jax
 
+from subpixel import _routes
 from subpixel._dispatch import Executor, NativeSpec, Runner
-from subpixel._fast.jax_sharding import apply_plan_sharded
+from subpixel._fast.jax_sharding import apply_plan_sharded, explicit_spec
 from subpixel._plan import ShufflePlan
 
-__all__ = ["JaxExecutor", "make_executor"]
+__all__ = ["ROUTES", "JaxExecutor", "make_executor", "unreachable_routes"]
+
+#: The routes of this fast path (see :mod:`subpixel._routes`).
+ROUTES: dict[str, str] = {
+    "jax:jit": "one jax.jit-compiled reshape, transpose, reshape per plan",
+    "jax:sharded": "an input sharded over explicit mesh axes: each reshape is told its sharding",
+}
+
+
+def unreachable_routes() -> dict[str, str]:
+    """Return the routes this machine cannot take, with why (sharding needs several devices)."""
+    count = len(jax.devices())
+    if count > 1:
+        return {}
+    return {
+        "jax:sharded": f"JAX sees {count} device: sharding needs several (on CPU, start with "
+        "XLA_FLAGS=--xla_force_host_platform_device_count=N)"
+    }
+
+
+def _record(x: Any) -> None:
+    _routes.record("jax:sharded" if explicit_spec(x) is not None else "jax:jit")
 
 
 def _apply(x: Any, plan: ShufflePlan) -> Any:
@@ -41,11 +63,18 @@ class JaxExecutor:
 
     def __call__(self, x: Any, plan: ShufflePlan) -> Any:
         """Apply ``plan`` to ``x``."""
-        return _compiled(plan)(x)
+        return self.prepare(plan)(x)
 
     def prepare(self, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
-        """Return the jitted function that applies ``plan``."""
-        return _compiled(plan)
+        """Return the jitted function that applies ``plan`` (its route counted when listened to)."""
+        compiled = _compiled(plan)
+
+        def run(x: Any) -> Any:
+            if _routes.listening:
+                _record(x)
+            return compiled(x)
+
+        return run
 
 
 def make_executor(xp: Any) -> Executor | None:

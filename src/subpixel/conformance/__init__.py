@@ -27,9 +27,9 @@ from subpixel.conformance._engine import (
     run_case,
     run_matrix,
 )
-from subpixel.conformance._golden import GoldenVectors, compute_golden, load_golden
+from subpixel.conformance._golden import GoldenVectors, load_golden
 from subpixel.conformance._inputs import DTYPE_NAMES, DTYPES, make_input, seed_for
-from subpixel.conformance._references import ReferenceBook
+from subpixel.conformance._references import ReferenceBook, compute_golden
 from subpixel.conformance._registry import (
     Implementation,
     ImplementationCall,
@@ -39,6 +39,7 @@ from subpixel.conformance._registry import (
     unregister_implementation,
 )
 from subpixel.conformance._report import to_json, to_markdown, write_reports
+from subpixel.conformance._user import load_function, register_user_function
 
 __all__ = [
     "DTYPES",
@@ -59,9 +60,11 @@ __all__ = [
     "documented_shape",
     "get_implementation",
     "implementations",
+    "load_function",
     "load_golden",
     "make_input",
     "register_implementation",
+    "register_user_function",
     "reproduce",
     "reproducer",
     "run_case",

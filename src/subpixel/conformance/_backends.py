@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import importlib.util
+import math
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -47,13 +47,6 @@ class ArrayBackend:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     strided: ClassVar[bool] = True
     negative_strides: ClassVar[bool] = True
-
-    def installed(self) -> bool:
-        """Whether the library can be found (without importing it)."""
-        try:
-            return importlib.util.find_spec(self.module) is not None
-        except ModuleNotFoundError:
-            return False
 
     def load(self) -> Any:
         """Import the library and return its namespace (raises when broken)."""
@@ -97,6 +90,10 @@ class ArrayBackend:
             return array, array
         if layout.startswith("dask_"):
             raise NotApplicableError("dask chunking applies to dask only")
+        if layout == "jax_sharded":
+            raise NotApplicableError("sharding applies to JAX only")
+        if layout == "numpy_masked":
+            raise NotApplicableError("masked arrays apply to NumPy only")
         if layout == "torch_channels_last":
             raise NotApplicableError("torch memory formats apply to torch only")
         if not self.strided:
@@ -159,11 +156,6 @@ class ArrayBackend:
         """Return a description when ``y`` is not on ``x``'s device."""
         return None
 
-    def versions(self) -> dict[str, str]:
-        """Versions worth printing in the report header."""
-        module = importlib.import_module(self.module.partition(".")[0])
-        return {self.module.partition(".")[0]: str(getattr(module, "__version__", "unknown"))}
-
 
 class NumpyBackend(ArrayBackend):
     """NumPy (``bfloat16`` through ml_dtypes when installed)."""
@@ -184,6 +176,13 @@ class NumpyBackend(ArrayBackend):
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
         """Copy, so that the input never aliases the reference book's array."""
         return np.array(x, dtype=host_dtype(dtype), copy=True)
+
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """NumPy layouts, and a masked array (a subclass) with no element masked."""
+        if case.layout == "numpy_masked":
+            owner = self.from_host(x, dtype, device)
+            return np.ma.masked_array(owner, mask=False), owner
+        return super().make_input(case, x, dtype, device)
 
     def namespace(self) -> Any:
         """array-api-compat's NumPy namespace."""
@@ -252,7 +251,10 @@ class TorchBackend(ArrayBackend):
             formats = {4: torch.channels_last, 5: torch.channels_last_3d}
             if x.ndim not in formats:
                 raise NotApplicableError("channels_last memory format needs 4-D or 5-D input")
-            owner = self.from_host(x, dtype, device).contiguous(memory_format=formats[x.ndim])
+            # empty_like + copy_ gives the format's own strides even where the tensor is also
+            # contiguous (one channel, 1x1 pixels), where .contiguous(memory_format=) is a no-op.
+            plain = self.from_host(x, dtype, device)
+            owner = self.load().empty_like(plain, memory_format=formats[x.ndim]).copy_(plain)
             return owner, owner
         if case.layout == "broadcast":
             owner = self.from_host(np.ascontiguousarray(x[:1, ...]), dtype, device)
@@ -287,10 +289,14 @@ class TorchBackend(ArrayBackend):
         return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
 
     def memory_format_problem(self, case: Case, x: Any, y: Any) -> str | None:
-        """For channels_last inputs, the output's memory format must match torch's own op's."""
-        if case.layout != "torch_channels_last" or not case.torch_native or case.round_trip:
+        """Where torch's own op defines the case, the output's strides must equal its output's.
+
+        Checked for contiguous and ``channels_last`` memory-format inputs (including the shapes
+        where both formats coincide: one channel, or 1x1 pixels).
+        """
+        if case.layout not in ("contiguous", "torch_channels_last") or not case.torch_native:
             return None
-        if case.channels_last or case.order != "CRD":
+        if case.round_trip or case.channels_last or case.order != "CRD" or y.numel() == 0:
             return None
         torch = self.load()
         fn = torch.nn.functional.pixel_unshuffle if case.inverse else torch.nn.functional.pixel_shuffle
@@ -298,16 +304,81 @@ class TorchBackend(ArrayBackend):
             return None
         try:
             reference = fn(x, case.factors[0])
-        except RuntimeError:  # torch's own op rejects this memory format: nothing to match
+        except (RuntimeError, NotImplementedError):  # torch's own op rejects this input
             return None
-        fmt = torch.channels_last if x.ndim == 4 else torch.channels_last_3d
-        want = reference.is_contiguous(memory_format=fmt)
-        got = y.is_contiguous(memory_format=fmt)
-        if want != got:
+        if tuple(y.stride()) != tuple(reference.stride()):
             return (
-                f"memory format differs from torch's: torch's output is_contiguous(memory_format={fmt}) is "
-                f"{want}, this output's is {got} (strides {tuple(y.stride())} vs {tuple(reference.stride())})"
+                f"strides {tuple(y.stride())} differ from torch's op: {tuple(reference.stride())} "
+                f"(input strides {tuple(x.stride())})"
             )
+        return None
+
+    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> dict[str, tuple[str, Any]]:
+        """Every derivative of ``call`` at ``x``: ``{name: (kind, tensor or exception)}``.
+
+        ``kind`` is ``forward`` (must equal the shuffle of ``t``) or ``reverse`` (the inverse
+        shuffle of ``g``).
+        """
+        torch = self.load()
+        fw_ad: Any = importlib.import_module("torch.autograd.forward_ad")
+        results: dict[str, tuple[str, Any]] = {}
+
+        def attempt(name: str, kind: str, run: Any) -> None:
+            try:
+                results[name] = (kind, run())
+            except Exception as error:  # any exception is a failed check, reported with its text
+                results[name] = (kind, error)
+
+        def reverse() -> Any:
+            xr = x.detach().requires_grad_(True)
+            return torch.autograd.grad(call(xr), xr, g)[0]
+
+        def dual(requires_grad: bool) -> Any:
+            with fw_ad.dual_level():
+                y = call(fw_ad.make_dual(x.detach().requires_grad_(requires_grad), t))
+                return fw_ad.unpack_dual(y).tangent
+
+        def func_jvp() -> Any:
+            return torch.func.jvp(call, (x,), (t,))[1]
+
+        def double() -> Any:
+            xr = x.detach().requires_grad_(True)
+            gr = g.detach().requires_grad_(True)
+            gx = torch.autograd.grad(call(xr), xr, gr, create_graph=True)[0]
+            return torch.autograd.grad(gx, gr, t)[0]
+
+        def forward_over_reverse() -> Any:
+            with fw_ad.dual_level():
+                xr = x.detach().requires_grad_(True)
+                gx = torch.autograd.grad(call(xr), xr, fw_ad.make_dual(g, g))[0]
+                return fw_ad.unpack_dual(gx).tangent
+
+        attempt("reverse (torch.autograd.grad)", "reverse", reverse)
+        attempt("forward (forward_ad dual tensor)", "forward", lambda: dual(False))
+        attempt("forward (forward_ad dual tensor with requires_grad)", "forward", lambda: dual(True))
+        attempt("forward (torch.func.jvp)", "forward", func_jvp)
+        attempt("double backward", "forward", double)
+        attempt("forward over reverse", "reverse", forward_over_reverse)
+        return results
+
+    def stride_problem(self, case: Case, call: Any, x: Any, g: Any) -> str | None:
+        """Where torch's own op defines the case, output and gradient strides must equal its."""
+        if not case.torch_native or case.channels_last or case.order != "CRD":
+            return None
+        torch = self.load()
+        fn = torch.nn.functional.pixel_unshuffle if case.inverse else torch.nn.functional.pixel_shuffle
+        xr = x.detach().requires_grad_(True)
+        want_y = fn(xr, case.factors[0])
+        (want_g,) = torch.autograd.grad(want_y, xr, g)
+        xr = x.detach().requires_grad_(True)
+        y = call(xr)
+        (gx,) = torch.autograd.grad(y, xr, g)
+        for what, got, want in (("output", y, want_y), ("gradient", gx, want_g)):
+            if tuple(got.stride()) != tuple(want.stride()):
+                return (
+                    f"{what} strides {tuple(got.stride())} differ from torch's op: {tuple(want.stride())} "
+                    f"(input strides {tuple(x.stride())})"
+                )
         return None
 
 
@@ -368,6 +439,29 @@ class JaxBackend(ArrayBackend):
         with enable(True):
             yield
 
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """JAX layouts: contiguous, or the batch axis sharded over an explicit mesh."""
+        if case.layout != "jax_sharded":
+            return super().make_input(case, x, dtype, device)
+        import jax
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        found = self._devices(device)
+        if len(found) < 2:
+            msg = f"JAX sees {len(found)} {device} device: sharding needs several"
+            raise NotApplicableError(msg)
+        if x.shape[0] % len(found):
+            msg = f"the batch axis ({x.shape[0]}) does not divide over {len(found)} devices"
+            raise NotApplicableError(msg)
+        axis_type: Any = getattr(jax.sharding, "AxisType", None)
+        if axis_type is None:
+            raise NotApplicableError("this JAX has no explicit mesh axes")
+        mesh = jax.make_mesh((len(found),), ("batch",), axis_types=(axis_type.Explicit,), devices=found)
+        host = np.array(x, dtype=host_dtype(dtype), copy=True)
+        spec: Any = PartitionSpec
+        array = jax.device_put(host, NamedSharding(mesh, spec("batch")))
+        return array, array
+
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
         """``jax.device_put`` on the first device of the platform."""
         import jax
@@ -392,11 +486,28 @@ class JaxBackend(ArrayBackend):
         """Compare ``.devices()``."""
         return None if y.devices() == x.devices() else f"output on {y.devices()}, input on {x.devices()}"
 
-    def versions(self) -> dict[str, str]:
-        """Jax and jaxlib."""
-        jax = importlib.import_module("jax")
-        jaxlib = importlib.import_module("jaxlib")
-        return {"jax": str(jax.__version__), "jaxlib": str(jaxlib.__version__)}
+    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> dict[str, tuple[str, Any]]:
+        """Every derivative of ``call`` at ``x`` (see :meth:`TorchBackend.autodiff`)."""
+        import jax
+
+        results: dict[str, tuple[str, Any]] = {}
+
+        def attempt(name: str, kind: str, run: Any) -> None:
+            try:
+                results[name] = (kind, run())
+            except Exception as error:  # any exception is a failed check, reported with its text
+                results[name] = (kind, error)
+
+        def pullback(c: Any) -> Any:
+            return jax.vjp(call, x)[1](c)[0]
+
+        attempt("reverse (jax.vjp)", "reverse", lambda: pullback(g))
+        attempt("forward (jax.jvp)", "forward", lambda: jax.jvp(call, (x,), (t,))[1])
+        attempt("double backward (jax.vjp of the vjp)", "forward", lambda: jax.vjp(pullback, g)[1](t)[0])
+        attempt(
+            "forward over reverse (jax.jvp of the vjp)", "reverse", lambda: jax.jvp(pullback, (g,), (g,))[1]
+        )
+        return results
 
 
 class CupyBackend(ArrayBackend):
@@ -465,10 +576,6 @@ class DaskBackend(ArrayBackend):
     name = "dask"
     module = "dask.array"
 
-    def installed(self) -> bool:
-        """Dask with its array extra."""
-        return super().installed() and importlib.util.find_spec("numpy") is not None
-
     def dtype_problem(self, dtype: str, device: str) -> str | None:
         """As NumPy."""
         return NumpyBackend().dtype_problem(dtype, device)
@@ -491,12 +598,10 @@ class DaskBackend(ArrayBackend):
         if case.layout == "dask_one_chunk":
             source = x.copy()
             return da.from_array(source, chunks=source.shape or ()), source
-        if case.layout == "dask_unit_chunks":
+        if case.layout in ("dask_unit_chunks", "dask_aligned_chunks", "dask_misaligned_chunks"):
             source = x.copy()
-            channel = x.ndim - 1 if case.channels_last else x.ndim - len(case.factors) - 1
-            chunks = tuple(1 if axis == channel else max(1, s) for axis, s in enumerate(x.shape))
-            return da.from_array(source, chunks=chunks), source
-        if case.layout == "torch_channels_last":
+            return da.from_array(source, chunks=_dask_chunks(case, x.shape)), source
+        if case.layout in ("torch_channels_last", "numpy_masked", "jax_sharded"):
             return super().make_input(case, x, dtype, device)
         # NumPy-strided views as dask's source arrays.
         view, owner = NumpyBackend().make_input(case, x, dtype, device)
@@ -516,10 +621,31 @@ class DaskBackend(ArrayBackend):
         """Compare the computed result with the NumPy array the input was made from."""
         return bool(np.shares_memory(y_host.array, owner))
 
-    def versions(self) -> dict[str, str]:
-        """Dask."""
-        dask = importlib.import_module("dask")
-        return {"dask": str(dask.__version__)}
+
+def _dask_chunks(case: Case, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Chunk sizes of the chunking layouts (see :data:`subpixel.conformance._cases.LAYOUTS`)."""
+    k = len(case.factors)
+    nd = len(shape)
+    channel = nd - 1 if case.channels_last else nd - k - 1
+    spatial = list(range(nd - k - 1, nd - 1)) if case.channels_last else list(range(nd - k, nd))
+    chunks = [max(1, s) for s in shape]
+    if case.layout == "dask_unit_chunks":
+        chunks[channel] = 1
+        return tuple(chunks)
+    product = math.prod(case.factors)
+    if case.layout == "dask_misaligned_chunks":  # split groups: a rechunk is needed
+        chunks[channel] = 1 if case.inverse and case.order == "CRD" else max(1, product - 1)
+        for axis, f in zip(spatial, case.factors, strict=True):
+            chunks[axis] = f + 1 if case.inverse else chunks[axis]
+        return tuple(chunks)
+    # Aligned: whole groups in every chunk, and several chunks on the batch and other axes.
+    for axis in range(channel if not case.channels_last else channel - k):
+        chunks[axis] = 1
+    if case.order == "CRD" or product == 1:
+        chunks[channel] = product if not case.inverse else 1
+    for axis, f in zip(spatial, case.factors, strict=True):
+        chunks[axis] = 2 * f if case.inverse else 2
+    return tuple(chunks)
 
 
 ADAPTERS: dict[str, ArrayBackend] = {

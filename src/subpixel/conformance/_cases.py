@@ -6,6 +6,10 @@ is given in. Its id (``family/name``) is stable: golden vectors and reproducers 
 
 from __future__ import annotations
 
+import ast
+import functools
+import importlib.util
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,7 +35,14 @@ LAYOUTS = (
     "torch_channels_last",  # torch.channels_last / channels_last_3d memory format
     "dask_one_chunk",  # dask: a single chunk
     "dask_unit_chunks",  # dask: chunks of one element along the channel axis
+    "dask_aligned_chunks",  # dask: many chunks, each holding whole groups (no rechunk)
+    "dask_misaligned_chunks",  # dask: chunks of one element on the channel and spatial axes
+    "jax_sharded",  # jax: the batch axis sharded over every device of an explicit mesh
+    "numpy_masked",  # numpy: a masked array with no element masked (an ndarray subclass)
 )
+
+#: Profiles: ``default`` (the CI matrix) and ``slow`` (adds inputs over a gigabyte).
+PROFILES = ("default", "slow")
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("channels_last", "channels_last=True"),
     Family("dcr", "order='DCR'"),
     Family("nd_tuple", "tuple factors, 1-D, 3-D"),
+    Family("sizes", "size routes: thresholds, threads, chunks"),
+    Family("autodiff", "gradients, forward mode, double backward"),
 )
 
 
@@ -73,6 +86,18 @@ class Case:
     layout: str = "contiguous"
     round_trip: bool = False
     quick: bool = False
+    #: Dtypes the case runs in (empty: every dtype).
+    dtypes: tuple[str, ...] = ()
+    #: Array backends (adapter names) the case runs on (empty: every backend).
+    backends: tuple[str, ...] = ()
+    #: Check gradients, forward-mode tangents and double backward instead of the output alone.
+    autodiff: bool = False
+    #: The route the case is built to reach, in words (for the report).
+    target: str = ""
+
+    def runs_on(self, backend: str, dtype: str) -> bool:
+        """Whether the case belongs to rows of this array backend and dtype."""
+        return (not self.dtypes or dtype in self.dtypes) and (not self.backends or backend in self.backends)
 
     @property
     def id(self) -> str:
@@ -308,8 +333,16 @@ def _nd_tuple_cases() -> list[Case]:
     ]
 
 
-def all_cases(quick: bool = False) -> tuple[Case, ...]:
-    """Return every case (or the quick subset), in family order."""
+def all_cases(quick: bool = False, profile: str = "default") -> tuple[Case, ...]:
+    """Return every case (or the quick subset) of ``profile``, in family order."""
+    if profile not in PROFILES:
+        msg = f"all_cases: profile must be one of {PROFILES}, got {profile!r}"
+        raise ValueError(msg)
+    return _all_cases(quick, profile)
+
+
+@functools.lru_cache(maxsize=8)
+def _all_cases(quick: bool, profile: str) -> tuple[Case, ...]:
     builders = (
         _factor_cases,
         _large_cases,
@@ -321,11 +354,385 @@ def all_cases(quick: bool = False) -> tuple[Case, ...]:
         _channels_last_cases,
         _dcr_cases,
         _nd_tuple_cases,
+        _size_cases,
+        _autodiff_cases,
     )
     cases = tuple(case for build in builders for case in build())
+    if profile == "slow":
+        cases += tuple(_slow_cases())
     return tuple(c for c in cases if c.quick) if quick else cases
 
 
 def cases_by_id() -> dict[str, Case]:
-    """Return every case by its id."""
-    return {case.id: case for case in all_cases()}
+    """Return every case of every profile by its id."""
+    return {case.id: case for case in all_cases(profile="slow")}
+
+
+# -- sizes: the thresholds of the fast paths, read from their source ---------------------------
+
+#: Dtypes that stand for each element size, cycled so that several dtypes of a size take part.
+SIZE_CLASSES: dict[int, tuple[str, ...]] = {
+    1: ("uint8", "int8", "bool"),
+    2: ("float16", "int16", "bfloat16", "uint16"),
+    4: ("float32", "int32", "uint32"),
+    8: ("float64", "int64", "complex64", "uint64"),
+    16: ("complex128",),
+}
+
+#: Float dtypes (the autodiff family), cycled over its cases.
+FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
+
+#: Options cycled over the cases of one size route: (inverse, channels_last, order, factor).
+#: Any five consecutive entries meet both directions, both layouts, both orders and both
+#: factor shapes.
+_OPTION_CYCLE: tuple[tuple[bool, bool, Order, int | tuple[int, ...]], ...] = (
+    (False, False, "CRD", 2),
+    (True, True, "DCR", (2, 3)),
+    (True, False, "CRD", (3, 2)),
+    (False, True, "DCR", 3),
+    (False, False, "DCR", 2),
+)
+
+
+@functools.lru_cache(maxsize=32)
+def constant(module: str, name: str) -> int:
+    """Read the integer constant ``name`` from the source of ``module`` without importing it.
+
+    The size cases follow the fast paths' thresholds when they move; reading the source keeps
+    listing the cases free of framework imports (``subpixel._fast.torch`` imports torch).
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        msg = f"constant: module {module!r} not found"
+        raise ValueError(msg)
+    with open(spec.origin, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        target: ast.expr
+        if isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == name:
+            return _evaluate(value)
+    msg = f"constant: {module} has no constant {name!r}"
+    raise ValueError(msg)
+
+
+def _evaluate(node: ast.expr) -> int:
+    """Evaluate integer arithmetic of literals (``64 * 1024``, ``1 << 20``)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return int(node.value)
+    if isinstance(node, ast.BinOp):
+        a, b = _evaluate(node.left), _evaluate(node.right)
+        ops = {ast.Mult: a * b, ast.Add: a + b, ast.Sub: a - b, ast.LShift: a << b, ast.Pow: a**b}
+        for kind, value in ops.items():
+            if isinstance(node.op, kind):
+                return int(value)
+    msg = f"constant: not integer arithmetic of literals: {ast.dump(node)}"
+    raise ValueError(msg)
+
+
+def _near_shape(
+    elements: int, above: bool, factors: tuple[int, ...], inverse: bool, channels_last: bool, batch: int = 1
+) -> tuple[int, ...]:
+    """Return a 4-D shape of about ``elements`` elements: the largest below, or the smallest not below."""
+    product = math.prod(factors)
+    channels = 2 * product if not inverse else 2
+    width = 16 * factors[1]
+    step = factors[0] if inverse else 1
+    row = batch * channels * width
+    height = -(-elements // row) if above else (elements - 1) // row
+    height = max(step, (-(-height // step) if above else height // step) * step)
+    if channels_last:
+        return (batch, height, width, channels)
+    return (batch, channels, height, width)
+
+
+def _threshold_cases(
+    backend: str,
+    label: str,
+    elements_of: dict[int, int],
+    below: bool,
+    above: bool,
+    native_only: bool = False,
+    blocking: bool = False,
+) -> list[Case]:
+    """Cases just below and/or just above one threshold, one per element size, options cycled.
+
+    ``elements_of`` maps an element size to the threshold in elements for that size. With
+    ``blocking``, each element size also gets a channels-first shuffle with a square factor:
+    the copy engine blocks (and threads) such copies, where it copies the cycled options'
+    short-tailed views with one ``np.copyto``, so every element size meets those routes too;
+    and a channels-first unshuffle by 2, which 1- and 2-byte elements take through the lanes
+    kernel (``numpy:lanes-split``).
+    """
+    cases: list[Case] = []
+    sides = [s for s, keep in (("below", below), ("above", above)) if keep]
+    plans = [
+        (side, i, itemsize, count, variant)
+        for side in sides
+        for variant in ((0, 1, 2) if blocking else (0,))
+        for i, (itemsize, count) in enumerate(sorted(elements_of.items()))
+    ]
+    for side, i, itemsize, count, variant in plans:
+        inverse, channels_last, order, factor = _OPTION_CYCLE[i % len(_OPTION_CYCLE)]
+        if variant:
+            if inverse == (variant == 2) and not channels_last and not isinstance(factor, tuple):
+                continue  # the cycled case is one already
+            inverse, channels_last, factor = variant == 2, False, 2
+        if native_only:  # torch's own op: CRD, channels first, one square factor
+            channels_last, order, factor = False, "CRD", 2
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        shape = _near_shape(count, side == "above", factors, inverse, channels_last)
+        layout = "contiguous"
+        if backend == "torch" and not channels_last and i % 2 == 0:
+            layout = "torch_channels_last"
+        dtypes = SIZE_CLASSES[itemsize]
+        dtype = dtypes[len(cases) % len(dtypes)]
+        name = f"{backend}-{side}-{label}-{dtype}-{'x'.join(map(str, shape))}"
+        if variant:
+            name += f"-{order.lower()}" + ("-unshuffle" if variant == 2 else "")
+        if layout != "contiguous":
+            name += f"-{layout}"
+        cases.append(
+            Case(
+                "sizes",
+                name,
+                shape,
+                factor,
+                inverse=inverse,
+                channels_last=channels_last,
+                order=order,
+                layout=layout,
+                dtypes=(dtype,),
+                backends=(backend,),
+                target=f"{side} {label}",
+            )
+        )
+    return cases
+
+
+def _bytes_threshold(threshold: int) -> dict[int, int]:
+    return {size: max(1, threshold // size) for size in SIZE_CLASSES}
+
+
+def _size_cases() -> list[Case]:
+    numpy_small = constant("subpixel._fast.numpy", "SMALL_BYTES")
+    block = constant("subpixel._fast._blocked", "BLOCK_BYTES")
+    parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
+    torch_small = constant("subpixel._fast.torch", "SMALL_BYTES")
+    torch_elements = constant("subpixel._fast.torch", "SMALL_ELEMENTS")
+    cases: list[Case] = []
+    for backend, small in (("numpy", numpy_small), ("torch", torch_small)):
+        cases += _threshold_cases(backend, "SMALL_BYTES", _bytes_threshold(small), below=True, above=True)
+        cases += _threshold_cases(
+            backend, "BLOCK_BYTES", _bytes_threshold(block), below=True, above=True, blocking=True
+        )
+        cases += _threshold_cases(
+            backend, "PARALLEL_BYTES", _bytes_threshold(parallel), below=False, above=True, blocking=True
+        )
+    cases += _ambiguous_format_cases(torch_small)
+    elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
+    cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
+    cases += _subclass_cases()
+    cases += _chunk_cases()
+    cases += _sharded_cases()
+    return cases
+
+
+def _ambiguous_format_cases(torch_small: int) -> list[Case]:
+    """Torch inputs that are both contiguous and channels_last (one channel, or 1x1 pixels).
+
+    Torch's op gives such an input's result the strides of the format the input was made in;
+    the output and gradient strides must match it on the small and the large routes.
+    """
+    cases = []
+    for inverse, base in ((True, (4, 1, 8, 8)), (False, (4, 4, 1, 1))):
+        for large in (False, True):
+            shape = base
+            if large:  # grow the axis that keeps the shape ambiguous past the byte threshold
+                grow = -(-torch_small // (4 * math.prod(base)))
+                side = math.isqrt(grow) + 1
+                shape = (4, 1, 8 * side, 8 * side) if inverse else (4, 4 * grow, 1, 1)
+            direction = "unshuffle" if inverse else "shuffle"
+            name = f"torch-ambiguous-{direction}-float32-{'x'.join(map(str, shape))}-torch_channels_last"
+            cases.append(
+                Case(
+                    "sizes",
+                    name,
+                    shape,
+                    2,
+                    inverse=inverse,
+                    layout="torch_channels_last",
+                    dtypes=("float32",),
+                    backends=("torch",),
+                    target="contiguous and channels_last at once",
+                )
+            )
+    return cases
+
+
+def _subclass_cases() -> list[Case]:
+    """NumPy subclasses (a masked array with nothing masked): the Array-API route, every element size."""
+    cases = []
+    for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
+        inverse, channels_last, order, factor = _OPTION_CYCLE[i]
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        shape = _near_shape(
+            2 * 2 * math.prod(factors) * 4 * 16 * factors[1], True, factors, inverse, channels_last
+        )
+        dtype = SIZE_CLASSES[itemsize][0]
+        cases.append(
+            Case(
+                "sizes",
+                f"numpy-masked-{dtype}-{'x'.join(map(str, shape))}",
+                shape,
+                factor,
+                inverse=inverse,
+                channels_last=channels_last,
+                order=order,
+                layout="numpy_masked",
+                dtypes=(dtype,),
+                backends=("numpy",),
+                target="ndarray subclass",
+            )
+        )
+    return cases
+
+
+def _chunk_cases() -> list[Case]:
+    """Dask inputs of one chunk, of many aligned chunks, and of chunks that force a rechunk."""
+    cases = []
+    for layout in ("dask_one_chunk", "dask_aligned_chunks", "dask_misaligned_chunks"):
+        for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
+            inverse, channels_last, order, factor = _OPTION_CYCLE[i]
+            factors = factor if isinstance(factor, tuple) else (factor, factor)
+            shape = _near_shape(
+                2 * 2 * math.prod(factors) * 6 * 16 * factors[1], True, factors, inverse, channels_last, 2
+            )
+            dtype = SIZE_CLASSES[itemsize][i % len(SIZE_CLASSES[itemsize])]
+            name = f"dask-{layout.removeprefix('dask_')}-{dtype}-{'x'.join(map(str, shape))}"
+            cases.append(
+                Case(
+                    "sizes",
+                    name,
+                    shape,
+                    factor,
+                    inverse=inverse,
+                    channels_last=channels_last,
+                    order=order,
+                    layout=layout,
+                    dtypes=(dtype,),
+                    backends=("dask",),
+                    target=layout.removeprefix("dask_").replace("_", " "),
+                )
+            )
+    return cases
+
+
+def _sharded_cases() -> list[Case]:
+    """JAX inputs sharded over the batch axis (not applicable where JAX sees one device)."""
+    cases = []
+    for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
+        inverse, channels_last, order, factor = _OPTION_CYCLE[i]
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        shape = _near_shape(
+            8 * 2 * math.prod(factors) * 8 * 16 * factors[1], True, factors, inverse, channels_last, 8
+        )
+        dtype = SIZE_CLASSES[itemsize][0]
+        cases.append(
+            Case(
+                "sizes",
+                f"jax-sharded-{dtype}-{'x'.join(map(str, shape))}",
+                shape,
+                factor,
+                inverse=inverse,
+                channels_last=channels_last,
+                order=order,
+                layout="jax_sharded",
+                dtypes=(dtype,),
+                backends=("jax",),
+                target="sharded batch axis",
+            )
+        )
+    return cases
+
+
+def _autodiff_cases() -> list[Case]:
+    """Gradients and tangents on torch and JAX rows, at every torch size route."""
+    torch_small = constant("subpixel._fast.torch", "SMALL_BYTES")
+    torch_elements = constant("subpixel._fast.torch", "SMALL_ELEMENTS")
+    parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
+    cases: list[Case] = []
+    n = 0
+    for label, threshold, in_bytes, sides in (
+        ("SMALL_ELEMENTS", torch_elements, False, ("below", "above")),
+        ("SMALL_BYTES", torch_small, True, ("below", "above")),
+        ("PARALLEL_BYTES", parallel, True, ("above",)),
+    ):
+        for side in sides:
+            for variant in range(2):
+                dtype = FLOAT_DTYPES[n % len(FLOAT_DTYPES)]
+                itemsize = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "complex64": 8}.get(
+                    dtype, 16
+                )
+                inverse: bool
+                channels_last: bool
+                order: Order
+                factor: int | tuple[int, ...]
+                if label == "SMALL_ELEMENTS":
+                    inverse, channels_last, order, factor = variant == 1, False, "CRD", 2
+                else:
+                    inverse, channels_last, order, factor = _OPTION_CYCLE[n % len(_OPTION_CYCLE)]
+                    if label == "PARALLEL_BYTES":
+                        dtype, itemsize = ("float32", 4) if variant == 0 else ("float16", 2)
+                factors = factor if isinstance(factor, tuple) else (factor, factor)
+                count = threshold // itemsize if in_bytes else threshold
+                shape = _near_shape(count, side == "above", factors, inverse, channels_last)
+                layout = "torch_channels_last" if not channels_last and variant == 0 else "contiguous"
+                name = f"{side}-{label}-{dtype}-{'x'.join(map(str, shape))}"
+                if layout != "contiguous":
+                    name += f"-{layout}"
+                cases.append(
+                    Case(
+                        "autodiff",
+                        name,
+                        shape,
+                        factor,
+                        inverse=inverse,
+                        channels_last=channels_last,
+                        order=order,
+                        layout=layout,
+                        dtypes=(dtype,),
+                        backends=("torch", "jax"),
+                        autodiff=True,
+                        target=f"{side} torch {label}",
+                        quick=n < 2,
+                    )
+                )
+                n += 1
+    return cases
+
+
+def _slow_cases() -> list[Case]:
+    """Return inputs of about a gigabyte (the ``slow`` profile), on the NumPy and torch fast paths."""
+    cases = []
+    for backend in ("numpy", "torch"):
+        for inverse in (False, True):
+            shape = (64, 4, 1024, 1024)
+            cases.append(
+                Case(
+                    "sizes",
+                    f"{backend}-gigabyte-{'unshuffle' if inverse else 'shuffle'}-float32-64x4x1024x1024",
+                    shape,
+                    2,
+                    inverse=inverse,
+                    dtypes=("float32",),
+                    backends=(backend,),
+                    target="over a gigabyte",
+                )
+            )
+    return cases

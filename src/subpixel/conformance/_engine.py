@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from subpixel import _routes
+from subpixel.conformance._autodiff import check_autodiff
 from subpixel.conformance._backends import (
     ADAPTERS,
     ArrayBackend,
@@ -19,8 +21,10 @@ from subpixel.conformance._backends import (
     NotApplicableError,
     TorchBackend,
 )
-from subpixel.conformance._cases import FAMILIES, Case, all_cases, cases_by_id
-from subpixel.conformance._inputs import DTYPE_NAMES
+from subpixel.conformance._cases import FAMILIES, PROFILES, Case, all_cases, cases_by_id
+from subpixel.conformance._coverage import RouteCoverage, known_routes
+from subpixel.conformance._environment import environment
+from subpixel.conformance._inputs import DTYPE_NAMES, DTYPES
 from subpixel.conformance._references import ReferenceBook
 from subpixel.conformance._registry import Implementation, implementations
 
@@ -37,6 +41,7 @@ __all__ = [
 ]
 
 DEVICES = ("cpu", "gpu")
+_ITEMSIZE = {d.name: d.itemsize for d in DTYPES}
 PASSED, FAILED, NOT_RUN = "passed", "FAILED", "not run"
 
 Progress = Callable[[str], None]
@@ -46,13 +51,15 @@ Progress = Callable[[str], None]
 class CaseResult:
     """One case: ``ok`` is True (passed), False (failed) or None (not applicable, with why).
 
-    ``warnings`` holds the warnings the implementation emitted (recorded, never failures).
+    ``warnings`` holds the warnings the implementation emitted (recorded, never failures);
+    ``routes`` the routes of the library that the case took (see :mod:`subpixel._routes`).
     """
 
     case_id: str
     ok: bool | None
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    routes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -102,12 +109,16 @@ class Row:
 
 @dataclass
 class Matrix:
-    """The whole run: header, rows and the problems that fail it besides failed cells."""
+    """The whole run: header, rows, the problems that fail it besides failed cells, route coverage.
+
+    ``coverage`` has one entry per implementation and device whose routes are checked.
+    """
 
     header: dict[str, Any]
     rows: list[Row]
     problems: list[str]
     families: list[dict[str, str]]
+    coverage: list[RouteCoverage] = field(default_factory=list)
 
     @property
     def failed_cells(self) -> list[tuple[Row, str, Cell]]:
@@ -182,10 +193,32 @@ def _first_difference(got: HostResult, want: bytes, itemsize: int, shape: tuple[
 def run_case(
     impl: Implementation, adapter: ArrayBackend, device: str, dtype: str, case: Case, book: ReferenceBook
 ) -> CaseResult:
-    """Run one case and compare shape, dtype, device and bytes; check the input is left alone."""
+    """Run one case and compare shape, dtype, device and bytes; check the input is left alone.
+
+    Autodiff cases also compare gradients, forward-mode tangents and double backward.
+    """
     missing = sorted(case.options - impl.options)
     if missing:
         return CaseResult(case.id, None, f"{impl.name} has no {', '.join(missing)} option")
+    with _routes.counting() as seen:
+        result = _run_case(impl, adapter, device, dtype, case, book)
+    result.routes = set(seen)
+    return result
+
+
+def _run_case(
+    impl: Implementation, adapter: ArrayBackend, device: str, dtype: str, case: Case, book: ReferenceBook
+) -> CaseResult:
+    if case.autodiff:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                found = check_autodiff(impl, adapter, device, dtype, case, book)
+            except NotApplicableError as why:
+                return CaseResult(case.id, None, str(why))
+        warned = [f"{w.category.__name__}: {w.message}" for w in caught]
+        where = f"{case.describe()} on {impl.name} {device} {dtype}"
+        return CaseResult(case.id, not found, f"{where}: {found}" if found else "", warned)
     x_host = book.input(case, dtype)
     try:
         x, owner = adapter.make_input(case, x_host, dtype, device)
@@ -274,6 +307,8 @@ def run_matrix(
     families: Iterable[str] | None = None,
     progress: Progress | None = None,
     book: ReferenceBook | None = None,
+    profile: str = "default",
+    require_routes: bool | None = None,
 ) -> Matrix:
     """Run the conformance matrix and return it (see :mod:`subpixel.conformance`).
 
@@ -292,15 +327,19 @@ def run_matrix(
         Called with one line of text per row.
     book : ReferenceBook, optional
         Share inputs and references between runs.
+    profile : {"default", "slow"}
+        ``slow`` adds inputs of about a gigabyte.
+    require_routes : bool, optional
+        Fail when a route of a checked implementation was taken by no case. By default only a
+        run that is not filtered by ``quick``, ``dtypes`` or ``families`` requires it.
 
     Returns
     -------
     Matrix
-        ``matrix.ok`` is false on any failed cell, or a requested backend or device that did
-        not run.
+        ``matrix.ok`` is false on any failed cell, a requested backend or device that did not
+        run, or (in a run that is not filtered by ``quick``, ``dtypes`` or ``families``) a
+        route of a checked implementation that no case took.
     """
-    from subpixel.conformance._report import environment
-
     started = time.time()
     book = ReferenceBook() if book is None else book
     known = implementations()
@@ -319,10 +358,17 @@ def run_matrix(
     dtype_list = [d for d in dtype_list if d in DTYPE_NAMES]
     family_ids = [f.id for f in FAMILIES] if families is None else list(families)
     problems += [f"unknown case family {f!r}" for f in family_ids if f not in {g.id for g in FAMILIES}]
-    cases = [c for c in all_cases(quick) if c.family in family_ids]
+    if profile not in PROFILES:
+        problems.append(f"unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+        profile = "default"
+    cases = [c for c in all_cases(quick, profile) if c.family in family_ids]
+    enforce = not quick and dtypes is None and families is None
+    if require_routes is not None:
+        enforce = require_routes
     by_family = {f: [c for c in cases if c.family == f] for f in family_ids}
 
     rows: list[Row] = []
+    coverage: list[RouteCoverage] = []
     device_names: dict[str, str] = {}
     say = progress or (lambda _line: None)
     for impl in chosen:
@@ -336,12 +382,23 @@ def run_matrix(
             book,
             say,
             device_names,
+            coverage,
         )
+    for entry in coverage:
+        entry.enforced = enforce
+        if enforce:
+            problems += [
+                f"route coverage: no case of {entry.implementation} ({entry.device}) took the route "
+                f"{route!r} ({entry.routes[route]})"
+                for route in entry.missing
+            ]
     header = environment(
         chosen, device_names, book, quick=quick, seconds=time.time() - started, case_count=len(cases)
     )
+    header["profile"] = profile
+    header["route_coverage_enforced"] = enforce
     fams = [{"id": f.id, "title": f.title} for f in FAMILIES if f.id in family_ids]
-    return Matrix(header, rows, problems, fams)
+    return Matrix(header, rows, problems, fams, coverage)
 
 
 def _run_implementation(
@@ -354,6 +411,7 @@ def _run_implementation(
     book: ReferenceBook,
     say: Progress,
     device_names: dict[str, str],
+    coverage: list[RouteCoverage] | None = None,
 ) -> list[Row]:
     adapter = ADAPTERS.get(impl.backend)
     if adapter is None:
@@ -400,7 +458,13 @@ def _run_implementation(
             rows.append(Row(impl.name, device, "*", status=status, reason=problem))
             continue
         device_names[f"{adapter.name}:{device}"] = adapter.device_name(device)
-        rows.extend(_run_row(impl, adapter, device, dtype, by_family, book, say) for dtype in dtypes)
+        covered = None
+        if impl.routes is not None:
+            routes, unreachable = known_routes(impl.routes)
+            covered = RouteCoverage(impl.name, device, impl.routes, routes, unreachable)
+            if coverage is not None:
+                coverage.append(covered)
+        rows.extend(_run_row(impl, adapter, device, dtype, by_family, book, say, covered) for dtype in dtypes)
     return rows
 
 
@@ -412,6 +476,7 @@ def _run_row(
     by_family: dict[str, list[Case]],
     book: ReferenceBook,
     say: Progress,
+    coverage: RouteCoverage | None = None,
 ) -> Row:
     row = Row(impl.name, device, dtype)
     started = time.perf_counter()
@@ -424,7 +489,8 @@ def _run_row(
     try:
         with adapter.dtype_context(dtype):
             for family, cases in by_family.items():
-                row.cells[family] = _run_cell(impl, adapter, device, dtype, cases, book)
+                mine = [c for c in cases if c.runs_on(adapter.name, dtype)]
+                row.cells[family] = _run_cell(impl, adapter, device, dtype, mine, book, coverage)
     except Exception as error:
         row.status = FAILED
         row.reason = f"the row stopped: {type(error).__name__}: {error}"
@@ -448,11 +514,15 @@ def _run_cell(
     dtype: str,
     cases: list[Case],
     book: ReferenceBook,
+    coverage: RouteCoverage | None = None,
 ) -> Cell:
     cell = Cell(PASSED)
     reasons: list[str] = []
+    itemsize = _ITEMSIZE[dtype]
     for case in cases:
         result = run_case(impl, adapter, device, dtype, case, book)
+        if coverage is not None and result.ok is not None:
+            coverage.add({r for r in result.routes if r.startswith(f"{coverage.prefix}:")}, itemsize)
         if result.warnings:
             cell.warnings += len(result.warnings)
             cell.first_warning = cell.first_warning or f"{case.id}: {result.warnings[0]}"
@@ -476,7 +546,9 @@ def _run_cell(
             cell.reason = "n/a: " + "; ".join(dict.fromkeys(reasons))
     elif not cell.passed:
         cell.status = NOT_RUN
-        cell.reason = "; ".join(dict.fromkeys(reasons)) or "no cases"
+        cell.reason = (
+            "; ".join(dict.fromkeys(reasons)) or f"no case of this family for {adapter.name} {dtype}"
+        )
     elif reasons:
         cell.reason = "n/a: " + "; ".join(dict.fromkeys(reasons))
     return cell

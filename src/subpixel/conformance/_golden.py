@@ -2,18 +2,18 @@
 
 Only hashes are stored: the inputs are rebuilt by the deterministic generator in
 :mod:`subpixel.conformance._inputs`. ``conformance/regenerate_golden.py`` rebuilds the file from
-live torch; a test checks that the stored vectors still match it.
+live torch (:func:`subpixel.conformance.compute_golden`); a test checks that the stored vectors
+still match it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-__all__ = ["GOLDEN_FORMAT", "GoldenVectors", "compute_golden", "load_golden"]
+__all__ = ["GOLDEN_FORMAT", "GoldenVectors", "load_golden"]
 
 #: Bump when the generator or the case ids change meaning.
 GOLDEN_FORMAT = 1
@@ -69,27 +69,3 @@ def load_golden(text: str | None = None) -> GoldenVectors:
         msg = f"golden vectors have format {found}; expected {GOLDEN_FORMAT} / {GENERATOR}"
         raise ValueError(msg)
     return GoldenVectors(raw["torch_version"], raw["cases"])
-
-
-def compute_golden() -> GoldenVectors:
-    """Record torch's result for every torch-defined case and every dtype (needs torch)."""
-    import torch
-
-    from subpixel.conformance._cases import all_cases, documented_shape
-    from subpixel.conformance._inputs import DTYPE_NAMES
-    from subpixel.conformance._references import ReferenceBook, torch_output
-
-    book = ReferenceBook(use_torch=True, use_onnx=False, golden=GoldenVectors())
-    vectors = GoldenVectors(torch.__version__.split("+")[0])
-    for case in all_cases():
-        if case.round_trip or not case.torch_native:
-            continue
-        shape = documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
-        entry: dict[str, Any] = {"shape": list(shape), "sha256": {}}
-        for dtype in DTYPE_NAMES:
-            torch_shape, data = torch_output(case, book.input(case, dtype), dtype)
-            if torch_shape != shape:
-                entry["torch_shape"] = list(torch_shape)
-            entry["sha256"][dtype] = hashlib.sha256(data).hexdigest()
-        vectors.cases[case.id] = entry
-    return vectors

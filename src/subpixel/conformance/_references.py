@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from subpixel.conformance._cases import Case, documented_shape
+from subpixel.conformance._cases import Case, all_cases, documented_shape
 from subpixel.conformance._golden import GoldenVectors, load_golden
-from subpixel.conformance._inputs import make_input, seed_for
+from subpixel.conformance._inputs import DTYPE_NAMES, make_input, seed_for
 from subpixel.conformance._tensorflow import tensorflow_applies, tensorflow_output
 
-__all__ = ["Expected", "ReferenceBook", "definition_output", "torch_output"]
+__all__ = ["Expected", "ReferenceBook", "compute_golden", "definition_output", "torch_output"]
 
 _SIGNED = {"uint16": "int16", "uint32": "int32", "uint64": "int64"}
 
@@ -45,7 +45,11 @@ class Expected:
 def _definition_index(
     shape: tuple[int, ...], factors: tuple[int, ...], inverse: bool, channels_last: bool, order: str
 ) -> np.ndarray[Any, np.dtype[np.intp]]:
-    """For each output element, the flat index of the input element it holds."""
+    """For each output element, the flat index of the input element it holds.
+
+    Open (sparse) index grids broadcast against each other, so the only full-size array is the
+    result: large inputs cost one index per output element.
+    """
     out_shape = documented_shape(shape, factors, inverse, channels_last)
     if 0 in out_shape:
         return np.zeros(out_shape, dtype=np.intp)
@@ -54,11 +58,11 @@ def _definition_index(
     channel = nd - 1 if channels_last else nd - k - 1
     spatial = list(range(nd - k - 1, nd - 1)) if channels_last else list(range(nd - k, nd))
     product = int(np.prod(factors))
-    grid = list(np.indices(out_shape, dtype=np.intp))
+    grid: list[Any] = list(np.indices(out_shape, dtype=np.intp, sparse=True))
     source = list(grid)
     if not inverse:
         small_channels = out_shape[channel]
-        offset = np.zeros(out_shape, dtype=np.intp)
+        offset: Any = 0
         for axis, f in zip(spatial, factors, strict=True):
             offset = offset * f + grid[axis] % f
             source[axis] = grid[axis] // f
@@ -75,14 +79,34 @@ def _definition_index(
         for axis, f in reversed(list(zip(spatial, factors, strict=True))):
             source[axis] = grid[axis] * f + offset % f
             offset = offset // f
-    flat: np.ndarray[Any, np.dtype[np.intp]] = np.ravel_multi_index(tuple(source), shape)
+    flat = np.zeros(out_shape, dtype=np.intp)
+    stride = 1
+    for axis in reversed(range(nd)):
+        flat += source[axis] * stride
+        stride *= shape[axis]
     return flat
 
 
+def _batch_axes(case: Case) -> int:
+    """How many leading axes are batch axes (the same rearrangement repeats along them)."""
+    k = len(case.factors)
+    return len(case.shape) - k - 1
+
+
 def definition_output(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Evaluate the documented index formula for ``case`` on the host array ``x``."""
-    index = _definition_index(case.shape, case.factors, case.inverse, case.channels_last, case.order)
-    return x.reshape(-1)[index] if index.size else np.empty(index.shape, dtype=x.dtype)
+    """Evaluate the documented index formula for ``case`` on the host array ``x``.
+
+    The index is built for one batch item and applied to every item by one fancy index.
+    """
+    nb = _batch_axes(case)
+    core = case.shape[nb:]
+    index = _definition_index(core, case.factors, case.inverse, case.channels_last, case.order)
+    out_shape = documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
+    if 0 in out_shape or 0 in case.shape:
+        return np.empty(out_shape, dtype=x.dtype)
+    batch = int(np.prod(case.shape[:nb], dtype=np.int64))
+    result: np.ndarray[Any, Any] = x.reshape(batch, -1)[:, index.reshape(-1)].reshape(out_shape)
+    return result
 
 
 def _to_torch(x: np.ndarray[Any, Any], dtype: str) -> Any:
@@ -238,6 +262,16 @@ class ReferenceBook:
             self._inputs[key] = x
         return x
 
+    def extra_input(self, case: Case, dtype: str, role: str, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
+        """Return a second deterministic array for ``case`` (a tangent, a cotangent), cached."""
+        key = (f"{case.id}:{role}", dtype)
+        x = self._inputs.get(key)
+        if x is None:
+            x = make_input(shape, dtype, seed_for(f"{case.id}:{dtype}:{role}"))
+            x.flags.writeable = False
+            self._inputs[key] = x
+        return x
+
     def expected(self, case: Case, dtype: str) -> Expected:
         """Return what ``case`` must produce in ``dtype`` (cached)."""
         key = (case.id, dtype)
@@ -303,3 +337,26 @@ def _installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # a parent package is missing, or the module is blocked
         return False
+
+
+def compute_golden() -> GoldenVectors:
+    """Record torch's result for every torch-defined case and its dtypes (needs torch).
+
+    Autodiff cases derive their expectations from the definition and are not recorded.
+    """
+    import torch
+
+    book = ReferenceBook(use_torch=True, use_onnx=False, golden=GoldenVectors())
+    vectors = GoldenVectors(torch.__version__.split("+")[0])
+    for case in all_cases():
+        if case.round_trip or case.autodiff or not case.torch_native:
+            continue
+        shape = documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
+        entry: dict[str, Any] = {"shape": list(shape), "sha256": {}}
+        for dtype in case.dtypes or DTYPE_NAMES:
+            torch_shape, data = torch_output(case, book.input(case, dtype), dtype)
+            if torch_shape != shape:
+                entry["torch_shape"] = list(torch_shape)
+            entry["sha256"][dtype] = hashlib.sha256(data).hexdigest()
+        vectors.cases[case.id] = entry
+    return vectors

@@ -58,6 +58,11 @@ class Implementation:
     setup : callable, optional
         Called once before the row runs (e.g. to import a wrapper module); an exception fails
         the row with its message.
+    routes : str, optional
+        Route prefix (``numpy``, ``torch``, ``jax``, ``dask``, ``array_api``) whose every
+        route the row's cases must take in a full run (see :mod:`subpixel._routes`); None
+        (the default for registered implementations) reports the routes taken without
+        requiring any.
     """
 
     name: str
@@ -67,6 +72,7 @@ class Implementation:
     requires: tuple[str, ...] = ()
     description: str = ""
     setup: Callable[[], object] | None = None
+    routes: str | None = None
     builtin: bool = field(default=False, compare=False)
 
 
@@ -200,31 +206,60 @@ def _register_builtins() -> None:
             return
         _wrappers_done = True
     rows = [
-        Implementation("numpy", "numpy", _library_call, requires=("numpy",), description="subpixel on NumPy"),
+        Implementation(
+            "numpy",
+            "numpy",
+            _library_call,
+            requires=("numpy",),
+            routes="numpy",
+            description="subpixel on NumPy",
+        ),
         Implementation(
             "array_api_strict",
             "array_api_strict",
             _library_call,
             requires=("array_api_strict",),
+            routes="array_api",
             description="subpixel on array-api-strict",
         ),
         Implementation(
-            "torch", "torch", _library_call, requires=("torch",), description="subpixel on torch tensors"
+            "torch",
+            "torch",
+            _library_call,
+            requires=("torch",),
+            routes="torch",
+            description="subpixel on torch tensors",
         ),
         Implementation(
-            "jax", "jax", _library_call, requires=("jax",), description="subpixel on JAX arrays (eager)"
+            "jax",
+            "jax",
+            _library_call,
+            requires=("jax",),
+            routes="jax",
+            description="subpixel on JAX arrays (eager)",
         ),
         Implementation(
-            "jax.jit", "jax", _jax_jit_call, requires=("jax",), description="subpixel inside jax.jit"
+            "jax.jit",
+            "jax",
+            _jax_jit_call,
+            requires=("jax",),
+            routes="jax",
+            description="subpixel inside jax.jit",
         ),
         Implementation(
-            "cupy", "cupy", _library_call, requires=("cupy",), description="subpixel on CuPy arrays"
+            "cupy",
+            "cupy",
+            _library_call,
+            requires=("cupy",),
+            routes="array_api",
+            description="subpixel on CuPy arrays",
         ),
         Implementation(
             "dask",
             "dask",
             _library_call,
             requires=("dask", "numpy"),
+            routes="dask",
             description="subpixel on dask arrays of NumPy chunks",
         ),
     ]
@@ -236,6 +271,7 @@ def _register_builtins() -> None:
                 "torch",
                 _torch_layer_call,
                 requires=("torch",),
+                routes="torch",
                 description="subpixel.torch.PixelShuffle / PixelUnshuffle layers",
                 setup=_importer("subpixel.torch"),
             )
@@ -247,6 +283,7 @@ def _register_builtins() -> None:
                 "jax",
                 _flax_nnx_call,
                 requires=("jax", "flax"),
+                routes="jax",
                 description="subpixel.flax (NNX) PixelShuffle / PixelUnshuffle",
                 setup=_importer("subpixel.flax"),
             )
@@ -258,6 +295,7 @@ def _register_builtins() -> None:
                     "jax",
                     _flax_linen_call,
                     requires=("jax", "flax"),
+                    routes="jax",
                     description="subpixel.flax.linen PixelShuffle / PixelUnshuffle",
                     setup=_importer("subpixel.flax.linen"),
                 )

@@ -3,102 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import importlib.metadata
 import json
-import platform
-import sys
 from pathlib import Path
-from typing import Any
 
+from subpixel.conformance._cases import all_cases
+from subpixel.conformance._coverage import RouteCoverage
 from subpixel.conformance._engine import FAILED, NOT_RUN, Matrix
-from subpixel.conformance._references import ReferenceBook
-from subpixel.conformance._registry import Implementation
+from subpixel.conformance._environment import environment
 
 __all__ = ["environment", "to_json", "to_markdown", "write_reports"]
-
-#: Distributions whose versions the header lists (when installed).
-DISTRIBUTIONS = (
-    "subpixel",
-    "numpy",
-    "array-api-compat",
-    "array-api-strict",
-    "torch",
-    "jax",
-    "jaxlib",
-    "dask",
-    "cupy",
-    "cupy-cuda12x",
-    "cupy-cuda13x",
-    "cupy-cuda11x",
-    "ml_dtypes",
-    "onnx",
-    "flax",
-    "keras",
-)
-
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for dist in DISTRIBUTIONS:
-        try:
-            found[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:  # noqa: PERF203 - a dozen look-ups
-            continue
-    if "subpixel" not in found:
-        import subpixel
-
-        found["subpixel"] = subpixel.__version__
-    return found
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment(
-    chosen: list[Implementation],
-    device_names: dict[str, str],
-    book: ReferenceBook,
-    *,
-    quick: bool,
-    seconds: float,
-    case_count: int,
-) -> dict[str, Any]:
-    """Return the header: versions, Python, platform, devices, references and known deviations."""
-    import os
-
-    golden = book.golden
-    references = {
-        "torch": "live torch (CPU)" if book.use_torch else "not installed: golden vectors used instead",
-        "golden": f"{len(golden.cases)} cases recorded from torch {golden.torch_version}",
-        "onnx": "onnx.reference.ReferenceEvaluator" if book.use_onnx else "onnx not installed: not used",
-        "definition": "index formula evaluated by NumPy (always)",
-        "cases_per_source": dict(sorted(book.source_counts.items())),
-    }
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "subpixel.conformance.run_matrix(...)",
-        "quick": quick,
-        "cases_per_dtype": case_count,
-        "seconds": round(seconds, 1),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpu": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "devices": device_names,
-        "versions": _versions(),
-        "implementations": {impl.name: impl.description for impl in chosen},
-        "references": references,
-        "torch_deviations": dict(sorted(book.deviations.items())),
-    }
 
 
 def to_json(matrix: Matrix) -> str:
@@ -117,11 +30,57 @@ def to_json(matrix: Matrix) -> str:
         "summary": matrix.summary(),
         "problems": matrix.problems,
         "families": matrix.families,
+        "route_coverage": [
+            {
+                "implementation": c.implementation,
+                "device": c.device,
+                "enforced": c.enforced,
+                "routes": {route: c.text(route) for route in _route_names(c)},
+                "cases": c.cases,
+            }
+            for c in matrix.coverage
+        ],
     }
     # Indented header, one line per row: readable, and a change of one cell is a one-line diff.
     head = json.dumps(payload, indent=1)[:-2]
     body = ",\n".join("  " + json.dumps(row, separators=(",", ":")) for row in rows)
     return f'{head},\n "rows": [\n{body}\n ]\n}}\n'
+
+
+def _route_names(coverage: RouteCoverage) -> list[str]:
+    """Return the declared routes first, then any other route of the prefix that a case took."""
+    return [*coverage.routes, *(r for r in sorted(coverage.cases) if r not in coverage.routes)]
+
+
+def _coverage_lines(matrix: Matrix) -> list[str]:
+    if not matrix.coverage:
+        return []
+    enforced = all(c.enforced for c in matrix.coverage)
+    lines = [
+        "",
+        "## Route coverage",
+        "",
+        "Every route of each fast path, and how many cases took it"
+        + (
+            " (a route no case took fails the run)."
+            if enforced
+            else " (filtered run: reported, not enforced)."
+        ),
+        "",
+        "| implementation (device) | route | what it is | cases that took it |",
+        "|---|---|---|---|",
+    ]
+    for c in matrix.coverage:
+        names = _route_names(c)
+        if not names:
+            lines.append(f"| {c.implementation} ({c.device}) | - | no routes declared for {c.prefix!r} | - |")
+        for route in names:
+            what = _escape(c.routes.get(route, "(not declared in ROUTES)"))
+            text = c.text(route)
+            if text.startswith("NOT"):
+                text = f"**{text}**"
+            lines.append(f"| {c.implementation} ({c.device}) | `{route}` | {what} | {_escape(text)} |")
+    return lines
 
 
 def _escape(text: str) -> str:
@@ -142,7 +101,9 @@ def to_markdown(matrix: Matrix) -> str:
         "",
         f"- date: {h['date']}; command: `{h['command']}`; quick: {h['quick']}; "
         f"{h['cases_per_dtype']} cases per dtype; {h['seconds']} s",
-        f"- Python {h['python']} on {h['platform']}; CPU: {h['cpu']} ({h['cpu_count']} logical cores)",
+        f"- Python {h['python']} on {h['platform']}; CPU: {h['cpu']} ({h['cpu_count']} logical cores); "
+        f"load average {' / '.join(str(v) for v in h.get('load_average', []))}; "
+        f"profile {h.get('profile', 'default')}",
         "- devices: " + (", ".join(f"{k} = {v}" for k, v in h["devices"].items()) or "none"),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in h["versions"].items()),
         "- references: "
@@ -203,6 +164,7 @@ def to_markdown(matrix: Matrix) -> str:
                 f"| {row.backend} | {row.device} | {row.dtype} | FAILED: {_escape(row.reason)} |"
                 + " |" * (len(titles) - 1)
             )
+    lines += _coverage_lines(matrix)
     if failed:
         lines += ["", "## Failures (first failing case of each cell)", ""]
         for number, (_row, _family, cell) in enumerate(failed, 1):
@@ -221,10 +183,8 @@ def to_markdown(matrix: Matrix) -> str:
         lines += ["", "## Cases not applicable inside cells that ran", ""]
         lines += [f"- {_escape(text)}" for text in applicable]
     lines += ["", "## Case families", ""]
-    from subpixel.conformance._cases import all_cases
-
     for family in matrix.families:
-        members = [c for c in all_cases(h["quick"]) if c.family == family["id"]]
+        members = [c for c in all_cases(h["quick"], h.get("profile", "default")) if c.family == family["id"]]
         lines.append(
             f"- **{family['title']}** (`{family['id']}`, {len(members)} cases): "
             + "; ".join(f"`{c.describe()}`" for c in members[:3])

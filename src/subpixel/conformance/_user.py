@@ -1,0 +1,131 @@
+"""Check anyone's pixel shuffle: rows for a user's function, with torch's semantics by default.
+
+``python -m subpixel conformance --impl package.module:function`` imports ``function`` and runs
+the matrix on it as ``function(x, upscale_factor)``: a channels-first, ``CRD`` shuffle, as
+``torch.nn.functional.pixel_shuffle``, on NumPy arrays (and torch tensors when torch is
+installed). Options the function has are declared, and the cases that need the others are
+"not applicable":
+
+- ``inverse="package.module:unshuffle"``: the inverse function, same signature;
+- ``options={"channels_last", "order", "tuple_factors"}``: the function takes the keywords
+  ``channels_last=`` and ``order=`` (as :func:`subpixel.pixel_shuffle`) or tuple factors;
+- ``backends``: the array backends to call it on.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from subpixel.conformance._cases import OPTION_CHANNELS_LAST, OPTION_INVERSE, OPTION_ORDER, OPTION_TUPLE
+from subpixel.conformance._registry import Implementation, register_implementation
+
+__all__ = ["USER_OPTIONS", "load_function", "register_user_function"]
+
+#: Options a user's function may declare besides its inverse.
+USER_OPTIONS = frozenset({OPTION_CHANNELS_LAST, OPTION_ORDER, OPTION_TUPLE})
+
+
+def load_function(spec: str) -> Callable[..., Any]:
+    """Import ``package.module:function`` (the function may be a dotted attribute path).
+
+    Raises
+    ------
+    ValueError
+        If ``spec`` has no ``:``, or the module or attribute does not exist, or is not callable.
+    """
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        msg = f"load_function: spec must be 'package.module:function', got {spec!r}"
+        raise ValueError(msg)
+    try:
+        found: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        msg = f"load_function: cannot import module {module_name!r} of spec {spec!r}: {error}"
+        raise ValueError(msg) from error
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            msg = f"load_function: {module_name!r} has no attribute {attribute!r} (spec {spec!r})"
+            raise ValueError(msg)
+        found = getattr(found, part)
+    if not callable(found):
+        msg = f"load_function: {spec!r} is a {type(found).__name__}, not a function"
+        raise ValueError(msg)
+    function: Callable[..., Any] = found
+    return function
+
+
+def register_user_function(
+    spec: str,
+    *,
+    inverse: str | None = None,
+    options: Iterable[str] = (),
+    backends: Iterable[str] | None = None,
+) -> list[str]:
+    """Register one matrix row per backend for the function ``spec``; return the row names.
+
+    Parameters
+    ----------
+    spec : str
+        ``package.module:function``, called as ``function(x, upscale_factor)`` plus the keywords
+        of the declared ``options``.
+    inverse : str, optional
+        ``package.module:function`` of the inverse (unshuffle), same signature.
+    options : iterable of str
+        Among ``channels_last``, ``order`` and ``tuple_factors``.
+    backends : iterable of str, optional
+        Array backends to run it on; default NumPy, and torch when installed.
+
+    Returns
+    -------
+    list of str
+        The names of the registered rows (``spec`` on NumPy, ``spec [torch]`` and so on).
+
+    Raises
+    ------
+    ValueError
+        If ``options`` names an unknown option, or a function cannot be imported.
+    """
+    declared = frozenset(options)
+    unknown = sorted(declared - USER_OPTIONS)
+    if unknown:
+        msg = f"register_user_function: options must be among {sorted(USER_OPTIONS)}, got {unknown}"
+        raise ValueError(msg)
+    forward = load_function(spec)
+    backward = load_function(inverse) if inverse is not None else None
+    chosen = list(backends) if backends is not None else ["numpy"]
+    if backends is None and importlib.util.find_spec("torch") is not None:
+        chosen.append("torch")
+    keywords = declared & {OPTION_CHANNELS_LAST, OPTION_ORDER}
+
+    def call(x: Any, factor: Any, is_inverse: bool, channels_last: bool, order: str) -> Any:
+        function = backward if is_inverse else forward
+        if function is None:  # pragma: no cover - the engine skips inverse cases without the option
+            msg = "no inverse function declared"
+            raise NotImplementedError(msg)
+        extra: dict[str, Any] = {}
+        if OPTION_CHANNELS_LAST in keywords:
+            extra["channels_last"] = channels_last
+        if OPTION_ORDER in keywords:
+            extra["order"] = order
+        return function(x, factor, **extra)
+
+    row_options = declared | ({OPTION_INVERSE} if backward is not None else set())
+    names = []
+    for backend in chosen:
+        name = spec if backend == "numpy" else f"{spec} [{backend}]"
+        register_implementation(
+            Implementation(
+                name,
+                backend,
+                call,
+                options=frozenset(row_options),
+                requires=(backend,),
+                description=f"{spec} on {backend}" + (f", inverse {inverse}" if inverse else ""),
+            ),
+            replace=True,
+        )
+        names.append(name)
+    return names

@@ -1,0 +1,254 @@
+"""The conformance matrix alone catches a bug planted on any one route.
+
+Each planted implementation is right everywhere but on one route (large inputs, threaded copies,
+several Dask chunks, one element size, ``order="DCR"``, ``channels_last``, gradients, memory
+format). It is registered through the public ``register_implementation`` and the matrix, restricted
+to the families and dtypes that reach the route, must fail it with a runnable reproducer, and
+pass the same implementation without the bug (the control).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from subpixel import pixel_shuffle, pixel_unshuffle
+from subpixel.conformance import (
+    Implementation,
+    Matrix,
+    ReferenceBook,
+    register_implementation,
+    run_matrix,
+    unregister_implementation,
+)
+from subpixel.conformance._cases import constant
+
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
+Call = Callable[[Any, Any, bool, bool, str], Any]
+
+SMALL_BYTES = constant("subpixel._fast.numpy", "SMALL_BYTES")
+PARALLEL_BYTES = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
+
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+needs_dask = pytest.mark.skipif(importlib.util.find_spec("dask") is None, reason="dask is not installed")
+
+
+def library(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    """The library itself: the control."""
+    run = pixel_unshuffle if inverse else pixel_shuffle
+    return run(x, factor, channels_last=channels_last, order=order)  # type: ignore[arg-type]
+
+
+def corrupt(y: Any) -> Any:
+    """Flip the lowest bit of the last byte of a NumPy result (a copy)."""
+    out = np.array(y, copy=True)
+    if out.size:
+        out.reshape(-1).view(np.uint8)[-1] ^= 1
+    return out
+
+
+def wrong_when(condition: Callable[[Any, bool, str], bool]) -> Call:
+    """The library, with a corrupted result where ``condition(x, channels_last, order)`` holds."""
+
+    def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        y = library(x, factor, inverse, channels_last, order)
+        return corrupt(y) if condition(x, channels_last, order) else y
+
+    return call
+
+
+@pytest.fixture(scope="module")
+def book() -> ReferenceBook:
+    """References shared by the tests of this module."""
+    return ReferenceBook()
+
+
+@pytest.fixture
+def planted() -> Iterator[Callable[..., str]]:
+    """Register implementations for one test and remove them afterwards."""
+    names: list[str] = []
+
+    def register(name: str, backend: str, call: Call, **options: Any) -> str:
+        register_implementation(Implementation(name, backend, call, description="planted bug", **options))
+        names.append(name)
+        return name
+
+    yield register
+    for name in names:
+        unregister_implementation(name)
+
+
+def failures(matrix: Matrix) -> list[str]:
+    """Every failed case id; each failed cell carries a reproducer naming its row."""
+    found = []
+    for row, _family, cell in matrix.failed_cells:
+        assert cell.first_failure is not None
+        assert f"c.reproduce({row.backend!r}" in cell.first_failure["reproducer"]
+        found += cell.failures
+    return found
+
+
+def check(
+    register: Callable[..., str],
+    backend: str,
+    buggy: Call,
+    control: Call,
+    families: list[str],
+    dtypes: list[str],
+    book: ReferenceBook,
+    **options: Any,
+) -> list[str]:
+    """Run the bug and its control on the same cases; return the failed case ids of the bug."""
+    bug = register(f"planted-{buggy.__name__}-{id(buggy)}", backend, buggy, **options)
+    good = register(f"control-{id(buggy)}", backend, control, **options)
+    clean = run_matrix([good], ["cpu"], families=families, dtypes=dtypes, book=book)
+    assert clean.ok, [c.first_failure for _r, _f, c in clean.failed_cells] or clean.problems
+    matrix = run_matrix([bug], ["cpu"], families=families, dtypes=dtypes, book=book)
+    assert not matrix.ok
+    found = failures(matrix)
+    assert found
+    return found
+
+
+def test_large_inputs_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Wrong at or above the NumPy fast path's byte threshold only."""
+    found = check(
+        planted,
+        "numpy",
+        wrong_when(lambda x, _cl, _o: x.nbytes >= SMALL_BYTES),
+        library,
+        ["sizes"],
+        ["uint8"],
+        book,
+    )
+    assert all("-above-" in case or "BLOCK_BYTES" in case for case in found), found
+
+
+def test_threaded_copies_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Wrong only where the copy is split over threads."""
+    found = check(
+        planted,
+        "numpy",
+        wrong_when(lambda x, _cl, _o: x.nbytes >= PARALLEL_BYTES),
+        library,
+        ["sizes"],
+        ["uint8", "float32"],
+        book,
+    )
+    assert all("PARALLEL_BYTES" in case for case in found), found
+
+
+def test_one_element_size_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Wrong for 16-byte elements (complex128) only."""
+    found = check(
+        planted,
+        "numpy",
+        wrong_when(lambda x, _cl, _o: x.dtype.itemsize == 16),
+        library,
+        ["factors", "sizes"],
+        ["complex128", "complex64", "float64"],
+        book,
+    )
+    assert found
+
+
+def test_dcr_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Wrong in order='DCR' only."""
+    found = check(
+        planted, "numpy", wrong_when(lambda _x, _cl, order: order == "DCR"), library, ["dcr"], ["int16"], book
+    )
+    assert all(case.startswith("dcr/") for case in found)
+
+
+def test_channels_last_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Wrong with channels_last=True only."""
+    found = check(
+        planted, "numpy", wrong_when(lambda _x, cl, _o: cl), library, ["channels_last"], ["bool"], book
+    )
+    assert found
+
+
+@needs_dask
+def test_several_chunks_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Wrong on Dask inputs of more than one chunk only."""
+
+    def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        y = library(x, factor, inverse, channels_last, order)
+        if max(x.numblocks) > 1:
+            return y.map_blocks(corrupt, dtype=y.dtype)
+        return y
+
+    found = check(planted, "dask", call, library, ["sizes"], ["uint8", "int16", "uint32"], book)
+    assert all("chunks" in case and "one_chunk" not in case for case in found), found
+
+
+def torch_native(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    """Torch's own op (options: inverse only): the control of the torch bugs."""
+    import torch
+
+    return (torch.pixel_unshuffle if inverse else torch.pixel_shuffle)(x, factor)
+
+
+@needs_torch
+def test_gradients_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Right forward, wrong gradient (the backward flips one element's sign)."""
+    import torch
+
+    class Wrong(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any, factor: int, inverse: bool) -> Any:
+            ctx.args = (factor, inverse)
+            return torch_native(x, factor, inverse, False, "CRD")
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            factor, inverse = ctx.args
+            back = torch_native(grad, factor, not inverse, False, "CRD").clone()
+            back.view(-1)[-1] = -back.view(-1)[-1]
+            return back, None, None
+
+        @staticmethod
+        def jvp(ctx: Any, tangent: Any, *_: Any) -> Any:
+            factor, inverse = ctx.args
+            return torch_native(tangent, factor, inverse, False, "CRD")
+
+    def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        return Wrong.apply(x, factor, inverse)  # type: ignore[no-untyped-call]
+
+    found = check(
+        planted,
+        "torch",
+        call,
+        torch_native,
+        ["autodiff"],
+        ["float32", "float64"],
+        book,
+        options=frozenset({"inverse"}),
+    )
+    assert all(case.startswith("autodiff/") for case in found)
+
+
+@needs_torch
+def test_memory_format_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Right values, contiguous result for a channels_last input (torch keeps channels_last)."""
+
+    def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        return torch_native(x, factor, inverse, channels_last, order).contiguous()
+
+    found = check(
+        planted,
+        "torch",
+        call,
+        torch_native,
+        ["sizes"],
+        ["uint8", "float32"],
+        book,
+        options=frozenset({"inverse"}),
+    )
+    assert all("channels_last" in case for case in found), found
