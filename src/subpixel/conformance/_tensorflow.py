@@ -78,6 +78,11 @@ class TensorFlowBackend(ArrayBackend):
         return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
 
 
+#: NumPy dtypes Keras's torch backend rejects as layer inputs
+#: (uint16 and bfloat16 measured; uint32 and uint64 not tried).
+_KERAS_TORCH_MISSING = frozenset({"uint16", "uint32", "uint64", "bfloat16"})
+
+
 class KerasBackend(NumpyBackend):
     """NumPy inputs and outputs of the Keras layers on one Keras backend (run in a worker)."""
 
@@ -92,6 +97,16 @@ class KerasBackend(NumpyBackend):
     def load(self) -> Any:
         """NumPy (the layers run in the worker)."""
         return importlib.import_module("numpy")
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """Keras's torch backend cannot take NumPy inputs of some dtypes."""
+        if self.keras_backend == "torch" and dtype in _KERAS_TORCH_MISSING:
+            return f"Keras's torch backend does not convert NumPy {dtype} inputs"
+        return super().dtype_problem(dtype, device)
+
+    def is_array(self, y: Any) -> bool:
+        """Check for a NumPy array (the worker answers with them)."""
+        return isinstance(y, np.ndarray)
 
     def versions(self) -> dict[str, str]:
         """Keras and the backend library, as the worker reports them."""
