@@ -45,11 +45,18 @@ def _import_error_text(error: ImportError) -> str:
     )
 
 
-try:
-    import keras
-    from keras import ops
-except ImportError as _error:
-    raise ImportError(_import_error_text(_error)) from _error
+def _import_keras() -> None:
+    """Import Keras and its backend, turning a missing backend into advice."""
+    try:
+        importlib.import_module("keras")
+    except ImportError as error:
+        raise ImportError(_import_error_text(error)) from error
+
+
+_import_keras()
+
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
 
 __all__ = ["ICNR", "PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 
