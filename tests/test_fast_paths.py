@@ -273,7 +273,7 @@ def test_numpy_lanes_kernels_at_the_thresholds(dtype: str, threshold: str, step:
         if not channels_last and (itemsize, 2) in table:
             assert f"numpy:lanes-{'split' if inverse else 'join'}" in counter, dict(counter)
         big = x.nbytes >= fast_numpy.PARALLEL_BYTES and subpixel.get_num_threads() > 1
-        assert ("numpy:threaded" in counter) == big, dict(counter)
+        assert ("numpy:threaded" in counter) == (big and "numpy:plain-copy" not in counter), dict(counter)
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "bool", "float16", "int16", "float32"])
@@ -525,7 +525,39 @@ def test_torch_routes() -> None:
     assert torch_routes(seen) == {engine: 1}
     with _routes.counting() as seen:
         assert type(subpixel.pixel_shuffle(big, 2).grad_fn).__name__ == "_ShuffleBackward"
-    assert torch_routes(seen) == {"torch:kernel-autograd": 1}
+    assert torch_routes(seen) == {"torch:kernel-autograd": 1, engine: 1}
+    middle = torch.zeros(1, 16, 40, 40)  # from SMALL_BYTES to KERNEL_BYTES: the methods
+    assert fast_torch.SMALL_BYTES <= middle.numel() * 4 < fast_torch.KERNEL_BYTES
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(middle, 2, order="DCR")
+        subpixel.pixel_shuffle(middle.to(torch.int16), 2)  # PyTorch's op is slow on 2 bytes
+    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine: 2}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(middle, 2)  # 4-byte elements below KERNEL_BYTES: PyTorch's op
+        subpixel.pixel_unshuffle(middle.double(), 2)
+    assert torch_routes(seen) == {"torch:native": 2}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_torch_kernel_every_dtype(dtype: str) -> None:
+    """Above KERNEL_BYTES every dtype of 1 to 8 bytes takes the engine; 16-byte ones the methods."""
+    torch = _torch()
+    from subpixel import _routes
+    from subpixel._fast import torch as fast_torch
+
+    item = torch.empty((), dtype=getattr(torch, dtype)).element_size()
+    side = 2 * int((fast_torch.KERNEL_BYTES / item / 2 / 12) ** 0.5 / 3 + 1) * 3
+    for factor, inverse, channels_last, order in [(2, False, False, "CRD"), (3, True, True, "DCR")]:
+        shape = (2, side, side, 12) if channels_last else (2, 12, side, side)
+        x = torch_input(torch, shape, dtype, seed=16)
+        assert x.numel() * item >= fast_torch.KERNEL_BYTES
+        with _routes.counting() as seen:
+            y = call(x, factor, inverse, channels_last, order)
+        assert torch_same(y, torch_reference(x, factor, inverse, channels_last, order)), (dtype, factor)
+        expected = (
+            "torch:plain" if item == 16 else "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
+        )
+        assert torch_routes(seen) == {expected: 1}
 
 
 def test_torch_vmap_takes_plain_path() -> None:
