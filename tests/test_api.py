@@ -230,6 +230,39 @@ def test_non_arrays_are_a_type_error(not_an_array: object) -> None:
         subpixel.pixel_shuffle(not_an_array, 2)  # type: ignore[type-var]
 
 
+def test_factor_by_keyword_as_in_torch(backend: Backend) -> None:
+    x = special_array((2, 8, 3, 4), "float32")
+    by_keyword = subpixel.pixel_shuffle(backend.from_numpy(x), upscale_factor=2)
+    assert same_bits(to_numpy(by_keyword), to_numpy(subpixel.pixel_shuffle(backend.from_numpy(x), 2)))
+    assert same_bits(to_numpy(by_keyword), torch_shuffle(x, 2))
+    y = special_array((2, 2, 6, 4), "float32")
+    back = subpixel.pixel_unshuffle(backend.from_numpy(y), downscale_factor=2, order="DCR")
+    assert same_bits(
+        to_numpy(back), to_numpy(subpixel.pixel_unshuffle(backend.from_numpy(y), 2, order="DCR"))
+    )
+
+
+@pytest.mark.needs("torch")
+def test_keyword_spellings_of_torch_functional() -> None:
+    import torch
+
+    t = torch.from_numpy(special_array((1, 9, 2, 3), "float64"))
+    functional = torch.nn.functional
+    expected = functional.pixel_shuffle(t, upscale_factor=3)
+    assert same_bits(subpixel.pixel_shuffle(t, upscale_factor=3).numpy(), expected.numpy())
+    back = functional.pixel_unshuffle(expected, downscale_factor=3)
+    assert same_bits(subpixel.pixel_unshuffle(expected, downscale_factor=3).numpy(), back.numpy())
+    # The factor is checked the same way by keyword: a bool or float factor is a TypeError.
+    with pytest.raises(TypeError, match="upscale_factor"):
+        subpixel.pixel_shuffle(t, upscale_factor=True)
+    with pytest.raises(TypeError, match="downscale_factor"):
+        subpixel.pixel_unshuffle(t, downscale_factor=2.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        subpixel.pixel_shuffle(t, factor=3)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        subpixel.pixel_shuffle(t, 3, upscale_factor=3)  # type: ignore[misc]
+
+
 def test_shuffle_plan_validates_shape() -> None:
     with pytest.raises(TypeError, match="shape must hold only ints"):
         subpixel.shuffle_plan((1, 4.0, 2, 2), 2)  # type: ignore[arg-type]

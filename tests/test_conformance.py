@@ -356,8 +356,9 @@ def test_cli_writes_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
                    "--out", str(tmp_path)])  # fmt: skip
     assert status == 0
     out = capsys.readouterr()
-    assert "| numpy | cpu | float32 | passed" in out.out
-    assert "conformance: numpy cpu float32:" in out.err  # progress
+    assert "numpy (cpu)  passed 20 cells" in out.out  # the summary; the full report is in the files
+    assert "| numpy | cpu | float32 | passed" in (tmp_path / "matrix.md").read_text(encoding="utf-8")
+    assert "numpy cpu float32:" in out.err  # progress
     report = json.loads((tmp_path / "matrix.json").read_text(encoding="utf-8"))
     assert report["status"] == "passed"
     header = report["header"]
@@ -402,7 +403,7 @@ def test_cli_fails_on_failure_and_missing_rows(tmp_path: Path, capsys: pytest.Ca
     # A device named explicitly that the backend does not have is a failure.
     assert main(["--backends", "numpy", "--devices", "gpu", "--quick", "--out", str(tmp_path)]) == 1
     # Unknown names.
-    assert main(["--backends", "no-such-backend", "--quick", "--out", str(tmp_path)]) == 1
+    assert main(["--backends", "no-such-backend", "--quick", "--out", str(tmp_path)]) == 2
     assert main(["--devices", "tpu", "--out", str(tmp_path)]) == 2
     capsys.readouterr()
 

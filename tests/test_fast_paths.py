@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import subpixel
+from subpixel import _routes
 from subpixel._api import _runners
 from subpixel._fast import _blocked
 from subpixel._fast import numpy as fast_numpy
@@ -231,6 +232,93 @@ def test_concurrent_calls_from_eight_threads() -> None:
         assert all(pool.map(work, range(8)))
 
 
+# --- NumPy copy engine: the lanes kernels and the thresholds ---------------------------------
+
+#: Every dtype of each element size the lanes kernels handle (they move bits, never values).
+LANE_DTYPES = ["uint8", "int8", "bool", "uint16", "int16", "float16", "float32", "int32"]
+ALL_LANE_PAIRS = frozenset({(1, 2), (1, 4), (2, 2), (2, 4), (4, 2)})
+
+
+def _threshold_shape(nbytes: int, itemsize: int, inverse: bool, channels_last: bool, step: int) -> tuple:
+    """A factor-2 input of about ``nbytes`` (``step`` moves it by one column of each row pair)."""
+    h = 32
+    w = max(1, nbytes // (4 * h * itemsize)) + step
+    spatial = (2 * h, 2 * w) if inverse else (h, w)
+    channels = 1 if inverse else 4
+    return (1, *spatial, channels) if channels_last else (1, channels, *spatial)
+
+
+@pytest.mark.parametrize("dtype", LANE_DTYPES)
+@pytest.mark.parametrize(
+    ("threshold", "step"),
+    [("SMALL_BYTES", -1), ("SMALL_BYTES", 1), ("PARALLEL_BYTES", -1), ("PARALLEL_BYTES", 1)],
+    ids=["below-small", "above-small", "below-parallel", "above-parallel"],
+)
+def test_numpy_lanes_kernels_at_the_thresholds(dtype: str, threshold: str, step: int) -> None:
+    """Factor 2, both directions, layouts and orders, just below and above each size threshold."""
+    itemsize = np.dtype(dtype).itemsize
+    for inverse, channels_last, order in itertools.product((False, True), (False, True), ("CRD", "DCR")):
+        if threshold == "PARALLEL_BYTES" and (channels_last or order == "DCR"):
+            continue  # the large sizes cover the lanes layouts only (channels first)
+        shape = _threshold_shape(getattr(fast_numpy, threshold), itemsize, inverse, channels_last, step)
+        x = special(shape, dtype, seed=7)
+        assert (x.nbytes >= getattr(fast_numpy, threshold)) == (step > 0)
+        with _routes.counting() as counter:
+            y = call(x, 2, inverse, channels_last, order)
+        assert same_bits(y, reference(x, 2, inverse, channels_last, order)), (inverse, channels_last, order)
+        if x.nbytes < fast_numpy.SMALL_BYTES:
+            assert set(counter) == {"numpy:small"}
+            continue
+        table = fast_numpy.SPLIT_LANES if inverse else fast_numpy.JOIN_LANES
+        if not channels_last and (itemsize, 2) in table:
+            assert f"numpy:lanes-{'split' if inverse else 'join'}" in counter, dict(counter)
+        big = x.nbytes >= fast_numpy.PARALLEL_BYTES and subpixel.get_num_threads() > 1
+        assert ("numpy:threaded" in counter) == big, dict(counter)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "bool", "float16", "int16", "float32"])
+@pytest.mark.parametrize("factor", [2, 4, (2, 4), (4, 2), (2, 2, 2)])
+def test_numpy_lanes_kernels_for_every_pair(monkeypatch: pytest.MonkeyPatch, dtype: str, factor: Any) -> None:
+    """With every (size, lanes) pair switched on, each kernel matches the reference bit for bit."""
+    monkeypatch.setattr(_blocked, "SPLIT_LANES", ALL_LANE_PAIRS)
+    monkeypatch.setattr(_blocked, "JOIN_LANES", ALL_LANE_PAIRS)
+    lanes_seen = set()
+    for inverse, channels_last, order in itertools.product((False, True), (False, True), ("CRD", "DCR")):
+        x = special(shape_for(factor, inverse, channels_last, large=True), dtype, seed=8)
+        with _routes.counting() as counter:
+            y = call(x, factor, inverse, channels_last, order)
+        assert same_bits(y, reference(x, factor, inverse, channels_last, order)), (
+            inverse,
+            channels_last,
+            order,
+        )
+        lanes_seen |= {route for route in counter if "lanes" in route}
+    last = factor if isinstance(factor, int) else factor[-1]
+    if np.dtype(dtype).itemsize * last <= 8:
+        assert lanes_seen == {"numpy:lanes-split", "numpy:lanes-join"}
+
+
+def test_numpy_lanes_kernels_on_odd_views(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unaligned and negative-stride sources, and a strided destination (the torch channels-last case)."""
+    monkeypatch.setattr(_blocked, "SPLIT_LANES", ALL_LANE_PAIRS)
+    monkeypatch.setattr(_blocked, "JOIN_LANES", ALL_LANE_PAIRS)
+    base = special((2, 3, 96, 128), "uint16", seed=9)
+    raw = np.empty(base.nbytes + 1, np.uint8)[1:].view(np.uint16).reshape(base.shape)  # odd address
+    raw[...] = base
+    assert raw.ctypes.data % 2 == 1
+    flipped = np.ascontiguousarray(base[:, ::-1])[:, ::-1]
+    for x in (raw, flipped):
+        for inverse in (False, True):
+            plan = shuffle_plan(x.shape if inverse else (2, 12, 48, 64), 2, inverse=inverse)
+            source = x if inverse else x.reshape(2, 12, 48, 64)
+            expected = reference(source, 2, inverse, False, "CRD")
+            assert same_bits(fast_numpy.shuffle_large(source, plan), expected)
+            n, c, h, w = plan.collapse_shape
+            channels_last = np.empty((n, h, w, c), source.dtype).transpose(0, 3, 1, 2)
+            fast_numpy.shuffle_large(source, plan, channels_last)
+            assert same_bits(np.ascontiguousarray(channels_last), expected)
+
+
 # --- PyTorch ----------------------------------------------------------------------------------
 
 
@@ -437,7 +525,34 @@ def test_torch_routes() -> None:
     assert torch_routes(seen) == {engine: 1}
     with _routes.counting() as seen:
         assert type(subpixel.pixel_shuffle(big, 2).grad_fn).__name__ == "_ShuffleBackward"
-    assert torch_routes(seen) == {"torch:kernel-autograd": 1}
+    assert torch_routes(seen) == {"torch:kernel-autograd": 1, engine: 1}
+    middle = torch.zeros(1, 16, 40, 40)  # from SMALL_BYTES to KERNEL_BYTES: the methods
+    assert fast_torch.SMALL_BYTES <= middle.numel() * 4 < fast_torch.KERNEL_BYTES
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(middle, 2)
+    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine: 1}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_torch_kernel_every_dtype(dtype: str) -> None:
+    """Above KERNEL_BYTES every dtype of 1 to 8 bytes takes the engine; 16-byte ones the methods."""
+    torch = _torch()
+    from subpixel import _routes
+    from subpixel._fast import torch as fast_torch
+
+    item = torch.empty((), dtype=getattr(torch, dtype)).element_size()
+    side = 2 * int((fast_torch.KERNEL_BYTES / item / 2 / 12) ** 0.5 / 3 + 1) * 3
+    for factor, inverse, channels_last, order in [(2, False, False, "CRD"), (3, True, True, "DCR")]:
+        shape = (2, side, side, 12) if channels_last else (2, 12, side, side)
+        x = torch_input(torch, shape, dtype, seed=16)
+        assert x.numel() * item >= fast_torch.KERNEL_BYTES
+        with _routes.counting() as seen:
+            y = call(x, factor, inverse, channels_last, order)
+        assert torch_same(y, torch_reference(x, factor, inverse, channels_last, order)), (dtype, factor)
+        expected = (
+            "torch:plain" if item == 16 else "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
+        )
+        assert torch_routes(seen) == {expected: 1}
 
 
 def test_torch_vmap_takes_plain_path() -> None:

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -181,3 +183,25 @@ def test_icnr_off_gives_ungrouped_kernel() -> None:
     block = SubPixelConv(3, 1, 2, icnr=False, rngs=nnx.Rngs(0))
     kernel = np.asarray(block.conv.kernel[...])
     assert not np.array_equal(kernel[..., 0], kernel[..., 1])
+
+
+@pytest.mark.needs("torch")
+def test_foreign_arrays_are_a_type_error_and_numpy_is_accepted() -> None:
+    import torch
+
+    x = special_floats((1, 2, 2, 8))
+    layers: list[tuple[Callable[[Any], Any], str]] = [
+        (lambda v: PixelShuffle(2)(v), "PixelShuffle"),
+        (lambda v: PixelUnshuffle(1)(v), "PixelUnshuffle"),
+        (lambda v: sl.PixelShuffle(2).apply({}, v), "PixelShuffle"),
+        (lambda v: sl.PixelUnshuffle(1).apply({}, v), "PixelUnshuffle"),
+    ]
+    for run, name in layers:
+        with pytest.raises(TypeError, match=rf"^{name}: x must be a JAX or NumPy array, got torch\.Tensor"):
+            run(torch.from_numpy(x))
+        assert_same_bits(np.asarray(run(x)), np.asarray(run(jnp.asarray(x))))
+    with pytest.raises(TypeError, match=r"SubPixelConv: x must be a JAX or NumPy array, got builtins\.list"):
+        SubPixelConv(8, 2, 2, rngs=nnx.Rngs(0))(x.tolist())
+    block = sl.SubPixelConv(2, 2)
+    with pytest.raises(TypeError, match=r"SubPixelConv: x must be a JAX or NumPy array, got torch\.Tensor"):
+        block.init(jax.random.key(0), torch.from_numpy(x))

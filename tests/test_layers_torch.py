@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -64,6 +65,44 @@ def test_repr_parameters_and_state_match_torch(factor: int) -> None:
         assert ours.state_dict() == {}
     assert PixelShuffle(factor).upscale_factor == nn.PixelShuffle(factor).upscale_factor
     assert PixelUnshuffle(factor).downscale_factor == nn.PixelUnshuffle(factor).downscale_factor
+
+
+def test_script_compiles_the_int_factor_layers() -> None:
+    x = tensor((2, 8, 3, 5))
+    for ours, theirs in [(PixelShuffle(2), nn.PixelShuffle(2)), (PixelUnshuffle(2), nn.PixelUnshuffle(2))]:
+        with warnings.catch_warnings():
+            # torch.jit.script is deprecated since torch 2.13; the layers still script, as torch's do.
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+            scripted = torch.jit.script(ours)
+        y = x if isinstance(ours, PixelShuffle) else tensor((2, 2, 6, 10))
+        assert_same_bits(scripted(y).numpy(), theirs(y).numpy())
+        assert scripted.state_dict() == {}
+
+
+def test_non_tensor_input_is_a_type_error_naming_the_argument() -> None:
+    for layer, name in [(PixelShuffle(2), "PixelShuffle"), (PixelUnshuffle(2), "PixelUnshuffle")]:
+        for bad in (np.zeros((1, 4, 4, 4), np.float32), [[[[0.0] * 4] * 4] * 4], None):
+            with pytest.raises(
+                TypeError, match=rf"^{name}.forward: argument 'input' must be a torch.Tensor, got "
+            ):
+                layer(bad)
+    with pytest.raises(TypeError, match=r"got numpy.ndarray"):
+        PixelShuffle(2)(np.zeros((1, 4, 3, 3)))
+
+
+def test_input_by_keyword_and_factor_set_after_construction_follow_torch() -> None:
+    x = tensor((1, 36, 2, 2))
+    ours, theirs = PixelShuffle(2), nn.PixelShuffle(2)
+    assert_same_bits(ours(input=x).numpy(), theirs(input=x).numpy())
+    ours.upscale_factor = theirs.upscale_factor = 3
+    assert_same_bits(ours(x).numpy(), theirs(x).numpy())
+    assert repr(ours) == repr(theirs) == "PixelShuffle(upscale_factor=3)"
+    inverse = PixelUnshuffle(3)
+    inverse.downscale_factor = 2
+    assert_same_bits(inverse(x).numpy(), nn.PixelUnshuffle(2)(x).numpy())
+    ours.upscale_factor = 0
+    with pytest.raises(ValueError, match="upscale_factor"):
+        ours(x)
 
 
 def test_repr_of_extended_options() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import torch
-import torch.autograd.forward_ad as fwad
+import torch.autograd.forward_ad as _forward_ad
 import torch.nn.functional as nnf
 
 import subpixel
@@ -25,6 +25,10 @@ from subpixel._fast import torch as fast_torch
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("torch",)
+
+#: torch's forward-AD module and torch.func, loosely typed in torch's annotations.
+fwad: Any = _forward_ad
+func: Any = torch.func
 
 # PyTorch's first dual tensor scripts its forward-AD decompositions, which warns in torch 2.13.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
@@ -39,6 +43,7 @@ SIZES = {
     "tiny": 4 * 8 * 8 * 4,
     "below": fast_torch.SMALL_BYTES - 2 * 64 * 4,
     "above": fast_torch.SMALL_BYTES + 2 * 64 * 4,
+    "kernel": fast_torch.KERNEL_BYTES + 2 * 64 * 4,
     "threaded": PARALLEL_BYTES + 2 * 64 * 4,
 }
 
@@ -106,10 +111,10 @@ def reference(x: torch.Tensor, inverse: bool, order: str, channels_last: bool) -
         if inverse:
             y = nnf.pixel_unshuffle(x, 2)
             if order == "DCR":
-                y = y.unflatten(-3, (n, 4)).transpose(-4, -3).flatten(-4, -3)
+                y = y.reshape(*y.shape[:-3], n, 4, *y.shape[-2:]).transpose(-4, -3).flatten(-4, -3)
         else:
             if order == "DCR":
-                x = x.unflatten(-3, (4, n // 4)).transpose(-4, -3).flatten(-4, -3)
+                x = x.reshape(*x.shape[:-3], 4, n // 4, *x.shape[-2:]).transpose(-4, -3).flatten(-4, -3)
             y = nnf.pixel_shuffle(x, 2)
         return y.movedim(-3, -1) if channels_last else y
 
@@ -153,7 +158,7 @@ def test_forward_ad_dual_tensors(size: str, inverse: bool, option: tuple[str, bo
             if order == "CRD" and not last:
                 expected = fwad.unpack_dual(native(fwad.make_dual(primal, t), inverse))
                 assert out.stride() == expected.primal.stride()
-                assert tangent.stride() == expected.tangent.stride()  # type: ignore[union-attr]
+                assert tangent.stride() == expected.tangent.stride()
         if requires_grad:
             g = special_tensor(tuple(out.shape), seed=3)
             (gx,) = torch.autograd.grad(run(primal), primal, g)
@@ -190,15 +195,15 @@ def test_torch_func_transforms(size: str, inverse: bool, option: tuple[str, bool
     run = shuffle_fn(inverse, order, last)
     x = special_tensor(shape, seed=8)
     t = special_tensor(shape, seed=9)
-    out, tangent = torch.func.jvp(run, (x,), (t,))
+    out, tangent = func.jvp(run, (x,), (t,))
     assert_same(out, reference(x, inverse, order, last))
     assert_same(tangent, reference(t, inverse, order, last), "jvp tangent")
-    y, vjp_fn = torch.func.vjp(run, x)
+    y, vjp_fn = func.vjp(run, x)
     g = special_tensor(tuple(y.shape), seed=10)
     (gx,) = vjp_fn(g)
     assert_same(gx, reference(g, not inverse, order, last), "vjp")
     # Forward over reverse with torch.func: the jvp of the vjp.
-    _, gt = torch.func.jvp(lambda c: vjp_fn(c)[0], (g,), (y.detach(),))
+    _, gt = func.jvp(lambda c: vjp_fn(c)[0], (g,), (y.detach(),))
     assert_same(gt, reference(y, not inverse, order, last), "jvp of vjp")
     finite = finite_tensor(shape, seed=11)
     weight = finite_tensor(tuple(y.shape), seed=12)
@@ -212,7 +217,7 @@ def test_torch_func_transforms(size: str, inverse: bool, option: tuple[str, bool
 
 #: (size, inverse, order): every option below the threaded size, a covering pair above it.
 GRADCHECK_CASES = [
-    *itertools.product(("tiny", "above"), (False, True), ("CRD", "DCR")),
+    *itertools.product(("tiny", "above", "kernel"), (False, True), ("CRD", "DCR")),
     ("threaded", False, "CRD"),
     ("threaded", True, "DCR"),
 ]
@@ -281,8 +286,7 @@ def test_strides_equal_torch(direction: str, shape: tuple[int, ...], factor: int
         (gb,) = torch.autograd.grad(yb, b, g, retain_graph=True)
         assert_same(ga, gb, "gradient")
         assert ga.stride() == gb.stride(), cotangent_layout
-    ya.backward(g)
-    yb.backward(g)
+    torch.autograd.backward([ya, yb], [g, g])
     assert a.grad is not None
     assert b.grad is not None
     assert a.grad.stride() == b.grad.stride()
@@ -295,23 +299,23 @@ def torch_routes(seen: Any) -> set[str]:
 
 def test_routes_of_autodiff() -> None:
     """Each autodiff route is taken where it should be (NumPy installed or not)."""
-    big = input_shape(SIZES["above"], 4, False, False)
+    big = input_shape(SIZES["kernel"], 4, False, False)
     x = special_tensor(big, seed=16).requires_grad_()
     t = special_tensor(big, seed=17)
     engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
-    wrapped = "torch:kernel-autograd"  # the tangent goes through the same Function
+    wrapped = "torch:kernel-autograd"
     with _routes.counting() as seen:
         y = subpixel.pixel_shuffle(x, 2, order="DCR")
-    assert torch_routes(seen) == {wrapped}
+    assert torch_routes(seen) == {wrapped, engine}
     with _routes.counting() as seen:
-        y.backward(torch.ones_like(y))
+        torch.autograd.backward(y, torch.ones_like(y))
     assert torch_routes(seen) == {engine}
     with _routes.counting() as seen, fwad.dual_level():
         subpixel.pixel_shuffle(fwad.make_dual(x.detach(), t), 2, order="DCR")
-    assert torch_routes(seen) == {
-        wrapped,
-        "torch:kernel-forward-ad",
-    }
+    assert torch_routes(seen) == {wrapped, "torch:kernel-forward-ad", engine}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(special_tensor(input_shape(SIZES["above"], 4, False, False)), 2)
+    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine}
     with _routes.counting() as seen:
         torch.func.jvp(lambda a: subpixel.pixel_shuffle(a, 2, order="DCR"), (x.detach(),), (t,))
     assert torch_routes(seen) == {"torch:plain"}

@@ -25,8 +25,8 @@ _modules = sys.modules
 
 def pixel_shuffle(
     x: ArrayT,
-    upscale_factor: int | tuple[int, ...],
     /,
+    upscale_factor: int | tuple[int, ...],
     *,
     channels_last: bool = False,
     order: Order = "CRD",
@@ -44,7 +44,8 @@ def pixel_shuffle(
     upscale_factor : int or tuple of int
         ``r`` upscales the last two spatial axes by ``r`` each (as PyTorch). A tuple gives one
         factor per spatial axis, for 1-D signals, 3-D volumes and non-square factors.
-        ``F`` is the product of the factors.
+        ``F`` is the product of the factors. Positional or by keyword, as in
+        ``torch.nn.functional.pixel_shuffle(x, upscale_factor=2)``.
     channels_last : bool
         The channel axis is last: ``(*, S1, ..., Sk, C * F) -> (*, S1 * f1, ..., Sk * fk, C)``.
     order : {"CRD", "DCR"}
@@ -96,8 +97,8 @@ def pixel_shuffle(
 
 def pixel_unshuffle(
     x: ArrayT,
-    downscale_factor: int | tuple[int, ...],
     /,
+    downscale_factor: int | tuple[int, ...],
     *,
     channels_last: bool = False,
     order: Order = "CRD",
@@ -113,7 +114,7 @@ def pixel_unshuffle(
         NumPy, CuPy, JAX, PyTorch, Dask or other Array-API array.
     downscale_factor : int or tuple of int
         ``r`` downscales the last two spatial axes by ``r`` each; a tuple gives one factor per
-        spatial axis.
+        spatial axis. Positional or by keyword (``downscale_factor=2``), as in PyTorch.
     channels_last : bool
         The channel axis is last: ``(*, S1 * f1, ..., Sk * fk, C) -> (*, S1, ..., Sk, C * F)``.
     order : {"CRD", "DCR"}

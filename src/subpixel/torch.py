@@ -11,8 +11,6 @@ breaks, symbolic batch and spatial sizes pass through, and exported models are r
 one transpose.
 """
 
-from __future__ import annotations
-
 import math
 from typing import Any, cast
 
@@ -33,7 +31,13 @@ def _tracing() -> bool:
     return bool(torch.compiler.is_compiling() or tracing)
 
 
-def _apply(spec: ShuffleSpec, x: torch.Tensor) -> torch.Tensor:
+def _apply(spec: ShuffleSpec, given: object, owner: str) -> torch.Tensor:
+    if not isinstance(given, torch.Tensor):
+        kind = type(given)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        msg = f"{owner}.forward: argument 'input' must be a torch.Tensor, got {name}"
+        raise TypeError(msg)
+    x = given
     if _tracing():
         # Sizes may be symbolic here: split with -1, permute, merge; no size arithmetic.
         steps = spec.traced_steps(tuple(x.shape))
@@ -47,8 +51,76 @@ def _apply(spec: ShuffleSpec, x: torch.Tensor) -> torch.Tensor:
     return run(x, spec.factor, channels_last=spec.channels_last, order=spec.order)
 
 
-class PixelShuffle(nn.Module):
+class _Shuffle(nn.Module):
+    """What the two shuffle layers share: plain attributes, as torch's layers have, and one spec.
+
+    The factor, ``channels_last`` and ``order`` are plain attributes (so ``torch.jit.script``
+    can read them, and setting one after construction takes effect, as in torch); the validated
+    :class:`~subpixel._layer_spec.ShuffleSpec` is rebuilt from them when one changed.
+    """
+
+    _inverse = False
+
+    def __init__(self, factor: int | tuple[int, ...], channels_last: bool, order: Order):
+        super().__init__()
+        spec = ShuffleSpec.create(factor, inverse=self._inverse, channels_last=channels_last, order=order)
+        self.channels_last = spec.channels_last
+        self.order = spec.order
+        self._spec = spec
+
+    @property
+    def spec(self) -> ShuffleSpec:
+        """The validated settings (rebuilt if an attribute was set after construction)."""
+        return _spec_of(self)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        """Shuffle ``input`` (a tensor; anything else is a ``TypeError``, as in torch)."""
+        return self._shuffle(input)  # type: ignore[no-any-return]
+
+    # A scripted layer calls this eager method back in Python: the same code runs, and the
+    # scripted module cannot be saved with ``torch.jit.save``.
+    @torch.jit.ignore  # type: ignore[untyped-decorator]
+    def _shuffle(self, input: torch.Tensor) -> torch.Tensor:
+        spec = _spec_of(self)
+        return _apply(spec, input, "PixelUnshuffle" if spec.inverse else "PixelShuffle")
+
+    def extra_repr(self) -> str:
+        """Return the arguments, as torch's layer writes them (``upscale_factor=2``)."""
+        return _spec_of(self).extra_repr()
+
+
+# ``torch.jit.script`` reads no property and no non-scriptable attribute of a layer.
+_Shuffle.__jit_unused_properties__ = ["spec"]  # type: ignore[attr-defined]
+
+
+def _spec_of(layer: Any) -> ShuffleSpec:
+    """Return the layer's spec, rebuilt when its attributes changed since it was made.
+
+    ``layer`` may be a scripted module calling back into Python: it has the plain attributes
+    but not the spec, which is then rebuilt on every call.
+    """
+    spec: ShuffleSpec | None = layer.__dict__.get("_spec")
+    inverse = hasattr(layer, "downscale_factor")
+    factor = layer.downscale_factor if inverse else layer.upscale_factor
+    if spec is not None and (spec.factor, spec.channels_last, spec.order) == (
+        factor,
+        layer.channels_last,
+        layer.order,
+    ):
+        return spec
+    spec = ShuffleSpec.create(factor, inverse=inverse, channels_last=layer.channels_last, order=layer.order)
+    if isinstance(layer, _Shuffle):
+        layer._spec = spec
+    return spec
+
+
+class PixelShuffle(_Shuffle):
     """Rearrange ``(*, C * F, S1, ..., Sk)`` to ``(*, C, S1 * f1, ..., Sk * fk)``.
+
+    A drop-in ``torch.nn.PixelShuffle``: the same ``upscale_factor`` attribute, ``repr``, empty
+    ``state_dict``, ``TypeError`` for an input that is not a tensor, and ``torch.jit.script``
+    compiles it (the scripted layer runs this Python code, so ``torch.jit.save`` cannot save
+    it; ``torch.export`` can).
 
     Parameters
     ----------
@@ -58,6 +130,15 @@ class PixelShuffle(nn.Module):
         The channel axis is the last one.
     order : {"CRD", "DCR"}
         Channel order (see :func:`subpixel.pixel_shuffle`).
+
+    Attributes
+    ----------
+    upscale_factor : int or tuple of int
+        The factor, as given (``torch.nn.PixelShuffle`` has the same attribute).
+    channels_last : bool
+        The channel axis is the last one.
+    order : {"CRD", "DCR"}
+        Channel order.
 
     Examples
     --------
@@ -70,27 +151,14 @@ class PixelShuffle(nn.Module):
     def __init__(
         self, upscale_factor: int | tuple[int, ...], *, channels_last: bool = False, order: Order = "CRD"
     ):
-        super().__init__()
-        self.spec = ShuffleSpec.create(
-            upscale_factor, inverse=False, channels_last=channels_last, order=order
-        )
-
-    @property
-    def upscale_factor(self) -> int | tuple[int, ...]:
-        """The factor, as given (``torch.nn.PixelShuffle`` has the same attribute)."""
-        return self.spec.factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Shuffle ``x``."""
-        return _apply(self.spec, x)
-
-    def extra_repr(self) -> str:
-        """Return the arguments, as ``torch.nn.PixelShuffle`` writes them."""
-        return self.spec.extra_repr()
+        super().__init__(upscale_factor, channels_last, order)
+        self.upscale_factor = self._spec.factor
 
 
-class PixelUnshuffle(nn.Module):
+class PixelUnshuffle(_Shuffle):
     """Rearrange ``(*, C, S1 * f1, ..., Sk * fk)`` to ``(*, C * F, S1, ..., Sk)``.
+
+    A drop-in ``torch.nn.PixelUnshuffle``, as :class:`PixelShuffle` is for ``torch.nn.PixelShuffle``.
 
     Parameters
     ----------
@@ -101,32 +169,28 @@ class PixelUnshuffle(nn.Module):
     order : {"CRD", "DCR"}
         Channel order of the result (see :func:`subpixel.pixel_unshuffle`).
 
+    Attributes
+    ----------
+    downscale_factor : int or tuple of int
+        The factor, as given (``torch.nn.PixelUnshuffle`` has the same attribute).
+    channels_last : bool
+        The channel axis is the last one.
+    order : {"CRD", "DCR"}
+        Channel order of the result.
+
     Examples
     --------
     >>> PixelUnshuffle(2)
     PixelUnshuffle(downscale_factor=2)
     """
 
+    _inverse = True
+
     def __init__(
         self, downscale_factor: int | tuple[int, ...], *, channels_last: bool = False, order: Order = "CRD"
     ):
-        super().__init__()
-        self.spec = ShuffleSpec.create(
-            downscale_factor, inverse=True, channels_last=channels_last, order=order
-        )
-
-    @property
-    def downscale_factor(self) -> int | tuple[int, ...]:
-        """The factor, as given (``torch.nn.PixelUnshuffle`` has the same attribute)."""
-        return self.spec.factor
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Unshuffle ``x``."""
-        return _apply(self.spec, x)
-
-    def extra_repr(self) -> str:
-        """Return the arguments, as ``torch.nn.PixelUnshuffle`` writes them."""
-        return self.spec.extra_repr()
+        super().__init__(downscale_factor, channels_last, order)
+        self.downscale_factor = self._spec.factor
 
 
 _CONVS: dict[int, type[nn.Conv1d | nn.Conv2d | nn.Conv3d]] = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}

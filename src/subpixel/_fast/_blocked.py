@@ -13,23 +13,43 @@ core's L2 cache keep the partly written destination lines in cache between those
 and large copies split their blocks over the shared thread pool of :mod:`subpixel._threads`
 (NumPy releases the GIL while it copies).
 
-Routes recorded (see :mod:`subpixel._routes`): ``numpy:plain-copy`` (one ``np.copyto``: the
-view needs no blocking), ``numpy:blocked`` (slice copies on the calling thread) and
-``numpy:threaded`` (slice copies split over the pool).
+Two patterns get kernels of their own when ``L`` adjacent narrow elements fill 2, 4 or 8 bytes
+(chosen from the views' shapes, strides and element size alone, never by timing):
+
+* **lanes-split** (unshuffles): the destination's rows are contiguous but the source reads them
+  with a stride of ``L`` elements, because an axis of length ``L`` is the source's contiguous
+  one. ``L`` adjacent source elements are one unsigned integer of ``L`` times the width: the
+  kernel reads those wide integers and splits each into its ``L`` lanes with a shift and a
+  truncating cast per lane.
+* **lanes-join** (shuffles): the reverse; ``L`` contiguous source rows are joined into the
+  wide integers of the destination with widening casts, shifts and ORs.
+
+Every step is a contiguous, vectorised NumPy loop over a block that stays in cache. Bytes are
+only moved, never interpreted, so every dtype of the element size copies bit for bit; lane
+``k`` is bits ``[8*k*s, 8*(k+1)*s)`` of the wide integer on a little-endian machine (other byte
+orders take the plain or blocked copy). :data:`SPLIT_LANES` and :data:`JOIN_LANES` list the
+``(element bytes, L)`` pairs where the kernels measured faster than the slice copies.
+
+Routes recorded (see :mod:`subpixel._routes`) when the caller names its backend (the NumPy
+executor does; the torch path records its own route instead): ``numpy:plain-copy`` (one ``np.copyto``: the
+view needs no blocking; large ones are cut into blocks along the leading axes), ``numpy:blocked``,
+``numpy:lanes-split`` and ``numpy:lanes-join`` (the kernels), and ``numpy:threaded`` beside a
+route's tag when its blocks were split over the pool.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from subpixel import _routes, _threads
 
-__all__ = ["BLOCK_BYTES", "PARALLEL_BYTES", "copy_into"]
+__all__ = ["BLOCK_BYTES", "LANE_BYTES", "PARALLEL_BYTES", "copy_into"]
 
 #: Destination bytes per block: a quarter of this machine's 1 MiB L2 per core leaves room for
 #: the source rows and for the other thread's block when both cores share a cache.
@@ -43,6 +63,17 @@ MAX_TAIL = 64
 
 #: Shortest source-contiguous row worth a slice of its own.
 MIN_ROW = 8
+
+#: Widths (bytes) of the unsigned integers that the lanes kernels join and split.
+LANE_BYTES = (2, 4, 8) if sys.byteorder == "little" else ()
+
+#: ``(element bytes, lanes)`` that the lanes kernels take, per direction; the others (4 lanes,
+#: 4-byte elements, and 2-byte elements when joining) measured as fast or faster with the
+#: plain or blocked copy.
+SPLIT_LANES = frozenset({(1, 2), (2, 2)})
+JOIN_LANES = frozenset({(1, 2)})
+
+Blocks = list[tuple[Any, ...]]
 
 
 def _simplify(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> tuple[Any, Any]:
@@ -104,30 +135,31 @@ def _blocks(shape: tuple[int, ...], stop: int, item: int) -> list[tuple[Any, ...
     return [(*lead, chunk) for lead in itertools.product(*map(range, shape[:axis])) for chunk in chunks]
 
 
-def _copy_blocks(
-    dst: np.ndarray[Any, Any],
-    src: np.ndarray[Any, Any],
-    blocks: list[tuple[Any, ...]],
-    tails: list[tuple[Any, ...]],
-) -> None:
-    for index in blocks:
-        d = dst[index]
-        s = src[index]
-        for tail in tails:
-            d[tail] = s[tail]
+def _split_axis(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> int | None:
+    """Return the axis whose index picks a lane of a lanes-split copy, or None.
+
+    Its source stride is one element, and the destination's last axis, contiguous there, steps
+    over exactly its length in the source: every destination row reads every ``L``-th element
+    of a contiguous source run.
+    """
+    ndim = dst.ndim
+    if ndim < 2:
+        return None
+    item = dst.itemsize
+    inner = ndim - 1
+    if dst.strides[inner] != item or dst.shape[inner] < MIN_ROW:
+        return None
+    for axis in range(inner):
+        if src.strides[axis] == item and dst.shape[axis] > 1 and src.strides[inner] == item * dst.shape[axis]:
+            return axis
+    return None
 
 
-def _split(items: list[tuple[Any, ...]], parts: int) -> Iterator[list[tuple[Any, ...]]]:
-    size = -(-len(items) // parts)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _unsigned(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return a.view(np.dtype(f"u{a.itemsize}"))
 
 
-def copy_into(
-    dst: np.ndarray[Any, Any],
-    src: np.ndarray[Any, Any],
-    /,
-) -> None:
+def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backend: str | None = None) -> None:
     """Copy ``src`` into ``dst`` (same shape and dtype, any strides) with cache-sized blocks.
 
     Parameters
@@ -136,42 +168,133 @@ def copy_into(
         Writable destination; it must not overlap ``src``.
     src : numpy.ndarray
         Source view of the same shape and dtype.
+    backend : str, optional
+        Record the route taken as ``"<backend>:<route>"`` (nothing is recorded without it).
     """
     if dst.size == 0:
         return
     dst, src = _simplify(dst, src)
+    item = dst.itemsize
+    lanes_ok = not dst.dtype.hasobject
+    axis = _split_axis(dst, src) if lanes_ok and item in {n // 2 for n in LANE_BYTES} else None
+    if axis is not None and (item, dst.shape[axis]) in SPLIT_LANES:
+        order = [a for a in range(dst.ndim) if a != axis] + [axis]
+        dst = dst.transpose(order)
+        src = src.transpose(order)
+        blocks = _blocks(dst.shape, dst.ndim - 2, item)
+        _run("lanes-split", backend, _split_kernel(_unsigned(dst), _unsigned(src)), blocks, dst.nbytes)
+        return
     tail = _tail_length(dst, src) if dst.ndim else 0
     if not tail:
-        if _routes.listening:
-            _routes.record("numpy:plain-copy")
-        np.copyto(dst, src, casting="no")
+        if dst.nbytes < PARALLEL_BYTES or dst.ndim == 0 or _threads.threads_for_call() == 1:
+            if _routes.listening and backend:
+                _routes.record(f"{backend}:plain-copy")
+            np.copyto(dst, src, casting="no")
+            return
+        blocks = _blocks(dst.shape, dst.ndim - 1, item)
+        _run("plain-copy", backend, _copy_kernel(dst, src, [(Ellipsis,)]), blocks, dst.nbytes)
+        return
+    lanes = dst.shape[-1]
+    if (
+        tail == 1
+        and lanes_ok
+        and lanes * item in LANE_BYTES
+        and (item, lanes) in JOIN_LANES
+        and dst.strides[-1] == item
+        and dst.strides[-2] == item * lanes
+    ):
+        blocks = _blocks(dst.shape, dst.ndim - 2, item)
+        _run("lanes-join", backend, _join_kernel(_unsigned(dst), _unsigned(src)), blocks, dst.nbytes)
         return
     inner = dst.shape[dst.ndim - tail :]
     tails = [(Ellipsis, *idx) for idx in itertools.product(*map(range, inner))]
-    blocks = _blocks(dst.shape, dst.ndim - tail, dst.itemsize)
-    run_blocks(dst, src, blocks, tails)
+    blocks = _blocks(dst.shape, dst.ndim - tail, item)
+    _run("blocked", backend, _copy_kernel(dst, src, tails), blocks, dst.nbytes)
 
 
-def run_blocks(
-    dst: np.ndarray[Any, Any],
-    src: np.ndarray[Any, Any],
-    blocks: list[tuple[Any, ...]],
-    tails: list[tuple[Any, ...]],
-) -> None:
-    """Copy ``src[block][tail]`` into ``dst[block][tail]`` for every block and tail.
+Kernel = Callable[[Blocks], None]
+
+
+def _copy_kernel(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], tails: Blocks) -> Kernel:
+    """Slice copies: ``dst[block][tail] = src[block][tail]`` for every block, then every tail."""
+
+    def run(blocks: Blocks) -> None:
+        for index in blocks:
+            d = dst[index]
+            s = src[index]
+            for tail in tails:
+                d[tail] = s[tail]
+
+    return run
+
+
+def _split_kernel(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> Kernel:
+    """Lanes-split: ``dst[..., k]`` is lane ``k`` of the wide integers ``src`` makes with its last axis."""
+    lanes = dst.shape[-1]
+    bits = 8 * dst.itemsize
+    wide = src.view(np.dtype(f"u{dst.itemsize * lanes}"))[..., 0]
+
+    def run(blocks: Blocks) -> None:
+        scratch: np.ndarray[Any, Any] | None = None
+        for index in blocks:
+            w = wide[index]
+            d = dst[index]
+            np.copyto(d[..., 0], w, casting="unsafe")  # the low lane: a truncating cast
+            if scratch is None or scratch.size < w.size:
+                scratch = np.empty(w.size, wide.dtype)
+            shifted = scratch[: w.size].reshape(w.shape)
+            for lane in range(1, lanes):
+                np.right_shift(w, bits * lane, out=shifted)
+                np.copyto(d[..., lane], shifted, casting="unsafe")
+
+    return run
+
+
+def _join_kernel(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> Kernel:
+    """Lanes-join: lane ``k`` of the wide integers ``dst`` makes with its last axis is ``src[..., k]``."""
+    lanes = dst.shape[-1]
+    bits = 8 * dst.itemsize
+    wide = dst.view(np.dtype(f"u{dst.itemsize * lanes}"))[..., 0]
+
+    def run(blocks: Blocks) -> None:
+        scratch: np.ndarray[Any, Any] | None = None
+        for index in blocks:
+            w = wide[index]
+            s = src[index]
+            np.copyto(w, s[..., 0], casting="unsafe")  # a widening cast: the high lanes are zero
+            if scratch is None or scratch.size < w.size:
+                scratch = np.empty(w.size, wide.dtype)
+            lane_bits = scratch[: w.size].reshape(w.shape)
+            for lane in range(1, lanes):
+                np.copyto(lane_bits, s[..., lane], casting="unsafe")
+                np.left_shift(lane_bits, bits * lane, out=lane_bits)
+                np.bitwise_or(w, lane_bits, out=w)
+
+    return run
+
+
+def _split(items: Blocks, parts: int) -> Iterator[Blocks]:
+    size = -(-len(items) // parts)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _run(route: str, backend: str | None, kernel: Kernel, blocks: Blocks, nbytes: int) -> None:
+    """Run ``kernel`` over ``blocks``: on this thread, or split over the pool for large copies.
 
     Copies of at least :data:`PARALLEL_BYTES` split the blocks over the thread pool when the
     calling thread may use more than one thread (see :func:`subpixel._threads.threads_for_call`).
     """
     workers = _threads.threads_for_call()
-    if dst.nbytes < PARALLEL_BYTES or workers == 1 or len(blocks) < 2:
-        if _routes.listening:
-            _routes.record("numpy:blocked")
-        _copy_blocks(dst, src, blocks, tails)
+    threaded = nbytes >= PARALLEL_BYTES and workers > 1 and len(blocks) > 1
+    if _routes.listening and backend:
+        _routes.record(f"{backend}:{route}")
+        if threaded:
+            _routes.record(f"{backend}:threaded")
+    if not threaded:
+        kernel(blocks)
         return
-    if _routes.listening:
-        _routes.record("numpy:threaded")
     pool = _threads.pool()
-    futures = [pool.submit(_copy_blocks, dst, src, part, tails) for part in _split(blocks, workers)]
+    futures = [pool.submit(kernel, part) for part in _split(blocks, workers)]
     for future in futures:
         future.result()

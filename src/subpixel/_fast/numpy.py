@@ -17,15 +17,25 @@ import numpy as np
 
 from subpixel import _routes, _threads
 from subpixel._dispatch import Executor, NativeSpec, Runner
-from subpixel._fast._blocked import BLOCK_BYTES, PARALLEL_BYTES, copy_into
+from subpixel._fast._blocked import (
+    BLOCK_BYTES,
+    JOIN_LANES,
+    LANE_BYTES,
+    PARALLEL_BYTES,
+    SPLIT_LANES,
+    copy_into,
+)
 from subpixel._plan import ShufflePlan
 from subpixel._shuffle import apply_plan
 
 __all__ = [
     "BLOCK_BYTES",
+    "JOIN_LANES",
+    "LANE_BYTES",
     "PARALLEL_BYTES",
     "ROUTES",
     "SMALL_BYTES",
+    "SPLIT_LANES",
     "NumpyExecutor",
     "make_executor",
     "shuffle_large",
@@ -35,12 +45,18 @@ __all__ = [
 #: Below this many bytes the plain reshape/transpose/copy is fastest (no planning overhead).
 SMALL_BYTES = 64 * 1024
 
-#: Every route of the NumPy path (also taken by the torch CPU path through :func:`shuffle_large`).
+#: Every route of the NumPy path. The torch CPU path runs the same copy engine through
+#: :func:`shuffle_large` but records only its own route.
 ROUTES: dict[str, str] = {
     "numpy:small": f"under {SMALL_BYTES} bytes: NumPy's reshape, transpose and copy",
-    "numpy:plain-copy": "the copy engine needs no blocking: one np.copyto of the permuted view",
-    "numpy:blocked": "cache-blocked slice copies on the calling thread",
-    "numpy:threaded": f"cache-blocked slice copies split over the thread pool (from {PARALLEL_BYTES} bytes)",
+    "numpy:plain-copy": "no slicing needed: np.copyto of the permuted view (in blocks when threaded)",
+    "numpy:blocked": "cache-blocked slice copies, one per index of the short trailing axes",
+    "numpy:lanes-split": "unshuffle of 1- or 2-byte elements by 2: wide integers split with shifts",
+    "numpy:lanes-join": "shuffle of 1-byte elements by 2: lanes joined into wide integers by shifts",
+    "numpy:threaded": (
+        "beside one of the copy engine's routes: its blocks split over the thread pool "
+        f"(from {PARALLEL_BYTES} bytes, main thread only)"
+    ),
     "numpy:array-api": "subclasses (masked arrays, matrices) and object arrays: the Array-API path",
 }
 
@@ -51,18 +67,30 @@ def unreachable_routes() -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        ``"numpy:threaded"`` when :func:`subpixel.get_num_threads` is 1.
+        ``"numpy:threaded"`` when :func:`subpixel.get_num_threads` is 1; the lanes kernels on a
+        big-endian machine.
     """
+    missing = {}
     if _threads.get_num_threads() == 1:
-        return {"numpy:threaded": "one copy thread allowed (subpixel.get_num_threads() == 1)"}
-    return {}
+        missing["numpy:threaded"] = "one copy thread allowed (subpixel.get_num_threads() == 1)"
+    if not LANE_BYTES:
+        for route in ("numpy:lanes-split", "numpy:lanes-join"):
+            missing[route] = "the lanes kernels need a little-endian machine"
+    return missing
 
 
-def shuffle_large(x: np.ndarray[Any, Any], plan: ShufflePlan, out: np.ndarray[Any, Any] | None = None) -> Any:
+def shuffle_large(
+    x: np.ndarray[Any, Any],
+    plan: ShufflePlan,
+    out: np.ndarray[Any, Any] | None = None,
+    *,
+    backend: str | None = None,
+) -> Any:
     """Apply ``plan`` to ``x`` with the cache-blocked copy, into ``out`` or a new array.
 
     ``out`` (shape ``plan.collapse_shape``, any strides, not overlapping ``x``) lets the torch
-    fast path write a channels-last result.
+    fast path write a channels-last result. ``backend`` names the routes the copy engine
+    records (``"numpy"`` from the NumPy executor; nothing is recorded without it).
     """
     src = x.reshape(plan.expand_shape).transpose(plan.axes)
     if out is None:
@@ -71,7 +99,7 @@ def shuffle_large(x: np.ndarray[Any, Any], plan: ShufflePlan, out: np.ndarray[An
     if dst.size and not np.may_share_memory(dst, out):  # pragma: no cover - splitting axes is a view
         msg = "internal error: reshaping the result copied it"
         raise RuntimeError(msg)
-    copy_into(dst, src)
+    copy_into(dst, src, backend=backend)
     return out
 
 
@@ -100,7 +128,7 @@ class NumpyExecutor:
                 if _routes.listening:
                     _routes.record("numpy:small")
                 return x.reshape(expand).transpose(axes).copy().reshape(collapse)
-            return shuffle_large(x, plan)
+            return shuffle_large(x, plan, backend="numpy")
 
         return run
 

@@ -6,20 +6,23 @@ Routes, chosen per call from the plan and the input (never by timing):
   channels first, one square factor) call ``torch.pixel_shuffle``/``torch.pixel_unshuffle``:
   one dispatcher call, where the three tensor methods cost three. Zero-size unshuffles are
   excluded (PyTorch's CPU kernel returns the input's shape there).
-* ``torch:kernel``: large, plain (``type(x) is torch.Tensor``) CPU tensors are copied by the
-  cache-blocked NumPy engine through zero-copy NumPy views of the same bytes, seen as integers
-  of the element size (so every dtype of 1, 2, 4 or 8 bytes copies bit for bit), into a result
-  whose pages are advised huge (:mod:`subpixel._fast._pages`). NumPy is imported only when the
-  first such tensor arrives.
-* ``torch:numpy-free``: the same tensors where NumPy is not installed: the three tensor
-  methods, which measured faster than PyTorch's own op on every large case tried.
-* ``torch:kernel-autograd``: either copy inside a :class:`torch.autograd.Function`, taken when
-  autograd records or a forward-mode dual level is open; its backward is the inverse shuffle
-  and ``torch:kernel-forward-ad`` (its ``jvp``) shuffles the tangent, each by these same
-  routes, so gradients of any order and forward-over-reverse stay exact.
-* ``torch:plain``: everything else (small inputs, other devices, tensor subclasses, functorch
-  transforms, ``torch.jit`` tracing, complex128, quantized tensors) runs the three tensor
-  methods of :mod:`subpixel._fast._torch_plain`, which every PyTorch tracer understands.
+* ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_BYTES`
+  or more are copied by the cache-blocked NumPy engine through zero-copy NumPy views of the
+  same bytes, seen as integers of the element size (so every dtype of 1, 2, 4 or 8 bytes
+  copies bit for bit), into a result whose pages are advised huge
+  (:mod:`subpixel._fast._pages`). NumPy is imported only when the first such tensor arrives.
+* ``torch:numpy-free``: the same tensors, from :data:`SMALL_BYTES`, where NumPy is not
+  installed: the three tensor methods, which measured faster than PyTorch's own op on every
+  large case tried.
+* ``torch:kernel-autograd``: from :data:`SMALL_BYTES`, when autograd records or a
+  forward-mode dual level is open, the copy runs inside a :class:`torch.autograd.Function`
+  whose backward is the inverse shuffle and whose ``jvp`` (``torch:kernel-forward-ad``)
+  shuffles the tangent, each by these same routes, so gradients of any order,
+  forward-over-reverse and the gradients' strides match PyTorch's op.
+* ``torch:plain``: everything else (inputs below :data:`KERNEL_BYTES`, other devices, tensor
+  subclasses, functorch transforms, ``torch.jit`` tracing, complex128, quantized tensors) runs
+  the three tensor methods of :mod:`subpixel._fast._torch_plain`, which every PyTorch tracer
+  understands.
 
 Every result has the strides PyTorch's own op gives (channels-last when a 4-d input's strides
 read as channels-last, see :func:`~subpixel._fast._torch_plain.strides_like_channels_last`).
@@ -28,6 +31,7 @@ read as channels-last, see :func:`~subpixel._fast._torch_plain.strides_like_chan
 from __future__ import annotations
 
 import importlib.util
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +46,7 @@ from subpixel._plan import ShufflePlan
 
 __all__ = [
     "HAS_NUMPY",
+    "KERNEL_BYTES",
     "ROUTES",
     "SMALL_BYTES",
     "SMALL_ELEMENTS",
@@ -61,6 +66,11 @@ def _installed(name: str) -> bool:
 
 #: Below this many bytes a tensor takes PyTorch's own op or the three tensor methods.
 SMALL_BYTES = 64 * 1024
+#: From this many bytes the NumPy engine copies; below it (from :data:`SMALL_BYTES`) the three
+#: tensor methods do, inside the autograd Function when it records. Measured here (one torch
+#: thread): at 64 KiB the engine's fixed cost made it 0.75x PyTorch's op on float32, where
+#: the methods were 1.2x to 5.7x; from 256 KiB the engine is ahead of both.
+KERNEL_BYTES = 256 * 1024
 #: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
 #: dispatcher call; the cheaper test than bytes on the tiny-input path).
 SMALL_ELEMENTS = 16 * 1024
@@ -72,16 +82,16 @@ HAS_NUMPY = _installed("numpy")
 ROUTES: dict[str, str] = {
     "torch:native": "small input whose plan is PyTorch's own op: torch.pixel_shuffle/pixel_unshuffle",
     "torch:plain": (
-        "the three tensor methods: small inputs, other devices, subclasses, functorch transforms, "
-        "tracing, 16-byte and quantized elements"
+        "the three tensor methods: inputs below KERNEL_BYTES, other devices, subclasses, functorch "
+        "transforms, tracing, 16-byte and quantized elements"
     ),
-    "torch:kernel": "large CPU tensor, no autograd: the NumPy engine over views of the same bytes",
+    "torch:kernel": "CPU tensor from KERNEL_BYTES: the NumPy engine over views of the same bytes",
     "torch:kernel-autograd": (
-        "large CPU tensor while autograd records or a dual level is open: the copy (NumPy engine, "
-        "or the NumPy-free one) inside an autograd Function whose backward is the inverse shuffle"
+        "CPU tensor from SMALL_BYTES while autograd records or a dual level is open: the copy "
+        "(its own tag) inside an autograd Function whose backward is the inverse shuffle"
     ),
     "torch:kernel-forward-ad": "the autograd Function's jvp: shuffles a forward-mode tangent",
-    "torch:numpy-free": "large CPU tensor, no autograd, NumPy not installed: the three tensor methods",
+    "torch:numpy-free": "CPU tensor from SMALL_BYTES, NumPy not installed: the three tensor methods",
 }
 
 _AS_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
@@ -134,8 +144,8 @@ def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     return out
 
 
-def _numpy_free_copy(x: Any, plan: ShufflePlan) -> Any:
-    """Apply ``plan`` without NumPy: the three tensor methods, outside autograd.
+def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
+    """Apply ``plan`` with the three tensor methods, outside autograd.
 
     Measured on 32 MiB inputs (float32, uint8, int16; both directions; factors 2 to 4), they
     beat PyTorch's own op on every case (1.1x to 5.8x), so they serve its plans too.
@@ -144,13 +154,15 @@ def _numpy_free_copy(x: Any, plan: ShufflePlan) -> Any:
         return apply_plain(torch, x.detach(), plan)
 
 
-_copy: Callable[[Any, ShufflePlan], Any]
-if HAS_NUMPY:
-    _ENGINE = "torch:kernel"
-    _copy = _numpy_copy
-else:
-    _ENGINE = "torch:numpy-free"
-    _copy = _numpy_free_copy
+def _copy(x: Any, plan: ShufflePlan) -> Any:
+    """Apply ``plan`` to a tensor the kernel takes (no autograd): the engine or the methods."""
+    if x.numel() * x.element_size() < KERNEL_BYTES or not HAS_NUMPY:
+        if _routes.listening:
+            _routes.record("torch:plain" if HAS_NUMPY else "torch:numpy-free")
+        return _plain_copy(x, plan)
+    if _routes.listening:
+        _routes.record("torch:kernel")
+    return _numpy_copy(x, plan)
 
 
 def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
@@ -163,8 +175,6 @@ def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
         if _routes.listening:
             _routes.record("torch:kernel-autograd")
         return _Shuffle.apply(x, plan, inverse)  # type: ignore[no-untyped-call]
-    if _routes.listening:
-        _routes.record(_ENGINE)
     return _copy(x, plan)
 
 
@@ -221,17 +231,19 @@ class TorchExecutor:
             return run_large
 
         unshuffle, factor = native
-        small = SMALL_ELEMENTS
+        # A plan fixes the input's shape, so its size decides the route once, here.
+        size = math.prod(plan.collapse_shape)
+        if not 0 < size < SMALL_ELEMENTS:
+            return run_large
         routes = _routes
 
         if unshuffle:
             unshuffle_op = torch.pixel_unshuffle
 
             def run_unshuffle(x: Any) -> Any:
-                size = x.numel()
                 # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
                 # while tracing (jit, or export's tensor subclasses) the plain methods run.
-                if 0 < size < small and type(x) is _Tensor and not _is_tracing():
+                if type(x) is _Tensor and not _is_tracing():
                     try:
                         result = unshuffle_op(x, factor)
                     except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks
@@ -247,17 +259,13 @@ class TorchExecutor:
         op = torch.pixel_shuffle
 
         def run_shuffle(x: Any) -> Any:
-            size = x.numel()
-            if 0 < size < small:
-                try:
-                    result = op(x, factor)
-                except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
-                    pass
-                else:
-                    if routes.listening:
-                        routes.record("torch:native")
-                    return result
-            return run_large(x)
+            try:
+                result = op(x, factor)
+            except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
+                return run_large(x)
+            if routes.listening:
+                routes.record("torch:native")
+            return result
 
         return run_shuffle
 

@@ -7,6 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from subpixel.benchmark._cases import DTYPES, LIMITS
+
 __all__ = ["geometric_mean", "plot", "table", "write_json"]
 
 #: Columns of the printed table, in order: the candidates whose ratios matter.
@@ -26,7 +28,7 @@ def table(results: list[dict[str, Any]]) -> str:
     ``copy ratio`` = copy time / candidate time (1.0 is copy speed), ``torch ratio`` = torch
     native time / candidate time (above 1 is faster than PyTorch's op).
     """
-    shown = [c for c in SHOWN if any(c in r["candidates"] for r in results)]
+    shown = [c for c in (*LIMITS, *SHOWN) if any(c in r["candidates"] for r in results)]
     head = ["op", "shape", "dtype", "r", "copy", *shown]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
@@ -69,14 +71,19 @@ CLIP = 3.0
 
 
 def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
-    """Bar chart of median copy ratios (interquartile whiskers) per case and candidate."""
+    """Bar chart of median copy ratios (interquartile whiskers) per case and candidate.
+
+    One panel per direction and dtype; the dashed line is ``np.copy`` (1.0), the red line over
+    each case the best two-thread copy of the same bytes, the dotted line the 0.8 target.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     shown = [c for c in SHOWN if any(c in r["candidates"] for r in results)]
-    groups = [(op, dtype) for op in ("shuffle", "unshuffle") for dtype in ("float32", "uint8")]
+    dtypes = [*DTYPES, *sorted({r["dtype"] for r in results} - set(DTYPES))]
+    groups = [(op, dtype) for dtype in dtypes for op in ("shuffle", "unshuffle")]
     groups = [g for g in groups if any((r["op"], r["dtype"]) == g for r in results)]
     fig, axes = plt.subplots(len(groups), 1, figsize=(13, 3.4 * len(groups)), squeeze=False)
     width = 0.8 / max(1, len(shown))
@@ -96,8 +103,15 @@ def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
             for x, median in zip(xs, medians, strict=True):
                 if median > CLIP:  # a copy that stalled: label the bar instead of squashing the panel
                     ax.text(x, CLIP, f"{median:.1f}", fontsize=6, ha="center", va="bottom", rotation=90)
-        ax.set_ylim(0, min(ax.get_ylim()[1], CLIP))
-        ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+        for name in LIMITS:  # per case: a short line across the case's bars
+            for k, r in enumerate(rows):
+                c = r["candidates"].get(name)
+                if c is not None:
+                    level = min(c["copy_ratio"]["median"], CLIP)
+                    label = name if k == 0 else None
+                    ax.hlines(level, k - 0.45, k + 0.45, colors="tab:red", linewidth=1.2, label=label)
+        ax.set_ylim(0, min(max(ax.get_ylim()[1], 1.1), CLIP))  # the np.copy line always shows
+        ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="np.copy")
         ax.axhline(0.8, color="grey", linewidth=0.8, linestyle=":")
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(labels, fontsize=7, rotation=35, ha="right", rotation_mode="anchor")
@@ -105,7 +119,7 @@ def plot(path: Path, results: list[dict[str, Any]], title: str) -> None:
         ax.set_title(f"{op}, {dtype}", fontsize=10)
     handles, names = axes[0, 0].get_legend_handles_labels()
     fig.suptitle(title, fontsize=11, y=0.995)
-    fig.legend(handles, names, fontsize=8, ncol=len(shown), loc="upper center", bbox_to_anchor=(0.5, 0.965))
+    fig.legend(handles, names, fontsize=8, ncol=len(names), loc="upper center", bbox_to_anchor=(0.5, 0.965))
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

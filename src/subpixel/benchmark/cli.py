@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import platform
 import sys
 import time
@@ -20,24 +21,123 @@ from typing import Any
 
 import numpy as np
 
+from subpixel._cli import (
+    FORMATS,
+    ArgumentParser,
+    Progress,
+    UsageError,
+    check_writable_file,
+    choose,
+    run_guarded,
+)
 from subpixel.benchmark import _cases, _memory, _report, _timing
 
 __all__ = ["main"]
 
 
+PROG = "python -m subpixel bench"
+
+#: Dtypes the benchmark can time (NumPy dtypes; every candidate library takes them).
+DTYPES = tuple(
+    dict.fromkeys(
+        (
+            *_cases.DTYPES,
+            "float32",
+            "float64",
+            "float16",
+            "uint8",
+            "uint16",
+            "int8",
+            "int16",
+            "int32",
+            "int64",
+        )
+    )
+)
+OPS = ("shuffle", "unshuffle")
+#: Short shape names: the first word of each name in ``_cases.SHAPES`` ("tiny", "16x256x128x128", ...).
+SHORT_SHAPES = {name.split()[0]: name for name in _cases.SHAPES}
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m subpixel bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="skip the >1 GB shapes, 3 repeats")
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Time subpixel against a copy of the same bytes and PyTorch's own op. Prints a short "
+        "summary; --json writes every sample.",
+        epilog="Exit status: 0 after a run, 1 if it could not finish, 2 for bad arguments (found before "
+        "anything runs).",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the >1 GB shape, 3 repeats, shorter samples"
+    )
     parser.add_argument("--repeats", type=int, default=None, help="repeats per case (default 7, quick 3)")
-    parser.add_argument("--ops", default="shuffle,unshuffle")
-    parser.add_argument("--dtypes", default="float32,uint8")
-    parser.add_argument("--factors", default="2,3,4")
-    parser.add_argument("--shapes", default="all", help="comma list of shape names (see --list) or 'all'")
+    parser.add_argument(
+        "--ops", default="shuffle,unshuffle", metavar="NAMES", help="shuffle, unshuffle or both"
+    )
+    parser.add_argument(
+        "--dtypes",
+        default="float32,uint8",
+        metavar="NAMES",
+        help=f"comma-separated, among {', '.join(DTYPES)}, or all",
+    )
+    parser.add_argument("--factors", default="2,3,4", metavar="INTS", help="comma-separated positive ints")
+    parser.add_argument(
+        "--shapes", default="all", metavar="NAMES", help=f"comma-separated: {', '.join(SHORT_SHAPES)}, or all"
+    )
     parser.add_argument("--list", action="store_true", help="list the shape names and exit")
     parser.add_argument("--memory", action="store_true", help="measure peak memory of the large cases")
-    parser.add_argument("--json", type=Path, default=None, help="write all samples and ratios here")
-    parser.add_argument("--plot", type=Path, default=None, help="draw the copy ratios here (PNG)")
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="PATH", help="write all samples and ratios here"
+    )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="draw the copy ratios here (PNG; needs matplotlib)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="summary",
+        help="what to print to stdout: a short summary (default), the markdown table, or the json results",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress; print only the final line")
     return parser
+
+
+def _factors(value: str) -> tuple[int, ...]:
+    factors = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part.isdigit() or int(part) <= 0:
+            msg = f"--factors: expected comma-separated positive ints, got {part!r}"
+            raise UsageError(msg)
+        factors.append(int(part))
+    return tuple(dict.fromkeys(factors))
+
+
+def _check(
+    args: argparse.Namespace,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+    """Check every option before anything runs; return ops, dtypes, factors and shape names."""
+    ops = tuple(choose("--ops", args.ops, OPS))
+    dtypes = tuple(choose("--dtypes", args.dtypes, DTYPES))
+    factors = _factors(args.factors)
+    aliases = {**{name: name for name in _cases.SHAPES}, **SHORT_SHAPES}
+    shapes = tuple(
+        choose("--shapes", args.shapes, list(_cases.SHAPES), aliases=aliases, shown=list(SHORT_SHAPES))
+    )
+    if args.repeats is not None and args.repeats <= 0:
+        msg = f"--repeats: expected a positive int, got {args.repeats}"
+        raise UsageError(msg)
+    if args.json is not None:
+        check_writable_file("--json", args.json)
+    if args.plot is not None:
+        if not _cases.installed("matplotlib"):
+            msg = "--plot needs matplotlib, which is not installed: pip install matplotlib"
+            raise UsageError(msg)
+        check_writable_file("--plot", args.plot)
+    return ops, dtypes, factors, shapes
 
 
 def _input(case: _cases.Case) -> np.ndarray[Any, Any]:
@@ -128,7 +228,7 @@ def _summary(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _memory_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _memory_rows(results: list[dict[str, Any]], bar: Progress) -> list[dict[str, Any]]:
     rows = []
     names = ["np.copy", "subpixel numpy", "einops numpy"]
     if _cases.installed("torch"):
@@ -139,10 +239,10 @@ def _memory_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for name in names:
             peak = _memory.peak_extra_bytes(name, r["op"], tuple(r["shape"]), r["dtype"], r["factor"])
             rows.append({"op": r["op"], "name": r["name"], "candidate": name, **peak})
-            print(
-                f"memory {r['op']:9} {r['name']:22} {name:16} peak growth {peak['extra'] / 2**20:8.1f} MiB"
-                f" for a {peak['out'] / 2**20:8.1f} MiB result",
-                flush=True,
+            bar.update(
+                bar.done,
+                f"memory {r['op']} {r['name']} {name}: peak growth {peak['extra'] / 2**20:.1f} MiB"
+                f" for a {peak['out'] / 2**20:.1f} MiB result",
             )
     return rows
 
@@ -167,70 +267,81 @@ def _environment() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 0, or 2 for bad arguments."""
+    return run_guarded(PROG, lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.list:
-        print("\n".join(_cases.SHAPES))
+        print("\n".join(f"{short:16} {name}" for short, name in SHORT_SHAPES.items()))
         return 0
-    shapes = tuple(_cases.SHAPES) if args.shapes == "all" else tuple(args.shapes.split(","))
-    unknown = [s for s in shapes if s not in _cases.SHAPES]
-    if unknown:
-        print(f"unknown shape names {unknown}; choose from {list(_cases.SHAPES)}", file=sys.stderr)
-        return 2
+    ops, dtypes, factors, shapes = _check(args)
     if args.quick:
         shapes = tuple(s for s in shapes if s not in _cases.HUGE)
     repeats = args.repeats or (3 if args.quick else 7)
     target_s = 0.005 if args.quick else 0.02
-    todo = _cases.cases(
-        ops=tuple(args.ops.split(",")),
-        dtypes=tuple(args.dtypes.split(",")),
-        factors=tuple(int(f) for f in args.factors.split(",")),
-        shapes=shapes,
-    )
+    todo = _cases.cases(ops=ops, dtypes=dtypes, factors=factors, shapes=shapes)
     # The >1 GB shape runs once per op, float32 and r=2 only (memory is shared).
     todo = [c for c in todo if c.name not in _cases.HUGE or (c.dtype == "float32" and c.factor == 2)]
+    if not todo:
+        msg = "no case to run: the >1 GB shape runs for float32 and factor 2 only, and --quick skips it"
+        raise UsageError(msg)
     env = _environment()
-    print(f"# subpixel benchmark: {len(todo)} cases, {repeats} repeats; {env['versions']}", flush=True)
+    bar = Progress("bench", len(todo), enabled=not args.quiet)
+    bar.update(0, f"{len(todo)} cases, {repeats} repeats; {env['versions']}")
     results = []
     started = time.perf_counter()
-    for case in todo:
-        case_repeats = min(repeats, 3) if case.name in _cases.HUGE else repeats
-        result = _run_case(case, case_repeats, target_s)
-        results.append(result)
-        sub = result["candidates"]
-        print(
-            f"{case.op:9} {case.name:22} {case.dtype:7} r={case.factor}: copy ratio numpy "
-            f"{sub['subpixel numpy']['copy_ratio']['median']:.2f}"
-            + (
-                f", torch {sub['subpixel torch']['copy_ratio']['median']:.2f}"
-                f" (vs native {sub['subpixel torch']['torch_ratio']['median']:.2f}x)"
-                if "subpixel torch" in sub
-                else ""
-            ),
-            flush=True,
-        )
-    memory = _memory_rows(results) if args.memory else []
-    print()
-    print(_report.table(results))
-    print()
-    print("\n".join(_summary(results)))
+    try:
+        for done, case in enumerate(todo, 1):
+            case_repeats = min(repeats, 3) if case.name in _cases.HUGE else repeats
+            result = _run_case(case, case_repeats, target_s)
+            results.append(result)
+            bar.update(done, _case_line(case, result))
+        memory = _memory_rows(results, bar) if args.memory else []
+    finally:
+        bar.close()
+    elapsed = time.perf_counter() - started
+    summary = _summary(results) + [
+        f"memory {m['op']} {m['name']} {m['candidate']}: peak growth {m['extra'] / 2**20:.1f} MiB"
+        f" for a {m['out'] / 2**20:.1f} MiB result"
+        for m in memory
+    ]
     payload = {
         "environment": env,
         "repeats": repeats,
-        "elapsed_s": time.perf_counter() - started,
+        "elapsed_s": elapsed,
         "results": results,
         "memory": memory,
-        "summary": _summary(results),
+        "summary": summary,
     }
+    written = []
     if args.json is not None:
         _report.write_json(args.json, payload)
-        print(f"wrote {args.json}")
+        written.append(str(args.json))
     if args.plot is not None:
-        _report.plot(
-            args.plot,
-            results,
-            ", ".join(
-                ["copy ratio (median, interquartile range over repeats)", *filter(None, [env["processor"]])]
-            ),
+        title = ", ".join(
+            ["copy ratio (median, interquartile range over repeats)", *filter(None, [env["processor"]])]
         )
-        print(f"wrote {args.plot}")
+        _report.plot(args.plot, results, title)
+        written.append(str(args.plot))
+    if args.format == "markdown":
+        print(_report.table(results))
+    elif args.format == "json":
+        json.dump(payload, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif not args.quiet:
+        print("\n".join(summary))
+    final = f"bench: {len(todo)} cases in {elapsed:.0f} s, load average {env['loadavg_at_start']}"
+    final += f"; wrote {' and '.join(written)}" if written else "; --json PATH keeps every sample"
+    print(final, file=sys.stdout if args.format == "summary" else sys.stderr)
     return 0
+
+
+def _case_line(case: _cases.Case, result: dict[str, Any]) -> str:
+    sub = result["candidates"]
+    line = f"{case.op} {case.name} {case.dtype} r={case.factor}: copy ratio numpy "
+    line += f"{sub['subpixel numpy']['copy_ratio']['median']:.2f}"
+    if "subpixel torch" in sub and sub["subpixel torch"]["torch_ratio"] is not None:
+        line += f", torch {sub['subpixel torch']['copy_ratio']['median']:.2f}"
+        line += f" (vs native {sub['subpixel torch']['torch_ratio']['median']:.2f}x)"
+    return line

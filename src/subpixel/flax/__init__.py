@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from subpixel._api import pixel_shuffle, pixel_unshuffle
@@ -23,6 +24,7 @@ from subpixel._plan import Order
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv", "icnr_init"]
 
 Initializer = Any
+ArrayT = TypeVar("ArrayT")
 
 DEFAULT_KERNEL_INIT: Initializer = nnx.initializers.lecun_normal()
 DEFAULT_BIAS_INIT: Initializer = nnx.initializers.zeros_init()
@@ -65,6 +67,20 @@ def icnr_init(
     return init
 
 
+def _checked_input(x: ArrayT, owner: str) -> ArrayT:
+    """Return ``x`` if it is a JAX or NumPy array; another library's array is a ``TypeError``.
+
+    Flax layers take JAX arrays (tracers included) and NumPy arrays; a tensor of another
+    framework (a ``torch.Tensor``, say) would otherwise be shuffled by that framework and come
+    back as its own type.
+    """
+    if isinstance(x, (jax.Array, np.ndarray)):
+        return x
+    kind = type(x)
+    msg = f"{owner}: x must be a JAX or NumPy array, got {kind.__module__}.{kind.__qualname__}"
+    raise TypeError(msg)
+
+
 class PixelShuffle(nnx.Module):
     """Rearrange ``(*, S1, ..., Sk, C * F)`` to ``(*, S1 * f1, ..., Sk * fk, C)``.
 
@@ -86,9 +102,11 @@ class PixelShuffle(nnx.Module):
         )
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        """Shuffle ``x``."""
+        """Shuffle ``x`` (a JAX or NumPy array; another framework's tensor is a ``TypeError``)."""
         spec = self.spec
-        return pixel_shuffle(x, spec.factor, channels_last=spec.channels_last, order=spec.order)
+        return pixel_shuffle(
+            _checked_input(x, "PixelShuffle"), spec.factor, channels_last=spec.channels_last, order=spec.order
+        )
 
     def __repr__(self) -> str:
         return f"PixelShuffle({self.spec.extra_repr(channels_last_default=True)})"
@@ -115,9 +133,14 @@ class PixelUnshuffle(nnx.Module):
         )
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        """Unshuffle ``x``."""
+        """Unshuffle ``x`` (a JAX or NumPy array; another framework's tensor is a ``TypeError``)."""
         spec = self.spec
-        return pixel_unshuffle(x, spec.factor, channels_last=spec.channels_last, order=spec.order)
+        return pixel_unshuffle(
+            _checked_input(x, "PixelUnshuffle"),
+            spec.factor,
+            channels_last=spec.channels_last,
+            order=spec.order,
+        )
 
     def __repr__(self) -> str:
         return f"PixelUnshuffle({self.spec.extra_repr(channels_last_default=True)})"
@@ -201,5 +224,5 @@ class SubPixelConv(nnx.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """Convolve, then shuffle."""
-        out: jax.Array = self.shuffle(self.conv(x))
+        out: jax.Array = self.shuffle(self.conv(_checked_input(x, "SubPixelConv")))
         return out

@@ -15,7 +15,7 @@ from flax import linen as nn
 from subpixel._api import pixel_shuffle, pixel_unshuffle
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
 from subpixel._plan import Order
-from subpixel.flax import DEFAULT_BIAS_INIT, DEFAULT_KERNEL_INIT, Initializer, icnr_init
+from subpixel.flax import DEFAULT_BIAS_INIT, DEFAULT_KERNEL_INIT, Initializer, _checked_input, icnr_init
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 
@@ -44,8 +44,13 @@ class PixelShuffle(nn.Module):
         super().__post_init__()
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        """Shuffle ``x``."""
-        return pixel_shuffle(x, self.upscale_factor, channels_last=self.channels_last, order=self.order)
+        """Shuffle ``x`` (a JAX or NumPy array; another framework's tensor is a ``TypeError``)."""
+        return pixel_shuffle(
+            _checked_input(x, "PixelShuffle"),
+            self.upscale_factor,
+            channels_last=self.channels_last,
+            order=self.order,
+        )
 
 
 class PixelUnshuffle(nn.Module):
@@ -72,8 +77,13 @@ class PixelUnshuffle(nn.Module):
         super().__post_init__()
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        """Unshuffle ``x``."""
-        return pixel_unshuffle(x, self.downscale_factor, channels_last=self.channels_last, order=self.order)
+        """Unshuffle ``x`` (a JAX or NumPy array; another framework's tensor is a ``TypeError``)."""
+        return pixel_unshuffle(
+            _checked_input(x, "PixelUnshuffle"),
+            self.downscale_factor,
+            channels_last=self.channels_last,
+            order=self.order,
+        )
 
 
 class SubPixelConv(nn.Module):
@@ -134,6 +144,7 @@ class SubPixelConv(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         """Convolve, then shuffle."""
         spec = self._spec()
+        x = _checked_input(x, "SubPixelConv")
         kernel_init, bias_init = self.kernel_init, self.bias_init
         if self.icnr:
             kernel_init = icnr_init(kernel_init, self.upscale_factor, order=self.order)

@@ -1,0 +1,126 @@
+"""The NumPy path against ``np.copy`` of the same bytes: 32 MiB inputs, every dtype size, both directions.
+
+Cases: {float32, uint8, uint16} x {shuffle, unshuffle} x r in {2, 3, 4}, CRD, channels first,
+inputs of 32 MiB. Each repeat times ``np.copy``, ``subpixel`` on NumPy and (with ``--before``)
+the copy engine of an earlier git revision, in an order that rotates per repeat; the table
+gives the median of the in-repeat ratios ``np.copy time / candidate time`` and the load
+average at the start and the end.
+
+    python benchmarks/numpy_engine.py                      # this checkout
+    python benchmarks/numpy_engine.py --before c3890d0      # and the engine of that revision
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import subpixel
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 2**20
+H = W = 256
+
+
+def _engine_at(revision: str) -> Any:
+    """The ``copy_into`` of ``src/subpixel/_fast/_blocked.py`` at ``revision``."""
+    text = subprocess.run(
+        ["git", "show", f"{revision}:src/subpixel/_fast/_blocked.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "before_blocked.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("before_blocked", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.copy_into
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default=None, help="git revision whose copy engine to time beside")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--mib", type=int, default=32)
+    args = parser.parse_args()
+    before = _engine_at(args.before) if args.before else None
+    threads = subpixel.get_num_threads()
+    print(f"load average at start: {_load()}; subpixel threads: {threads}; cpus: {os.cpu_count()}")
+    rows, ratios = [], {"after": [], "before": []}
+    for dtype in ("float32", "uint8", "uint16"):
+        for op in ("shuffle", "unshuffle"):
+            for r in (2, 3, 4):
+                total = args.mib * MIB // np.dtype(dtype).itemsize
+                c = max(1, round(total / (r * r * H * W)))
+                inverse = op == "unshuffle"
+                shape = (1, c, H * r, W * r) if inverse else (1, c * r * r, H, W)
+                x = np.random.default_rng(0).integers(0, 200, shape).astype(dtype)
+                plan = subpixel.shuffle_plan(shape, r, inverse=inverse)
+                function = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+                runs = {
+                    "copy": lambda x=x: np.copy(x),
+                    "after": lambda x=x, r=r, function=function: function(x, r),
+                }
+                if before is not None:
+
+                    def old(x: Any = x, plan: Any = plan) -> Any:
+                        src = x.reshape(plan.expand_shape).transpose(plan.axes)
+                        out = np.empty(plan.collapse_shape, x.dtype)
+                        before(out.reshape(src.shape), src)
+                        return out
+
+                    assert old().tobytes() == runs["after"]().tobytes()
+                    runs["before"] = old
+                names = list(runs)
+                for f in runs.values():
+                    f()
+                per: dict[str, list[float]] = {n: [] for n in names if n != "copy"}
+                for k in range(args.repeats):
+                    t = {}
+                    for n in names[k % len(names) :] + names[: k % len(names)]:
+                        start = time.perf_counter()
+                        runs[n]()
+                        t[n] = time.perf_counter() - start
+                    for n in per:
+                        per[n].append(t["copy"] / t[n])
+                cells = {n: statistics.median(v) for n, v in per.items()}
+                for n, v in cells.items():
+                    ratios[n].append(v)
+                rows.append((dtype, op, r, cells))
+                print(dtype, op, f"r={r}", {n: round(v, 2) for n, v in cells.items()}, flush=True)
+    print(f"load average at end: {_load()}")
+    shown = [n for n in ("before", "after") if ratios[n]]
+    print()
+    print("| dtype | direction | r=2 | r=3 | r=4 |")
+    print("|---|---|---|---|---|")
+    for i in range(0, len(rows), 3):
+        dtype, op = rows[i][0], rows[i][1]
+        cells = [" / ".join(f"{rows[i + j][3][n]:.2f}" for n in shown) for j in range(3)]
+        print(f"| {dtype} | {op} | " + " | ".join(cells) + " |")
+    for n in shown:
+        gm = math.exp(sum(math.log(v) for v in ratios[n]) / len(ratios[n]))
+        print(f"{n}: geometric mean {gm:.2f}, lowest {min(ratios[n]):.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

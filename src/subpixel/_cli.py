@@ -1,0 +1,202 @@
+"""Shared pieces of the command line: argument errors, output checks, progress and closed pipes.
+
+Standard library only, so that ``python -m subpixel --help`` works without any array library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, NoReturn
+
+__all__ = [
+    "FORMATS",
+    "ArgumentParser",
+    "Progress",
+    "UsageError",
+    "check_writable_dir",
+    "check_writable_file",
+    "choose",
+    "run_guarded",
+]
+
+#: What a command may print to stdout: a short summary (default) or a whole report.
+FORMATS = ("summary", "markdown", "json")
+
+
+class UsageError(Exception):
+    """A bad command-line argument: the message is printed as one line and the exit status is 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An ``argparse`` parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (see --help)`` and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def choose(
+    option: str,
+    value: str,
+    known: Sequence[str],
+    *,
+    aliases: dict[str, str] | None = None,
+    shown: Sequence[str] | None = None,
+) -> list[str]:
+    """Split a comma-separated option and check every name; ``all`` (or nothing) means every name.
+
+    Raises
+    ------
+    UsageError
+        Naming the option, the unknown values and the known ones.
+    """
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if parts in ([], ["all"]):
+        return list(known)
+    aliases = aliases or {}
+    chosen = [aliases.get(p, p) for p in parts]
+    unknown = [p for p, c in zip(parts, chosen, strict=True) if c not in known]
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        msg = f"{option}: unknown {names}; choose from {', '.join(shown or known)} or all"
+        raise UsageError(msg)
+    return list(dict.fromkeys(chosen))
+
+
+def check_writable_dir(option: str, folder: Path) -> None:
+    """Create ``folder`` if needed and check that a file can be written in it.
+
+    Raises
+    ------
+    UsageError
+        If the folder cannot be created or written.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        msg = f"{option}: cannot write in {str(folder)!r}: {error.strerror or error}"
+        raise UsageError(msg) from None
+
+
+def check_writable_file(option: str, path: Path) -> None:
+    """Check that ``path`` can be written (its folder is created if needed), without touching it."""
+    if path.is_dir():
+        msg = f"{option}: {str(path)!r} is a folder, expected a file name"
+        raise UsageError(msg)
+    check_writable_dir(option, path.parent if str(path.parent) else Path())
+
+
+class Progress:
+    """Done/total with the time left: one updating line on a terminal, plain lines otherwise.
+
+    Parameters
+    ----------
+    label : str
+        Prefix of every line, for example ``conformance``.
+    total : int
+        Units of work expected.
+    stream : file, optional
+        Where to write (default ``sys.stderr``).
+    enabled : bool
+        ``False`` writes nothing.
+    """
+
+    def __init__(self, label: str, total: int, *, stream: IO[str] | None = None, enabled: bool = True):
+        self.label = label
+        self.total = max(total, 1)
+        self.done = 0
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled
+        self.live = enabled and _isatty(self.stream)
+        self.started = time.monotonic()
+        self._width = 0
+
+    def eta(self) -> str:
+        """Elapsed and remaining time as ``1m05s elapsed, about 2m10s left``."""
+        elapsed = time.monotonic() - self.started
+        text = f"{_duration(elapsed)} elapsed"
+        if 0 < self.done < self.total:
+            text += f", about {_duration(elapsed / self.done * (self.total - self.done))} left"
+        return text
+
+    def update(self, done: int, message: str) -> None:
+        """Record ``done`` units (never decreasing, at most ``total``) and show ``message``."""
+        self.done = min(max(self.done, done), self.total)
+        if not self.enabled:
+            return
+        line = f"{self.label}: [{self.done}/{self.total}] {message} ({self.eta()})"
+        if self.live:
+            columns = _columns()
+            if len(line) > columns - 1:
+                line = line[: columns - 2] + "…"
+            padding = " " * max(self._width - len(line), 0)
+            self.stream.write("\r" + line + padding)
+            self._width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the updating line so that the next output starts on a fresh line."""
+        if self.live and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 80
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def run_guarded(prog: str, main: Callable[[], int]) -> int:
+    """Run ``main`` and return its status; a bad argument is one line and status 2; a closed stdout is quiet.
+
+    A reader that closes the pipe early (``... | head -3``) ends the command without a
+    traceback: stdout is pointed at ``os.devnull`` so that the interpreter's final flush
+    cannot fail again, and the status is 1, as other command-line tools do.
+    """
+    try:
+        status = main()
+        sys.stdout.flush()
+    except SystemExit as done:  # argparse: --help (0) or a bad argument (2)
+        return done.code if isinstance(done.code, int) else 2
+    except UsageError as error:
+        print(f"{prog}: error: {error} (see --help)", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        return 130
+    return status
