@@ -314,7 +314,7 @@ def test_routes_of_autodiff() -> None:
         subpixel.pixel_shuffle(fwad.make_dual(x.detach(), t), 2, order="DCR")
     assert torch_routes(seen) == {wrapped, "torch:kernel-forward-ad", engine}
     with _routes.counting() as seen:
-        subpixel.pixel_shuffle(special_tensor(input_shape(SIZES["above"], 4, False, False)), 2)
+        subpixel.pixel_shuffle(special_tensor(input_shape(SIZES["above"], 4, False, False)), 2, order="DCR")
     assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine}
     with _routes.counting() as seen:
         torch.func.jvp(lambda a: subpixel.pixel_shuffle(a, 2, order="DCR"), (x.detach(),), (t,))

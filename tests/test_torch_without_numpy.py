@@ -85,12 +85,13 @@ SCRIPT = textwrap.dedent(
         g = torch.randn_like(y)
         (gx,) = torch.autograd.grad(y, x, g)
         with fwad.dual_level():
-            tangent = fwad.unpack_dual(subpixel.pixel_shuffle(fwad.make_dual(x.detach(), t), 2)).tangent
+            dual = subpixel.pixel_shuffle(fwad.make_dual(x.detach(), t), 2, order="DCR")
+            tangent = fwad.unpack_dual(dual).tangent
     for route, count in seen.items():
         routes[route] = routes.get(route, 0) + count
     if not same(gx, subpixel.pixel_unshuffle(g, 2, order="DCR")):
         failures.append("gradient")
-    if tangent is None or not same(tangent, nnf.pixel_shuffle(t, 2)):
+    if tangent is None or not same(tangent, subpixel.pixel_shuffle(t, 2, order="DCR")):
         failures.append("forward-mode tangent")
     report.update(failures=failures, routes=routes, numpy_loaded="numpy" in sys.modules)
     print(json.dumps(report))

@@ -49,7 +49,7 @@ SMALL_BYTES = 64 * 1024
 #: :func:`shuffle_large` but records only its own route.
 ROUTES: dict[str, str] = {
     "numpy:small": f"under {SMALL_BYTES} bytes: NumPy's reshape, transpose and copy",
-    "numpy:plain-copy": "no slicing needed: np.copyto of the permuted view (in blocks when threaded)",
+    "numpy:plain-copy": "no slicing needed: one np.copyto of the permuted view, on the calling thread",
     "numpy:blocked": "cache-blocked slice copies, one per index of the short trailing axes",
     "numpy:lanes-split": "unshuffle of 1- or 2-byte elements by 2: wide integers split with shifts",
     "numpy:lanes-join": "shuffle of 1-byte elements by 2: lanes joined into wide integers by shifts",

@@ -2,10 +2,12 @@
 
 Routes, chosen per call from the plan and the input (never by timing):
 
-* ``torch:native``: small inputs whose plan is exactly PyTorch's own op (``order="CRD"``,
-  channels first, one square factor) call ``torch.pixel_shuffle``/``torch.pixel_unshuffle``:
-  one dispatcher call, where the three tensor methods cost three. Zero-size unshuffles are
-  excluded (PyTorch's CPU kernel returns the input's shape there).
+* ``torch:native``: inputs whose plan is exactly PyTorch's own op (``order="CRD"``, channels
+  first, one square factor) call ``torch.pixel_shuffle``/``torch.pixel_unshuffle`` below
+  :data:`SMALL_ELEMENTS` (one dispatcher call, where the three tensor methods cost four), and
+  below :data:`KERNEL_BYTES` for 4- and 8-byte elements, where PyTorch's op measured faster
+  than the methods. Zero-size inputs are excluded (PyTorch's CPU unshuffle returns the input's
+  shape there).
 * ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_BYTES`
   or more are copied by the cache-blocked NumPy engine through zero-copy NumPy views of the
   same bytes, seen as integers of the element size (so every dtype of 1, 2, 4 or 8 bytes
@@ -80,7 +82,10 @@ HAS_NUMPY = _installed("numpy")
 
 #: Every route of this module, by the tag it records (see :mod:`subpixel._routes`).
 ROUTES: dict[str, str] = {
-    "torch:native": "small input whose plan is PyTorch's own op: torch.pixel_shuffle/pixel_unshuffle",
+    "torch:native": (
+        "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_BYTES for 4- and "
+        "8-byte elements): torch.pixel_shuffle/pixel_unshuffle"
+    ),
     "torch:plain": (
         "the three tensor methods: inputs below KERNEL_BYTES, other devices, subclasses, functorch "
         "transforms, tracing, 16-byte and quantized elements"
@@ -150,8 +155,7 @@ def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
     Measured on 32 MiB inputs (float32, uint8, int16; both directions; factors 2 to 4), they
     beat PyTorch's own op on every case (1.1x to 5.8x), so they serve its plans too.
     """
-    with torch.no_grad():
-        return apply_plain(torch, x.detach(), plan)
+    return apply_plain(torch, x.detach(), plan)  # detached: no graph, no tangent
 
 
 def _copy(x: Any, plan: ShufflePlan) -> Any:
@@ -233,41 +237,31 @@ class TorchExecutor:
         unshuffle, factor = native
         # A plan fixes the input's shape, so its size decides the route once, here.
         size = math.prod(plan.collapse_shape)
-        if not 0 < size < SMALL_ELEMENTS:
+        if size == 0 or size * 4 >= KERNEL_BYTES:
             return run_large
         routes = _routes
+        op = torch.pixel_unshuffle if unshuffle else torch.pixel_shuffle
+        tiny = size < SMALL_ELEMENTS
+        limit = KERNEL_BYTES
 
-        if unshuffle:
-            unshuffle_op = torch.pixel_unshuffle
+        def run_native(x: Any) -> Any:
+            # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
+            # while tracing (jit, or export's tensor subclasses) the plain methods run.
+            # Past SMALL_ELEMENTS PyTorch's op keeps 4- and 8-byte elements only: it measured
+            # 1.3x to 1.5x faster than the methods there, and 2x to 4x slower on 1 and 2 bytes.
+            if (not unshuffle or (type(x) is _Tensor and not _is_tracing())) and (
+                tiny or (4 <= (item := x.element_size()) <= 8 and size * item < limit)
+            ):
+                try:
+                    result = op(x, factor)
+                except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
+                    return run_large(x)
+                if routes.listening:
+                    routes.record("torch:native")
+                return result
+            return run_large(x)
 
-            def run_unshuffle(x: Any) -> Any:
-                # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
-                # while tracing (jit, or export's tensor subclasses) the plain methods run.
-                if type(x) is _Tensor and not _is_tracing():
-                    try:
-                        result = unshuffle_op(x, factor)
-                    except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks
-                        pass
-                    else:
-                        if routes.listening:
-                            routes.record("torch:native")
-                        return result
-                return run_large(x)
-
-            return run_unshuffle
-
-        op = torch.pixel_shuffle
-
-        def run_shuffle(x: Any) -> Any:
-            try:
-                result = op(x, factor)
-            except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
-                return run_large(x)
-            if routes.listening:
-                routes.record("torch:native")
-            return result
-
-        return run_shuffle
+        return run_native
 
 
 def make_executor(xp: Any) -> Executor | None:

@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--dtypes",
-        default="float32,uint8",
+        default=",".join(_cases.DTYPES),
         metavar="NAMES",
         help=f"comma-separated, among {', '.join(DTYPES)}, or all",
     )

@@ -465,22 +465,24 @@ def _threshold_cases(
     ``elements_of`` maps an element size to the threshold in elements for that size. With
     ``blocking``, each element size also gets a channels-first shuffle with a square factor:
     the copy engine blocks (and threads) such copies, where it copies the cycled options'
-    short-tailed views with one ``np.copyto``, so every element size meets those routes too.
+    short-tailed views with one ``np.copyto``, so every element size meets those routes too;
+    and a channels-first unshuffle by 2, which 1- and 2-byte elements take through the lanes
+    kernel (``numpy:lanes-split``).
     """
     cases: list[Case] = []
     sides = [s for s, keep in (("below", below), ("above", above)) if keep]
     plans = [
         (side, i, itemsize, count, variant)
         for side in sides
-        for variant in ((0, 1) if blocking else (0,))
+        for variant in ((0, 1, 2) if blocking else (0,))
         for i, (itemsize, count) in enumerate(sorted(elements_of.items()))
     ]
     for side, i, itemsize, count, variant in plans:
         inverse, channels_last, order, factor = _OPTION_CYCLE[i % len(_OPTION_CYCLE)]
-        if variant == 1:
-            if not inverse and not channels_last and not isinstance(factor, tuple):
+        if variant:
+            if inverse == (variant == 2) and not channels_last and not isinstance(factor, tuple):
                 continue  # the cycled case is one already
-            inverse, channels_last, factor = False, False, 2
+            inverse, channels_last, factor = variant == 2, False, 2
         if native_only:  # torch's own op: CRD, channels first, one square factor
             channels_last, order, factor = False, "CRD", 2
         factors = factor if isinstance(factor, tuple) else (factor, factor)
@@ -491,8 +493,8 @@ def _threshold_cases(
         dtypes = SIZE_CLASSES[itemsize]
         dtype = dtypes[len(cases) % len(dtypes)]
         name = f"{backend}-{side}-{label}-{dtype}-{'x'.join(map(str, shape))}"
-        if variant == 1:
-            name += f"-{order.lower()}"
+        if variant:
+            name += f"-{order.lower()}" + ("-unshuffle" if variant == 2 else "")
         if layout != "contiguous":
             name += f"-{layout}"
         cases.append(

@@ -108,7 +108,7 @@ def to_markdown(matrix: Matrix) -> str:
         "- versions: " + ", ".join(f"{k} {v}" for k, v in h["versions"].items()),
         "- references: "
         + "; ".join(f"{k}: {v}" for k, v in h["references"].items() if k != "cases_per_source"),
-        "- (case, dtype) pairs per reference: "
+        "- expected results by source (one per case and dtype): "
         + ", ".join(f"{k} {v}" for k, v in h["references"]["cases_per_source"].items()),
     ]
     if h["torch_deviations"]:
