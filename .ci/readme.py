@@ -16,11 +16,13 @@ FRAMEWORKS = {"numpy", "torch", "jax", "flax", "keras", "tensorflow", "dask", "c
 
 
 def section(title: str) -> str:
+    """Return the text of the README section under ``## title``."""
     text = README.read_text(encoding="utf-8")
     return text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
 
 
 def command(number: int) -> str:
+    """Return the ``number``-th bash command of "Set up and run"."""
     blocks = re.findall(r"```bash\n(.*?)```", section("Set up and run"), re.S)
     if len(blocks) != 2:
         sys.exit(f"README's 'Set up and run' must hold exactly two bash commands, found {len(blocks)}")
@@ -28,6 +30,7 @@ def command(number: int) -> str:
 
 
 def frameworks(code: str) -> set[str]:
+    """Return the frameworks an example imports (``subpixel.torch`` counts as torch)."""
     roots: set[str] = set()
     for node in ast.walk(ast.parse(code)):
         if isinstance(node, ast.Import):
@@ -41,6 +44,7 @@ def frameworks(code: str) -> set[str]:
 
 
 def example(framework: str) -> str:
+    """Return the first example that uses ``framework`` and no other framework."""
     blocks = re.findall(r"```python\n(.*?)```", section("Examples"), re.S)
     found = [block for block in blocks if frameworks(block) == {framework}]
     if not found:
