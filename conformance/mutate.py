@@ -192,6 +192,18 @@ def mutated_source(mutant: Mutant) -> tuple[str, str]:
     return source.splitlines()[mutant.line - 1].strip(), ast.unparse(mutated)
 
 
+def _matrix(backends: str, workdir: Path, timeout: float) -> tuple[int, str]:
+    """Run the reduced matrix on ``backends`` with the package in ``workdir``: (exit status, detail)."""
+    env = dict(os.environ, PYTHONPATH=str(workdir), KERAS_BACKEND="jax")
+    if "jax" in backends.split(","):  # several CPU devices, so that the sharded route runs
+        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+    command = [sys.executable, "-c", RUNNER, backends, FAMILIES, DTYPES]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    detail = next((line for line in lines if line.startswith("killed by")), lines[-1] if lines else "")
+    return done.returncode, detail[:200]
+
+
 def run(mutant: Mutant, workdir: Path, timeout: float) -> tuple[str, str, float]:
     """Run the reduced matrix on one mutant; return ``(status, detail, seconds)``."""
     target = workdir / "subpixel" / mutant.path
@@ -200,18 +212,9 @@ def run(mutant: Mutant, workdir: Path, timeout: float) -> tuple[str, str, float]
     target.write_text(source, encoding="utf-8")
     started = time.perf_counter()
     try:
-        env = dict(os.environ, PYTHONPATH=str(workdir), KERAS_BACKEND="jax")
-        backends = BACKENDS.get(mutant.path, ALL_BACKENDS)
-        if "jax" in backends.split(","):  # several CPU devices, so that the sharded route runs
-            env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
-        command = [sys.executable, "-c", RUNNER, backends, FAMILIES, DTYPES]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+        status, detail = _matrix(BACKENDS.get(mutant.path, ALL_BACKENDS), workdir, timeout)
         seconds = time.perf_counter() - started
-        if done.returncode == 0:
-            return "survived", "", seconds
-        lines = (done.stdout + done.stderr).strip().splitlines()
-        detail = next((line for line in lines if line.startswith("killed by")), lines[-1] if lines else "")
-        return "killed", detail[:200], seconds
+        return ("survived", "", seconds) if status == 0 else ("killed", detail, seconds)
     except subprocess.TimeoutExpired:
         return "killed", f"timed out after {timeout:.0f} s", time.perf_counter() - started
     finally:
@@ -238,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="subpixel-mutants-") as folder:
         workdir = Path(folder)
         shutil.copytree(PACKAGE, workdir / "subpixel", ignore=shutil.ignore_patterns("__pycache__"))
+        # The unmutated package must pass every reduced matrix, or a "kill" would mean nothing.
+        for backends in sorted({BACKENDS.get(m.path, ALL_BACKENDS) for m in sample}):
+            code, detail = _matrix(backends, workdir, args.timeout * 2)
+            print(f"baseline {backends}: {'passed' if code == 0 else 'FAILED ' + detail}", flush=True)
+            if code != 0:
+                return 1
         for number, mutant in enumerate(sample, 1):
             status, detail, seconds = run(mutant, workdir, args.timeout)
             line = mutated_source(mutant)[0]
