@@ -89,6 +89,19 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "-d", "site", env={"KERAS_BACKEND": "jax"})
 
 
+@nox.session
+def lowest(session: nox.Session) -> None:
+    """Run the tests on the lowest declared versions (constraints-lowest.txt; test tools at their floors)."""
+    _pip_with_groups(session)
+    session.install("uv>=0.5")
+    session.run(
+        "uv", "pip", "install", "-q", "--resolution", "lowest-direct", "-c", "constraints-lowest.txt",
+        "-e", ".[numpy,jax,dask,strict,flax,keras]", "--group", "test",
+    )  # fmt: skip
+    env = {"SUBPIXEL_BACKENDS": "numpy,array_api_strict,jax,dask,flax,keras", "KERAS_BACKEND": "jax"}
+    session.run("python", "-m", "pytest", "-n", "2", *session.posargs, env=env)
+
+
 # -- The proof's long runs: not in CI; run once and report (see docs/conformance.md) ----------------
 
 

@@ -11,19 +11,22 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import pkgutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 import subpixel
-from tests.backends import Backend, requested_backends, to_numpy
+from tests import collection
+from tests.backends import Backend, requested_backends, requested_frameworks, to_numpy
 from tests.reference import assert_same_bits, random_values, reference
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -136,19 +139,9 @@ def _library_modules() -> list[Any]:
             ("subpixel.torch", "subpixel.flax", "subpixel.keras", "subpixel.conformance")
         ):
             continue  # layers import frameworks; the conformance runner is not on the call path
-        backend = {
-            "torch": Backend.TORCH,
-            "jax": Backend.JAX,
-            "jax_sharding": Backend.JAX,
-            "dask": Backend.DASK,
-            "cupy": Backend.CUPY,
-        }.get(info.name.rpartition(".")[2])
-        if (
-            info.name.startswith("subpixel._fast.")
-            and backend is not None
-            and backend not in requested_backends()
-        ):
-            continue  # that backend's fast path imports it; this run did not ask for it
+        spec = importlib.util.find_spec(info.name)
+        if spec and spec.origin and collection.needs(Path(spec.origin)) - requested_frameworks():
+            continue  # it imports a framework this run did not ask for
         modules.append(importlib.import_module(info.name))
     return modules
 

@@ -27,13 +27,14 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-import zarr
 from distributed import Client, LocalCluster, wait
 
 import subpixel
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("dask",)
+
+zarr = pytest.importorskip("zarr", minversion="3", reason="Zarr 3 (Python 3.11 or newer) holds the stores")
 
 # Workers unpickle this module's functions by value: no need for them to import the tests.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -6,12 +6,14 @@ for each backend in :data:`BACKENDS` other than the current one.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -32,8 +34,10 @@ from tests.layer_helpers import (
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("keras",)
 
-#: The Keras backends CI runs these tests on.
-BACKENDS = ("jax", "torch")
+#: The Keras backends these tests run on: the current one here, each other installed one in a
+#: child process (TensorFlow is installed by the tensorflow extra).
+BACKENDS = ("jax", "torch", "tensorflow")
+INSTALLED = [name for name in BACKENDS if importlib.util.find_spec(name) is not None]
 CHILD = "SUBPIXEL_KERAS_CHILD"
 
 ops = keras.ops
@@ -226,6 +230,9 @@ def test_icnr_property(factor: object, kernel_size: object, order: str) -> None:
 
 
 def test_icnr_channels_first_block() -> None:
+    if keras.backend.backend() == "tensorflow":
+        # A plain keras.layers.Conv2D fails the same way: TensorFlow's CPU convolution is NHWC only.
+        pytest.xfail("TensorFlow's CPU Conv2D supports only channels_last (NHWC)")
     block = SubPixelConv(2, (2, 1), data_format="channels_first", bias_initializer="random_normal")
     x = np.random.default_rng(0).standard_normal((1, 3, 4, 5)).astype(np.float32)
     y = numpy(block(x))
@@ -245,7 +252,7 @@ def test_icnr_initializer_groups() -> None:
 
 if os.environ.get(CHILD) != "1":
 
-    @pytest.mark.parametrize("other", [b for b in BACKENDS if b != keras.backend.backend()])
+    @pytest.mark.parametrize("other", [b for b in INSTALLED if b != keras.backend.backend()])
     def test_every_test_here_passes_on_the_other_keras_backend(other: str) -> None:
         env = {**os.environ, "KERAS_BACKEND": other, CHILD: "1"}
         root = Path(__file__).resolve().parent.parent
@@ -258,6 +265,147 @@ if os.environ.get(CHILD) != "1":
         assert " passed" in report
         assert "skipped" not in report, report
         assert f"keras backend: {other}" in report, report
+
+
+def _workflow_model() -> keras.Model:
+    inputs = keras.Input((None, None, 3))
+    hidden = SubPixelConv(4, 2, order="DCR", bias_initializer="random_normal")(inputs)
+    hidden = PixelUnshuffle(2)(hidden)
+    return keras.Model(inputs, PixelShuffle(2, order="DCR")(hidden))
+
+
+WORKFLOW_X = np.random.default_rng(3).standard_normal((5, 6, 8, 3)).astype(np.float32)
+WORKFLOW_Y = np.repeat(np.repeat(WORKFLOW_X[..., :1], 2, axis=1), 2, axis=2).repeat(4, axis=-1)
+
+
+# jit_compile on torch is torch.compile, whose imports touch torch.jit.script_method (deprecated).
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["eager-or-graph", "jit"])
+def test_fit_predict_evaluate_with_partial_batches(jit_compile: bool) -> None:
+    # 5 samples in batches of 2: the last batch is partial, so the batch size is unknown when
+    # the TensorFlow backend traces; the spatial sizes of the model are unknown too.
+    model = _workflow_model()
+    model.compile(optimizer="adam", loss="mse", jit_compile=jit_compile)
+    history = model.fit(WORKFLOW_X, WORKFLOW_Y, batch_size=2, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    predicted = model.predict(WORKFLOW_X, batch_size=2, verbose=0)
+    assert predicted.shape == (5, 12, 16, 4)
+    np.testing.assert_allclose(predicted, numpy(model(WORKFLOW_X)), rtol=1e-4, atol=1e-4)
+    assert np.isfinite(model.evaluate(WORKFLOW_X, WORKFLOW_Y, batch_size=2, verbose=0))
+    small = model.predict(WORKFLOW_X[:3, :4, :2], batch_size=2, verbose=0)  # a second image size
+    assert small.shape == (3, 8, 4, 4)
+
+
+@pytest.mark.needs("tensorflow")
+def test_tf_data_pipeline() -> None:
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((WORKFLOW_X, WORKFLOW_Y)).batch(2)
+    model = _workflow_model()
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(data, epochs=1, shuffle=False, verbose=0)
+    assert model.predict(data, verbose=0).shape == (5, 12, 16, 4)
+
+
+if keras.backend.backend() == "torch":
+    # Keras exports through torch's TorchScript-based exporter, which warns that it is legacy.
+    @pytest.mark.filterwarnings(
+        "ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning"
+    )
+    def test_export_onnx_on_torch(tmp_path: Path) -> None:
+        # Keras offers ONNX on torch; its SavedModel export fails there for any model (a plain
+        # Conv2D included).
+        import onnxruntime
+
+        model = _workflow_model()
+        model(WORKFLOW_X[:1])
+        model.export(tmp_path / "model.onnx", format="onnx", verbose=False)
+        session = onnxruntime.InferenceSession(tmp_path / "model.onnx")
+        name = session.get_inputs()[0].name
+        for sample in (WORKFLOW_X[:3, :4, :6], WORKFLOW_X):  # two batch and image sizes
+            np.testing.assert_allclose(session.run(None, {name: sample})[0], numpy(model(sample)), atol=1e-5)
+
+else:
+
+    @pytest.mark.needs("tensorflow")
+    # Keras's JAX export passes jax2tf an argument JAX has deprecated.
+    @pytest.mark.filterwarnings(
+        "ignore:The `native_serialization` parameter is deprecated:DeprecationWarning"
+    )
+    def test_export_saved_model(tmp_path: Path) -> None:
+        # TensorFlow: SavedModel directly; JAX: SavedModel through jax2tf (needs TensorFlow).
+        import tensorflow as tf
+
+        model = _workflow_model()
+        model(WORKFLOW_X[:1])
+        model.export(tmp_path / "saved", format="tf_saved_model", verbose=False)
+        served = tf.saved_model.load(str(tmp_path / "saved"))
+        for sample in (WORKFLOW_X[:3, :4, :6], WORKFLOW_X[:1]):  # two batch and image sizes
+            np.testing.assert_allclose(
+                served.serve(tf.constant(sample)).numpy(), numpy(model(sample)), atol=1e-5
+            )
+
+
+if keras.backend.backend() == "tensorflow":
+
+    def test_symbolic_model_called_on_two_sizes_inside_a_compiled_function() -> None:
+        import tensorflow as tf
+
+        model = _workflow_model()
+        for jit in (False, True):
+            serve = tf.function(
+                model, input_signature=[tf.TensorSpec((None, None, None, 3))], jit_compile=jit
+            )
+            for x in (WORKFLOW_X, WORKFLOW_X[:1, :2, :4]):
+                np.testing.assert_allclose(serve(x).numpy(), numpy(model(x)), rtol=1e-5, atol=1e-5)
+
+
+def test_other_frameworks_tensors_are_rejected() -> None:
+    backend = keras.backend.backend()
+    foreign = [name for name in ("torch", "jax", "tensorflow") if name != backend and name in INSTALLED]
+    assert foreign, "needs a second framework installed"
+    for name in foreign:
+        if name == "torch":
+            import torch
+
+            x: Any = torch.zeros((1, 2, 2, 8))
+        elif name == "jax":
+            import jax.numpy as jnp
+
+            x = jnp.zeros((1, 2, 2, 8))
+        else:
+            import tensorflow as tf
+
+            x = tf.zeros((1, 2, 2, 8))
+        for layer in (PixelShuffle(2), PixelUnshuffle(2), SubPixelConv(2, 2)):
+            with pytest.raises(
+                TypeError,
+                match=rf"{type(layer).__name__}: inputs must be a NumPy array or a tensor of the Keras "
+                rf"backend \({backend}\)",
+            ):
+                layer(x)
+    assert numpy(PixelShuffle(2)(np.zeros((1, 2, 2, 8), np.float32))).shape == (1, 4, 4, 2)  # NumPy is fine
+
+
+def test_import_without_a_backend_library_names_the_backends() -> None:
+    program = (
+        "import sys\n"
+        "for name in ('tensorflow', 'jax', 'torch'): sys.modules[name] = None\n"
+        "try:\n"
+        "    import subpixel.keras\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    result = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True, timeout=300
+    )
+    text = result.stdout
+    assert "subpixel.keras: Keras could not load its backend tensorflow" in text, (
+        result.stdout + result.stderr
+    )
+    assert "KERAS_BACKEND" in text
+    assert "tensorflow, jax or torch" in text
 
 
 def test_keras_backend_is_reported() -> None:

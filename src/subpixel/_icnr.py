@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import SupportsIndex, TypeVar
+from typing import NamedTuple, SupportsIndex, TypeVar
 
 import array_api_compat
 
 from subpixel._plan import Order, _check_order, normalize_factors
 
-__all__ = ["icnr", "icnr_groups"]
+__all__ = ["IcnrSteps", "icnr", "icnr_groups", "icnr_steps"]
 
 ArrayT = TypeVar("ArrayT")
 
@@ -68,9 +68,43 @@ def icnr(kernel: ArrayT, factor: int | tuple[int, ...], /, *, order: Order = "CR
     except TypeError:
         msg = f"icnr: kernel must be an array, got {type(kernel).__name__}"
         raise TypeError(msg) from None
+    steps = icnr_steps(tuple(kernel.shape), factor, order=order, axis=axis)  # type: ignore[attr-defined]
+    grown = xp.expand_dims(kernel, axis=steps.new_axis)
+    spread = xp.broadcast_to(grown, steps.spread_shape)
+    result: ArrayT = xp.reshape(spread, steps.merged_shape, copy=True)
+    return result
+
+
+class IcnrSteps(NamedTuple):
+    """The three array calls of :func:`icnr`, as pure shape arithmetic.
+
+    ``reshape(broadcast_to(expand_dims(kernel, new_axis), spread_shape), merged_shape)``.
+    """
+
+    new_axis: int
+    spread_shape: tuple[int, ...]
+    merged_shape: tuple[int, ...]
+
+
+def icnr_steps(
+    shape: tuple[int, ...], factor: int | tuple[int, ...], /, *, order: Order = "CRD", axis: int = 0
+) -> IcnrSteps:
+    """Plan :func:`icnr` for a sub-kernel of ``shape``, for frameworks without the Array API (Keras ops).
+
+    Raises
+    ------
+    TypeError
+        If ``factor`` or ``axis`` is not an int (or ``factor`` a tuple of ints).
+    ValueError
+        If a factor is not positive, ``order`` is unknown or ``axis`` is out of range.
+
+    Examples
+    --------
+    >>> icnr_steps((3, 3, 4, 2), 2, order="DCR", axis=-1)
+    IcnrSteps(new_axis=3, spread_shape=(3, 3, 4, 4, 2), merged_shape=(3, 3, 4, 8))
+    """
     count = math.prod(normalize_factors(factor))
     checked = _check_order(order)
-    shape = tuple(kernel.shape)  # type: ignore[attr-defined]
     ndim = len(shape)
     if isinstance(axis, bool) or not isinstance(axis, SupportsIndex):
         msg = f"icnr: axis must be an int, got {axis!r}"
@@ -82,12 +116,9 @@ def icnr(kernel: ArrayT, factor: int | tuple[int, ...], /, *, order: Order = "CR
     position %= ndim
     # Insert the block axis behind (CRD) or in front of (DCR) the channel axis, then merge them.
     new_axis = position + 1 if checked == "CRD" else position
-    grown = xp.expand_dims(kernel, axis=new_axis)
     target = (*shape[:new_axis], count, *shape[new_axis:])
-    spread = xp.broadcast_to(grown, target)
     merged = (*shape[:position], shape[position] * count, *shape[position + 1 :])
-    result: ArrayT = xp.reshape(spread, merged, copy=True)
-    return result
+    return IcnrSteps(new_axis, target, merged)
 
 
 def icnr_groups(channels: int, factor: int | tuple[int, ...], /, *, order: Order = "CRD") -> list[list[int]]:

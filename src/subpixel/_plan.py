@@ -174,8 +174,14 @@ def normalize_factors(factor: object, /, *, name: str = "factor") -> tuple[int, 
     return (value, value)
 
 
+def _is_bool(value: object) -> bool:
+    """``bool`` or a NumPy bool scalar (NumPy before 2.3 lets ``operator.index`` take one, with a warning)."""
+    kind = type(value)
+    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"))
+
+
 def _positive_int(value: object, name: str, given: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, SupportsIndex):
+    if _is_bool(value) or not isinstance(value, SupportsIndex):
         msg = (
             f"{name} must be a positive int or a tuple of positive ints, "
             f"got {given!r} of type {type(given).__name__}"

@@ -9,15 +9,54 @@ registered for serialisation under the package name ``"subpixel"``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import sys
 from typing import Any
 
-import keras
-from keras import ops
-
-from subpixel._icnr import icnr as icnr_expand
+from subpixel._icnr import icnr_steps
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
-from subpixel._plan import Order, ShufflePlan
+from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
+
+_KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def _import_error_text(error: ImportError) -> str:
+    """Explain a failed ``import keras``: which backends are installed and how to choose one."""
+    if importlib.util.find_spec("keras") is None:
+        return "subpixel.keras needs Keras 3: pip install 'subpixel[keras]'"
+    chosen = os.environ.get("KERAS_BACKEND", "tensorflow (the default when KERAS_BACKEND is unset)")
+    installed = [name for name in _KERAS_BACKENDS if importlib.util.find_spec(name) is not None]
+    if installed:
+        advice = (
+            f"installed here: {', '.join(installed)}; choose one with the environment variable "
+            f"KERAS_BACKEND (for example KERAS_BACKEND={installed[0]}), set before Keras is imported"
+        )
+    else:
+        advice = (
+            "none of them is installed; install one (pip install 'subpixel[tensorflow]', "
+            "'subpixel[jax]' or 'subpixel[torch]') and choose it with the environment variable "
+            "KERAS_BACKEND, set before Keras is imported"
+        )
+    return (
+        f"subpixel.keras: Keras could not load its backend {chosen} ({error}). Keras runs on "
+        f"tensorflow, jax or torch: {advice}"
+    )
+
+
+def _import_keras() -> None:
+    """Import Keras and its backend, turning a missing backend into advice."""
+    try:
+        importlib.import_module("keras")
+    except ImportError as error:
+        raise ImportError(_import_error_text(error)) from error
+
+
+_import_keras()
+
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
 
 __all__ = ["ICNR", "PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 
@@ -31,6 +70,22 @@ def _data_format(data_format: object) -> str:
         msg = f"data_format must be 'channels_last', 'channels_first' or None, got {data_format!r}"
         raise ValueError(msg)
     return str(value)
+
+
+def _check_input(inputs: object, owner: str) -> None:
+    """Reject another framework's tensor (NumPy arrays and this backend's tensors pass)."""
+    if not hasattr(inputs, "shape") or not hasattr(inputs, "dtype"):
+        return  # nested structures and Python scalars: Keras's own conversion judges them
+    if isinstance(inputs, (keras.KerasTensor, keras.Variable)) or ops.is_tensor(inputs):
+        return
+    if type(inputs).__module__.partition(".")[0] == "numpy":
+        return
+    kind = f"{type(inputs).__module__}.{type(inputs).__qualname__}"
+    msg = (
+        f"{owner}: inputs must be a NumPy array or a tensor of the Keras backend "
+        f"({keras.backend.backend()}), got {kind}; convert it first (for example with np.asarray)"
+    )
+    raise TypeError(msg)
 
 
 def _moves_nothing(plan: ShufflePlan) -> bool:
@@ -54,11 +109,28 @@ class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
             factor, inverse=self.inverse, channels_last=self.data_format == "channels_last", order=order
         )
 
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Check that ``inputs`` is not another framework's tensor, then call the layer."""
+        _check_input(inputs, type(self).__name__)
+        return super().__call__(inputs, *args, **kwargs)
+
     def call(self, inputs: Any) -> Any:
-        """Reshape, transpose, reshape by the plan of the input's (concrete) shape."""
-        plan = self.spec.plan(tuple(inputs.shape))
-        moved = ops.transpose(ops.reshape(inputs, plan.expand_shape), plan.axes)
-        result = ops.reshape(moved, plan.collapse_shape)
+        """Reshape, transpose, reshape by the plan of the input's shape.
+
+        Sizes unknown until run time (``None`` on the TensorFlow backend inside ``tf.function``,
+        ``predict`` or ``tf.data``) are read with ``keras.ops.shape``; the channel size must be
+        known.
+        """
+        # torch.compile (jit_compile on the torch backend) follows plain Python, not the cache.
+        torch = sys.modules.get("torch")
+        cached = torch is None or not torch.compiler.is_compiling()
+        plan = self.spec.plan(tuple(inputs.shape), cached=cached)
+        expand, collapse = plan.expand_shape, plan.collapse_shape
+        if has_run_time_sizes(plan):
+            sizes = ops.shape(inputs)
+            expand, collapse = resolve_sizes(expand, sizes), resolve_sizes(collapse, sizes)
+        moved = ops.transpose(ops.reshape(inputs, expand), plan.axes)
+        result = ops.reshape(moved, collapse)
         if _moves_nothing(plan):
             # The reshapes would be views of the input (PyTorch backend): never alias it.
             result = ops.copy(result)
@@ -172,8 +244,13 @@ class ICNR(keras.initializers.Initializer):  # type: ignore[misc]
         if shape[-1] % count:
             msg = f"ICNR: the last axis of shape {tuple(shape)} must be divisible by {count}"
             raise ValueError(msg)
-        sub = self.initializer((*shape[:-1], shape[-1] // count), dtype=dtype)
-        return icnr_expand(sub, self.spec.factor, order=self.spec.order, axis=-1)
+        sub_shape = (*shape[:-1], shape[-1] // count)
+        sub = self.initializer(sub_shape, dtype=dtype)
+        # keras.ops, not the Array API: TensorFlow's tensors have no Array-API namespace.
+        steps = icnr_steps(sub_shape, self.spec.factor, order=self.spec.order, axis=-1)
+        spread = ops.broadcast_to(ops.expand_dims(sub, steps.new_axis), steps.spread_shape)
+        # A copy: on torch the reshape of a broadcast may be a view whose elements share memory.
+        return ops.copy(ops.reshape(spread, steps.merged_shape))
 
     def get_config(self) -> dict[str, Any]:
         """Return the initialiser's config."""
@@ -269,6 +346,11 @@ class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Create the convolution's weights."""
         self.conv.build(input_shape)
+
+    def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Check that ``inputs`` is not another framework's tensor, then call the layer."""
+        _check_input(inputs, type(self).__name__)
+        return super().__call__(inputs, *args, **kwargs)
 
     def call(self, inputs: Any) -> Any:
         """Convolve, then shuffle."""

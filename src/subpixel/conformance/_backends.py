@@ -659,3 +659,6 @@ ADAPTERS: dict[str, ArrayBackend] = {
         DaskBackend(),
     )
 }
+
+# TensorFlow and the Keras backends add their adapters (subpixel.conformance._tensorflow).
+import subpixel.conformance._tensorflow  # noqa: E402, F401

@@ -6,6 +6,8 @@
   options through their definition (``channels_last``: move the channel axis, ``order="DCR"``:
   permute the channels, then torch's op). Square 2-D factors only.
 - ``golden``: the SHA-256 of torch's output recorded in ``golden.json``, used where torch is absent.
+- ``tensorflow``: ``tf.nn.depth_to_space`` / ``space_to_depth`` for channels-last DCR cases (4-D,
+  square factor of at least 2), when TensorFlow is installed.
 - ``onnx``: ``DepthToSpace`` (``CRD`` and ``DCR``) and ``SpaceToDepth`` (``DCR`` only: it has no
   mode) run by ``onnx.reference.ReferenceEvaluator``, for square 2-D factors.
 """
@@ -23,6 +25,7 @@ import numpy as np
 from subpixel.conformance._cases import Case, all_cases, documented_shape
 from subpixel.conformance._golden import GoldenVectors, load_golden
 from subpixel.conformance._inputs import DTYPE_NAMES, make_input, seed_for
+from subpixel.conformance._tensorflow import tensorflow_applies, tensorflow_output
 
 __all__ = ["Expected", "ReferenceBook", "compute_golden", "definition_output", "torch_output"]
 
@@ -237,6 +240,7 @@ class ReferenceBook:
     ) -> None:
         self.use_torch = _installed("torch") if use_torch is None else use_torch
         self.use_onnx = _installed("onnx") if use_onnx is None else use_onnx
+        self.use_tensorflow = _installed("tensorflow")
         self.golden = load_golden() if golden is None else golden
         self.deviations: dict[str, str] = {}
         self.source_counts: dict[str, int] = {}
@@ -313,6 +317,13 @@ class ReferenceBook:
             if (tuple(out.shape), out.tobytes()) != (shape, result.data):
                 disagree.append(f"onnx gives shape {tuple(out.shape)} sha256 {_sha(out.tobytes())[:12]}")
             result.sources.append("onnx")
+        if self.use_tensorflow and tensorflow_applies(case):
+            out = tensorflow_output(case, x)
+            if (tuple(out.shape), out.tobytes()) != (shape, result.data):
+                disagree.append(
+                    f"tensorflow gives shape {tuple(out.shape)} sha256 {_sha(out.tobytes())[:12]}"
+                )
+            result.sources.append("tensorflow")
         if disagree:
             result.error = (
                 f"references disagree for {case.describe()} in {dtype}: definition gives shape {shape} "

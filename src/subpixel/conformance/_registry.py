@@ -323,6 +323,9 @@ def _register_builtins() -> None:
                 setup=_importer("subpixel.keras"),
             )
         )
+    from subpixel.conformance._tensorflow import implementations as tensorflow_rows
+
+    rows += tensorflow_rows()
     with _lock:
         for row in rows:
             object.__setattr__(row, "builtin", True)
