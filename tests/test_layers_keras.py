@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -308,10 +309,7 @@ def test_tf_data_pipeline() -> None:
 
 
 if keras.backend.backend() == "torch":
-    # Keras exports through torch's TorchScript-based exporter, which warns that it is legacy.
-    @pytest.mark.filterwarnings(
-        "ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning"
-    )
+
     def test_export_onnx_on_torch(tmp_path: Path) -> None:
         # Keras offers ONNX on torch; its SavedModel export fails there for any model (a plain
         # Conv2D included).
@@ -319,7 +317,12 @@ if keras.backend.backend() == "torch":
 
         model = _workflow_model()
         model(WORKFLOW_X[:1])
-        model.export(tmp_path / "model.onnx", format="onnx", verbose=False)
+        # torch's TorchScript exporter (the one Keras calls) warns that it is deprecated and
+        # emits tracer warnings for Keras's own Conv2D; as errors they break the trace itself.
+        # The exported graph is checked below, so its warnings are silenced here only.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.export(tmp_path / "model.onnx", format="onnx", verbose=False)
         session = onnxruntime.InferenceSession(tmp_path / "model.onnx")
         name = session.get_inputs()[0].name
         for sample in (WORKFLOW_X[:3, :4, :6], WORKFLOW_X):  # two batch and image sizes
