@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"python -m subpixel {name}: needs {error.name}, which is not installed: {hint}", file=sys.stderr
         )
-        return 1
+        return 2
     status: int = module.main(args[1:])
     return status
 

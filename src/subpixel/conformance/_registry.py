@@ -14,6 +14,7 @@ import functools
 import importlib
 import importlib.util
 import os
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,18 +166,16 @@ def _keras_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: 
 
 
 def keras_backend() -> str:
-    """Return the array backend Keras runs on: ``KERAS_BACKEND`` (set to ``jax`` if unset)."""
+    """Return the array backend Keras runs on (or will run on once imported).
+
+    ``KERAS_BACKEND`` when set, else the backend of an already imported Keras, else Keras's own
+    default, ``tensorflow``. The environment is read, never written.
+    """
     name = os.environ.get("KERAS_BACKEND")
     if name is None:
-        import sys
-
-        if "keras" in sys.modules:
-            keras: Any = sys.modules["keras"]
-            name = str(keras.backend.backend())
-        else:
-            name = "jax" if importlib.util.find_spec("jax") is not None else "torch"
-            os.environ["KERAS_BACKEND"] = name
-    return {"numpy": "numpy", "torch": "torch", "jax": "jax"}.get(name, name)
+        keras: Any = sys.modules.get("keras")
+        name = "tensorflow" if keras is None else str(keras.backend.backend())
+    return name
 
 
 def _importer(name: str) -> Callable[[], object]:
