@@ -195,6 +195,7 @@ def _execute(x: Any, plan: ShufflePlan) -> Any:
     """Shuffle a Dask array chunk by chunk, rechunking first where chunks split groups."""
     import dask.array as da
     import dask.array.utils
+    import dask.base
 
     # Typed through Any: dask's annotations are partial, and this file is checked strictly.
     map_blocks: Any = da.map_blocks
@@ -242,7 +243,8 @@ def _execute(x: Any, plan: ShufflePlan) -> Any:
         chunks=tuple(out_chunks),
         dtype=x.dtype,
         meta=meta_from_array(x),
-        token=spec.caller,
+        # A full, unique key name (``token=`` is deprecated in several dask releases).
+        name=f"{spec.caller}-{dask.base.tokenize(x.name, spec.factors, spec.order, spec.channels_last)}",
     )
     if tuple(out.shape) != plan.collapse_shape:  # pragma: no cover - guards the arithmetic above
         msg = f"{spec.caller}: internal error, chunked result {out.shape} != planned {plan.collapse_shape}"
