@@ -27,10 +27,13 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
 def known_routes(prefix: str) -> tuple[dict[str, str], dict[str, str]]:
     """Return ``(routes, unreachable)`` for a prefix: every route and why some cannot run here.
 
-    Only routes named ``"<prefix>:..."`` count. A module that cannot be imported contributes
-    nothing (its row is then "not run" anyway).
+    A backend prefix (``"numpy"``) means every route named ``"numpy:..."``; a full route name
+    (``"tensorflow:eager"``) means that route alone, for a row that can take only one. A module
+    that cannot be imported contributes nothing (its row is then "not run" anyway).
     """
     from subpixel._dispatch import FAST_PATHS
+
+    prefix, colon, route = prefix.partition(":")
 
     routes: dict[str, str] = {}
     unreachable: dict[str, str] = {}
@@ -47,7 +50,7 @@ def known_routes(prefix: str) -> tuple[dict[str, str], dict[str, str]]:
         if find is not None:
             unreachable.update(find())
     mine = f"{prefix}:"
-    routes = {k: v for k, v in routes.items() if k.startswith(mine)}
+    routes = {k: v for k, v in routes.items() if k == f"{mine}{route}" or (not colon and k.startswith(mine))}
     return routes, {k: v for k, v in unreachable.items() if k in routes}
 
 

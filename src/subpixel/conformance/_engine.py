@@ -522,7 +522,7 @@ def _run_cell(
     for case in cases:
         result = run_case(impl, adapter, device, dtype, case, book)
         if coverage is not None and result.ok is not None:
-            coverage.add({r for r in result.routes if r.startswith(f"{coverage.prefix}:")}, itemsize)
+            coverage.add({r for r in result.routes if r in coverage.routes}, itemsize)
         if result.warnings:
             cell.warnings += len(result.warnings)
             cell.first_warning = cell.first_warning or f"{case.id}: {result.warnings[0]}"

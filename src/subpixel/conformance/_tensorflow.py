@@ -259,6 +259,7 @@ def implementations() -> list[Any]:
             "tensorflow",
             _library,
             requires=("tensorflow",),
+            routes="tensorflow:eager",
             description="subpixel on tf.Tensor (eager)",
         ),
         Implementation(
@@ -266,6 +267,7 @@ def implementations() -> list[Any]:
             "tensorflow",
             _graph_call,
             requires=("tensorflow",),
+            routes="tensorflow:graph",
             description="subpixel inside tf.function (sizes known when tracing)",
         ),
         Implementation(
@@ -273,6 +275,7 @@ def implementations() -> list[Any]:
             "tensorflow",
             _xla_call,
             requires=("tensorflow",),
+            routes="tensorflow:graph-dynamic",
             description="subpixel inside tf.function(jit_compile=True), batch and spatial sizes unknown",
         ),
     ]
