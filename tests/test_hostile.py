@@ -484,19 +484,28 @@ def test_dask_arrays_of_unknown_sizes_are_a_value_error_naming_x() -> None:
 # --- layers of one framework given another library's arrays --------------------------------------
 
 
+#: (framework, layer, input library, accepted): each framework's layers take their own arrays
+#: (Flax and Keras also NumPy, as their own layers do); another framework's tensor is a TypeError,
+#: as it is for torch.nn.PixelShuffle given a NumPy array.
 LAYER_CASES = [
-    ("torch", "PixelShuffle", "numpy"),
-    ("torch", "PixelShuffle", "jax"),
-    ("torch", "PixelUnshuffle", "numpy"),
-    ("flax", "PixelShuffle", "torch"),
-    ("flax", "PixelShuffle", "numpy"),
-    ("flax", "PixelUnshuffle", "torch"),
+    ("torch", "PixelShuffle", "numpy", False),
+    ("torch", "PixelShuffle", "jax", False),
+    ("torch", "PixelUnshuffle", "numpy", False),
+    ("flax", "PixelShuffle", "torch", False),
+    ("flax", "PixelShuffle", "numpy", True),
+    ("flax", "PixelUnshuffle", "torch", False),
 ]
 
 
-@pytest.mark.parametrize(("framework", "name", "library"), LAYER_CASES, ids="-".join)
-def test_shuffle_layers_given_another_librarys_array(framework: str, name: str, library: str) -> None:
-    """The shuffle layers are thin shells: the right values, in the input's library."""
+@pytest.mark.parametrize(
+    ("framework", "name", "library", "accepted"),
+    LAYER_CASES,
+    ids=[f"{f}-{n}-{lib}" for f, n, lib, _ in LAYER_CASES],
+)
+def test_shuffle_layers_given_another_librarys_array(
+    framework: str, name: str, library: str, accepted: bool
+) -> None:
+    """The right values for arrays a layer's framework takes; a clear TypeError for others."""
     need(library)
     if framework == "torch":
         need("torch")
@@ -509,14 +518,17 @@ def test_shuffle_layers_given_another_librarys_array(framework: str, name: str, 
     shape = (2, 6, 6, 8) if channels_last else (2, 8, 6, 6)
     values = random_values(shape, "float32", np.random.default_rng(10))
     x = Backend(library).from_numpy(values)
+    if not accepted:
+        with pytest.raises(TypeError, match=rf"{name}.*(input|x).*{type(x).__name__}"):
+            layer(x)
+        return
     result = layer(x)
-    assert type(result).__module__.split(".")[0] == type(x).__module__.split(".")[0]
     want = reference(values, 2, inverse=inverse, channels_last=channels_last, order="CRD")
     assert_same_bits(to_numpy(result), want)
 
 
-def test_keras_layers_convert_other_librarys_arrays_like_any_keras_layer() -> None:
-    """Keras converts inputs to its backend's tensors; the values must be right."""
+def test_keras_layers_take_numpy_and_reject_other_frameworks_tensors() -> None:
+    """Keras layers convert NumPy arrays (the values must be right) and refuse a torch tensor."""
     torch = need("torch")
     need("jax")  # the Keras backend of the test suite
     pytest.importorskip("keras")
@@ -524,8 +536,9 @@ def test_keras_layers_convert_other_librarys_arrays_like_any_keras_layer() -> No
     values = random_values((2, 8, 3, 3), "float32", np.random.default_rng(11))
     want = reference(values, 2, inverse=False, channels_last=False, order="CRD")
     layer = keras_layers.PixelShuffle(2, data_format="channels_first")
-    for x in (values, torch.from_numpy(values.copy())):
-        assert_same_bits(np.asarray(layer(x)), want)
+    assert_same_bits(np.asarray(layer(values)), want)
+    with pytest.raises(TypeError, match=r"PixelShuffle: inputs must be .*got torch\.Tensor"):
+        layer(torch.from_numpy(values.copy()))
 
 
 def test_layers_with_weights_given_another_librarys_array_fail_cleanly_or_compute() -> None:
