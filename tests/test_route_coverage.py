@@ -145,3 +145,29 @@ def test_size_cases_sit_at_the_thresholds() -> None:
             assert 0.85 * threshold <= nbytes < threshold, case.id
         else:
             assert threshold <= nbytes <= 1.15 * threshold, case.id
+
+
+def test_listeners_in_many_threads_each_close_their_own() -> None:
+    # Listeners with equal counts compare equal: closing one must never close another's.
+    import threading
+
+    from subpixel import _routes
+
+    errors: list[BaseException] = []
+
+    def listen() -> None:
+        try:
+            for _ in range(500):
+                with _routes.counting() as seen:
+                    _routes.record("test:route")
+                assert seen["test:route"] >= 1
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=listen) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert not _routes.listening

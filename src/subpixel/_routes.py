@@ -48,5 +48,6 @@ def counting() -> Iterator[collections.Counter[str]]:
         yield counter
     finally:
         with _lock:
-            _listeners.remove(counter)
+            # By identity: two listeners with equal counts compare equal.
+            _listeners[:] = [other for other in _listeners if other is not counter]
             listening = bool(_listeners)
