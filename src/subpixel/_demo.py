@@ -84,6 +84,20 @@ def _main(argv: list[str]) -> int:
     print("torch.nn.PixelShuffle(2)(torch.arange(36).view(1, 4, 3, 3))[0, 0] =")
     print(reference[0, 0])
     source = np.arange(36).reshape(1, 4, 3, 3)
+    failures = _compare_backends(
+        source,
+        lambda result: (
+            result.shape == reference.shape
+            and result.dtype == reference.dtype
+            and result.tobytes() == reference.tobytes()
+        ),
+    )
+    print("all backends agree with torch" if not failures else f"{failures} backend(s) disagree")
+    return 1 if failures else 0
+
+
+def _compare_backends(source: Any, same: Callable[[Any], bool]) -> int:
+    """Shuffle ``source`` on every backend, print one line each; return how many disagree or fail."""
     failures = 0
     for name in _BACKENDS:
         result = _attempt(name, source)
@@ -91,17 +105,11 @@ def _main(argv: list[str]) -> int:
             failures += result.startswith("ERROR")
             print(f"{name:>17}: {result}")
             continue
-        same = (
-            result.shape == reference.shape
-            and result.dtype == reference.dtype
-            and result.tobytes() == reference.tobytes()
-        )
-        failures += not same
-        print(
-            f"{name:>17}: {'identical bytes' if same else 'DIFFERENT'} (shape {result.shape}, {result.dtype})"
-        )
-    print("all backends agree with torch" if not failures else f"{failures} backend(s) disagree")
-    return 1 if failures else 0
+        agrees = same(result)
+        failures += not agrees
+        verdict = "identical bytes" if agrees else "DIFFERENT"
+        print(f"{name:>17}: {verdict} (shape {result.shape}, {result.dtype})")
+    return failures
 
 
 def _attempt(name: str, source: Any) -> Any:
@@ -138,19 +146,13 @@ def _golden_demo() -> int:
         f"torch is not installed: comparing with torch {golden.torch_version}'s result recorded in the "
         f"package for {case.describe()} ({GOLDEN_DTYPE}, with NaN payloads, -0.0, inf and subnormals)"
     )
-    failures = 0
-    for name in _BACKENDS:
-        result = _attempt(name, source)
-        if isinstance(result, str):
-            failures += result.startswith("ERROR")
-            print(f"{name:>17}: {result}")
-            continue
-        data = np.ascontiguousarray(result).tobytes()
-        same = tuple(result.shape) == shape and hashlib.sha256(data).hexdigest() == digest
-        failures += not same
-        print(
-            f"{name:>17}: {'identical bytes' if same else 'DIFFERENT'} (shape {result.shape}, {result.dtype})"
-        )
+    failures = _compare_backends(
+        source,
+        lambda result: (
+            tuple(result.shape) == shape
+            and hashlib.sha256(np.ascontiguousarray(result).tobytes()).hexdigest() == digest
+        ),
+    )
     print(
         "all backends agree with torch's recorded result"
         if not failures
