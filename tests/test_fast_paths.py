@@ -18,7 +18,7 @@ import pytest
 import subpixel
 from subpixel import _routes
 from subpixel._api import _runners
-from subpixel._fast import _blocked
+from subpixel._fast import _blocked, _compiled
 from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
 from subpixel._shuffle import apply_plan
@@ -254,8 +254,11 @@ def _threshold_shape(nbytes: int, itemsize: int, inverse: bool, channels_last: b
     [("SMALL_BYTES", -1), ("SMALL_BYTES", 1), ("PARALLEL_BYTES", -1), ("PARALLEL_BYTES", 1)],
     ids=["below-small", "above-small", "below-parallel", "above-parallel"],
 )
-def test_numpy_lanes_kernels_at_the_thresholds(dtype: str, threshold: str, step: int) -> None:
+def test_numpy_lanes_kernels_at_the_thresholds(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, threshold: str, step: int
+) -> None:
     """Factor 2, both directions, layouts and orders, just below and above each size threshold."""
+    monkeypatch.setattr(_compiled, "AVAILABLE", False)  # the NumPy kernels, also where numba is installed
     itemsize = np.dtype(dtype).itemsize
     for inverse, channels_last, order in itertools.product((False, True), (False, True), ("CRD", "DCR")):
         if threshold == "PARALLEL_BYTES" and (channels_last or order == "DCR"):
@@ -280,6 +283,7 @@ def test_numpy_lanes_kernels_at_the_thresholds(dtype: str, threshold: str, step:
 @pytest.mark.parametrize("factor", [2, 4, (2, 4), (4, 2), (2, 2, 2)])
 def test_numpy_lanes_kernels_for_every_pair(monkeypatch: pytest.MonkeyPatch, dtype: str, factor: Any) -> None:
     """With every (size, lanes) pair switched on, each kernel matches the reference bit for bit."""
+    monkeypatch.setattr(_compiled, "AVAILABLE", False)
     monkeypatch.setattr(_blocked, "SPLIT_LANES", ALL_LANE_PAIRS)
     monkeypatch.setattr(_blocked, "JOIN_LANES", ALL_LANE_PAIRS)
     lanes_seen = set()
@@ -300,6 +304,7 @@ def test_numpy_lanes_kernels_for_every_pair(monkeypatch: pytest.MonkeyPatch, dty
 
 def test_numpy_lanes_kernels_on_odd_views(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unaligned and negative-stride sources, and a strided destination (the torch channels-last case)."""
+    monkeypatch.setattr(_compiled, "AVAILABLE", False)
     monkeypatch.setattr(_blocked, "SPLIT_LANES", ALL_LANE_PAIRS)
     monkeypatch.setattr(_blocked, "JOIN_LANES", ALL_LANE_PAIRS)
     base = special((2, 3, 96, 128), "uint16", seed=9)

@@ -25,6 +25,7 @@ import pytest
 
 import subpixel
 from subpixel import _routes, _threads
+from subpixel._fast import _compiled
 from subpixel._fast import numpy as fast_numpy
 from tests.backends import Backend, requested_backends
 
@@ -32,6 +33,8 @@ from tests.backends import Backend, requested_backends
 NEEDS = ()
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The route of the large float32 shuffle these tests run: the compiled kernel where numba is installed.
+ENGINE = "numpy:compiled-join" if _compiled.AVAILABLE else "numpy:blocked"
 #: Seconds a scenario may take before it counts as hung.
 TIMEOUT = 120
 
@@ -106,7 +109,7 @@ def test_default_follows_cpu_affinity_and_one_cpu_means_no_pool() -> None:
         print(subpixel.get_num_threads(), sorted(counter), names, sorted(fast_numpy.unreachable_routes()))
     """
     out = _run_script(script, env={_threads.ENV_VAR: None}).stdout.strip()
-    assert out == "1 ['numpy:blocked'] [] ['numpy:threaded']"
+    assert out == f"1 [{ENGINE!r}] [] ['numpy:threaded']"
 
 
 def test_set_num_threads_validates_n() -> None:
@@ -163,7 +166,7 @@ def test_cgroup_quotas_are_read(tmp_path: Path) -> None:
 def test_main_thread_splits_large_copies_over_the_pool() -> None:
     subpixel.set_num_threads(2)
     assert "numpy:threaded" not in fast_numpy.unreachable_routes()
-    assert _shuffle_routes(_large()) == {"numpy:blocked", "numpy:threaded"}
+    assert _shuffle_routes(_large()) == {ENGINE, "numpy:threaded"}
     assert _wait_for(lambda: 1 <= len(_pool_threads()) <= 2)  # earlier pools' threads may still be ending
 
 
@@ -175,7 +178,7 @@ def test_one_thread_runs_on_the_caller_and_removes_the_pool() -> None:
     assert fast_numpy.unreachable_routes() == {
         "numpy:threaded": "one copy thread allowed (subpixel.get_num_threads() == 1)"
     }
-    assert _shuffle_routes(_large()) == {"numpy:blocked"}
+    assert _shuffle_routes(_large()) == {ENGINE}
     assert _threads._pool is None
     assert _wait_for(lambda: not _pool_threads())
 
@@ -187,7 +190,7 @@ def test_other_threads_copy_on_their_own_thread() -> None:
     worker = threading.Thread(target=lambda: seen.append(_shuffle_routes(_large())))
     worker.start()
     worker.join(TIMEOUT)
-    assert seen == [{"numpy:blocked"}]
+    assert seen == [{ENGINE}]
 
 
 def test_main_thread_uses_the_pool_while_other_threads_copy() -> None:
@@ -208,17 +211,17 @@ def test_main_thread_uses_the_pool_while_other_threads_copy() -> None:
         for worker in workers:
             worker.join(TIMEOUT)
     assert results == [True] * 6
-    assert counter == {"numpy:threaded": 3, "numpy:blocked": 6}
+    assert counter == {"numpy:threaded": 3, ENGINE: 6}
 
 
 def test_resizing_replaces_the_pool() -> None:
     subpixel.set_num_threads(3)
-    assert _shuffle_routes(_large()) == {"numpy:blocked", "numpy:threaded"}
+    assert _shuffle_routes(_large()) == {ENGINE, "numpy:threaded"}
     assert _wait_for(lambda: 1 <= len(_pool_threads()) <= 3)  # earlier pools' threads may still be ending
     old_threads = _pool_threads()
     subpixel.set_num_threads(2)
     assert _threads._pool is None
-    assert _shuffle_routes(_large()) == {"numpy:blocked", "numpy:threaded"}
+    assert _shuffle_routes(_large()) == {ENGINE, "numpy:threaded"}
     assert _wait_for(lambda: not any(t.is_alive() for t in old_threads))
     assert _wait_for(lambda: 1 <= len(_pool_threads()) <= 2)
     kept = _threads._pool
@@ -234,6 +237,9 @@ import json, sys, warnings
 import numpy as np
 import subpixel
 from subpixel import _routes
+from subpixel._fast import _compiled
+
+ENGINE = "numpy:compiled-join" if _compiled.AVAILABLE else "numpy:blocked"
 
 # Python 3.12+ warns that forking a process with threads may deadlock: that is what is tested.
 warnings.filterwarnings("ignore", message=".*use of fork", category=DeprecationWarning)
@@ -252,7 +258,7 @@ def shuffle_and_check(seed):
 
 def parent_uses_the_pool():
     ok, routes = shuffle_and_check(99)
-    assert ok and routes == ["numpy:blocked", "numpy:threaded"], routes
+    assert ok and routes == [ENGINE, "numpy:threaded"], routes
 """
 
 
@@ -314,7 +320,7 @@ def test_multiprocessing_children_after_the_parent_used_the_pool(tmp_path: Path,
             print(json.dumps(pool.map_async(shuffle_and_check, [0, 1, 2]).get(timeout=60)))
         """,
     )
-    assert results == [[True, ["numpy:blocked", "numpy:threaded"]]] * 3
+    assert results == [[True, [ENGINE, "numpy:threaded"]]] * 3
 
 
 def test_process_pool_executor(tmp_path: Path) -> None:
@@ -327,7 +333,7 @@ def test_process_pool_executor(tmp_path: Path) -> None:
             print(json.dumps([f.result(timeout=60) for f in futures]))
         """,
     )
-    assert results == [[True, ["numpy:blocked", "numpy:threaded"]]] * 3
+    assert results == [[True, [ENGINE, "numpy:threaded"]]] * 3
 
 
 def test_fork_while_another_thread_holds_the_pool_lock(tmp_path: Path) -> None:
@@ -341,7 +347,7 @@ def test_fork_while_another_thread_holds_the_pool_lock(tmp_path: Path) -> None:
             pid = os.fork()
             if pid == 0:
                 ok, routes = shuffle_and_check(5)
-                os._exit(0 if ok and routes == ["numpy:blocked", "numpy:threaded"] else 3)
+                os._exit(0 if ok and routes == [ENGINE, "numpy:threaded"] else 3)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -371,7 +377,7 @@ def test_torch_dataloader_workers(tmp_path: Path) -> None:
 
             def __getitem__(self, i):
                 ok, routes = shuffle_and_check(i)
-                return ok and routes == ["numpy:blocked", "numpy:threaded"]
+                return ok and routes == [ENGINE, "numpy:threaded"]
 
         loader = DataLoader(Shuffled(), batch_size=None, num_workers=2, timeout=60)
         print(json.dumps([bool(b) for b in loader]))
@@ -394,7 +400,7 @@ def test_dask_worker_processes(tmp_path: Path) -> None:
             print(json.dumps(client.gather(futures, errors="raise")))
         """,
     )
-    assert results == [[True, ["numpy:blocked"]]] * 3
+    assert results == [[True, [ENGINE]]] * 3
 
 
 def test_no_thread_is_left_at_exit() -> None:

@@ -48,8 +48,9 @@ from typing import Any
 import numpy as np
 
 from subpixel import _routes, _threads
+from subpixel._fast import _compiled
 
-__all__ = ["BLOCK_BYTES", "LANE_BYTES", "PARALLEL_BYTES", "copy_into"]
+__all__ = ["BLOCK_BYTES", "LANE_BYTES", "PARALLEL_BYTES", "ROUTES", "copy_into", "unreachable_routes"]
 
 #: Destination bytes per block: a quarter of this machine's 1 MiB L2 per core leaves room for
 #: the source rows and for the other thread's block when both cores share a cache.
@@ -57,6 +58,10 @@ BLOCK_BYTES = 256 * 1024
 
 #: Copies of at least this many bytes are split over the worker threads.
 PARALLEL_BYTES = 8 * 1024 * 1024
+
+#: Destination bytes per block of the compiled kernels (they need no cache blocking: each row
+#: streams; blocks only split the work over the threads).
+COMPILED_BLOCK_BYTES = 1024 * 1024
 
 #: Longest run of trailing destination elements copied slice by slice.
 MAX_TAIL = 64
@@ -74,6 +79,35 @@ SPLIT_LANES = frozenset({(1, 2), (2, 2)})
 JOIN_LANES = frozenset({(1, 2)})
 
 Blocks = list[tuple[Any, ...]]
+
+#: The compiled routes (numba installed): the copy engine's other routes are in
+#: :data:`subpixel._fast.numpy.ROUTES`.
+ROUTES: dict[str, str] = {
+    "numpy:compiled-join": (
+        "shuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop joins "
+        "contiguous source rows into groups (numba installed)"
+    ),
+    "numpy:compiled-split": (
+        "unshuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop deals "
+        "contiguous source rows out to the destination rows (numba installed)"
+    ),
+}
+
+
+def unreachable_routes() -> dict[str, str]:
+    """Return the copy-engine routes this process cannot take, each with the reason.
+
+    Returns
+    -------
+    dict of str to str
+        The compiled routes when numba is missing or failed to load; the lanes kernels when the
+        compiled kernels take every copy they would take.
+    """
+    reason = _compiled.reason_unavailable()
+    if reason is not None:
+        return dict.fromkeys(ROUTES, f"not reachable here: {reason}")
+    why = "not reachable here: the compiled kernels take these copies (numba is installed)"
+    return {"numpy:lanes-split": why, "numpy:lanes-join": why}
 
 
 def _simplify(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> tuple[Any, Any]:
@@ -135,7 +169,7 @@ def _blocks(shape: tuple[int, ...], stop: int, item: int) -> list[tuple[Any, ...
     return [(*lead, chunk) for lead in itertools.product(*map(range, shape[:axis])) for chunk in chunks]
 
 
-def _split_axis(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> int | None:
+def _split_axis(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], minimum: int = MIN_ROW) -> int | None:
     """Return the axis whose index picks a lane of a lanes-split copy, or None.
 
     Its source stride is one element, and the destination's last axis, contiguous there, steps
@@ -147,7 +181,7 @@ def _split_axis(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> int | N
         return None
     item = dst.itemsize
     inner = ndim - 1
-    if dst.strides[inner] != item or dst.shape[inner] < MIN_ROW:
+    if dst.strides[inner] != item or dst.shape[inner] < minimum:
         return None
     for axis in range(inner):
         if src.strides[axis] == item and dst.shape[axis] > 1 and src.strides[inner] == item * dst.shape[axis]:
@@ -176,6 +210,9 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
     dst, src = _simplify(dst, src)
     item = dst.itemsize
     lanes_ok = not dst.dtype.hasobject
+    compiled = _compiled.AVAILABLE and lanes_ok and item in _compiled.ITEM_SIZES
+    if compiled and _compiled_copy(dst, src, backend):
+        return
     axis = _split_axis(dst, src) if lanes_ok and item in {n // 2 for n in LANE_BYTES} else None
     if axis is not None and (item, dst.shape[axis]) in SPLIT_LANES:
         order = [a for a in range(dst.ndim) if a != axis] + [axis]
@@ -211,6 +248,80 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
 
 
 Kernel = Callable[[Blocks], None]
+
+
+def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend: str | None) -> bool:
+    """Copy with a compiled join or split kernel when the views have that form; return whether it did.
+
+    ``dst`` and ``src`` are simplified views (see :func:`_simplify`). Join: the destination's
+    last two axes are contiguous groups of ``L`` lanes, and the source reads each lane as a
+    contiguous row. Split: the destination's last axis is contiguous, and one other axis of
+    length ``L`` picks every ``L``-th element of a contiguous source run.
+    """
+    ndim = dst.ndim
+    item = dst.itemsize
+    if ndim < 2 or dst.strides[-1] != item or not (dst.flags.aligned and src.flags.aligned):
+        return False
+    if any(s < 0 or s % item for s in (*dst.strides, *src.strides)):
+        return False
+    lanes = dst.shape[-1]
+    if src.strides[-2] == item and dst.strides[-2] == item * lanes and lanes in _compiled.LANES:
+        direction, width = "join", dst.shape[-2]
+        lane = src.strides[-1] // item
+        outer = list(range(ndim - 2))
+    else:
+        found = _split_axis(dst, src, minimum=1)
+        if found is None or dst.shape[found] not in _compiled.LANES:
+            return False
+        direction, width = "split", dst.shape[-1]
+        lanes = dst.shape[found]
+        lane = dst.strides[found] // item
+        outer = [a for a in range(ndim - 1) if a != found]
+    compiled = _compiled.kernel(direction, lanes)
+    if compiled is None:
+        return False
+    unsigned = np.dtype(f"u{item}")
+    flat_dst = _flat(dst.view(unsigned), writeable=True)
+    flat_src = _flat(src.view(unsigned), writeable=False)
+    # Three outer axes go to the kernel; any further (leading) ones are looped here.
+    axes = [(dst.shape[a], dst.strides[a] // item, src.strides[a] // item) for a in outer]
+    axes = [(1, 0, 0)] * (3 - len(axes)) + axes
+    inner, leading = axes[-3:], axes[:-3]
+    rows = math.prod(n for n, _, _ in inner)
+    step = max(1, COMPILED_BLOCK_BYTES // (width * lanes * item))
+    blocks: Blocks = []
+    for index in itertools.product(*(range(n) for n, _, _ in leading)):
+        base_dst = sum(i * a[1] for i, a in zip(index, leading, strict=True))
+        base_src = sum(i * a[2] for i, a in zip(index, leading, strict=True))
+        geometry = np.array([base_dst, base_src, width, lane, *itertools.chain(*inner)], np.uint64)
+        blocks += [(geometry, start, min(start + step, rows)) for start in range(0, rows, step)]
+
+    def run(part: Blocks) -> None:
+        u64 = np.uint64
+        geometry, start, stop = part[0]
+        for following, begin, end in part[1:]:
+            if following is geometry and begin == stop:
+                stop = end
+                continue
+            compiled(flat_dst, flat_src, geometry, u64(start), u64(stop))
+            geometry, start, stop = following, begin, end
+        compiled(flat_dst, flat_src, geometry, u64(start), u64(stop))
+
+    _run(f"compiled-{direction}", backend, run, blocks, dst.nbytes)
+    return True
+
+
+def _flat(view: np.ndarray[Any, Any], *, writeable: bool) -> np.ndarray[Any, Any]:
+    """Return a 1-D array of every element from ``view``'s first to its last (non-negative strides)."""
+    # A dense view (a permutation of a contiguous block) ravels in memory order without a copy,
+    # from its first element: much cheaper than as_strided.
+    flat = view.ravel(order="K")
+    if np.may_share_memory(flat, view):
+        if not writeable:
+            flat.flags.writeable = False  # one compiled signature for every source
+        return flat
+    extent = 1 + sum((n - 1) * s for n, s in zip(view.shape, view.strides, strict=True)) // view.itemsize
+    return np.lib.stride_tricks.as_strided(view, (extent,), (view.itemsize,), writeable=writeable)
 
 
 def _copy_kernel(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], tails: Blocks) -> Kernel:

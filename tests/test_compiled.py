@@ -1,0 +1,190 @@
+"""The compiled join and split kernels of the copy engine (numba, the ``speed`` extra).
+
+Where numba is installed, every test here runs the kernels and checks each result bit for bit
+against the Array-API path, and the route taken; where it is not, the routes must say so and the
+NumPy engine must copy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+import subpixel
+from subpixel import _routes
+from subpixel._fast import _blocked, _compiled
+from subpixel._fast import numpy as fast_numpy
+from subpixel._plan import shuffle_plan
+from tests.test_fast_paths import call, reference, same_bits, special
+
+#: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
+NEEDS = ()
+
+needs_numba = pytest.mark.skipif(
+    not _compiled.AVAILABLE, reason="numba is not installed (pip install 'subpixel[speed]')"
+)
+
+
+def _input(
+    factor: Any, inverse: bool, channels_last: bool, dtype: str, width: int = 24
+) -> np.ndarray[Any, Any]:
+    """A batch-2 input past SMALL_BYTES for ``factor`` (one int, or one per spatial axis)."""
+    factors = (factor, factor) if isinstance(factor, int) else factor
+    spatial = [9 + i for i in range(len(factors) - 1)] + [width]
+    channels = 3 * int(np.prod(factors))
+    while 2 * channels * int(np.prod(spatial)) * np.dtype(dtype).itemsize < 2 * fast_numpy.SMALL_BYTES:
+        spatial[0] *= 2
+    if inverse:
+        spatial = [s * f for s, f in zip(spatial, factors, strict=True)]
+        channels = 3
+    return special((2, *spatial, channels) if channels_last else (2, channels, *spatial), dtype, seed=11)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ["uint8", "bool", "int16", "float16", "float32", "float64", "complex64"])
+@pytest.mark.parametrize("factor", [2, 3, (2, 5), (3, 2, 2)])
+def test_kernels_match_reference(dtype: str, factor: Any) -> None:
+    """Both directions, layouts and orders, bit for bit; channels-first copies take the kernels."""
+    last = factor if isinstance(factor, int) else factor[-1]
+    for inverse, channels_last, order in itertools.product((False, True), (False, True), ("CRD", "DCR")):
+        x = special(_input(factor, inverse, channels_last, dtype).shape, dtype, seed=12)
+        with _routes.counting() as counter:
+            y = call(x, factor, inverse, channels_last, order)
+        assert same_bits(y, reference(x, factor, inverse, channels_last, order)), (
+            inverse,
+            channels_last,
+            order,
+        )
+        if not channels_last and last in _compiled.LANES:
+            route = "numpy:compiled-split" if inverse else "numpy:compiled-join"
+            assert route in counter, (inverse, order, dict(counter))
+
+
+@needs_numba
+@pytest.mark.parametrize("lanes", _compiled.LANES)
+@pytest.mark.parametrize("width", [2, 7, 33])
+def test_every_lane_count_and_short_rows(lanes: int, width: int) -> None:
+    """Every specialised lane count, on rows shorter and longer than one vector."""
+    for inverse in (False, True):
+        x = _input((2, lanes), inverse, False, "uint16", width=width)
+        with _routes.counting() as counter:
+            y = call(x, (2, lanes), inverse, False, "CRD")
+        assert same_bits(y, reference(x, (2, lanes), inverse, False, "CRD"))
+        assert f"numpy:compiled-{'split' if inverse else 'join'}" in counter, dict(counter)
+
+
+@needs_numba
+def test_many_outer_axes_and_threads() -> None:
+    """A 3-d shuffle (more than three outer axes: the leading ones loop in Python), threaded."""
+    x = special((3, 2 * 8 * 4, 10, 20, 64), "float32", seed=13)
+    assert x.nbytes >= _blocked.PARALLEL_BYTES
+    previous = subpixel.get_num_threads()
+    subpixel.set_num_threads(2)
+    try:
+        for inverse, source in ((False, x), (True, reference(x, (2, 2, 4), False, False, "CRD"))):
+            with _routes.counting() as counter:
+                y = call(source, (2, 2, 4), inverse, False, "DCR")
+            assert same_bits(y, reference(source, (2, 2, 4), inverse, False, "DCR"))
+            direction = "split" if inverse else "join"
+            assert set(counter) == {f"numpy:compiled-{direction}", "numpy:threaded"}, dict(counter)
+    finally:
+        subpixel.set_num_threads(previous)
+
+
+@needs_numba
+def test_odd_views_and_strided_destination() -> None:
+    """Unaligned and negative-stride sources, and channels-last destinations, keep the NumPy engine."""
+    base = special((2, 3, 96, 128), "uint16", seed=14)
+    raw = np.empty(base.nbytes + 1, np.uint8)[1:].view(np.uint16).reshape(base.shape)  # odd address
+    raw[...] = base
+    flipped = np.ascontiguousarray(base[:, ::-1])[:, ::-1]
+    for x in (raw, flipped, base):
+        for inverse in (False, True):
+            plan = shuffle_plan(x.shape if inverse else (2, 12, 48, 64), 2, inverse=inverse)
+            source = x if inverse else x.reshape(2, 12, 48, 64)  # a copy where x cannot reshape
+            kernel = source.flags.aligned and min(source.strides) > 0
+            expected = reference(source, 2, inverse, False, "CRD")
+            n, c, h, w = plan.collapse_shape
+            channels_last = np.empty((n, h, w, c), source.dtype).transpose(0, 3, 1, 2)
+            for out in (None, channels_last):
+                with _routes.counting() as counter:
+                    result = fast_numpy.shuffle_large(source, plan, out, backend="numpy")
+                assert same_bits(np.ascontiguousarray(result), expected)
+                taken = any(route.startswith("numpy:compiled") for route in counter)
+                # A channels-last destination has the channels innermost: no join or split there.
+                assert taken == (kernel and out is None), (kernel, inverse, dict(counter))
+
+
+def test_without_numba_the_numpy_engine_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With numba absent the compiled routes are not reachable, and the lanes kernels are."""
+    monkeypatch.setattr(_compiled, "AVAILABLE", False)
+    missing = _blocked.unreachable_routes()
+    assert set(missing) == set(_blocked.ROUTES)
+    assert all(reason.startswith("not reachable here: numba is not installed") for reason in missing.values())
+    x = _input(2, True, False, "uint8")
+    with _routes.counting() as counter:
+        y = call(x, 2, True, False, "CRD")
+    assert same_bits(y, reference(x, 2, True, False, "CRD"))
+    assert "numpy:lanes-split" in counter, dict(counter)
+
+
+@needs_numba
+def test_with_numba_the_lanes_kernels_are_not_reachable() -> None:
+    missing = _blocked.unreachable_routes()
+    assert set(missing) == {"numpy:lanes-split", "numpy:lanes-join"}
+    assert all("compiled kernels take these copies" in reason for reason in missing.values())
+
+
+def test_a_numba_that_fails_to_load_leaves_the_numpy_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken install is remembered as the reason, and copies go on without it."""
+
+    def fail(direction: str, lanes: int) -> Any:
+        msg = "no LLVM here"
+        raise ImportError(msg)
+
+    monkeypatch.setattr(_compiled, "AVAILABLE", True)
+    monkeypatch.setattr(_compiled, "_kernels", {})
+    monkeypatch.setattr(_compiled, "_broken", None)
+    monkeypatch.setattr(_compiled, "_compile", fail)
+    x = _input(3, False, False, "float32")
+    with _routes.counting() as counter:
+        y = call(x, 3, False, False, "CRD")
+    assert same_bits(y, reference(x, 3, False, False, "CRD"))
+    assert not any(route.startswith("numpy:compiled") for route in counter), dict(counter)
+    assert _compiled.reason_unavailable() == "numba failed to load: ImportError: no LLVM here"
+    assert set(_blocked.unreachable_routes()) == set(_blocked.ROUTES)
+
+
+def test_importing_subpixel_imports_no_numba() -> None:
+    code = "import subpixel, sys; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False"]
+
+
+@needs_numba
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_fork_after_a_threaded_kernel_copy() -> None:
+    """The kernels start no threads of their own: a forked child copies with its own pool."""
+    code = """
+import os, numpy as np, subpixel
+from subpixel import _routes
+subpixel.set_num_threads(2)
+x = np.arange(4 * 64 * 96 * 96, dtype=np.uint32).view(np.float32).reshape(4, 64, 96, 96)
+expected = subpixel.pixel_shuffle(x, 2).tobytes()
+pid = os.fork()
+if pid == 0:
+    with _routes.counting() as counter:
+        ok = subpixel.pixel_shuffle(x, 2).tobytes() == expected
+    os._exit(0 if ok and set(counter) == {"numpy:compiled-join", "numpy:threaded"} else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0"], out.stderr
