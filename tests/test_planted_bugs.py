@@ -252,3 +252,24 @@ def test_memory_format_only(planted: Callable[..., str], book: ReferenceBook) ->
         options=frozenset({"inverse"}),
     )
     assert all("channels_last" in case for case in found), found
+
+
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow is not installed")
+def test_tensorflow_gradients_only(planted: Callable[..., str], book: ReferenceBook) -> None:
+    """Right forward, wrong TensorFlow gradient (one element's sign flipped): tapes and accumulators see it."""
+    import tensorflow as tf
+
+    def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        @tf.custom_gradient  # type: ignore[misc]
+        def shuffle(t: Any) -> Any:
+            def backward(grad: Any) -> Any:
+                back = tf.reshape(library(grad, factor, not inverse, channels_last, order), [-1])
+                flipped = tf.concat([back[:-1], -back[-1:]], axis=0)
+                return tf.reshape(flipped, tf.shape(t))
+
+            return library(t, factor, inverse, channels_last, order), backward
+
+        return shuffle(x)
+
+    found = check(planted, "tensorflow", call, library, ["autodiff"], ["float32", "float64"], book)
+    assert all(case.startswith("autodiff/") for case in found)

@@ -15,6 +15,7 @@ import os
 import sys
 from typing import Any
 
+from subpixel import _routes
 from subpixel._icnr import icnr_steps
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
 from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
@@ -61,6 +62,12 @@ from keras import ops  # noqa: E402
 __all__ = ["ICNR", "PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 
 _DATA_FORMATS = ("channels_last", "channels_first")
+
+#: The routes of the layers (see :mod:`subpixel._routes`), recorded when a layer is called.
+ROUTES: dict[str, str] = {
+    "keras:ops": "keras.ops reshape, transpose, reshape with every size known when called",
+    "keras:ops-dynamic": "keras.ops with batch or spatial sizes read by keras.ops.shape when it runs",
+}
 
 
 def _data_format(data_format: object) -> str:
@@ -126,7 +133,10 @@ class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
         cached = torch is None or not torch.compiler.is_compiling()
         plan = self.spec.plan(tuple(inputs.shape), cached=cached)
         expand, collapse = plan.expand_shape, plan.collapse_shape
-        if has_run_time_sizes(plan):
+        dynamic = has_run_time_sizes(plan)
+        if _routes.listening:
+            _routes.record("keras:ops-dynamic" if dynamic else "keras:ops")
+        if dynamic:
             sizes = ops.shape(inputs)
             expand, collapse = resolve_sizes(expand, sizes), resolve_sizes(collapse, sizes)
         moved = ops.transpose(ops.reshape(inputs, expand), plan.axes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,13 +18,29 @@ import numpy as np
 from subpixel.conformance._cases import Case
 from subpixel.conformance._inputs import DTYPES, host_dtype
 
-__all__ = ["ADAPTERS", "ArrayBackend", "HostResult", "NotApplicableError"]
+__all__ = [
+    "ADAPTERS",
+    "KERAS_BACKENDS",
+    "ArrayBackend",
+    "HostResult",
+    "KerasBackend",
+    "NotApplicableError",
+    "TensorFlowBackend",
+]
+
+#: The Keras backends that get a ``subpixel.keras.<backend>`` row (run in a worker process).
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
 _WIDE = frozenset(d.name for d in DTYPES if d.wide)
 
 
 class NotApplicableError(Exception):
     """The backend cannot express this input (e.g. negative strides in torch)."""
+
+
+def host_copy(x: np.ndarray[Any, Any], dtype: str) -> np.ndarray[Any, Any]:
+    """Return a host copy of ``x`` in the NumPy dtype that holds ``dtype`` (every bit kept)."""
+    return np.array(x, dtype=host_dtype(dtype), copy=True)
 
 
 class HostResult:
@@ -37,6 +53,24 @@ class HostResult:
         self.shape = tuple(int(s) for s in array.shape)
         self.dtype = dtype
         self.data = np.ascontiguousarray(array).tobytes()
+
+
+Derivatives = dict[str, tuple[str, Any]]
+
+
+def _derivatives(checks: list[tuple[str, str, Callable[[], Any]]]) -> Derivatives:
+    """Run each ``(name, kind, compute)``: ``{name: (kind, result or the exception it raised)}``.
+
+    ``kind`` is ``forward`` (the result must equal the shuffle of the tangent) or ``reverse``
+    (the inverse shuffle of the cotangent).
+    """
+    results: Derivatives = {}
+    for name, kind, compute in checks:
+        try:
+            results[name] = (kind, compute())
+        except Exception as error:  # noqa: PERF203 - any exception is a failed check, with its text
+            results[name] = (kind, error)
+    return results
 
 
 class ArrayBackend:
@@ -175,7 +209,7 @@ class NumpyBackend(ArrayBackend):
 
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
         """Copy, so that the input never aliases the reference book's array."""
-        return np.array(x, dtype=host_dtype(dtype), copy=True)
+        return host_copy(x, dtype)
 
     def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
         """NumPy layouts, and a masked array (a subclass) with no element masked."""
@@ -288,46 +322,35 @@ class TorchBackend(ArrayBackend):
         """Compare ``.device``."""
         return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
 
+    def _native(self, case: Case) -> Any:
+        """Return torch's own op where it defines ``case`` (the strides to match), else None."""
+        if not case.torch_native or case.channels_last or case.order != "CRD":
+            return None
+        functional = self.load().nn.functional
+        return functional.pixel_unshuffle if case.inverse else functional.pixel_shuffle
+
     def memory_format_problem(self, case: Case, x: Any, y: Any) -> str | None:
         """Where torch's own op defines the case, the output's strides must equal its output's.
 
         Checked for contiguous and ``channels_last`` memory-format inputs (including the shapes
         where both formats coincide: one channel, or 1x1 pixels).
         """
-        if case.layout not in ("contiguous", "torch_channels_last") or not case.torch_native:
-            return None
-        if case.round_trip or case.channels_last or case.order != "CRD" or y.numel() == 0:
+        fn = self._native(case)
+        if fn is None or case.layout not in ("contiguous", "torch_channels_last") or case.round_trip:
             return None
         torch = self.load()
-        fn = torch.nn.functional.pixel_unshuffle if case.inverse else torch.nn.functional.pixel_shuffle
-        if y.dtype in (torch.uint16, torch.uint32, torch.uint64):
+        if y.numel() == 0 or y.dtype in (torch.uint16, torch.uint32, torch.uint64):
             return None
         try:
             reference = fn(x, case.factors[0])
         except (RuntimeError, NotImplementedError):  # torch's own op rejects this input
             return None
-        if tuple(y.stride()) != tuple(reference.stride()):
-            return (
-                f"strides {tuple(y.stride())} differ from torch's op: {tuple(reference.stride())} "
-                f"(input strides {tuple(x.stride())})"
-            )
-        return None
+        return _strides_problem("output", y, reference, x)
 
-    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> dict[str, tuple[str, Any]]:
-        """Every derivative of ``call`` at ``x``: ``{name: (kind, tensor or exception)}``.
-
-        ``kind`` is ``forward`` (must equal the shuffle of ``t``) or ``reverse`` (the inverse
-        shuffle of ``g``).
-        """
+    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> Derivatives:
+        """Every derivative of ``call`` at ``x`` along ``t`` (forward) and ``g`` (reverse)."""
         torch = self.load()
         fw_ad: Any = importlib.import_module("torch.autograd.forward_ad")
-        results: dict[str, tuple[str, Any]] = {}
-
-        def attempt(name: str, kind: str, run: Any) -> None:
-            try:
-                results[name] = (kind, run())
-            except Exception as error:  # any exception is a failed check, reported with its text
-                results[name] = (kind, error)
 
         def reverse() -> Any:
             xr = x.detach().requires_grad_(True)
@@ -337,9 +360,6 @@ class TorchBackend(ArrayBackend):
             with fw_ad.dual_level():
                 y = call(fw_ad.make_dual(x.detach().requires_grad_(requires_grad), t))
                 return fw_ad.unpack_dual(y).tangent
-
-        def func_jvp() -> Any:
-            return torch.func.jvp(call, (x,), (t,))[1]
 
         def double() -> Any:
             xr = x.detach().requires_grad_(True)
@@ -353,33 +373,40 @@ class TorchBackend(ArrayBackend):
                 gx = torch.autograd.grad(call(xr), xr, fw_ad.make_dual(g, g))[0]
                 return fw_ad.unpack_dual(gx).tangent
 
-        attempt("reverse (torch.autograd.grad)", "reverse", reverse)
-        attempt("forward (forward_ad dual tensor)", "forward", lambda: dual(False))
-        attempt("forward (forward_ad dual tensor with requires_grad)", "forward", lambda: dual(True))
-        attempt("forward (torch.func.jvp)", "forward", func_jvp)
-        attempt("double backward", "forward", double)
-        attempt("forward over reverse", "reverse", forward_over_reverse)
-        return results
+        return _derivatives(
+            [
+                ("reverse (torch.autograd.grad)", "reverse", reverse),
+                ("forward (forward_ad dual tensor)", "forward", lambda: dual(False)),
+                ("forward (forward_ad dual tensor with requires_grad)", "forward", lambda: dual(True)),
+                ("forward (torch.func.jvp)", "forward", lambda: torch.func.jvp(call, (x,), (t,))[1]),
+                ("double backward", "forward", double),
+                ("forward over reverse", "reverse", forward_over_reverse),
+            ]
+        )
 
     def stride_problem(self, case: Case, call: Any, x: Any, g: Any) -> str | None:
         """Where torch's own op defines the case, output and gradient strides must equal its."""
-        if not case.torch_native or case.channels_last or case.order != "CRD":
+        fn = self._native(case)
+        if fn is None:
             return None
         torch = self.load()
-        fn = torch.nn.functional.pixel_unshuffle if case.inverse else torch.nn.functional.pixel_shuffle
         xr = x.detach().requires_grad_(True)
         want_y = fn(xr, case.factors[0])
         (want_g,) = torch.autograd.grad(want_y, xr, g)
         xr = x.detach().requires_grad_(True)
         y = call(xr)
         (gx,) = torch.autograd.grad(y, xr, g)
-        for what, got, want in (("output", y, want_y), ("gradient", gx, want_g)):
-            if tuple(got.stride()) != tuple(want.stride()):
-                return (
-                    f"{what} strides {tuple(got.stride())} differ from torch's op: {tuple(want.stride())} "
-                    f"(input strides {tuple(x.stride())})"
-                )
+        return _strides_problem("output", y, want_y, x) or _strides_problem("gradient", gx, want_g, x)
+
+
+def _strides_problem(what: str, got: Any, want: Any, x: Any) -> str | None:
+    """Describe how the strides of ``got`` differ from those of torch's ``want``, or None."""
+    if tuple(got.stride()) == tuple(want.stride()):
         return None
+    return (
+        f"{what} strides {tuple(got.stride())} differ from torch's op: {tuple(want.stride())} "
+        f"(input strides {tuple(x.stride())})"
+    )
 
 
 class JaxBackend(ArrayBackend):
@@ -389,8 +416,10 @@ class JaxBackend(ArrayBackend):
     module = "jax"
     devices = ("cpu", "gpu")
     strided = False
-    #: Set False to report the 64-bit rows as not run instead of enabling x64 for them.
-    enable_x64 = True
+
+    def __init__(self, enable_x64: bool = True) -> None:
+        #: False reports the 64-bit rows as not run instead of enabling x64 for them.
+        self.enable_x64 = enable_x64
 
     def load(self) -> Any:
         """``jax.numpy``."""
@@ -457,16 +486,15 @@ class JaxBackend(ArrayBackend):
         if axis_type is None:
             raise NotApplicableError("this JAX has no explicit mesh axes")
         mesh = jax.make_mesh((len(found),), ("batch",), axis_types=(axis_type.Explicit,), devices=found)
-        host = np.array(x, dtype=host_dtype(dtype), copy=True)
         spec: Any = PartitionSpec
-        array = jax.device_put(host, NamedSharding(mesh, spec("batch")))
+        array = jax.device_put(host_copy(x, dtype), NamedSharding(mesh, spec("batch")))
         return array, array
 
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
         """``jax.device_put`` on the first device of the platform."""
         import jax
 
-        return jax.device_put(np.array(x, dtype=host_dtype(dtype), copy=True), self._devices(device)[0])
+        return jax.device_put(host_copy(x, dtype), self._devices(device)[0])
 
     def namespace(self) -> Any:
         """``jax.numpy``."""
@@ -486,28 +514,25 @@ class JaxBackend(ArrayBackend):
         """Compare ``.devices()``."""
         return None if y.devices() == x.devices() else f"output on {y.devices()}, input on {x.devices()}"
 
-    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> dict[str, tuple[str, Any]]:
+    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> Derivatives:
         """Every derivative of ``call`` at ``x`` (see :meth:`TorchBackend.autodiff`)."""
         import jax
-
-        results: dict[str, tuple[str, Any]] = {}
-
-        def attempt(name: str, kind: str, run: Any) -> None:
-            try:
-                results[name] = (kind, run())
-            except Exception as error:  # any exception is a failed check, reported with its text
-                results[name] = (kind, error)
 
         def pullback(c: Any) -> Any:
             return jax.vjp(call, x)[1](c)[0]
 
-        attempt("reverse (jax.vjp)", "reverse", lambda: pullback(g))
-        attempt("forward (jax.jvp)", "forward", lambda: jax.jvp(call, (x,), (t,))[1])
-        attempt("double backward (jax.vjp of the vjp)", "forward", lambda: jax.vjp(pullback, g)[1](t)[0])
-        attempt(
-            "forward over reverse (jax.jvp of the vjp)", "reverse", lambda: jax.jvp(pullback, (g,), (g,))[1]
+        return _derivatives(
+            [
+                ("reverse (jax.vjp)", "reverse", lambda: pullback(g)),
+                ("forward (jax.jvp)", "forward", lambda: jax.jvp(call, (x,), (t,))[1]),
+                ("double backward (jax.vjp of the vjp)", "forward", lambda: jax.vjp(pullback, g)[1](t)[0]),
+                (
+                    "forward over reverse (jax.jvp of the vjp)",
+                    "reverse",
+                    lambda: jax.jvp(pullback, (g,), (g,))[1],
+                ),
+            ]
         )
-        return results
 
 
 class CupyBackend(ArrayBackend):
@@ -648,6 +673,102 @@ def _dask_chunks(case: Case, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(chunks)
 
 
+class TensorFlowBackend(ArrayBackend):
+    """Eager ``tf.Tensor`` on the CPU; tensors are immutable and have no strides."""
+
+    name = "tensorflow"
+    module = "tensorflow"
+    strided = False
+
+    def dtype_object(self, dtype: str) -> Any:
+        """``tf.as_dtype`` of the host dtype."""
+        return self.load().as_dtype(host_dtype(dtype))
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """``tf.constant`` of a copy (every bit kept)."""
+        return self.load().constant(host_copy(x, dtype))
+
+    def is_array(self, y: Any) -> bool:
+        """Check for a dense ``tf.Tensor``."""
+        return isinstance(y, self.load().Tensor)
+
+    def to_host(self, y: Any, dtype: str) -> HostResult:
+        """``.numpy()``."""
+        return HostResult(np.asarray(y.numpy()), dtype)
+
+    def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
+        """Tensors are immutable; sharing cannot be observed."""
+        return False
+
+    def device_mismatch(self, y: Any, x: Any) -> str | None:
+        """Compare ``.device``."""
+        return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
+
+    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> Derivatives:
+        """``tf.GradientTape``, ``tf.autodiff.ForwardAccumulator`` and nested tapes (second order)."""
+        tf = self.load()
+
+        def backward(wrt: Any, compute: Any, cotangent: Any) -> Any:
+            with tf.GradientTape() as tape:
+                tape.watch(wrt)
+                out = compute()
+            return tape.gradient(out, wrt, output_gradients=cotangent)
+
+        def forward(primal: Any, tangent: Any, compute: Any) -> Any:
+            with tf.autodiff.ForwardAccumulator(primal, tangent) as accumulator:
+                out = compute()
+            return accumulator.jvp(out)
+
+        def gradient() -> Any:
+            return backward(x, lambda: call(x), g)
+
+        return _derivatives(
+            [
+                ("reverse (tf.GradientTape)", "reverse", gradient),
+                (
+                    "forward (tf.autodiff.ForwardAccumulator)",
+                    "forward",
+                    lambda: forward(x, t, lambda: call(x)),
+                ),
+                ("double backward (nested tf.GradientTape)", "forward", lambda: backward(g, gradient, t)),
+                (
+                    "forward over reverse (ForwardAccumulator over GradientTape)",
+                    "reverse",
+                    lambda: forward(g, g, gradient),
+                ),
+            ]
+        )
+
+
+#: NumPy dtypes Keras's torch backend rejects as layer inputs
+#: (uint16 and bfloat16 measured; uint32 and uint64 not tried).
+_KERAS_TORCH_MISSING = frozenset({"uint16", "uint32", "uint64", "bfloat16"})
+
+
+class KerasBackend(NumpyBackend):
+    """NumPy inputs and outputs of the Keras layers on one Keras backend (run in a worker)."""
+
+    module = "keras"
+
+    def __init__(self, keras_backend: str) -> None:
+        self.keras_backend = keras_backend
+        self.name = f"keras.{keras_backend}"  # type: ignore[misc]
+
+    def load(self) -> Any:
+        """NumPy (the layers run in the worker)."""
+        return importlib.import_module("numpy")
+
+    def dtype_problem(self, dtype: str, device: str) -> str | None:
+        """Keras's torch backend cannot take NumPy inputs of some dtypes."""
+        if self.keras_backend == "torch" and dtype in _KERAS_TORCH_MISSING:
+            return f"Keras's torch backend does not convert NumPy {dtype} inputs"
+        return super().dtype_problem(dtype, device)
+
+    def is_array(self, y: Any) -> bool:
+        """Check for a NumPy array (the worker answers with them)."""
+        return isinstance(y, np.ndarray)
+
+
 ADAPTERS: dict[str, ArrayBackend] = {
     adapter.name: adapter
     for adapter in (
@@ -657,8 +778,7 @@ ADAPTERS: dict[str, ArrayBackend] = {
         JaxBackend(),
         CupyBackend(),
         DaskBackend(),
+        TensorFlowBackend(),
+        *(KerasBackend(backend) for backend in KERAS_BACKENDS),
     )
 }
-
-# TensorFlow and the Keras backends add their adapters (subpixel.conformance._tensorflow).
-import subpixel.conformance._tensorflow  # noqa: E402, F401

@@ -7,6 +7,7 @@ is given in. Its id (``family/name``) is stable: golden vectors and reproducers 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import importlib.util
 import math
@@ -394,16 +395,23 @@ _OPTION_CYCLE: tuple[tuple[bool, bool, Order, int | tuple[int, ...]], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=32)
-def constant(module: str, name: str) -> int:
-    """Read the integer constant ``name`` from the source of ``module`` without importing it.
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here, found without importing it (or a framework)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or the module is blocked
+        return False
 
-    The size cases follow the fast paths' thresholds when they move; reading the source keeps
-    listing the cases free of framework imports (``subpixel._fast.torch`` imports torch).
+
+def assigned(module: str, name: str) -> ast.expr:
+    """Return the expression assigned to the module-level ``name`` in the source of ``module``.
+
+    The module is read, never imported (``subpixel._fast.torch`` imports torch, and importing
+    ``subpixel.keras`` fixes Keras's backend for the process).
     """
     spec = importlib.util.find_spec(module)
     if spec is None or spec.origin is None:
-        msg = f"constant: module {module!r} not found"
+        msg = f"assigned: module {module!r} not found"
         raise ValueError(msg)
     with open(spec.origin, encoding="utf-8") as handle:
         tree = ast.parse(handle.read())
@@ -416,9 +424,19 @@ def constant(module: str, name: str) -> int:
         else:
             continue
         if isinstance(target, ast.Name) and target.id == name:
-            return _evaluate(value)
-    msg = f"constant: {module} has no constant {name!r}"
+            return value
+    msg = f"assigned: {module} has no constant {name!r}"
     raise ValueError(msg)
+
+
+@functools.lru_cache(maxsize=32)
+def constant(module: str, name: str) -> int:
+    """Read the integer constant ``name`` from the source of ``module`` without importing it.
+
+    The size cases follow the fast paths' thresholds when they move; reading the source keeps
+    listing the cases free of framework imports.
+    """
+    return _evaluate(assigned(module, name))
 
 
 def _evaluate(node: ast.expr) -> int:
@@ -492,25 +510,13 @@ def _threshold_cases(
             layout = "torch_channels_last"
         dtypes = SIZE_CLASSES[itemsize]
         dtype = dtypes[len(cases) % len(dtypes)]
-        name = f"{backend}-{side}-{label}-{dtype}-{'x'.join(map(str, shape))}"
-        if variant:
-            name += f"-{order.lower()}" + ("-unshuffle" if variant == 2 else "")
+        suffix = f"-{order.lower()}" + ("-unshuffle" if variant == 2 else "") if variant else ""
         if layout != "contiguous":
-            name += f"-{layout}"
+            suffix += f"-{layout}"
+        options = (inverse, channels_last, order, factor)
+        target = f"{side} {label}"
         cases.append(
-            Case(
-                "sizes",
-                name,
-                shape,
-                factor,
-                inverse=inverse,
-                channels_last=channels_last,
-                order=order,
-                layout=layout,
-                dtypes=(dtype,),
-                backends=(backend,),
-                target=f"{side} {label}",
-            )
+            _size_case(f"{backend}-{side}-{label}", shape, options, layout, dtype, (backend,), target, suffix)
         )
     return cases
 
@@ -543,7 +549,25 @@ def _size_cases() -> list[Case]:
     cases += _subclass_cases()
     cases += _chunk_cases()
     cases += _sharded_cases()
+    cases += _tensorflow_cases()
     return cases
+
+
+#: Inputs of this size and more are large for every backend: a batch of real images.
+LARGE_BYTES = 8 << 20
+
+
+def _tensorflow_cases() -> list[Case]:
+    """TensorFlow and the Keras layers: every element size, every option, above LARGE_BYTES.
+
+    TensorFlow takes one route per row whatever the size (eager, graph, graph with sizes known
+    at run time); these cases check its ops (and XLA's) on large inputs.
+    """
+    rows = ("tensorflow", *(f"keras.{backend}" for backend in ("tensorflow", "jax", "torch")))
+    cases = _threshold_cases(
+        "tensorflow", "LARGE_BYTES", _bytes_threshold(LARGE_BYTES), below=False, above=True
+    )
+    return [dataclasses.replace(case, backends=rows) for case in cases]
 
 
 def _ambiguous_format_cases(torch_small: int) -> list[Case]:
@@ -552,7 +576,8 @@ def _ambiguous_format_cases(torch_small: int) -> list[Case]:
     Torch's op gives such an input's result the strides of the format the input was made in;
     the output and gradient strides must match it on the small and the large routes.
     """
-    cases = []
+    cases: list[Case] = []
+    options: tuple[bool, bool, Order, int]
     for inverse, base in ((True, (4, 1, 8, 8)), (False, (4, 4, 1, 1))):
         for large in (False, True):
             shape = base
@@ -561,111 +586,97 @@ def _ambiguous_format_cases(torch_small: int) -> list[Case]:
                 side = math.isqrt(grow) + 1
                 shape = (4, 1, 8 * side, 8 * side) if inverse else (4, 4 * grow, 1, 1)
             direction = "unshuffle" if inverse else "shuffle"
-            name = f"torch-ambiguous-{direction}-float32-{'x'.join(map(str, shape))}-torch_channels_last"
+            options = (inverse, False, "CRD", 2)
+            target = "contiguous and channels_last at once"
+            layout = "torch_channels_last"
             cases.append(
-                Case(
-                    "sizes",
-                    name,
+                _size_case(
+                    f"torch-ambiguous-{direction}",
                     shape,
-                    2,
-                    inverse=inverse,
-                    layout="torch_channels_last",
-                    dtypes=("float32",),
-                    backends=("torch",),
-                    target="contiguous and channels_last at once",
+                    options,
+                    layout,
+                    "float32",
+                    ("torch",),
+                    target,
+                    f"-{layout}",
                 )
             )
+    return cases
+
+
+def _size_case(
+    prefix: str,
+    shape: tuple[int, ...],
+    options: tuple[bool, bool, Order, int | tuple[int, ...]],
+    layout: str,
+    dtype: str,
+    backends: tuple[str, ...],
+    target: str,
+    suffix: str = "",
+    family: str = "sizes",
+    **more: bool,
+) -> Case:
+    """Return the case ``{family}/{prefix}-{dtype}-{shape}{suffix}`` for one dtype."""
+    inverse, channels_last, order, factor = options
+    return Case(
+        family,
+        f"{prefix}-{dtype}-{'x'.join(map(str, shape))}{suffix}",
+        shape,
+        factor,
+        inverse=inverse,
+        channels_last=channels_last,
+        order=order,
+        layout=layout,
+        dtypes=(dtype,),
+        backends=backends,
+        target=target,
+        **more,
+    )
+
+
+def _cycled_cases(prefix: str, backend: str, layout: str, rows: int, batch: int, target: str) -> list[Case]:
+    """One case per element size, options cycled, with ``rows`` rows of 16 pixel blocks per batch item."""
+    cases = []
+    for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
+        options = _OPTION_CYCLE[i]
+        inverse, channels_last, _, factor = options
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        elements = batch * 2 * math.prod(factors) * rows * 16 * factors[1]
+        shape = _near_shape(elements, True, factors, inverse, channels_last, batch)
+        names = SIZE_CLASSES[itemsize]
+        dtype = names[i % len(names)] if backend == "dask" else names[0]
+        cases.append(_size_case(prefix, shape, options, layout, dtype, (backend,), target))
     return cases
 
 
 def _subclass_cases() -> list[Case]:
     """NumPy subclasses (a masked array with nothing masked): the Array-API route, every element size."""
-    cases = []
-    for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
-        inverse, channels_last, order, factor = _OPTION_CYCLE[i]
-        factors = factor if isinstance(factor, tuple) else (factor, factor)
-        shape = _near_shape(
-            2 * 2 * math.prod(factors) * 4 * 16 * factors[1], True, factors, inverse, channels_last
-        )
-        dtype = SIZE_CLASSES[itemsize][0]
-        cases.append(
-            Case(
-                "sizes",
-                f"numpy-masked-{dtype}-{'x'.join(map(str, shape))}",
-                shape,
-                factor,
-                inverse=inverse,
-                channels_last=channels_last,
-                order=order,
-                layout="numpy_masked",
-                dtypes=(dtype,),
-                backends=("numpy",),
-                target="ndarray subclass",
-            )
-        )
-    return cases
+    return _cycled_cases("numpy-masked", "numpy", "numpy_masked", 8, 1, "ndarray subclass")
 
 
 def _chunk_cases() -> list[Case]:
     """Dask inputs of one chunk, of many aligned chunks, and of chunks that force a rechunk."""
-    cases = []
-    for layout in ("dask_one_chunk", "dask_aligned_chunks", "dask_misaligned_chunks"):
-        for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
-            inverse, channels_last, order, factor = _OPTION_CYCLE[i]
-            factors = factor if isinstance(factor, tuple) else (factor, factor)
-            shape = _near_shape(
-                2 * 2 * math.prod(factors) * 6 * 16 * factors[1], True, factors, inverse, channels_last, 2
-            )
-            dtype = SIZE_CLASSES[itemsize][i % len(SIZE_CLASSES[itemsize])]
-            name = f"dask-{layout.removeprefix('dask_')}-{dtype}-{'x'.join(map(str, shape))}"
-            cases.append(
-                Case(
-                    "sizes",
-                    name,
-                    shape,
-                    factor,
-                    inverse=inverse,
-                    channels_last=channels_last,
-                    order=order,
-                    layout=layout,
-                    dtypes=(dtype,),
-                    backends=("dask",),
-                    target=layout.removeprefix("dask_").replace("_", " "),
-                )
-            )
-    return cases
+    return [
+        case
+        for layout in ("dask_one_chunk", "dask_aligned_chunks", "dask_misaligned_chunks")
+        for case in _cycled_cases(
+            f"dask-{layout.removeprefix('dask_')}",
+            "dask",
+            layout,
+            6,
+            2,
+            layout.removeprefix("dask_").replace("_", " "),
+        )
+    ]
 
 
 def _sharded_cases() -> list[Case]:
     """JAX inputs sharded over the batch axis (not applicable where JAX sees one device)."""
-    cases = []
-    for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
-        inverse, channels_last, order, factor = _OPTION_CYCLE[i]
-        factors = factor if isinstance(factor, tuple) else (factor, factor)
-        shape = _near_shape(
-            8 * 2 * math.prod(factors) * 8 * 16 * factors[1], True, factors, inverse, channels_last, 8
-        )
-        dtype = SIZE_CLASSES[itemsize][0]
-        cases.append(
-            Case(
-                "sizes",
-                f"jax-sharded-{dtype}-{'x'.join(map(str, shape))}",
-                shape,
-                factor,
-                inverse=inverse,
-                channels_last=channels_last,
-                order=order,
-                layout="jax_sharded",
-                dtypes=(dtype,),
-                backends=("jax",),
-                target="sharded batch axis",
-            )
-        )
-    return cases
+    return _cycled_cases("jax-sharded", "jax", "jax_sharded", 8, 8, "sharded batch axis")
 
 
 def _autodiff_cases() -> list[Case]:
-    """Gradients and tangents on torch and JAX rows, at every torch size route."""
+    """Gradients and tangents on torch, JAX and TensorFlow rows, at every torch size route."""
     torch_small = constant("subpixel._fast.torch", "SMALL_BYTES")
     torch_elements = constant("subpixel._fast.torch", "SMALL_ELEMENTS")
     parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
@@ -696,23 +707,19 @@ def _autodiff_cases() -> list[Case]:
                 count = threshold // itemsize if in_bytes else threshold
                 shape = _near_shape(count, side == "above", factors, inverse, channels_last)
                 layout = "torch_channels_last" if not channels_last and variant == 0 else "contiguous"
-                name = f"{side}-{label}-{dtype}-{'x'.join(map(str, shape))}"
-                if layout != "contiguous":
-                    name += f"-{layout}"
+                suffix = "" if layout == "contiguous" else f"-{layout}"
                 cases.append(
-                    Case(
-                        "autodiff",
-                        name,
+                    _size_case(
+                        f"{side}-{label}",
                         shape,
-                        factor,
-                        inverse=inverse,
-                        channels_last=channels_last,
-                        order=order,
-                        layout=layout,
-                        dtypes=(dtype,),
-                        backends=("torch", "jax"),
+                        (inverse, channels_last, order, factor),
+                        layout,
+                        dtype,
+                        ("torch", "jax", "tensorflow"),
+                        f"{side} torch {label}",
+                        suffix,
+                        "autodiff",
                         autodiff=True,
-                        target=f"{side} torch {label}",
                         quick=n < 2,
                     )
                 )
@@ -722,20 +729,17 @@ def _autodiff_cases() -> list[Case]:
 
 def _slow_cases() -> list[Case]:
     """Return inputs of about a gigabyte (the ``slow`` profile), on the NumPy and torch fast paths."""
-    cases = []
-    for backend in ("numpy", "torch"):
-        for inverse in (False, True):
-            shape = (64, 4, 1024, 1024)
-            cases.append(
-                Case(
-                    "sizes",
-                    f"{backend}-gigabyte-{'unshuffle' if inverse else 'shuffle'}-float32-64x4x1024x1024",
-                    shape,
-                    2,
-                    inverse=inverse,
-                    dtypes=("float32",),
-                    backends=(backend,),
-                    target="over a gigabyte",
-                )
-            )
-    return cases
+    shape = (64, 4, 1024, 1024)
+    return [
+        _size_case(
+            f"{backend}-gigabyte-{'unshuffle' if inverse else 'shuffle'}",
+            shape,
+            (inverse, False, "CRD", 2),
+            "contiguous",
+            "float32",
+            (backend,),
+            "over a gigabyte",
+        )
+        for backend in ("numpy", "torch")
+        for inverse in (False, True)
+    ]

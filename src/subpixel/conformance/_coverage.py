@@ -9,10 +9,13 @@ with that prefix was reached by no case, unless it is not reachable here.
 
 from __future__ import annotations
 
+import ast
 import importlib
 from dataclasses import dataclass, field
 
-__all__ = ["ROUTE_MODULES", "RouteCoverage", "known_routes"]
+from subpixel.conformance._cases import assigned
+
+__all__ = ["ROUTE_MODULES", "ROUTE_SOURCES", "RouteCoverage", "known_routes"]
 
 #: The modules that declare the routes of each prefix (besides ``subpixel._dispatch.FAST_PATHS``).
 ROUTE_MODULES: dict[str, tuple[str, ...]] = {
@@ -22,6 +25,11 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "dask": ("subpixel._fast.dask",),
     "array_api": ("subpixel._dispatch",),
 }
+
+#: Modules whose ``ROUTES`` are read from their source, never imported: importing
+#: ``subpixel.keras`` fixes Keras's backend in this process, and the Keras rows run their layers
+#: in worker processes. No route of theirs depends on the machine.
+ROUTE_SOURCES: dict[str, tuple[str, ...]] = {"keras": ("subpixel.keras",)}
 
 
 def known_routes(prefix: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -49,6 +57,11 @@ def known_routes(prefix: str) -> tuple[dict[str, str], dict[str, str]]:
         find = getattr(module, "unreachable_routes", None)
         if find is not None:
             unreachable.update(find())
+    for name in ROUTE_SOURCES.get(prefix, ()):
+        try:
+            routes.update(ast.literal_eval(assigned(name, "ROUTES")))
+        except ValueError:  # noqa: PERF203 - not installed here, or without routes
+            continue
     mine = f"{prefix}:"
     routes = {k: v for k, v in routes.items() if k == f"{mine}{route}" or (not colon and k.startswith(mine))}
     return routes, {k: v for k, v in unreachable.items() if k in routes}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,15 +16,26 @@ from subpixel.conformance._backends import (
     ADAPTERS,
     ArrayBackend,
     HostResult,
+    JaxBackend,
     NotApplicableError,
     TorchBackend,
 )
-from subpixel.conformance._cases import FAMILIES, PROFILES, Case, all_cases, cases_by_id
+from subpixel.conformance._cases import FAMILIES, PROFILES, Case, all_cases, cases_by_id, installed
 from subpixel.conformance._coverage import RouteCoverage, known_routes
 from subpixel.conformance._environment import environment
 from subpixel.conformance._inputs import DTYPE_NAMES, DTYPES
 from subpixel.conformance._references import ReferenceBook
 from subpixel.conformance._registry import Implementation, implementations
+from subpixel.conformance._results import (
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    CaseResult,
+    Cell,
+    Matrix,
+    Row,
+    reproducer,
+)
 
 __all__ = [
     "DEVICES",
@@ -42,135 +51,8 @@ __all__ = [
 
 DEVICES = ("cpu", "gpu")
 _ITEMSIZE = {d.name: d.itemsize for d in DTYPES}
-PASSED, FAILED, NOT_RUN = "passed", "FAILED", "not run"
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class CaseResult:
-    """One case: ``ok`` is True (passed), False (failed) or None (not applicable, with why).
-
-    ``warnings`` holds the warnings the implementation emitted (recorded, never failures);
-    ``routes`` the routes of the library that the case took (see :mod:`subpixel._routes`).
-    """
-
-    case_id: str
-    ok: bool | None
-    message: str = ""
-    warnings: list[str] = field(default_factory=list)
-    routes: set[str] = field(default_factory=set)
-
-
-@dataclass
-class Cell:
-    """A family of cases for one implementation, device and dtype.
-
-    ``failures`` lists the ids of every failed case; ``first_failure`` has the first one's
-    message and reproducer.
-    """
-
-    status: str
-    passed: int = 0
-    failed: int = 0
-    not_applicable: int = 0
-    reason: str = ""
-    first_failure: dict[str, str] | None = None
-    failures: list[str] = field(default_factory=list)
-    warnings: int = 0
-    first_warning: str = ""
-
-    @property
-    def total(self) -> int:
-        """Cases that ran."""
-        return self.passed + self.failed
-
-    def text(self) -> str:
-        """Return ``passed N/N``, ``FAILED k/N`` or ``not run: why``."""
-        if self.status == NOT_RUN:
-            return f"not run: {self.reason}"
-        if self.status == FAILED:
-            return f"FAILED {self.failed}/{self.total}"
-        return f"passed {self.passed}/{self.total}"
-
-
-@dataclass
-class Row:
-    """One implementation, device and dtype (``dtype`` is ``*`` for a row that did not start)."""
-
-    backend: str
-    device: str
-    dtype: str
-    cells: dict[str, Cell] = field(default_factory=dict)
-    status: str = PASSED
-    reason: str = ""
-    seconds: float = 0.0
-
-
-@dataclass
-class Matrix:
-    """The whole run: header, rows, the problems that fail it besides failed cells, route coverage.
-
-    ``coverage`` has one entry per implementation and device whose routes are checked.
-    """
-
-    header: dict[str, Any]
-    rows: list[Row]
-    problems: list[str]
-    families: list[dict[str, str]]
-    coverage: list[RouteCoverage] = field(default_factory=list)
-
-    @property
-    def failed_cells(self) -> list[tuple[Row, str, Cell]]:
-        """Every failed cell with its row and family."""
-        return [
-            (row, fam, cell) for row in self.rows for fam, cell in row.cells.items() if cell.status == FAILED
-        ]
-
-    @property
-    def ok(self) -> bool:
-        """No failed cell, no failed row and no problem."""
-        return not self.problems and not any(row.status == FAILED for row in self.rows)
-
-    def summary(self) -> dict[str, dict[str, Any]]:
-        """Per implementation and device: cells and cases that ran, passed and failed."""
-        out: dict[str, dict[str, Any]] = {}
-        for row in self.rows:
-            entry = out.setdefault(
-                f"{row.backend} ({row.device})",
-                {
-                    "dtypes_run": 0,
-                    "cells_run": 0,
-                    "cells_passed": 0,
-                    "cells_failed": 0,
-                    "cells_not_run": 0,
-                    "cases_run": 0,
-                    "cases_failed": 0,
-                    "cases_not_applicable": 0,
-                },
-            )
-            if not row.cells and row.reason:
-                entry.setdefault("notes", [])
-                note = f"{row.status}: {row.reason}" if row.status == FAILED else f"not run: {row.reason}"
-                entry["notes"].append(note)
-            if row.cells and any(c.status != NOT_RUN for c in row.cells.values()):
-                entry["dtypes_run"] += 1
-            for cell in row.cells.values():
-                if cell.status == NOT_RUN:
-                    entry["cells_not_run"] += 1
-                    continue
-                entry["cells_run"] += 1
-                entry["cells_passed" if cell.status == PASSED else "cells_failed"] += 1
-                entry["cases_run"] += cell.total
-                entry["cases_failed"] += cell.failed
-                entry["cases_not_applicable"] += cell.not_applicable
-        return out
-
-
-def reproducer(backend: str, device: str, dtype: str, case_id: str) -> str:
-    """Return a one-line shell command that reruns one case and prints the difference."""
-    call = f"c.reproduce({backend!r}, {device!r}, {dtype!r}, {case_id!r})"
-    return f'python -c "import subpixel.conformance as c; {call}"'
 
 
 def _first_difference(got: HostResult, want: bytes, itemsize: int, shape: tuple[int, ...]) -> str:
@@ -309,6 +191,7 @@ def run_matrix(
     book: ReferenceBook | None = None,
     profile: str = "default",
     require_routes: bool | None = None,
+    jax_x64: bool = True,
 ) -> Matrix:
     """Run the conformance matrix and return it (see :mod:`subpixel.conformance`).
 
@@ -332,6 +215,8 @@ def run_matrix(
     require_routes : bool, optional
         Fail when a route of a checked implementation was taken by no case. By default only a
         run that is not filtered by ``quick``, ``dtypes`` or ``families`` requires it.
+    jax_x64 : bool
+        Run JAX's 64-bit rows with x64 enabled (the default); False reports them as not run.
 
     Returns
     -------
@@ -371,6 +256,7 @@ def run_matrix(
     coverage: list[RouteCoverage] = []
     device_names: dict[str, str] = {}
     say = progress or (lambda _line: None)
+    adapters = ADAPTERS if jax_x64 else {**ADAPTERS, "jax": JaxBackend(enable_x64=False)}
     for impl in chosen:
         rows += _run_implementation(
             impl,
@@ -383,6 +269,7 @@ def run_matrix(
             say,
             device_names,
             coverage,
+            adapters,
         )
     for entry in coverage:
         entry.enforced = enforce
@@ -412,8 +299,9 @@ def _run_implementation(
     say: Progress,
     device_names: dict[str, str],
     coverage: list[RouteCoverage] | None = None,
+    adapters: dict[str, ArrayBackend] = ADAPTERS,
 ) -> list[Row]:
-    adapter = ADAPTERS.get(impl.backend)
+    adapter = adapters.get(impl.backend)
     if adapter is None:
         return [
             Row(
@@ -424,7 +312,7 @@ def _run_implementation(
                 reason=f"no conformance adapter for the {impl.backend!r} array backend",
             )
         ]
-    missing = [m for m in (*impl.requires, adapter.module) if not _installed(m)]
+    missing = [m for m in (*impl.requires, adapter.module) if not installed(m)]
     if missing:
         status = FAILED if backend_explicit else NOT_RUN
         reason = f"not installed ({', '.join(dict.fromkeys(missing))})"
@@ -590,10 +478,3 @@ def reproduce(backend: str, device: str, dtype: str, case_id: str) -> CaseResult
         raise AssertionError(result.message)
     print("passed" if result.ok else f"not applicable: {result.message}")
     return result
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
+import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from subpixel.conformance._cases import Case, all_cases, documented_shape
+from subpixel.conformance._cases import Case, all_cases, documented_shape, installed
 from subpixel.conformance._golden import GoldenVectors, load_golden
 from subpixel.conformance._inputs import DTYPE_NAMES, make_input, seed_for
-from subpixel.conformance._tensorflow import tensorflow_applies, tensorflow_output
 
 __all__ = ["Expected", "ReferenceBook", "compute_golden", "definition_output", "torch_output"]
 
@@ -218,6 +217,24 @@ def onnx_output(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.moveaxis(out, -3, -1) if case.channels_last else out
 
 
+def tensorflow_applies(case: Case) -> bool:
+    """``depth_to_space`` / ``space_to_depth``: channels-last DCR, 4-D, square factor >= 2."""
+    return (
+        case.channels_last
+        and case.order == "DCR"
+        and case.torch_native
+        and len(case.shape) == 4
+        and case.factors[0] >= 2
+    )
+
+
+def tensorflow_output(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Run ``tf.nn.depth_to_space`` (or ``space_to_depth`` for an unshuffle) on ``x``."""
+    tf = importlib.import_module("tensorflow")
+    op = tf.nn.space_to_depth if case.inverse else tf.nn.depth_to_space
+    return np.asarray(op(tf.constant(x), case.factors[0]).numpy())
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -238,9 +255,9 @@ class ReferenceBook:
     def __init__(
         self, use_torch: bool | None = None, use_onnx: bool | None = None, golden: GoldenVectors | None = None
     ) -> None:
-        self.use_torch = _installed("torch") if use_torch is None else use_torch
-        self.use_onnx = _installed("onnx") if use_onnx is None else use_onnx
-        self.use_tensorflow = _installed("tensorflow")
+        self.use_torch = installed("torch") if use_torch is None else use_torch
+        self.use_onnx = installed("onnx") if use_onnx is None else use_onnx
+        self.use_tensorflow = installed("tensorflow")
         self.golden = load_golden() if golden is None else golden
         self.deviations: dict[str, str] = {}
         self.source_counts: dict[str, int] = {}
@@ -330,13 +347,6 @@ class ReferenceBook:
                 f"sha256 {_sha(result.data)[:12]}; " + "; ".join(disagree)
             )
         return result
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a parent package is missing, or the module is blocked
-        return False
 
 
 def compute_golden() -> GoldenVectors:

@@ -20,7 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from subpixel.conformance._cases import ALL_OPTIONS
+from subpixel.conformance._backends import ADAPTERS, KERAS_BACKENDS
+from subpixel.conformance._calls import (
+    graph_call,
+    jax_jit_call,
+    keras_call,
+    layer_call,
+    library_call,
+    linen_call,
+    xla_call,
+)
+from subpixel.conformance._cases import ALL_OPTIONS, installed
+from subpixel.conformance._keras_worker import worker
 
 __all__ = [
     "Implementation",
@@ -90,8 +101,6 @@ def register_implementation(implementation: Implementation, *, replace: bool = F
     ValueError
         If the name is taken (and ``replace`` is false) or the backend is unknown.
     """
-    from subpixel.conformance._backends import ADAPTERS
-
     if implementation.backend not in ADAPTERS:
         msg = f"implementation backend must be one of {sorted(ADAPTERS)}, got {implementation.backend!r}"
         raise ValueError(msg)
@@ -124,47 +133,6 @@ def get_implementation(name: str) -> Implementation:
     return found
 
 
-def _library_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    from subpixel import pixel_shuffle, pixel_unshuffle
-
-    run = pixel_unshuffle if inverse else pixel_shuffle
-    return run(x, factor, channels_last=channels_last, order=order)  # type: ignore[arg-type]
-
-
-def _jax_jit_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    import jax
-
-    def run(y: Any) -> Any:
-        return _library_call(y, factor, inverse, channels_last, order)
-
-    return jax.jit(run)(x)
-
-
-def _torch_layer_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    module = importlib.import_module("subpixel.torch")
-    layer = module.PixelUnshuffle if inverse else module.PixelShuffle
-    return layer(factor, channels_last=channels_last, order=order)(x)
-
-
-def _flax_nnx_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    module = importlib.import_module("subpixel.flax")
-    layer = module.PixelUnshuffle if inverse else module.PixelShuffle
-    return layer(factor, channels_last=channels_last, order=order)(x)
-
-
-def _flax_linen_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    module = importlib.import_module("subpixel.flax.linen")
-    layer = module.PixelUnshuffle if inverse else module.PixelShuffle
-    return layer(factor, channels_last=channels_last, order=order).apply({}, x)
-
-
-def _keras_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    module = importlib.import_module("subpixel.keras")
-    layer = module.PixelUnshuffle if inverse else module.PixelShuffle
-    data_format = "channels_last" if channels_last else "channels_first"
-    return layer(factor, data_format=data_format, order=order)(x)
-
-
 def keras_backend() -> str:
     """Return the array backend Keras runs on (or will run on once imported).
 
@@ -192,10 +160,98 @@ def _module_exists(name: str) -> bool:
             os.path.exists(os.path.join(folder, f"{leaf}.py")) or os.path.isdir(os.path.join(folder, leaf))
             for folder in locations
         )
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+    return installed(name)
+
+
+def _row(
+    name: str,
+    backend: str,
+    call: ImplementationCall,
+    routes: str,
+    description: str,
+    requires: tuple[str, ...] = (),
+    setup: Callable[[], object] | None = None,
+) -> Implementation:
+    return Implementation(
+        name,
+        backend,
+        call,
+        requires=requires or (backend,),
+        routes=routes,
+        description=description,
+        setup=setup,
+    )
+
+
+def _layer_row(name: str, backend: str, requires: tuple[str, ...], routes: str, what: str) -> Implementation:
+    """Return the row of the layer module ``name`` (``subpixel.torch``, ...), imported when it starts."""
+    call = linen_call if name == "subpixel.flax.linen" else functools.partial(layer_call, name)
+    return _row(
+        name, backend, call, routes, f"{what} PixelShuffle / PixelUnshuffle", requires, _importer(name)
+    )
+
+
+def _builtin_rows() -> list[Implementation]:
+    rows = [
+        _row("numpy", "numpy", library_call, "numpy", "subpixel on NumPy"),
+        _row(
+            "array_api_strict", "array_api_strict", library_call, "array_api", "subpixel on array-api-strict"
+        ),
+        _row("torch", "torch", library_call, "torch", "subpixel on torch tensors"),
+        _row("jax", "jax", library_call, "jax", "subpixel on JAX arrays (eager)"),
+        _row("jax.jit", "jax", jax_jit_call, "jax", "subpixel inside jax.jit"),
+        _row("cupy", "cupy", library_call, "array_api", "subpixel on CuPy arrays"),
+        _row(
+            "dask", "dask", library_call, "dask", "subpixel on dask arrays of NumPy chunks", ("dask", "numpy")
+        ),
+    ]
+    # Layer wrappers: registered only when their module exists in this installation.
+    found = _module_exists("keras")
+    keras = keras_backend() if found else "jax"
+    layers = [
+        _layer_row("subpixel.torch", "torch", ("torch",), "torch", "subpixel.torch"),
+        _layer_row("subpixel.flax", "jax", ("jax", "flax"), "jax", "subpixel.flax (NNX)"),
+        _layer_row("subpixel.flax.linen", "jax", ("jax", "flax"), "jax", "subpixel.flax.linen"),
+        _layer_row(
+            "subpixel.keras",
+            keras,
+            ("keras", keras) if found else ("keras",),
+            "keras:ops",
+            f"subpixel.keras ({keras} backend)",
+        ),
+    ]
+    rows += [row for row in layers if _module_exists(row.name)]
+    rows += [
+        _row("tensorflow", "tensorflow", library_call, "tensorflow:eager", "subpixel on tf.Tensor (eager)"),
+        _row(
+            "tensorflow.graph",
+            "tensorflow",
+            graph_call,
+            "tensorflow:graph",
+            "subpixel inside tf.function (sizes known when tracing)",
+        ),
+        _row(
+            "tensorflow.function",
+            "tensorflow",
+            xla_call,
+            "tensorflow:graph-dynamic",
+            "subpixel inside tf.function(jit_compile=True), batch and spatial sizes unknown",
+        ),
+    ]
+    # The Keras layers on each Keras backend, each in a worker process started with KERAS_BACKEND set.
+    rows += [
+        _row(
+            f"subpixel.keras.{backend}",
+            f"keras.{backend}",
+            functools.partial(keras_call, backend),
+            "keras:ops",
+            f"subpixel.keras layers on the {backend} backend (a worker process)",
+            ("keras", backend),
+            functools.partial(worker, backend),
+        )
+        for backend in KERAS_BACKENDS
+    ]
+    return rows
 
 
 def _register_builtins() -> None:
@@ -204,127 +260,7 @@ def _register_builtins() -> None:
         if _wrappers_done:
             return
         _wrappers_done = True
-    rows = [
-        Implementation(
-            "numpy",
-            "numpy",
-            _library_call,
-            requires=("numpy",),
-            routes="numpy",
-            description="subpixel on NumPy",
-        ),
-        Implementation(
-            "array_api_strict",
-            "array_api_strict",
-            _library_call,
-            requires=("array_api_strict",),
-            routes="array_api",
-            description="subpixel on array-api-strict",
-        ),
-        Implementation(
-            "torch",
-            "torch",
-            _library_call,
-            requires=("torch",),
-            routes="torch",
-            description="subpixel on torch tensors",
-        ),
-        Implementation(
-            "jax",
-            "jax",
-            _library_call,
-            requires=("jax",),
-            routes="jax",
-            description="subpixel on JAX arrays (eager)",
-        ),
-        Implementation(
-            "jax.jit",
-            "jax",
-            _jax_jit_call,
-            requires=("jax",),
-            routes="jax",
-            description="subpixel inside jax.jit",
-        ),
-        Implementation(
-            "cupy",
-            "cupy",
-            _library_call,
-            requires=("cupy",),
-            routes="array_api",
-            description="subpixel on CuPy arrays",
-        ),
-        Implementation(
-            "dask",
-            "dask",
-            _library_call,
-            requires=("dask", "numpy"),
-            routes="dask",
-            description="subpixel on dask arrays of NumPy chunks",
-        ),
-    ]
-    # Layer wrappers: registered only when their module exists in this installation.
-    if _module_exists("subpixel.torch"):
-        rows.append(
-            Implementation(
-                "subpixel.torch",
-                "torch",
-                _torch_layer_call,
-                requires=("torch",),
-                routes="torch",
-                description="subpixel.torch.PixelShuffle / PixelUnshuffle layers",
-                setup=_importer("subpixel.torch"),
-            )
-        )
-    if _module_exists("subpixel.flax"):
-        rows.append(
-            Implementation(
-                "subpixel.flax",
-                "jax",
-                _flax_nnx_call,
-                requires=("jax", "flax"),
-                routes="jax",
-                description="subpixel.flax (NNX) PixelShuffle / PixelUnshuffle",
-                setup=_importer("subpixel.flax"),
-            )
-        )
-        if _module_exists("subpixel.flax.linen"):
-            rows.append(
-                Implementation(
-                    "subpixel.flax.linen",
-                    "jax",
-                    _flax_linen_call,
-                    requires=("jax", "flax"),
-                    routes="jax",
-                    description="subpixel.flax.linen PixelShuffle / PixelUnshuffle",
-                    setup=_importer("subpixel.flax.linen"),
-                )
-            )
-    if _module_exists("subpixel.keras") and _module_exists("keras"):
-        backend = keras_backend()
-        rows.append(
-            Implementation(
-                "subpixel.keras",
-                backend,
-                _keras_call,
-                requires=("keras", backend),
-                description=f"subpixel.keras layers on the {backend} backend",
-                setup=_importer("subpixel.keras"),
-            )
-        )
-    elif _module_exists("subpixel.keras"):
-        rows.append(
-            Implementation(
-                "subpixel.keras",
-                "jax",
-                _keras_call,
-                requires=("keras",),
-                description="subpixel.keras layers",
-                setup=_importer("subpixel.keras"),
-            )
-        )
-    from subpixel.conformance._tensorflow import implementations as tensorflow_rows
-
-    rows += tensorflow_rows()
+    rows = _builtin_rows()
     with _lock:
         for row in rows:
             object.__setattr__(row, "builtin", True)

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from subpixel.conformance._cases import all_cases
 from subpixel.conformance._coverage import RouteCoverage
-from subpixel.conformance._engine import FAILED, NOT_RUN, Matrix
-from subpixel.conformance._environment import environment
+from subpixel.conformance._results import FAILED, NOT_RUN, Matrix
 
-__all__ = ["environment", "to_json", "to_markdown", "write_reports"]
+__all__ = ["to_json", "to_markdown", "write_reports"]
 
 
 def to_json(matrix: Matrix) -> str:

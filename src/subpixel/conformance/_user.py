@@ -15,11 +15,16 @@ installed). Options the function has are declared, and the cases that need the o
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from subpixel.conformance._cases import OPTION_CHANNELS_LAST, OPTION_INVERSE, OPTION_ORDER, OPTION_TUPLE
+from subpixel.conformance._cases import (
+    OPTION_CHANNELS_LAST,
+    OPTION_INVERSE,
+    OPTION_ORDER,
+    OPTION_TUPLE,
+    installed,
+)
 from subpixel.conformance._registry import Implementation, register_implementation
 
 __all__ = ["USER_OPTIONS", "load_function", "register_user_function"]
@@ -96,7 +101,7 @@ def register_user_function(
     forward = load_function(spec)
     backward = load_function(inverse) if inverse is not None else None
     chosen = list(backends) if backends is not None else ["numpy"]
-    if backends is None and importlib.util.find_spec("torch") is not None:
+    if backends is None and installed("torch"):
         chosen.append("torch")
     keywords = declared & {OPTION_CHANNELS_LAST, OPTION_ORDER}
 

@@ -17,12 +17,13 @@ from subpixel._cli import (
     choose,
     run_guarded,
 )
-from subpixel.conformance._backends import ADAPTERS, JaxBackend
+from subpixel.conformance._backends import ADAPTERS
 from subpixel.conformance._cases import FAMILIES, PROFILES
-from subpixel.conformance._engine import DEVICES, FAILED, NOT_RUN, Matrix, run_matrix
+from subpixel.conformance._engine import DEVICES, run_matrix
 from subpixel.conformance._inputs import DTYPE_NAMES
 from subpixel.conformance._registry import implementations
 from subpixel.conformance._report import to_json, to_markdown, write_reports
+from subpixel.conformance._results import FAILED, NOT_RUN, Matrix
 from subpixel.conformance._user import register_user_function
 
 __all__ = ["main"]
@@ -156,16 +157,7 @@ def _main(argv: list[str] | None) -> int:
     check_writable_dir("--out", args.out)
     if args.json is not None:
         check_writable_file("--json", args.json)
-    jax_adapter = ADAPTERS["jax"]
-    if not isinstance(jax_adapter, JaxBackend):  # pragma: no cover - the registry is fixed
-        msg = "the JAX adapter is missing"
-        raise UsageError(msg)
-    enable_x64 = jax_adapter.enable_x64
-    jax_adapter.enable_x64 = not args.no_jax_x64
-    try:
-        return _run(args, argv, backends, devices, dtypes, families)
-    finally:
-        jax_adapter.enable_x64 = enable_x64
+    return _run(args, argv, backends, devices, dtypes, families)
 
 
 class _RowProgress:
@@ -221,6 +213,7 @@ def _run(
             families=None if every_family else families,
             progress=_RowProgress(units, bar),
             profile=args.profile,
+            jax_x64=not args.no_jax_x64,
         )
     finally:
         bar.close()

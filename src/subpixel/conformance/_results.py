@@ -1,0 +1,138 @@
+"""What a run of the matrix returns: case results, cells, rows and the matrix itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from subpixel.conformance._coverage import RouteCoverage
+
+__all__ = ["FAILED", "NOT_RUN", "PASSED", "CaseResult", "Cell", "Matrix", "Row", "reproducer"]
+
+PASSED, FAILED, NOT_RUN = "passed", "FAILED", "not run"
+
+
+@dataclass
+class CaseResult:
+    """One case: ``ok`` is True (passed), False (failed) or None (not applicable, with why).
+
+    ``warnings`` holds the warnings the implementation emitted (recorded, never failures);
+    ``routes`` the routes of the library that the case took (see :mod:`subpixel._routes`).
+    """
+
+    case_id: str
+    ok: bool | None
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+    routes: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Cell:
+    """A family of cases for one implementation, device and dtype.
+
+    ``failures`` lists the ids of every failed case; ``first_failure`` has the first one's
+    message and reproducer.
+    """
+
+    status: str
+    passed: int = 0
+    failed: int = 0
+    not_applicable: int = 0
+    reason: str = ""
+    first_failure: dict[str, str] | None = None
+    failures: list[str] = field(default_factory=list)
+    warnings: int = 0
+    first_warning: str = ""
+
+    @property
+    def total(self) -> int:
+        """Cases that ran."""
+        return self.passed + self.failed
+
+    def text(self) -> str:
+        """Return ``passed N/N``, ``FAILED k/N`` or ``not run: why``."""
+        if self.status == NOT_RUN:
+            return f"not run: {self.reason}"
+        if self.status == FAILED:
+            return f"FAILED {self.failed}/{self.total}"
+        return f"passed {self.passed}/{self.total}"
+
+
+@dataclass
+class Row:
+    """One implementation, device and dtype (``dtype`` is ``*`` for a row that did not start)."""
+
+    backend: str
+    device: str
+    dtype: str
+    cells: dict[str, Cell] = field(default_factory=dict)
+    status: str = PASSED
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Matrix:
+    """The whole run: header, rows, the problems that fail it besides failed cells, route coverage.
+
+    ``coverage`` has one entry per implementation and device whose routes are checked.
+    """
+
+    header: dict[str, Any]
+    rows: list[Row]
+    problems: list[str]
+    families: list[dict[str, str]]
+    coverage: list[RouteCoverage] = field(default_factory=list)
+
+    @property
+    def failed_cells(self) -> list[tuple[Row, str, Cell]]:
+        """Every failed cell with its row and family."""
+        return [
+            (row, fam, cell) for row in self.rows for fam, cell in row.cells.items() if cell.status == FAILED
+        ]
+
+    @property
+    def ok(self) -> bool:
+        """No failed cell, no failed row and no problem."""
+        return not self.problems and not any(row.status == FAILED for row in self.rows)
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per implementation and device: cells and cases that ran, passed and failed."""
+        out: dict[str, dict[str, Any]] = {}
+        for row in self.rows:
+            entry = out.setdefault(
+                f"{row.backend} ({row.device})",
+                {
+                    "dtypes_run": 0,
+                    "cells_run": 0,
+                    "cells_passed": 0,
+                    "cells_failed": 0,
+                    "cells_not_run": 0,
+                    "cases_run": 0,
+                    "cases_failed": 0,
+                    "cases_not_applicable": 0,
+                },
+            )
+            if not row.cells and row.reason:
+                entry.setdefault("notes", [])
+                note = f"{row.status}: {row.reason}" if row.status == FAILED else f"not run: {row.reason}"
+                entry["notes"].append(note)
+            if row.cells and any(c.status != NOT_RUN for c in row.cells.values()):
+                entry["dtypes_run"] += 1
+            for cell in row.cells.values():
+                if cell.status == NOT_RUN:
+                    entry["cells_not_run"] += 1
+                    continue
+                entry["cells_run"] += 1
+                entry["cells_passed" if cell.status == PASSED else "cells_failed"] += 1
+                entry["cases_run"] += cell.total
+                entry["cases_failed"] += cell.failed
+                entry["cases_not_applicable"] += cell.not_applicable
+        return out
+
+
+def reproducer(backend: str, device: str, dtype: str, case_id: str) -> str:
+    """Return a one-line shell command that reruns one case and prints the difference."""
+    call = f"c.reproduce({backend!r}, {device!r}, {dtype!r}, {case_id!r})"
+    return f'python -c "import subpixel.conformance as c; {call}"'
