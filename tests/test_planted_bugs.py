@@ -256,7 +256,7 @@ def test_memory_format_only(planted: Callable[..., str], book: ReferenceBook) ->
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow is not installed")
 def test_tensorflow_gradients_only(planted: Callable[..., str], book: ReferenceBook) -> None:
-    """Right forward, wrong TensorFlow gradient (one element's sign flipped): tapes and accumulators see it."""
+    """Right forward, wrong TensorFlow gradient (one sign flipped): tapes and accumulators see it."""
     import tensorflow as tf
 
     def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
