@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -205,3 +207,34 @@ def test_foreign_arrays_are_a_type_error_and_numpy_is_accepted() -> None:
     block = sl.SubPixelConv(2, 2)
     with pytest.raises(TypeError, match=r"SubPixelConv: x must be a JAX or NumPy array, got torch\.Tensor"):
         block.init(jax.random.key(0), torch.from_numpy(x))
+
+
+NNX_MODULES = ("flax.nnx", "subpixel.flax.nnx")
+LOADED = "import sys; {}; print(sorted(m for m in {!r} if m in sys.modules))"
+
+
+@pytest.mark.parametrize(
+    ("statement", "loaded"),
+    [
+        ("import subpixel.flax.linen", []),
+        ("from subpixel.flax import icnr_init", []),
+        ("from subpixel.flax import PixelShuffle", list(NNX_MODULES)),  # the control: the check can fail
+        ("import subpixel.flax.nnx", list(NNX_MODULES)),
+    ],
+)
+def test_linen_loads_no_nnx(statement: str, loaded: list[str]) -> None:
+    program = LOADED.format(statement, NNX_MODULES)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == repr(loaded), result.stderr
+
+
+def test_subpixel_flax_exports_the_nnx_layers() -> None:
+    import subpixel.flax
+    import subpixel.flax.nnx
+
+    assert subpixel.flax.__all__ == ["PixelShuffle", "PixelUnshuffle", "SubPixelConv", "icnr_init"]
+    for name in subpixel.flax.__all__:
+        assert getattr(subpixel.flax, name) is getattr(subpixel.flax.nnx, name)
+        assert name in dir(subpixel.flax)
+    with pytest.raises(AttributeError, match="no attribute 'Conv'"):
+        subpixel.flax.Conv  # noqa: B018

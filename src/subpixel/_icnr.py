@@ -8,23 +8,37 @@ every pixel of the block gets the same value, so the layer is a convolution foll
 nearest-neighbour upsampling. Which channels form a group depends on the order: ``c * F + s``
 in ``"CRD"`` and ``s * C + c`` in ``"DCR"`` (``s`` the row-major offset inside the block).
 
-Written once against the Array API; each framework calls it with its own kernel layout
-(``axis=0`` for PyTorch's ``(out, in, *k)``, ``axis=-1`` for Flax and Keras ``(*k, in, out)``).
+Written once against the Array API: :func:`icnr_draw` is every framework's initialiser (it draws
+the sub-kernel with the framework's usual initialiser and expands it), called with the
+framework's kernel layout (``axis=0`` for PyTorch's ``(out, in, *k)``, ``axis=-1`` for Flax and
+Keras ``(*k, in, out)``).
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from typing import NamedTuple, SupportsIndex, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import array_api_compat
 
+from subpixel._order import normalize_axis
 from subpixel._plan import Order, _check_order, normalize_factors
 
-__all__ = ["IcnrSteps", "icnr", "icnr_groups", "icnr_steps"]
+__all__ = ["IcnrSteps", "icnr", "icnr_draw", "icnr_groups", "icnr_steps"]
 
 ArrayT = TypeVar("ArrayT")
+
+
+class IcnrSteps(NamedTuple):
+    """The three array calls of :func:`icnr`, as pure shape arithmetic.
+
+    ``reshape(broadcast_to(expand_dims(kernel, new_axis), spread_shape), merged_shape)``.
+    """
+
+    new_axis: int
+    spread_shape: tuple[int, ...]
+    merged_shape: tuple[int, ...]
 
 
 def icnr(kernel: ArrayT, factor: int | tuple[int, ...], /, *, order: Order = "CRD", axis: int = 0) -> ArrayT:
@@ -63,33 +77,72 @@ def icnr(kernel: ArrayT, factor: int | tuple[int, ...], /, *, order: Order = "CR
     >>> icnr(np.array([10, 20]), (3,), order="DCR")
     array([10, 20, 10, 20, 10, 20])
     """
+    xp = _namespace(kernel)
+    steps = icnr_steps(tuple(kernel.shape), factor, order=order, axis=axis)  # type: ignore[attr-defined]
+    return _spread(xp, kernel, steps)
+
+
+def _namespace(kernel: object) -> Any:
     try:
-        xp = array_api_compat.array_namespace(kernel)
+        return array_api_compat.array_namespace(kernel)
     except TypeError:
         msg = f"icnr: kernel must be an array, got {type(kernel).__name__}"
         raise TypeError(msg) from None
-    steps = icnr_steps(tuple(kernel.shape), factor, order=order, axis=axis)  # type: ignore[attr-defined]
-    grown = xp.expand_dims(kernel, axis=steps.new_axis)
-    spread = xp.broadcast_to(grown, steps.spread_shape)
+
+
+def _spread(xp: Any, kernel: ArrayT, steps: IcnrSteps) -> ArrayT:
+    """Apply ``steps`` to ``kernel`` with the namespace ``xp``; the result never aliases ``kernel``."""
+    spread = xp.broadcast_to(xp.expand_dims(kernel, axis=steps.new_axis), steps.spread_shape)
     result: ArrayT = xp.reshape(spread, steps.merged_shape, copy=True)
     return result
 
 
-class IcnrSteps(NamedTuple):
-    """The three array calls of :func:`icnr`, as pure shape arithmetic.
+def _expand(kernel: ArrayT, steps: IcnrSteps) -> ArrayT:
+    return _spread(_namespace(kernel), kernel, steps)
 
-    ``reshape(broadcast_to(expand_dims(kernel, new_axis), spread_shape), merged_shape)``.
+
+def icnr_draw(
+    draw: Callable[[tuple[int, ...]], ArrayT],
+    shape: Sequence[int],
+    factor: int | tuple[int, ...],
+    /,
+    *,
+    order: Order = "CRD",
+    axis: int = 0,
+    caller: str = "icnr",
+    expand: Callable[[ArrayT, IcnrSteps], ArrayT] = _expand,
+) -> ArrayT:
+    """Draw the sub-kernel of an ICNR kernel of ``shape`` with ``draw``, then expand it to ``shape``.
+
+    Every framework's ICNR initialiser is this call. ``draw(sub_shape)`` is the framework's usual
+    initialiser, called with ``shape`` whose size along ``axis`` is divided by ``F``;
+    ``expand(sub_kernel, steps)`` applies :class:`IcnrSteps` (the default uses the Array API;
+    Keras passes ``keras.ops`` calls, as TensorFlow's tensors have no Array-API namespace).
+    ``caller`` names the initialiser in the ``ValueError`` raised when that size is not
+    divisible by ``F``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> icnr_draw(lambda s: np.arange(np.prod(s)).reshape(s), (2, 4), 2, axis=-1)
+    array([[0, 0, 0, 0],
+           [1, 1, 1, 1]])
     """
-
-    new_axis: int
-    spread_shape: tuple[int, ...]
-    merged_shape: tuple[int, ...]
+    dims = tuple(int(size) for size in shape)
+    position = normalize_axis(axis, len(dims), caller, "kernel")
+    count = math.prod(normalize_factors(factor))
+    if dims[position] % count:
+        where = "the last axis" if position == len(dims) - 1 else f"axis {position}"
+        msg = f"{caller}: {where} of shape {dims} must be divisible by {count}"
+        raise ValueError(msg)
+    sub_shape = (*dims[:position], dims[position] // count, *dims[position + 1 :])
+    return expand(draw(sub_shape), icnr_steps(sub_shape, factor, order=order, axis=position))
 
 
 def icnr_steps(
     shape: tuple[int, ...], factor: int | tuple[int, ...], /, *, order: Order = "CRD", axis: int = 0
 ) -> IcnrSteps:
-    """Plan :func:`icnr` for a sub-kernel of ``shape``, for frameworks without the Array API (Keras ops).
+    """Plan :func:`icnr` for a sub-kernel of ``shape``.
 
     Raises
     ------
@@ -105,15 +158,7 @@ def icnr_steps(
     """
     count = math.prod(normalize_factors(factor))
     checked = _check_order(order)
-    ndim = len(shape)
-    if isinstance(axis, bool) or not isinstance(axis, SupportsIndex):
-        msg = f"icnr: axis must be an int, got {axis!r}"
-        raise TypeError(msg)
-    position = operator.index(axis)
-    if not -ndim <= position < ndim:
-        msg = f"icnr: axis={axis} is out of range for a kernel of shape {shape}"
-        raise ValueError(msg)
-    position %= ndim
+    position = normalize_axis(axis, len(shape), "icnr", "kernel")
     # Insert the block axis behind (CRD) or in front of (DCR) the channel axis, then merge them.
     new_axis = position + 1 if checked == "CRD" else position
     target = (*shape[:new_axis], count, *shape[new_axis:])

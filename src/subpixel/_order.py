@@ -17,7 +17,7 @@ import array_api_compat
 from subpixel._plan import Order, ShufflePlan, _check_order, normalize_factors
 from subpixel._shuffle import apply_plan
 
-__all__ = ["convert_order"]
+__all__ = ["convert_order", "normalize_axis"]
 
 ArrayT = TypeVar("ArrayT")
 
@@ -110,7 +110,7 @@ def convert_order(
         )
         raise TypeError(msg) from None
     shape = tuple(int(size) for size in weight.shape)  # type: ignore[attr-defined]
-    position = _normalize_axis(axis, len(shape))
+    position = normalize_axis(axis, len(shape), "convert_order", "weight")
     plan = _order_plan(shape, position, factors, source_order, target_order)
     result: ArrayT = apply_plan(xp, weight, plan)
     return result
@@ -124,13 +124,23 @@ def _check_named_order(order: object, name: str) -> Order:
         raise ValueError(msg) from None
 
 
-def _normalize_axis(axis: object, ndim: int) -> int:
+def normalize_axis(axis: object, ndim: int, caller: str, array: str) -> int:
+    """Return ``axis`` of an array with ``ndim`` dimensions as a non-negative index.
+
+    Examples
+    --------
+    >>> normalize_axis(-1, 4, "icnr", "kernel")
+    3
+    >>> normalize_axis(4, 4, "icnr", "kernel")
+    Traceback (most recent call last):
+    ValueError: icnr: axis=4 is out of range for kernel with 4 dimensions
+    """
     if isinstance(axis, bool) or not isinstance(axis, SupportsIndex):
-        msg = f"convert_order: axis must be an int, got {axis!r} of type {type(axis).__name__}"
+        msg = f"{caller}: axis must be an int, got {axis!r} of type {type(axis).__name__}"
         raise TypeError(msg)
     index = operator.index(axis)
     if not -ndim <= index < ndim:
-        msg = f"convert_order: axis={index} is out of range for weight with {ndim} dimensions"
+        msg = f"{caller}: axis={index} is out of range for {array} with {ndim} dimensions"
         raise ValueError(msg)
     return index % ndim
 

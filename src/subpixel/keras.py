@@ -10,14 +10,14 @@ registered for serialisation under the package name ``"subpixel"``.
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 import sys
 from typing import Any
 
 from subpixel import _routes
-from subpixel._icnr import icnr_steps
+from subpixel._icnr import IcnrSteps, icnr_draw
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
+from subpixel._layers import Factor, ShuffleLayer, reject_input
 from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
 
 _KERAS_BACKENDS = ("tensorflow", "jax", "torch")
@@ -87,12 +87,8 @@ def _check_input(inputs: object, owner: str) -> None:
         return
     if type(inputs).__module__.partition(".")[0] == "numpy":
         return
-    kind = f"{type(inputs).__module__}.{type(inputs).__qualname__}"
-    msg = (
-        f"{owner}: inputs must be a NumPy array or a tensor of the Keras backend "
-        f"({keras.backend.backend()}), got {kind}; convert it first (for example with np.asarray)"
-    )
-    raise TypeError(msg)
+    wanted = f"a NumPy array or a tensor of the Keras backend ({keras.backend.backend()})"
+    reject_input(inputs, f"{owner}: inputs", wanted, "; convert it first (for example with np.asarray)")
 
 
 def _moves_nothing(plan: ShufflePlan) -> bool:
@@ -101,20 +97,16 @@ def _moves_nothing(plan: ShufflePlan) -> bool:
     return moving == sorted(moving)
 
 
-class _Shuffle(keras.layers.Layer):  # type: ignore[misc]
-    """Shared body of the two shuffle layers; ``inverse`` picks the direction."""
+class _Shuffle(ShuffleLayer, keras.layers.Layer):  # type: ignore[misc]
+    """Both shuffle layers: a spec, the plan applied with ``keras.ops``, shapes and config."""
 
-    inverse = False
-
-    def __init__(self, factor: int | tuple[int, ...], data_format: str | None, order: Order, **kwargs: Any):
+    def __init__(self, factor: Factor, data_format: str | None, order: Order, **kwargs: Any):
         # A shuffle moves values and must keep every bit: no cast of float inputs to the
         # layer's compute dtype (Keras's default for layers with weights).
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.data_format = _data_format(data_format)
-        self.spec = ShuffleSpec.create(
-            factor, inverse=self.inverse, channels_last=self.data_format == "channels_last", order=order
-        )
+        self.spec = self.new_spec(factor, self.data_format == "channels_last", order)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """Check that ``inputs`` is not another framework's tensor, then call the layer."""
@@ -181,41 +173,23 @@ class PixelShuffle(_Shuffle):
     """
 
     def __init__(
-        self,
-        upscale_factor: int | tuple[int, ...],
-        *,
-        data_format: str | None = None,
-        order: Order = "CRD",
-        **kwargs: Any,
+        self, upscale_factor: Factor, *, data_format: str | None = None, order: Order = "CRD", **kwargs: Any
     ):
         super().__init__(upscale_factor, data_format, order, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="subpixel")
 class PixelUnshuffle(_Shuffle):
-    """Move space into channels: ``(N, *(S * f), C) -> (N, *S, C * F)`` (channels last).
+    """Move space into channels: ``(N, *(S * f), C) -> (N, *S, C * F)``.
 
-    Parameters
-    ----------
-    downscale_factor : int or tuple of int
-        ``r`` for two spatial axes, or one factor per spatial axis.
-    data_format : {"channels_last", "channels_first"} or None
-        Where the channel axis is; ``None`` means ``keras.config.image_data_format()``.
-    order : {"CRD", "DCR"}
-        Channel order of the result.
-    **kwargs
-        Base ``keras.layers.Layer`` arguments.
+    The inverse of :class:`PixelShuffle`, with the same arguments (``downscale_factor`` for its
+    factor); ``order`` is the channel order of the result.
     """
 
     inverse = True
 
     def __init__(
-        self,
-        downscale_factor: int | tuple[int, ...],
-        *,
-        data_format: str | None = None,
-        order: Order = "CRD",
-        **kwargs: Any,
+        self, downscale_factor: Factor, *, data_format: str | None = None, order: Order = "CRD", **kwargs: Any
     ):
         super().__init__(downscale_factor, data_format, order, **kwargs)
 
@@ -242,7 +216,7 @@ class ICNR(keras.initializers.Initializer):  # type: ignore[misc]
     def __init__(
         self,
         initializer: Any = "glorot_uniform",
-        upscale_factor: int | tuple[int, ...] = 2,
+        upscale_factor: Factor = 2,
         order: Order = "CRD",
     ):
         self.initializer = keras.initializers.get(initializer)
@@ -250,17 +224,15 @@ class ICNR(keras.initializers.Initializer):  # type: ignore[misc]
 
     def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> Any:
         """Draw the sub-kernel and expand it along the last axis."""
-        count = math.prod(self.spec.factors)
-        if shape[-1] % count:
-            msg = f"ICNR: the last axis of shape {tuple(shape)} must be divisible by {count}"
-            raise ValueError(msg)
-        sub_shape = (*shape[:-1], shape[-1] // count)
-        sub = self.initializer(sub_shape, dtype=dtype)
-        # keras.ops, not the Array API: TensorFlow's tensors have no Array-API namespace.
-        steps = icnr_steps(sub_shape, self.spec.factor, order=self.spec.order, axis=-1)
-        spread = ops.broadcast_to(ops.expand_dims(sub, steps.new_axis), steps.spread_shape)
-        # A copy: on torch the reshape of a broadcast may be a view whose elements share memory.
-        return ops.copy(ops.reshape(spread, steps.merged_shape))
+        return icnr_draw(
+            lambda sub_shape: self.initializer(sub_shape, dtype=dtype),
+            shape,
+            self.spec.factor,
+            order=self.spec.order,
+            axis=-1,
+            caller="ICNR",
+            expand=_expand,
+        )
 
     def get_config(self) -> dict[str, Any]:
         """Return the initialiser's config."""
@@ -269,6 +241,13 @@ class ICNR(keras.initializers.Initializer):  # type: ignore[misc]
             "upscale_factor": self.spec.config()["upscale_factor"],
             "order": self.spec.order,
         }
+
+
+def _expand(sub: Any, steps: IcnrSteps) -> Any:
+    """Expand an ICNR sub-kernel with ``keras.ops`` (TensorFlow's tensors have no Array-API namespace)."""
+    spread = ops.broadcast_to(ops.expand_dims(sub, steps.new_axis), steps.spread_shape)
+    # A copy: on torch the reshape of a broadcast may be a view whose elements share memory.
+    return ops.copy(ops.reshape(spread, steps.merged_shape))
 
 
 _CONVS = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}
@@ -305,8 +284,8 @@ class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
     def __init__(
         self,
         filters: int,
-        upscale_factor: int | tuple[int, ...],
-        kernel_size: int | tuple[int, ...] = 3,
+        upscale_factor: Factor,
+        kernel_size: Factor = 3,
         *,
         data_format: str | None = None,
         order: Order = "CRD",

@@ -17,9 +17,9 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from subpixel._api import pixel_shuffle, pixel_unshuffle
-from subpixel._icnr import icnr
+from subpixel._icnr import icnr_draw
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
+from subpixel._layers import Factor, ShuffleLayer, reject_input
 from subpixel._plan import Order
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
@@ -31,39 +31,29 @@ def _tracing() -> bool:
     return bool(torch.compiler.is_compiling() or tracing)
 
 
-def _apply(spec: ShuffleSpec, given: object, owner: str) -> torch.Tensor:
-    if not isinstance(given, torch.Tensor):
-        kind = type(given)
-        name = f"{kind.__module__}.{kind.__qualname__}"
-        msg = f"{owner}.forward: argument 'input' must be a torch.Tensor, got {name}"
-        raise TypeError(msg)
-    x = given
-    if _tracing():
-        # Sizes may be symbolic here: split with -1, permute, merge; no size arithmetic.
-        steps = spec.traced_steps(tuple(x.shape))
-        for axis, sizes in steps.splits:
-            x = x.unflatten(axis, sizes)  # type: ignore[no-untyped-call]
-        x = x.permute(steps.axes)
-        for first, last in steps.merges:
-            x = x.flatten(first, last)
-        return x.clone()
-    run = pixel_unshuffle if spec.inverse else pixel_shuffle
-    return run(x, spec.factor, channels_last=spec.channels_last, order=spec.order)
+def _traced(spec: ShuffleSpec, x: torch.Tensor) -> torch.Tensor:
+    """Shuffle with sizes that may be symbolic: split with -1, permute, merge; no size arithmetic."""
+    steps = spec.traced_steps(tuple(x.shape))
+    for axis, sizes in steps.splits:
+        x = x.unflatten(axis, sizes)  # type: ignore[no-untyped-call]
+    x = x.permute(steps.axes)
+    for first, last in steps.merges:
+        x = x.flatten(first, last)
+    return x.clone()
 
 
-class _Shuffle(nn.Module):
-    """What the two shuffle layers share: plain attributes, as torch's layers have, and one spec.
+class _Shuffle(ShuffleLayer, nn.Module):
+    """Both shuffle layers: plain attributes, as torch's layers have, and one spec.
 
-    The factor, ``channels_last`` and ``order`` are plain attributes (so ``torch.jit.script``
-    can read them, and setting one after construction takes effect, as in torch); the validated
+    The factor (``upscale_factor`` or ``downscale_factor``), ``channels_last`` and ``order``
+    are plain attributes (so ``torch.jit.script`` can read them, and setting one after
+    construction takes effect, as in torch); the validated
     :class:`~subpixel._layer_spec.ShuffleSpec` is rebuilt from them when one changed.
     """
 
-    _inverse = False
-
-    def __init__(self, factor: int | tuple[int, ...], channels_last: bool, order: Order):
+    def __init__(self, factor: Factor, channels_last: bool, order: Order):
         super().__init__()
-        spec = ShuffleSpec.create(factor, inverse=self._inverse, channels_last=channels_last, order=order)
+        spec = self.new_spec(factor, channels_last, order)
         self.channels_last = spec.channels_last
         self.order = spec.order
         self._spec = spec
@@ -82,7 +72,11 @@ class _Shuffle(nn.Module):
     @torch.jit.ignore  # type: ignore[untyped-decorator]
     def _shuffle(self, input: torch.Tensor) -> torch.Tensor:
         spec = _spec_of(self)
-        return _apply(spec, input, "PixelUnshuffle" if spec.inverse else "PixelShuffle")
+        given: object = input  # what the caller passed, whatever its annotation says
+        if not isinstance(given, torch.Tensor):
+            name = "PixelUnshuffle" if spec.inverse else "PixelShuffle"
+            reject_input(given, f"{name}.forward: argument 'input'", "a torch.Tensor")
+        return _traced(spec, given) if _tracing() else ShuffleLayer.run(spec, given)
 
     def extra_repr(self) -> str:
         """Return the arguments, as torch's layer writes them (``upscale_factor=2``)."""
@@ -97,18 +91,17 @@ def _spec_of(layer: Any) -> ShuffleSpec:
     """Return the layer's spec, rebuilt when its attributes changed since it was made.
 
     ``layer`` may be a scripted module calling back into Python: it has the plain attributes
-    but not the spec, which is then rebuilt on every call.
+    but not the spec (nor the class's ``inverse``), and the spec is rebuilt on every call.
     """
     spec: ShuffleSpec | None = layer.__dict__.get("_spec")
-    inverse = hasattr(layer, "downscale_factor")
-    factor = layer.downscale_factor if inverse else layer.upscale_factor
+    kind = PixelUnshuffle if hasattr(layer, "downscale_factor") else PixelShuffle
     if spec is not None and (spec.factor, spec.channels_last, spec.order) == (
-        factor,
+        getattr(layer, spec.factor_name),
         layer.channels_last,
         layer.order,
     ):
         return spec
-    spec = ShuffleSpec.create(factor, inverse=inverse, channels_last=layer.channels_last, order=layer.order)
+    spec = kind.spec_of(layer)
     if isinstance(layer, _Shuffle):
         layer._spec = spec
     return spec
@@ -125,20 +118,13 @@ class PixelShuffle(_Shuffle):
     Parameters
     ----------
     upscale_factor : int or tuple of int
-        ``r`` for two spatial axes (as ``torch.nn.PixelShuffle``), or one factor per axis.
+        ``r`` for two spatial axes (as ``torch.nn.PixelShuffle``), or one factor per axis; also
+        the attribute of that name. Setting it (or ``channels_last``, ``order``) later takes
+        effect.
     channels_last : bool
         The channel axis is the last one.
     order : {"CRD", "DCR"}
         Channel order (see :func:`subpixel.pixel_shuffle`).
-
-    Attributes
-    ----------
-    upscale_factor : int or tuple of int
-        The factor, as given (``torch.nn.PixelShuffle`` has the same attribute).
-    channels_last : bool
-        The channel axis is the last one.
-    order : {"CRD", "DCR"}
-        Channel order.
 
     Examples
     --------
@@ -148,9 +134,7 @@ class PixelShuffle(_Shuffle):
     torch.Size([1, 2, 10, 5])
     """
 
-    def __init__(
-        self, upscale_factor: int | tuple[int, ...], *, channels_last: bool = False, order: Order = "CRD"
-    ):
+    def __init__(self, upscale_factor: Factor, *, channels_last: bool = False, order: Order = "CRD"):
         super().__init__(upscale_factor, channels_last, order)
         self.upscale_factor = self._spec.factor
 
@@ -158,25 +142,9 @@ class PixelShuffle(_Shuffle):
 class PixelUnshuffle(_Shuffle):
     """Rearrange ``(*, C, S1 * f1, ..., Sk * fk)`` to ``(*, C * F, S1, ..., Sk)``.
 
-    A drop-in ``torch.nn.PixelUnshuffle``, as :class:`PixelShuffle` is for ``torch.nn.PixelShuffle``.
-
-    Parameters
-    ----------
-    downscale_factor : int or tuple of int
-        ``r`` for two spatial axes (as ``torch.nn.PixelUnshuffle``), or one factor per axis.
-    channels_last : bool
-        The channel axis is the last one.
-    order : {"CRD", "DCR"}
-        Channel order of the result (see :func:`subpixel.pixel_unshuffle`).
-
-    Attributes
-    ----------
-    downscale_factor : int or tuple of int
-        The factor, as given (``torch.nn.PixelUnshuffle`` has the same attribute).
-    channels_last : bool
-        The channel axis is the last one.
-    order : {"CRD", "DCR"}
-        Channel order of the result.
+    The inverse of :class:`PixelShuffle`, with the same arguments and attributes
+    (``downscale_factor`` for its factor; ``order`` is the channel order of the result): a drop-in
+    ``torch.nn.PixelUnshuffle``, as :class:`PixelShuffle` is for ``torch.nn.PixelShuffle``.
 
     Examples
     --------
@@ -184,11 +152,9 @@ class PixelUnshuffle(_Shuffle):
     PixelUnshuffle(downscale_factor=2)
     """
 
-    _inverse = True
+    inverse = True
 
-    def __init__(
-        self, downscale_factor: int | tuple[int, ...], *, channels_last: bool = False, order: Order = "CRD"
-    ):
+    def __init__(self, downscale_factor: Factor, *, channels_last: bool = False, order: Order = "CRD"):
         super().__init__(downscale_factor, channels_last, order)
         self.downscale_factor = self._spec.factor
 
@@ -229,8 +195,8 @@ class SubPixelConv(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        upscale_factor: int | tuple[int, ...],
-        kernel_size: int | tuple[int, ...] = 3,
+        upscale_factor: Factor,
+        kernel_size: Factor = 3,
         *,
         order: Order = "CRD",
         bias: bool = True,
@@ -274,19 +240,20 @@ class SubPixelConv(nn.Module):
         self.conv.reset_parameters()
         if not self.spec.icnr:
             return
-        factors, order = self.spec.factors, self.spec.shuffle.order
-        weight = self.conv.weight
-        sub = torch.empty(
-            (self.spec.out_channels, *weight.shape[1:]), dtype=weight.dtype, device=weight.device
-        )
-        # The sub-kernel has the same fan-in as the full kernel, so this is the default's scale.
-        nn.init.kaiming_uniform_(sub, a=math.sqrt(5))
-        weight.copy_(icnr(sub, factors, order=order, axis=0))
-        if self.conv.bias is not None:
+        weight, bias = self.conv.weight, self.conv.bias
+
+        def kernel(shape: tuple[int, ...]) -> torch.Tensor:
+            # The sub-kernel has the same fan-in as the full kernel, so this is the default's scale.
+            return nn.init.kaiming_uniform_(weight.new_empty(shape), a=math.sqrt(5))
+
+        def offsets(shape: tuple[int, ...]) -> torch.Tensor:
             bound = 1 / math.sqrt(math.prod(weight.shape[1:]))
-            sub_bias = torch.empty(self.spec.out_channels, dtype=weight.dtype, device=weight.device)
-            nn.init.uniform_(sub_bias, -bound, bound)
-            self.conv.bias.copy_(icnr(sub_bias, factors, order=order, axis=0))
+            return nn.init.uniform_(weight.new_empty(shape), -bound, bound)
+
+        spec = self.spec.shuffle
+        weight.copy_(icnr_draw(kernel, weight.shape, spec.factor, order=spec.order, caller="SubPixelConv"))
+        if bias is not None:
+            bias.copy_(icnr_draw(offsets, bias.shape, spec.factor, order=spec.order, caller="SubPixelConv"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve, then shuffle."""

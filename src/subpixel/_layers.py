@@ -1,0 +1,65 @@
+"""The framework-free half of every shuffle layer: its direction, settings, ``repr`` and eager call.
+
+Each framework's ``PixelShuffle``/``PixelUnshuffle`` pair (:mod:`subpixel.torch`,
+:mod:`subpixel.flax.nnx`, :mod:`subpixel.flax.linen`, :mod:`subpixel.keras`) is one framework
+base over :class:`ShuffleLayer`; the two classes of a pair differ only in :attr:`~ShuffleLayer.inverse`
+and in the name of their factor argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, NoReturn, TypeVar
+
+from subpixel._api import pixel_shuffle, pixel_unshuffle
+from subpixel._layer_spec import ShuffleSpec
+
+__all__ = ["Factor", "ShuffleLayer", "reject_input"]
+
+ArrayT = TypeVar("ArrayT")
+
+#: A layer's factor: ``r`` for two spatial axes, or one factor per spatial axis.
+Factor = int | tuple[int, ...]
+
+
+class ShuffleLayer:
+    """Mixin of both layers of a pair: ``inverse`` is ``True`` for ``PixelUnshuffle``."""
+
+    inverse: ClassVar[bool] = False
+    #: The framework's default for ``channels_last`` (left out of the ``repr`` when unchanged).
+    channels_last_default: ClassVar[bool] = False
+
+    @classmethod
+    def new_spec(cls, factor: object, channels_last: object, order: object) -> ShuffleSpec:
+        """Validate the layer's arguments; raise ``TypeError``/``ValueError`` naming the bad one."""
+        return ShuffleSpec.create(factor, inverse=cls.inverse, channels_last=channels_last, order=order)
+
+    @classmethod
+    def spec_of(cls, layer: Any) -> ShuffleSpec:
+        """Validate the plain attributes of ``layer``: its factor, ``channels_last`` and ``order``."""
+        factor = layer.downscale_factor if cls.inverse else layer.upscale_factor
+        return cls.new_spec(factor, layer.channels_last, layer.order)
+
+    def describe(self, spec: ShuffleSpec) -> str:
+        """Return the ``repr``, for example ``PixelShuffle(upscale_factor=2)``."""
+        arguments = spec.extra_repr(channels_last_default=self.channels_last_default)
+        return f"{type(self).__name__}({arguments})"
+
+    @staticmethod
+    def run(spec: ShuffleSpec, x: ArrayT) -> ArrayT:
+        """Shuffle ``x`` eagerly with :func:`subpixel.pixel_shuffle` or :func:`subpixel.pixel_unshuffle`."""
+        function = pixel_unshuffle if spec.inverse else pixel_shuffle
+        return function(x, spec.factor, channels_last=spec.channels_last, order=spec.order)
+
+
+def reject_input(value: object, argument: str, wanted: str, advice: str = "") -> NoReturn:
+    """Raise the ``TypeError`` of a layer given an input of the wrong kind.
+
+    Examples
+    --------
+    >>> reject_input([1], "PixelShuffle: x", "a JAX or NumPy array")
+    Traceback (most recent call last):
+    TypeError: PixelShuffle: x must be a JAX or NumPy array, got builtins.list
+    """
+    kind = type(value)
+    msg = f"{argument} must be {wanted}, got {kind.__module__}.{kind.__qualname__}{advice}"
+    raise TypeError(msg)
