@@ -1,10 +1,11 @@
 """The NumPy path against ``np.copy`` of the same bytes: 32 MiB inputs, every dtype size, both directions.
 
 Cases: {float32, uint8, uint16} x {shuffle, unshuffle} x r in {2, 3, 4}, CRD, channels first,
-inputs of 32 MiB. Each repeat times ``np.copy``, ``subpixel`` on NumPy and (with ``--before``)
-the copy engine of an earlier git revision, in an order that rotates per repeat; the table
-gives the median of the in-repeat ratios ``np.copy time / candidate time`` and the load
-average at the start and the end.
+inputs of 32 MiB. Each repeat times ``np.copy``, ``subpixel`` on NumPy, (where numba is
+installed) ``subpixel`` with the compiled kernels switched off, which is what the default
+install runs, and (with ``--before``) the copy engine of an earlier git revision, in an order
+that rotates per repeat; the table gives the median of the in-repeat ratios
+``np.copy time / candidate time`` and the load average at the start and the end.
 
     python benchmarks/numpy_engine.py                      # this checkout
     python benchmarks/numpy_engine.py --before c3890d0      # and the engine of that revision
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 import subpixel
+from subpixel._fast import _compiled
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 2**20
@@ -66,7 +68,10 @@ def main() -> None:
     before = _engine_at(args.before) if args.before else None
     threads = subpixel.get_num_threads()
     print(f"load average at start: {_load()}; subpixel threads: {threads}; cpus: {os.cpu_count()}")
-    rows, ratios = [], {"after": [], "before": []}
+    rows: list[Any] = []
+    ratios: dict[str, list[float]] = {"default": [], "after": [], "before": []}
+    if _compiled.AVAILABLE:
+        print("numba installed: 'after' runs the compiled kernels, 'default' the NumPy engine alone")
     for dtype in ("float32", "uint8", "uint16"):
         for op in ("shuffle", "unshuffle"):
             for r in (2, 3, 4):
@@ -81,6 +86,16 @@ def main() -> None:
                     "copy": lambda x=x: np.copy(x),
                     "after": lambda x=x, r=r, function=function: function(x, r),
                 }
+                if _compiled.AVAILABLE:
+
+                    def default(x: Any = x, r: int = r, function: Any = function) -> Any:
+                        _compiled.AVAILABLE = False
+                        try:
+                            return function(x, r)
+                        finally:
+                            _compiled.AVAILABLE = True
+
+                    runs["default"] = default
                 if before is not None:
 
                     def old(x: Any = x, plan: Any = plan) -> Any:
@@ -109,8 +124,9 @@ def main() -> None:
                 rows.append((dtype, op, r, cells))
                 print(dtype, op, f"r={r}", {n: round(v, 2) for n, v in cells.items()}, flush=True)
     print(f"load average at end: {_load()}")
-    shown = [n for n in ("before", "after") if ratios[n]]
+    shown = [n for n in ("before", "default", "after") if ratios[n]]
     print()
+    print(f"cells: {' / '.join(shown)}")
     print("| dtype | direction | r=2 | r=3 | r=4 |")
     print("|---|---|---|---|---|")
     for i in range(0, len(rows), 3):

@@ -276,7 +276,9 @@ def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend
         direction, width = "split", dst.shape[-1]
         lanes = dst.shape[found]
         lane = dst.strides[found] // item
-        outer = [a for a in range(ndim - 1) if a != found]
+        # Rows in source order: the source is read once, front to back, and each destination
+        # lane is written as a few sequential streams (as the join reads its source).
+        outer = sorted((a for a in range(ndim - 1) if a != found), key=lambda a: -src.strides[a])
     compiled = _compiled.kernel(direction, lanes)
     if compiled is None:
         return False
