@@ -152,6 +152,7 @@ def test_a_numba_that_fails_to_load_leaves_the_numpy_engine(monkeypatch: pytest.
     monkeypatch.setattr(_compiled, "_kernels", {})
     monkeypatch.setattr(_compiled, "_broken", None)
     monkeypatch.setattr(_compiled, "_compile", fail)
+    monkeypatch.setattr(_blocked, "_jobs", {})  # copies prepared with the working kernels
     x = _input(3, False, False, "float32")
     with _routes.counting() as counter:
         y = call(x, 3, False, False, "CRD")

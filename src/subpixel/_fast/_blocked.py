@@ -43,7 +43,7 @@ import itertools
 import math
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -207,12 +207,21 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
     """
     if dst.size == 0:
         return
-    dst, src = _simplify(dst, src)
     item = dst.itemsize
     lanes_ok = not dst.dtype.hasobject
-    compiled = _compiled.AVAILABLE and lanes_ok and item in _compiled.ITEM_SIZES
-    if compiled and _compiled_copy(dst, src, backend):
-        return
+    if _compiled.AVAILABLE and lanes_ok and item in _compiled.ITEM_SIZES:
+        key = (dst.shape, dst.strides, src.strides, item)
+        job = _jobs.get(key)
+        if job is None:
+            job = _compiled_job(*_simplify(dst, src))
+            if job is not None:
+                if len(_jobs) >= MAX_JOBS:
+                    _jobs.clear()
+                _jobs[key] = job
+        if job is not None and dst.flags.aligned and src.flags.aligned:
+            _run_job(job, dst, src, backend)
+            return
+    dst, src = _simplify(dst, src)
     axis = _split_axis(dst, src) if lanes_ok and item in {n // 2 for n in LANE_BYTES} else None
     if axis is not None and (item, dst.shape[axis]) in SPLIT_LANES:
         order = [a for a in range(dst.ndim) if a != axis] + [axis]
@@ -250,8 +259,22 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
 Kernel = Callable[[Blocks], None]
 
 
-def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend: str | None) -> bool:
-    """Copy with a compiled join or split kernel when the views have that form; return whether it did.
+class _Job(NamedTuple):
+    """A compiled copy prepared for one geometry: the kernel, its route and its blocks of rows."""
+
+    kernel: Callable[..., None]
+    route: str
+    blocks: Blocks
+
+
+#: Prepared compiled copies by ``(shape, destination strides, source strides, element size)``:
+#: repeated calls on one geometry skip the planning.
+_jobs: dict[tuple[Any, ...], _Job] = {}
+MAX_JOBS = 256
+
+
+def _compiled_job(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> _Job | None:
+    """Prepare a compiled join or split copy when the views have that form, else return None.
 
     ``dst`` and ``src`` are simplified views (see :func:`_simplify`). Join: the destination's
     last two axes are contiguous groups of ``L`` lanes, and the source reads each lane as a
@@ -260,10 +283,10 @@ def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend
     """
     ndim = dst.ndim
     item = dst.itemsize
-    if ndim < 2 or dst.strides[-1] != item or not (dst.flags.aligned and src.flags.aligned):
-        return False
+    if ndim < 2 or dst.strides[-1] != item:
+        return None
     if any(s < 0 or s % item for s in (*dst.strides, *src.strides)):
-        return False
+        return None
     lanes = dst.shape[-1]
     if src.strides[-2] == item and dst.strides[-2] == item * lanes and lanes in _compiled.LANES:
         direction, width = "join", dst.shape[-2]
@@ -272,7 +295,7 @@ def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend
     else:
         found = _split_axis(dst, src, minimum=1)
         if found is None or dst.shape[found] not in _compiled.LANES:
-            return False
+            return None
         direction, width = "split", dst.shape[-1]
         lanes = dst.shape[found]
         lane = dst.strides[found] // item
@@ -281,10 +304,7 @@ def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend
         outer = sorted((a for a in range(ndim - 1) if a != found), key=lambda a: -src.strides[a])
     compiled = _compiled.kernel(direction, lanes)
     if compiled is None:
-        return False
-    unsigned = np.dtype(f"u{item}")
-    flat_dst = _flat(dst.view(unsigned), writeable=True)
-    flat_src = _flat(src.view(unsigned), writeable=False)
+        return None
     # Three outer axes go to the kernel; any further (leading) ones are looped here.
     axes = [(dst.shape[a], dst.strides[a] // item, src.strides[a] // item) for a in outer]
     axes = [(1, 0, 0)] * (3 - len(axes)) + axes
@@ -296,7 +316,17 @@ def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend
         base_dst = sum(i * a[1] for i, a in zip(index, leading, strict=True))
         base_src = sum(i * a[2] for i, a in zip(index, leading, strict=True))
         geometry = np.array([base_dst, base_src, width, lane, *itertools.chain(*inner)], np.uint64)
+        geometry.flags.writeable = False
         blocks += [(geometry, start, min(start + step, rows)) for start in range(0, rows, step)]
+    return _Job(compiled, f"compiled-{direction}", blocks)
+
+
+def _run_job(job: _Job, dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend: str | None) -> None:
+    """Run a prepared compiled copy from ``src`` into ``dst`` (the views it was prepared for)."""
+    unsigned = np.dtype(f"u{dst.itemsize}")
+    flat_dst = _flat(dst.view(unsigned), writeable=True)
+    flat_src = _flat(src.view(unsigned), writeable=False)
+    compiled = job.kernel
 
     def run(part: Blocks) -> None:
         u64 = np.uint64
@@ -309,8 +339,7 @@ def _compiled_copy(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend
             geometry, start, stop = following, begin, end
         compiled(flat_dst, flat_src, geometry, u64(start), u64(stop))
 
-    _run(f"compiled-{direction}", backend, run, blocks, dst.nbytes)
-    return True
+    _run(job.route, backend, run, job.blocks, dst.nbytes)
 
 
 def _flat(view: np.ndarray[Any, Any], *, writeable: bool) -> np.ndarray[Any, Any]:
