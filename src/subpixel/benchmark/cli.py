@@ -30,6 +30,7 @@ from subpixel._cli import (
     choose,
     run_guarded,
 )
+from subpixel._fast import _compiled
 from subpixel.benchmark import _cases, _memory, _report, _timing
 
 __all__ = ["main"]
@@ -251,7 +252,7 @@ def _environment() -> dict[str, Any]:
     import os
 
     versions: dict[str, Any] = {"python": platform.python_version(), "numpy": np.__version__}
-    for module in ("torch", "jax", "einops"):
+    for module in ("torch", "jax", "einops", "numba"):
         if _cases.installed(module):
             versions[module] = __import__(module).__version__
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -262,6 +263,7 @@ def _environment() -> dict[str, Any]:
         "loadavg_at_start": load,
         "versions": versions,
         "gpu": "none (CPU-only machine: GPU targets not measured)",
+        "compiled_kernels": _compiled.reason_unavailable() or "numba kernels active (the speed extra)",
     }
 
 
