@@ -8,14 +8,16 @@ and in the name of their factor argument.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 from subpixel._api import pixel_shuffle, pixel_unshuffle
-from subpixel._layer_spec import ShuffleSpec
+from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
 
-__all__ = ["Factor", "ShuffleLayer", "reject_input"]
+__all__ = ["Factor", "ShuffleLayer", "conv_class", "reject_input"]
 
 ArrayT = TypeVar("ArrayT")
+T = TypeVar("T")
 
 #: A layer's factor: ``r`` for two spatial axes, or one factor per spatial axis.
 Factor = int | tuple[int, ...]
@@ -63,3 +65,21 @@ def reject_input(value: object, argument: str, wanted: str, advice: str = "") ->
     kind = type(value)
     msg = f"{argument} must be {wanted}, got {kind.__module__}.{kind.__qualname__}{advice}"
     raise TypeError(msg)
+
+
+def conv_class(spec: SubPixelConvSpec, convs: Sequence[T], framework: str) -> T:
+    """Return the 1-D, 2-D or 3-D convolution of ``convs`` for the spatial axes of ``spec``.
+
+    Examples
+    --------
+    >>> options = {"channels_last": False, "order": "CRD", "bias": True, "icnr": True}
+    >>> spec = SubPixelConvSpec.create(1, 1, (2, 2, 2, 2), 3, **options)
+    >>> conv_class(spec, ["Conv1d", "Conv2d", "Conv3d"], "PyTorch")
+    Traceback (most recent call last):
+    ValueError: SubPixelConv: upscale_factor must have 1, 2 or 3 entries in PyTorch, got (2, 2, 2, 2)
+    """
+    if not 1 <= spec.spatial_dims <= len(convs):
+        factor = spec.shuffle.factor
+        msg = f"SubPixelConv: upscale_factor must have 1, 2 or 3 entries in {framework}, got {factor!r}"
+        raise ValueError(msg)
+    return convs[spec.spatial_dims - 1]

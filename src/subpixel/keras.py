@@ -17,7 +17,7 @@ from typing import Any
 from subpixel import _routes
 from subpixel._icnr import IcnrSteps, icnr_draw
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
-from subpixel._layers import Factor, ShuffleLayer, reject_input
+from subpixel._layers import Factor, ShuffleLayer, conv_class, reject_input
 from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
 
 _KERAS_BACKENDS = ("tensorflow", "jax", "torch")
@@ -250,9 +250,6 @@ def _expand(sub: Any, steps: IcnrSteps) -> Any:
     return ops.copy(ops.reshape(spread, steps.merged_shape))
 
 
-_CONVS = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D}
-
-
 @keras.saving.register_keras_serializable(package="subpixel")
 class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
     """Sub-pixel convolution (ESPCN): a "same" convolution to ``filters * F`` channels, then a shuffle.
@@ -307,10 +304,8 @@ class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
             bias=use_bias,
             icnr=icnr,
         )
-        conv_type = _CONVS.get(self.spec.spatial_dims)
-        if conv_type is None:
-            msg = f"SubPixelConv: upscale_factor must have 1, 2 or 3 entries in Keras, got {upscale_factor!r}"
-            raise ValueError(msg)
+        convs = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+        conv_type = conv_class(self.spec, convs, "Keras")
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
         kernel_init, bias_init = self.kernel_initializer, self.bias_initializer

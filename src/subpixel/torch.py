@@ -19,7 +19,7 @@ from torch import nn
 
 from subpixel._icnr import icnr_draw
 from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
-from subpixel._layers import Factor, ShuffleLayer, reject_input
+from subpixel._layers import Factor, ShuffleLayer, conv_class, reject_input
 from subpixel._plan import Order
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
@@ -159,9 +159,6 @@ class PixelUnshuffle(_Shuffle):
         self.downscale_factor = self._spec.factor
 
 
-_CONVS: dict[int, type[nn.Conv1d | nn.Conv2d | nn.Conv3d]] = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
-
-
 class SubPixelConv(nn.Module):
     """Sub-pixel convolution (ESPCN): a "same" convolution to ``out_channels * F`` channels, then a shuffle.
 
@@ -215,12 +212,7 @@ class SubPixelConv(nn.Module):
             bias=bias,
             icnr=icnr,
         )
-        conv_type = _CONVS.get(self.spec.spatial_dims)
-        if conv_type is None:
-            msg = (
-                f"SubPixelConv: upscale_factor must have 1, 2 or 3 entries in PyTorch, got {upscale_factor!r}"
-            )
-            raise ValueError(msg)
+        conv_type = conv_class(self.spec, (nn.Conv1d, nn.Conv2d, nn.Conv3d), "PyTorch")
         self.conv = conv_type(
             in_channels,
             self.spec.conv_channels,

@@ -14,11 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from subpixel._icnr import icnr_draw
-from subpixel._layer_spec import ShuffleSpec
+from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
 from subpixel._layers import Factor, reject_input
 from subpixel._plan import Order
 
-__all__ = ["BIAS_INIT", "KERNEL_INIT", "Initializer", "checked_input", "icnr_init"]
+__all__ = ["BIAS_INIT", "KERNEL_INIT", "Initializer", "checked_input", "conv_inits", "icnr_init"]
 
 Initializer = Any
 ArrayT = TypeVar("ArrayT")
@@ -61,6 +61,14 @@ def icnr_init(base: Initializer, upscale_factor: Factor, *, order: Order = "CRD"
         return result
 
     return init
+
+
+def conv_inits(spec: SubPixelConvSpec, kernel_init: Initializer, bias_init: Initializer) -> tuple[Any, Any]:
+    """Return the initialisers of a ``SubPixelConv``'s convolution, wrapped by :func:`icnr_init` if asked."""
+    if not spec.icnr:
+        return kernel_init, bias_init
+    factor, order = spec.shuffle.factor, spec.shuffle.order
+    return icnr_init(kernel_init, factor, order=order), icnr_init(bias_init, factor, order=order)
 
 
 def checked_input(x: ArrayT, owner: str) -> ArrayT:

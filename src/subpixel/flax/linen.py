@@ -15,7 +15,7 @@ from flax import linen as nn
 from subpixel._layer_spec import SubPixelConvSpec
 from subpixel._layers import Factor, ShuffleLayer
 from subpixel._plan import Order
-from subpixel.flax._shared import BIAS_INIT, KERNEL_INIT, Initializer, checked_input, icnr_init
+from subpixel.flax._shared import BIAS_INIT, KERNEL_INIT, Initializer, checked_input, conv_inits
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 
@@ -100,10 +100,7 @@ class SubPixelConv(nn.Module):
         """Convolve, then shuffle."""
         spec = self._spec()
         x = checked_input(x, "SubPixelConv")
-        kernel_init, bias_init = self.kernel_init, self.bias_init
-        if self.icnr:
-            kernel_init = icnr_init(kernel_init, self.upscale_factor, order=self.order)
-            bias_init = icnr_init(bias_init, self.upscale_factor, order=self.order)
+        kernel_init, bias_init = conv_inits(spec, self.kernel_init, self.bias_init)
         y = nn.Conv(
             spec.conv_channels,
             spec.kernel_size,

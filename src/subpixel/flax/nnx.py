@@ -17,7 +17,7 @@ from flax import nnx
 from subpixel._layer_spec import SubPixelConvSpec
 from subpixel._layers import Factor, ShuffleLayer
 from subpixel._plan import Order
-from subpixel.flax._shared import BIAS_INIT, KERNEL_INIT, Initializer, checked_input, icnr_init
+from subpixel.flax._shared import BIAS_INIT, KERNEL_INIT, Initializer, checked_input, conv_inits, icnr_init
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv", "icnr_init"]
 
@@ -128,9 +128,7 @@ class SubPixelConv(nnx.Module):
             icnr=icnr,
         )
         self.spec = spec
-        if icnr:
-            kernel_init = icnr_init(kernel_init, upscale_factor, order=order)
-            bias_init = icnr_init(bias_init, upscale_factor, order=order)
+        kernel_init, bias_init = conv_inits(spec, kernel_init, bias_init)
         self.conv = nnx.Conv(
             in_features,
             spec.conv_channels,
