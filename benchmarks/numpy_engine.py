@@ -3,8 +3,9 @@
 Cases: {float32, uint8, uint16} x {shuffle, unshuffle} x r in {2, 3, 4}, CRD, channels first,
 inputs of 32 MiB. Each repeat times ``np.copy``, ``subpixel`` on NumPy, (where numba is
 installed) ``subpixel`` with the compiled kernels switched off, which is what the default
-install runs, and (with ``--before``) the copy engine of an earlier git revision, in an order
-that rotates per repeat; the table gives the median of the in-repeat ratios
+install runs, (with ``--torch``) the torch path on a tensor of the same bytes (uint16 as
+int16), with and without the kernels, and (with ``--before``) the copy engine of an earlier
+git revision, in an order that rotates per repeat; the table gives the median of the in-repeat ratios
 ``np.copy time / candidate time`` and the load average at the start and the end.
 
     python benchmarks/numpy_engine.py                      # this checkout
@@ -64,12 +65,21 @@ def main() -> None:
     parser.add_argument("--before", default=None, help="git revision whose copy engine to time beside")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--mib", type=int, default=32)
+    parser.add_argument(
+        "--torch", action="store_true", help="also time the torch path on tensors of the same bytes"
+    )
     args = parser.parse_args()
     before = _engine_at(args.before) if args.before else None
     threads = subpixel.get_num_threads()
     print(f"load average at start: {_load()}; subpixel threads: {threads}; cpus: {os.cpu_count()}")
     rows: list[Any] = []
-    ratios: dict[str, list[float]] = {"default": [], "after": [], "before": []}
+    ratios: dict[str, list[float]] = {
+        "default": [],
+        "after": [],
+        "before": [],
+        "torch default": [],
+        "torch": [],
+    }
     if _compiled.AVAILABLE:
         print("numba installed: 'after' runs the compiled kernels, 'default' the NumPy engine alone")
     for dtype in ("float32", "uint8", "uint16"):
@@ -96,6 +106,25 @@ def main() -> None:
                             _compiled.AVAILABLE = True
 
                     runs["default"] = default
+                if args.torch:
+                    import torch
+
+                    t = torch.from_numpy(x.view(np.int16) if dtype == "uint16" else x)
+
+                    def on_torch(t: Any = t, r: int = r, function: Any = function) -> Any:
+                        return function(t, r)
+
+                    runs["torch"] = on_torch
+                    if _compiled.AVAILABLE:
+
+                        def torch_default(t: Any = t, r: int = r, function: Any = function) -> Any:
+                            _compiled.AVAILABLE = False
+                            try:
+                                return function(t, r)
+                            finally:
+                                _compiled.AVAILABLE = True
+
+                        runs["torch default"] = torch_default
                 if before is not None:
 
                     def old(x: Any = x, plan: Any = plan) -> Any:
@@ -124,7 +153,7 @@ def main() -> None:
                 rows.append((dtype, op, r, cells))
                 print(dtype, op, f"r={r}", {n: round(v, 2) for n, v in cells.items()}, flush=True)
     print(f"load average at end: {_load()}")
-    shown = [n for n in ("before", "default", "after") if ratios[n]]
+    shown = [n for n in ("before", "default", "after", "torch default", "torch") if ratios[n]]
     print()
     print(f"cells: {' / '.join(shown)}")
     print("| dtype | direction | r=2 | r=3 | r=4 |")
