@@ -189,3 +189,15 @@ print(os.waitstatus_to_exitcode(status))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["0"], out.stderr
+
+
+def test_huge_page_advice_only_between_the_bounds() -> None:
+    """Advice from MIN_BYTES up to MAX_BYTES (large results stalled on compaction), never outside."""
+    from subpixel._fast import _pages
+
+    buffer = np.empty(_pages.MIN_BYTES + 4 * 1024 * 1024, np.uint8)
+    address = buffer.ctypes.data
+    assert not _pages.advise_huge_pages(address, _pages.MIN_BYTES - 1)
+    assert not _pages.advise_huge_pages(address, _pages.MAX_BYTES)
+    if _pages._madvise is not None:
+        assert _pages.advise_huge_pages(address, buffer.nbytes)
