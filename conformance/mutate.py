@@ -2,62 +2,72 @@
 
 Samples mutants (one small change each: a comparison, an arithmetic operator, a boolean
 operator, an integer constant, a negated condition, a dropped ``not``) over ``_plan.py``,
-``_shuffle.py`` and ``_fast/``, leaving out performance constants (module-level upper-case
-assignments: block sizes, thresholds) and docstrings. Each mutant is written into a copy of the
-package and the reduced matrix runs on it in a fresh process, restricted to the backends the
-mutated file serves but still reaching every route of them (route coverage enforced). A mutant
-is *killed* when the matrix fails (or crashes, or times out) and *survives* when it passes.
+``_shuffle.py`` and every ``_fast/*.py`` there is, leaving out performance constants
+(module-level upper-case assignments: block sizes, thresholds) and docstrings. Each mutant is
+written into a copy of the package and checked by a reduced matrix restricted to the rows that
+can reach the mutated file (a fast path's own backend; the backends of the fast paths that
+import a helper module; every backend for ``_plan.py`` and ``_shuffle.py``), which still takes
+every route of those rows (route coverage enforced). A mutant is *killed* when the matrix fails
+(or crashes, or times out) and *survives* when it passes.
+
+To fit about 150 mutants in half an hour on two cores:
+
+- the expected results are computed once, from the definition alone (the full matrix already
+  proves that torch, ONNX and TensorFlow agree with it), and shared with every mutant through
+  ``fork``; the frameworks are imported once, before the first fork, and none of them runs in the
+  parent, so no thread pool is inherited half-alive;
+- each mutant first meets the small-input families on its rows, and only a mutant that survives
+  them meets the whole reduced matrix (size routes, gradients, route coverage). Both stages are
+  parts of one matrix: a mutant is killed when either fails.
 
     python conformance/mutate.py --count 150 --out conformance/reports/mutation.md
 
-Run it through ``nox -s mutation``; it takes about an hour on two cores.
+Run it through ``nox -s mutation`` (not in CI). ``--minutes`` stops sampling when the time is up;
+the report says how many of the sampled mutants ran.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import importlib
+import importlib.util
 import json
 import os
 import random
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "subpixel"
 TARGETS = ("_plan.py", "_shuffle.py", "_fast")
+NOTES = Path(__file__).with_name("mutation-survivors.json")
 
-#: The backends whose rows check a mutant of each file (the others cannot reach its code).
-BACKENDS = {
-    "_fast/numpy.py": "numpy,torch",
-    "_fast/_blocked.py": "numpy,torch",
-    "_fast/_pages.py": "torch",
-    "_fast/torch.py": "torch",
-    "_fast/_torch_plain.py": "torch",
-    "_fast/dask.py": "dask",
-    "_fast/jax.py": "jax",
-    "_fast/jax_sharding.py": "jax",
+#: The rows that check a fast path, by the backend it serves.
+ROWS = {
+    "numpy": ("numpy",),
+    "torch": ("torch",),
+    "jax": ("jax",),
+    "dask": ("dask",),
+    "tensorflow": ("tensorflow", "tensorflow.graph", "tensorflow.function"),
 }
-ALL_BACKENDS = "numpy,array_api_strict,torch,jax,dask"
-FAMILIES = "factors,unshuffle,ndim,zero_size,layouts,channels_last,dcr,nd_tuple,sizes,autodiff"
-DTYPES = "uint8,int16,float16,float32,float64,complex128"
-
-RUNNER = """
-import sys
-from subpixel.conformance import run_matrix
-matrix = run_matrix(sys.argv[1], ["cpu"], families=sys.argv[2].split(","), dtypes=sys.argv[3].split(","),
-                    require_routes=True)
-for row, family, cell in matrix.failed_cells[:1]:
-    print("killed by", row.backend, row.dtype, family, cell.first_failure["case"])
-for problem in matrix.problems[:1]:
-    print("killed by", problem)
-raise SystemExit(0 if matrix.ok else 1)
-"""
+#: Rows for the core (``_plan.py``, ``_shuffle.py``) and for a file nothing maps to.
+ALL_ROWS = ("numpy", "array_api_strict", "torch", "jax", "dask", "tensorflow", "tensorflow.function")
+#: Files that run only when an optional library is installed (the compiled kernels need numba).
+OPTIONAL = {"_fast/_compiled.py": "numba"}
+#: Frameworks imported before the first fork (imported, never run: no thread pool starts).
+PRELOAD = ("numpy", "array_api_strict", "array_api_compat.numpy", "ml_dtypes", "torch", "jax", "dask.array")
+SMALL_FAMILIES = ("factors", "unshuffle", "ndim", "zero_size", "layouts", "channels_last", "dcr", "nd_tuple")
+LARGE_FAMILIES = ("sizes", "autodiff")
+FAMILIES = (*SMALL_FAMILIES, *LARGE_FAMILIES)
+DTYPES = ("uint8", "int16", "float16", "float32", "float64", "complex128")
 
 _SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE,
@@ -88,6 +98,51 @@ class Mutant:
     index: int
     line: int
     kind: str
+
+
+def target_files() -> list[str]:
+    """The files mutated, relative to the package: the core and whatever ``_fast/*.py`` exist.
+
+    A file that runs only with an optional library (see :data:`OPTIONAL`) is left out where the
+    library is not installed: none of its code could run, so each mutant would survive.
+    """
+    found = []
+    for target in TARGETS:
+        path = PACKAGE / target
+        found += sorted(path.glob("*.py")) if path.is_dir() else [path]
+    names = [p.relative_to(PACKAGE).as_posix() for p in found if p.name != "__init__.py"]
+    return [n for n in names if n not in OPTIONAL or importlib.util.find_spec(OPTIONAL[n]) is not None]
+
+
+def _fast_imports(path: Path) -> set[str]:
+    """The ``subpixel._fast`` modules that ``path`` imports (at the top or inside a function)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "subpixel._fast":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("subpixel._fast."):
+            found.add((node.module or "").split(".")[2])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[2] for a in node.names if a.name.startswith("subpixel._fast."))
+    return found
+
+
+def rows_for(relative: str, seen: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The matrix rows that can reach ``relative``.
+
+    A fast path's own rows, and the rows of every fast path that imports it (the torch path
+    copies large tensors with the NumPy engine); every row for the core, or for a file no
+    fast path imports.
+    """
+    stem = Path(relative).stem
+    if not relative.startswith("_fast/"):
+        return ALL_ROWS
+    found = list(ROWS.get(stem, ()))
+    for other in sorted((PACKAGE / "_fast").glob("*.py")):
+        name = f"_fast/{other.name}"
+        if other.stem != stem and name not in seen and stem in _fast_imports(other):
+            found += [r for r in rows_for(name, seen | {relative}) if r not in found]
+    return tuple(found) or ALL_ROWS
 
 
 def _constant_lines(tree: ast.Module) -> set[int]:
@@ -130,15 +185,8 @@ def _kinds(node: ast.AST) -> list[str]:
 def candidates() -> list[Mutant]:
     """Every mutation point of the target files."""
     found = []
-    files = []
-    for target in TARGETS:
-        path = PACKAGE / target
-        files += sorted(path.glob("*.py")) if path.is_dir() else [path]
-    for path in files:
-        relative = path.relative_to(PACKAGE).as_posix()
-        if relative.startswith("_fast/") and relative not in BACKENDS:
-            continue  # a fast path without rows here (TensorFlow's runs in its own rows)
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for relative in target_files():
+        tree = ast.parse((PACKAGE / relative).read_text(encoding="utf-8"))
         skip = _constant_lines(tree)
         for index, node in enumerate(ast.walk(tree)):
             line = getattr(node, "lineno", 0)
@@ -183,42 +231,131 @@ class _Apply(ast.NodeTransformer):
         return node
 
 
-def mutated_source(mutant: Mutant) -> tuple[str, str]:
+def mutated_source(mutant: Mutant, package: Path = PACKAGE) -> tuple[str, str]:
     """Return ``(original line, mutated module source)``."""
-    source = (PACKAGE / mutant.path).read_text(encoding="utf-8")
+    source = (package / mutant.path).read_text(encoding="utf-8")
     tree = ast.parse(source)
     order = {id(node): index for index, node in enumerate(ast.walk(tree))}
     mutated = ast.fix_missing_locations(_Apply(mutant, order).visit(tree))
     return source.splitlines()[mutant.line - 1].strip(), ast.unparse(mutated)
 
 
-def _matrix(backends: str, workdir: Path, timeout: float) -> tuple[int, str]:
-    """Run the reduced matrix on ``backends`` with the package in ``workdir``: (exit status, detail)."""
-    env = dict(os.environ, PYTHONPATH=str(workdir), KERAS_BACKEND="jax")
-    if "jax" in backends.split(","):  # several CPU devices, so that the sharded route runs
-        env["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
-    command = [sys.executable, "-c", RUNNER, backends, FAMILIES, DTYPES]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    lines = (done.stdout + done.stderr).strip().splitlines()
-    detail = next((line for line in lines if line.startswith("killed by")), lines[-1] if lines else "")
-    return done.returncode, detail[:200]
+# -- running ---------------------------------------------------------------------------------------
+def _cases_of(conformance: Any, rows: tuple[str, ...], families: tuple[str, ...]) -> list[tuple[Any, str]]:
+    adapters = {conformance.get_implementation(r).backend for r in rows}
+    return [
+        (case, dtype)
+        for case in conformance.all_cases()
+        if case.family in families
+        for dtype in DTYPES
+        if any(case.runs_on(adapter, dtype) for adapter in adapters)
+    ]
 
 
-def run(mutant: Mutant, workdir: Path, timeout: float) -> tuple[str, str, float]:
-    """Run the reduced matrix on one mutant; return ``(status, detail, seconds)``."""
-    target = workdir / "subpixel" / mutant.path
-    original = target.read_text(encoding="utf-8")
-    _, source = mutated_source(mutant)
-    target.write_text(source, encoding="utf-8")
-    started = time.perf_counter()
+def _references(rows: set[str]) -> Any:
+    """Inputs and expected results of every case the reduced matrices run, from the definition."""
+    conformance = importlib.import_module("subpixel.conformance")
+    book = conformance.ReferenceBook(use_torch=False, use_onnx=False, golden=conformance.GoldenVectors())
+    book.use_tensorflow = False
+    documented_shape = conformance.documented_shape
+    for case, dtype in _cases_of(conformance, tuple(rows), FAMILIES):
+        if case.autodiff:
+            out = documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
+            book.input(case, dtype)
+            book.extra_input(case, dtype, "tangent", case.shape)
+            book.extra_input(case, dtype, "cotangent", out)
+        else:
+            book.expected(case, dtype)
+    return book
+
+
+def _fresh_library() -> Any:
+    """Drop every ``subpixel`` module so that the next import reads the (mutated) sources."""
+    for name in [n for n in sys.modules if n == "subpixel" or n.startswith("subpixel.")]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    return importlib.import_module("subpixel.conformance")
+
+
+def _stage(book: Any, rows: tuple[str, ...], families: tuple[str, ...]) -> tuple[bool, str, list[str]]:
+    """Run the rows one after the other, stopping at the first failure.
+
+    Returns ``(passed, detail, routes no case took)``; the routes are checked by the caller
+    over both stages.
+    """
+    conformance = _fresh_library()
+    missing: list[str] = []
+    for name in rows:
+        matrix = conformance.run_matrix([name], ["cpu"], families=list(families), dtypes=list(DTYPES),
+                                        book=book, require_routes=False)  # fmt: skip
+        for row, family, cell in matrix.failed_cells[:1]:
+            return False, f"{row.backend} {row.dtype} {family} {cell.first_failure['case']}", []
+        for row in matrix.rows:
+            if row.status == "FAILED":
+                return False, f"{row.backend} {row.dtype}: {row.reason}"[:200], []
+        if matrix.problems:
+            return False, matrix.problems[0][:200], []
+        missing += [f"{c.implementation} {route}" for c in matrix.coverage for route in c.missing]
+    return True, "", missing
+
+
+def _in_child(
+    book: Any, rows: tuple[str, ...], families: tuple[str, ...], timeout: float
+) -> tuple[bool, str, list[str]]:
+    """Run one stage in a forked child; a crash or a timeout fails it."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read)
+        answer: tuple[bool, str, list[str]] = (False, "", [])
+        try:
+            answer = _stage(book, rows, families)
+        except BaseException as error:  # a crash is a failed matrix
+            answer = (False, f"crashed: {type(error).__name__}: {error}"[:200], [])
+        with contextlib.suppress(OSError):
+            os.write(write, json.dumps(answer).encode())
+        os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + timeout
+    chunks = []
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(read)
+            return False, f"timed out after {timeout:.0f} s", []
+        time.sleep(0.05)
+    while chunk := os.read(read, 1 << 16):
+        chunks.append(chunk)
+    os.close(read)
     try:
-        status, detail = _matrix(BACKENDS.get(mutant.path, ALL_BACKENDS), workdir, timeout)
-        seconds = time.perf_counter() - started
-        return ("survived", "", seconds) if status == 0 else ("killed", detail, seconds)
-    except subprocess.TimeoutExpired:
-        return "killed", f"timed out after {timeout:.0f} s", time.perf_counter() - started
-    finally:
-        target.write_text(original, encoding="utf-8")
+        passed, detail, missing = json.loads(b"".join(chunks))
+    except ValueError:
+        return False, f"the matrix process ended with status {os.waitstatus_to_exitcode(status)}", []
+    return bool(passed), str(detail), list(missing)
+
+
+def check(book: Any, rows: tuple[str, ...], timeouts: dict[tuple[str, ...], float]) -> tuple[bool, str, str]:
+    """The reduced matrix in two stages: ``(passed, stage that failed, detail)``.
+
+    The small-input families run first (without TensorFlow's rows when others exist: most
+    mutants of the core fail on NumPy in seconds), then the size and gradient families on every
+    row. A route no case of either stage took fails the second.
+    """
+    first = tuple(r for r in rows if not r.startswith("tensorflow")) or rows
+    passed, detail, missing = _in_child(book, first, SMALL_FAMILIES, timeouts.get(("small", *rows), 600.0))
+    if not passed:
+        return False, "small", detail
+    passed, detail, more = _in_child(book, rows, LARGE_FAMILIES, timeouts.get(("large", *rows), 900.0))
+    if not passed:
+        return False, "large", detail
+    never = sorted(set(more) & set(missing) | {m for m in more if m.split()[0] not in first})
+    if never:
+        return False, "large", f"route coverage: no case took {never[0]}"
+    return True, "", ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,60 +363,124 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=150, help="mutants to sample (default 150)")
     parser.add_argument("--seed", type=int, default=20261201, help="sampling seed")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant")
+    parser.add_argument("--minutes", type=float, default=0.0, help="stop starting mutants after this long")
     parser.add_argument("--out", type=Path, default=ROOT / "conformance" / "reports" / "mutation.md")
-    parser.add_argument("--list", action="store_true", help="list the sampled mutants and stop")
+    parser.add_argument(
+        "--list", action="store_true", help="list the sampled mutants and their rows, and stop"
+    )
     args = parser.parse_args(argv)
     pool = candidates()
     # Random order, so that a run stopped early is still a fair sample.
     sample = random.Random(args.seed).sample(pool, min(args.count, len(pool)))
+    if args.only:
+        sample = [sample[int(n) - 1] for n in args.only.split(",")]
     if args.list:
         for m in sample:
-            print(f"{m.path}:{m.line} {m.kind}: {mutated_source(m)[0]}")
+            print(f"{m.path}:{m.line} {m.kind} [{','.join(rows_for(m.path))}]: {mutated_source(m)[0]}")
         return 0
-    results = []
+    started = time.monotonic()
+    sys.dont_write_bytecode = True  # every import of a mutated file compiles its source
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    # Eight CPU devices, so that JAX's sharded route runs (read when a child first uses JAX).
+    os.environ["XLA_FLAGS"] = (
+        f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8".strip()
+    )
+    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="subpixel-mutants-") as folder:
         workdir = Path(folder)
-        shutil.copytree(PACKAGE, workdir / "subpixel", ignore=shutil.ignore_patterns("__pycache__"))
+        copy = workdir / "subpixel"
+        shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+        sys.path.insert(0, str(workdir))
+        for name in PRELOAD:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        groups = sorted({rows_for(m.path) for m in sample})
+        book = _references({row for group in groups for row in group})
+        print(f"references ready ({time.monotonic() - started:.0f} s)", flush=True)
         # The unmutated package must pass every reduced matrix, or a "kill" would mean nothing.
-        for backends in sorted({BACKENDS.get(m.path, ALL_BACKENDS) for m in sample}):
-            code, detail = _matrix(backends, workdir, args.timeout * 2)
-            print(f"baseline {backends}: {'passed' if code == 0 else 'FAILED ' + detail}", flush=True)
-            if code != 0:
+        timeouts: dict[tuple[str, ...], float] = {}
+        for rows in groups:
+            begun = time.monotonic()
+            passed, stage, detail = check(book, rows, {})
+            seconds = time.monotonic() - begun
+            timeouts[("small", *rows)] = timeouts[("large", *rows)] = max(120.0, 4 * seconds)
+            state = "passed" if passed else f"FAILED ({stage}): {detail}"
+            print(f"baseline {','.join(rows)}: {state} ({seconds:.0f} s)", flush=True)
+            if not passed:
                 return 1
+        baseline = time.monotonic() - started
         for number, mutant in enumerate(sample, 1):
-            status, detail, seconds = run(mutant, workdir, args.timeout)
-            line = mutated_source(mutant)[0]
-            entry = {"mutant": mutant.__dict__, "line": line, "status": status, "detail": detail}
-            results.append({**entry, "seconds": round(seconds, 1)})
+            if args.minutes and time.monotonic() - started > 60 * args.minutes:
+                print(f"time is up after {number - 1} mutants", flush=True)
+                break
+            target = copy / mutant.path
+            original = target.read_text(encoding="utf-8")
+            line, source = mutated_source(mutant, copy)
+            target.write_text(source, encoding="utf-8")
+            begun = time.monotonic()
+            try:
+                passed, stage, detail = check(book, rows_for(mutant.path), timeouts)
+            finally:
+                target.write_text(original, encoding="utf-8")
+            seconds = time.monotonic() - begun
+            status = "survived" if passed else "killed"
+            results.append({"mutant": mutant.__dict__, "line": line, "status": status, "stage": stage,
+                            "detail": detail, "seconds": round(seconds, 1)})  # fmt: skip
             where = f"{mutant.path}:{mutant.line} {mutant.kind}"
-            print(f"[{number}/{len(sample)}] {status:8} {where} ({seconds:.0f} s)", flush=True)
-            _write(args.out, results, len(pool), len(sample))
+            print(
+                f"[{number}/{len(sample)}] {status:8} {stage:5} {where} ({seconds:.0f} s) {detail[:90]}",
+                flush=True,
+            )
+            _write(args.out, results, len(pool), len(sample), time.monotonic() - started, baseline)
     return 0
 
 
-def _write(out: Path, results: list[dict[str, object]], pool: int, sample: int) -> None:
+def _notes() -> dict[str, str]:
+    """Why each known survivor survives, by ``path|kind|original line``."""
+    if not NOTES.exists():
+        return {}
+    notes: dict[str, str] = json.loads(NOTES.read_text(encoding="utf-8"))
+    return notes
+
+
+def _write(
+    out: Path, results: list[dict[str, Any]], pool: int, sample: int, seconds: float, baseline: float
+) -> None:
     killed = sum(1 for r in results if r["status"] == "killed")
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     lines = [
         "# Mutation score of the conformance matrix",
         "",
         f"{len(results)} of {sample} sampled mutants run (from {pool} mutation points in `_plan.py`, "
         f"`_shuffle.py` and `_fast/`, performance constants excluded); **{killed} killed, "
         f"{len(results) - killed} survived: score {killed / max(1, len(results)):.0%}**.",
-        f"Load average at the end: {' / '.join(f'{v:.2f}' for v in os.getloadavg())}.",
         "",
-        "## Survivors",
+        f"- `python conformance/mutate.py` (`nox -s mutation`); {seconds / 60:.1f} minutes on "
+        f"{os.cpu_count()} cores ({baseline:.0f} s of it for the references and the unmutated baselines); "
+        f"load average at the end {load}.",
+        f"- Reduced matrix: families {', '.join(FAMILIES)}; dtypes {', '.join(DTYPES)}; route coverage "
+        "enforced; the rows that reach the mutated file (below). Expected results from the definition.",
         "",
-        "| file:line | mutation | original line |",
-        "|---|---|---|",
+        "## Per file",
+        "",
+        "| file | rows | mutants | killed | survived |",
+        "|---|---|---|---|---|",
     ]
+    for path in sorted({r["mutant"]["path"] for r in results}):
+        mine = [r for r in results if r["mutant"]["path"] == path]
+        dead = sum(1 for r in mine if r["status"] == "killed")
+        rows = ", ".join(rows_for(path))
+        lines.append(f"| `{path}` | {rows} | {len(mine)} | {dead} | {len(mine) - dead} |")
+    notes = _notes()
+    lines += ["", "## Survivors and why", "", "| file:line | mutation | original line | why it survives |",
+              "|---|---|---|---|"]  # fmt: skip
     for r in results:
         if r["status"] == "survived":
             m = r["mutant"]
-            assert isinstance(m, dict)
             text = str(r["line"]).replace("|", "\\|")
-            lines.append(f"| `{m['path']}:{m['line']}` | {m['kind']} | `{text}` |")
-    lines += ["", "## Every mutant", "", "```json", json.dumps(results, indent=0), "```", ""]
+            why = notes.get(f"{m['path']}|{m['kind']}|{r['line']}", "(not yet explained)").replace("|", "\\|")
+            lines.append(f"| `{m['path']}:{m['line']}` | {m['kind']} | `{text}` | {why} |")
+    lines += ["", "## Every mutant", "", "```json", *(json.dumps(r) for r in results), "```", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
 

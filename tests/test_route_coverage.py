@@ -89,6 +89,42 @@ def test_unreachable_routes_are_reported_never_passed(
 
 
 @needs_strict
+def test_a_route_declared_unreachable_but_taken_fails_any_run(
+    rows: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fast path that says a route cannot run here, and then takes it, is wrong (filtered run too)."""
+    monkeypatch.setattr(subpixel._dispatch, "unreachable_routes", lambda: {"array_api:generic": "no reason"})
+    register_implementation(Implementation("through", "array_api_strict", _library, routes="array_api"))
+    rows.append("through")
+    matrix = run_matrix(["through"], ["cpu"], families=["factors"], dtypes=["int8"])
+    assert not matrix.failed_cells
+    assert not matrix.ok
+    assert any("says is not reachable here (no reason)" in p for p in matrix.problems), matrix.problems
+    assert "**TAKEN BY 10 CASES" in to_markdown(matrix)
+
+
+def test_a_case_built_for_a_route_must_take_it(rows: list[str]) -> None:
+    """Masked arrays are built for the Array-API route: unmasking them first gives the right bytes
+    on another route, and fails the case."""
+
+    def unmasked(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        return _library(np.asarray(x), factor, inverse, channels_last, order)
+
+    for name, call in (("unmasked", unmasked), ("masked", _library)):
+        register_implementation(Implementation(name, "numpy", call, routes="numpy"))
+        rows.append(name)
+    kwargs: dict[str, Any] = {"families": ["sizes"], "dtypes": ["uint8"]}
+    bad = run_matrix(["unmasked"], ["cpu"], **kwargs)
+    [(_row, _family, cell)] = bad.failed_cells
+    assert cell.failures == [
+        c.id for c in all_cases() if c.layout == "numpy_masked" and c.dtypes == ("uint8",)
+    ]
+    assert cell.first_failure is not None
+    assert "not numpy:array-api, which the case is built for" in cell.first_failure["message"]
+    assert run_matrix(["masked"], ["cpu"], **kwargs).ok
+
+
+@needs_strict
 def test_filtered_runs_report_without_enforcing(rows: list[str]) -> None:
     """--families/--dtypes/--quick runs list the routes but do not fail on a missing one."""
     register_implementation(Implementation("bypass", "array_api_strict", _bypass, routes="array_api"))

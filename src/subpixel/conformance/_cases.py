@@ -95,6 +95,8 @@ class Case:
     autodiff: bool = False
     #: The route the case is built to reach, in words (for the report).
     target: str = ""
+    #: The route the library must take for this case on its backend's rows (empty: any route).
+    route: str = ""
 
     def runs_on(self, backend: str, dtype: str) -> bool:
         """Whether the case belongs to rows of this array backend and dtype."""
@@ -614,7 +616,10 @@ def _size_case(
     target: str,
     suffix: str = "",
     family: str = "sizes",
-    **more: bool,
+    *,
+    autodiff: bool = False,
+    quick: bool = False,
+    route: str = "",
 ) -> Case:
     """Return the case ``{family}/{prefix}-{dtype}-{shape}{suffix}`` for one dtype."""
     inverse, channels_last, order, factor = options
@@ -630,12 +635,19 @@ def _size_case(
         dtypes=(dtype,),
         backends=backends,
         target=target,
-        **more,
+        autodiff=autodiff,
+        quick=quick,
+        route=route,
     )
 
 
-def _cycled_cases(prefix: str, backend: str, layout: str, rows: int, batch: int, target: str) -> list[Case]:
-    """One case per element size, options cycled, with ``rows`` rows of 16 pixel blocks per batch item."""
+def _cycled_cases(
+    prefix: str, backend: str, layout: str, rows: int, batch: int, target: str, route: str
+) -> list[Case]:
+    """One case per element size, options cycled, with ``rows`` rows of 16 pixel blocks per batch item.
+
+    Each must take ``route`` on the rows of the library on ``backend``.
+    """
     cases = []
     for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
         options = _OPTION_CYCLE[i]
@@ -645,34 +657,34 @@ def _cycled_cases(prefix: str, backend: str, layout: str, rows: int, batch: int,
         shape = _near_shape(elements, True, factors, inverse, channels_last, batch)
         names = SIZE_CLASSES[itemsize]
         dtype = names[i % len(names)] if backend == "dask" else names[0]
-        cases.append(_size_case(prefix, shape, options, layout, dtype, (backend,), target))
+        cases.append(_size_case(prefix, shape, options, layout, dtype, (backend,), target, route=route))
     return cases
 
 
 def _subclass_cases() -> list[Case]:
     """NumPy subclasses (a masked array with nothing masked): the Array-API route, every element size."""
-    return _cycled_cases("numpy-masked", "numpy", "numpy_masked", 8, 1, "ndarray subclass")
+    return _cycled_cases("numpy-masked", "numpy", "numpy_masked", 8, 1, "ndarray subclass", "numpy:array-api")
 
 
 def _chunk_cases() -> list[Case]:
     """Dask inputs of one chunk, of many aligned chunks, and of chunks that force a rechunk."""
+    routes = {
+        "one_chunk": "dask:one-chunk",
+        "aligned_chunks": "dask:chunked",
+        "misaligned_chunks": "dask:rechunked",
+    }
     return [
         case
-        for layout in ("dask_one_chunk", "dask_aligned_chunks", "dask_misaligned_chunks")
+        for chunking, route in routes.items()
         for case in _cycled_cases(
-            f"dask-{layout.removeprefix('dask_')}",
-            "dask",
-            layout,
-            6,
-            2,
-            layout.removeprefix("dask_").replace("_", " "),
+            f"dask-{chunking}", "dask", f"dask_{chunking}", 6, 2, chunking.replace("_", " "), route
         )
     ]
 
 
 def _sharded_cases() -> list[Case]:
     """JAX inputs sharded over the batch axis (not applicable where JAX sees one device)."""
-    return _cycled_cases("jax-sharded", "jax", "jax_sharded", 8, 8, "sharded batch axis")
+    return _cycled_cases("jax-sharded", "jax", "jax_sharded", 8, 8, "sharded batch axis", "jax:sharded")
 
 
 def _autodiff_cases() -> list[Case]:

@@ -73,7 +73,8 @@ class RouteCoverage:
 
     ``cases[route]`` counts the cases that took the route at least once; ``itemsizes[route]``
     lists the element sizes that took it; ``unreachable`` maps a route this machine cannot take
-    to the reason. ``missing`` lists the routes no case reached and that are reachable here.
+    to the reason. ``missing`` lists the routes no case reached and that are reachable here;
+    ``contradicted`` the routes said to be not reachable here that a case took all the same.
     """
 
     implementation: str
@@ -99,9 +100,16 @@ class RouteCoverage:
         """Reachable routes of this prefix that no case took."""
         return [r for r in self.routes if not self.cases.get(r) and r not in self.unreachable]
 
+    @property
+    def contradicted(self) -> list[str]:
+        """Routes said to be not reachable here that some case took nonetheless."""
+        return [r for r in self.unreachable if self.cases.get(r)]
+
     def text(self, route: str) -> str:
         """One route's status in words."""
         count = self.cases.get(route, 0)
+        if count and route in self.unreachable:
+            return f"TAKEN BY {count} CASES, though said to be not reachable here: {self.unreachable[route]}"
         if count:
             sizes = ", ".join(str(s) for s in self.itemsizes.get(route, []))
             return f"{count} cases (element sizes {sizes} bytes)"

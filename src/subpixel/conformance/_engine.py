@@ -85,6 +85,18 @@ def run_case(
     with _routes.counting() as seen:
         result = _run_case(impl, adapter, device, dtype, case, book)
     result.routes = set(seen)
+    # A case built for one route of this row's library must take it (not only some case).
+    prefix = (impl.routes or "").partition(":")[0]
+    if (
+        result.ok
+        and case.route
+        and case.route.partition(":")[0] == prefix
+        and case.route not in result.routes
+    ):
+        taken = ", ".join(sorted(result.routes)) or "none"
+        where = f"{case.describe()} on {impl.name} {device} {dtype}"
+        result.ok = False
+        result.message = f"{where}: took the route(s) {taken}, not {case.route}, which the case is built for"
     return result
 
 
@@ -273,6 +285,12 @@ def run_matrix(
         )
     for entry in coverage:
         entry.enforced = enforce
+        # A route declared unreachable that a case took is a wrong declaration, filtered run or not.
+        problems += [
+            f"route coverage: {entry.implementation} ({entry.device}) took the route {route!r}, which its "
+            f"fast path says is not reachable here ({entry.unreachable[route]})"
+            for route in entry.contradicted
+        ]
         if enforce:
             problems += [
                 f"route coverage: no case of {entry.implementation} ({entry.device}) took the route "

@@ -76,7 +76,7 @@ def _coverage_lines(matrix: Matrix) -> list[str]:
         for route in names:
             what = _escape(c.routes.get(route, "(not declared in ROUTES)"))
             text = c.text(route)
-            if text.startswith("NOT"):
+            if text.startswith(("NOT", "TAKEN")):
                 text = f"**{text}**"
             lines.append(f"| {c.implementation} ({c.device}) | `{route}` | {what} | {_escape(text)} |")
     return lines
