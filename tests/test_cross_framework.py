@@ -19,7 +19,7 @@ import subpixel.flax as snnx
 import subpixel.flax.linen as slinen
 import subpixel.keras as skeras
 import subpixel.torch as storch
-from subpixel._plan import normalize_factors
+from subpixel._validate import check_factors
 from tests.layer_helpers import assert_same_bits, special_floats
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -42,7 +42,7 @@ def numpy(x: object) -> np.ndarray:
 @pytest.mark.parametrize(("factor", "kernel_size", "order"), CASES, ids=str)
 def test_sub_pixel_conv_agrees_across_frameworks(factor: object, kernel_size: object, order: str) -> None:
     torch.manual_seed(0)
-    k = len(normalize_factors(factor))
+    k = len(check_factors(factor, "test", "factor"))
     block = storch.SubPixelConv(3, 2, factor, kernel_size, order=order, icnr=False)  # type: ignore[arg-type]
     # Random (not ICNR) weights, so that a permuted channel order cannot pass unnoticed.
     weight = block.conv.weight.detach().numpy()
@@ -81,7 +81,7 @@ def test_shuffle_part_is_bit_for_bit_across_frameworks(
     factor: object, kernel_size: object, order: str
 ) -> None:
     del kernel_size
-    factors = normalize_factors(factor)
+    factors = check_factors(factor, "test", "factor")
     count = int(np.prod(factors))
     first = special_floats((2, 2 * count, *(3 + i for i in range(len(factors)))))
     last = to_last(first)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import subpixel
-from subpixel._dispatch import executor_for
-from subpixel._fast.dask import aligned_chunks, spec_of_plan
+from subpixel._dispatch import backend_for
+from subpixel._fast.dask import aligned_chunks
 from subpixel._warnings import ChunkingWarning
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -304,33 +304,11 @@ def test_unknown_channel_or_spatial_sizes_are_an_error(inverse):
         shuffle(unknown, 2, inverse)
 
 
-def test_keeps_meta_and_dispatches_to_dask_executor():
+def test_keeps_meta_and_dispatches_to_the_dask_path():
     x = da.from_array(bits((1, 4, 2, 2), "int8"), chunks=(1, 4, 1, 1))
     from subpixel._fast import dask as dask_path
 
-    assert executor_for(x, "pixel_shuffle") is dask_path.make_executor(None)
+    assert backend_for(x, "pixel_shuffle").prepare.func is dask_path.prepare
     y = subpixel.pixel_shuffle(x, 2)
     assert type(y._meta) is np.ndarray
     assert y.dtype == np.int8
-
-
-@pytest.mark.parametrize("inverse", [False, True])
-@pytest.mark.parametrize("channels_last", [False, True])
-@pytest.mark.parametrize("order", ["CRD", "DCR"])
-@pytest.mark.parametrize("factor", [(2, 3), (1,), (2, 2, 2)], ids=str)
-def test_spec_of_plan_round_trips(inverse, channels_last, order, factor):
-    shape = input_shape(factor, inverse, channels_last)
-    plan = subpixel.shuffle_plan(shape, factor, inverse=inverse, channels_last=channels_last, order=order)
-    spec = spec_of_plan(shape, plan)
-    again = subpixel.shuffle_plan(
-        shape, spec.factors, inverse=spec.inverse, channels_last=spec.channels_last, order=spec.order
-    )
-    assert again == plan  # the same rearrangement; with factor 1 several descriptions fit
-    if math.prod(factor) > 1:
-        assert spec == (inverse, channels_last, order, tuple(factor))
-
-
-def test_spec_of_plan_rejects_a_foreign_plan():
-    plan = subpixel.shuffle_plan((1, 4, 2, 2), 2)
-    with pytest.raises(ValueError, match="has the plan"):
-        spec_of_plan((1, 4, 2, 3), plan)

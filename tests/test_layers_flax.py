@@ -15,7 +15,7 @@ from flax import linen, nnx
 
 import subpixel
 import subpixel.flax.linen as sl
-from subpixel._plan import normalize_factors
+from subpixel._validate import check_factors
 from subpixel.flax import PixelShuffle, PixelUnshuffle, SubPixelConv, icnr_init
 from tests.layer_helpers import (
     ICNR_CASES,
@@ -33,7 +33,7 @@ SHUFFLE_CASES = [(2, "CRD"), ((3,), "DCR"), ((2, 3), "DCR"), ((1, 2, 2), "CRD")]
 
 
 def channels_last_input(factor: object, seed: int = 0, batch: int = 2) -> np.ndarray:
-    factors = normalize_factors(factor)
+    factors = check_factors(factor, "test", "factor")
     return special_floats((batch, *(3 + i for i in range(len(factors))), 2 * math.prod(factors)), seed)
 
 
@@ -148,7 +148,7 @@ def _icnr_reference(
 
 @pytest.mark.parametrize(("factor", "kernel_size", "order"), ICNR_PARAMS, ids=icnr_case_ids())
 def test_icnr_property_nnx(factor: object, kernel_size: object, order: str) -> None:
-    factors = normalize_factors(factor)
+    factors = check_factors(factor, "test", "factor")
     normal = nnx.initializers.normal(1.0)
     block = SubPixelConv(3, 2, factor, kernel_size, order=order, bias_init=normal, rngs=nnx.Rngs(1))  # type: ignore[arg-type]
     x = (
@@ -165,7 +165,7 @@ def test_icnr_property_nnx(factor: object, kernel_size: object, order: str) -> N
 
 @pytest.mark.parametrize(("factor", "kernel_size", "order"), ICNR_PARAMS, ids=icnr_case_ids())
 def test_icnr_property_linen(factor: object, kernel_size: object, order: str) -> None:
-    factors = normalize_factors(factor)
+    factors = check_factors(factor, "test", "factor")
     normal = linen.initializers.normal(1.0)
     block = sl.SubPixelConv(2, factor, kernel_size, order=order, bias_init=normal)  # type: ignore[arg-type]
     x = (

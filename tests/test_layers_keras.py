@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import subpixel
-from subpixel._plan import normalize_factors
+from subpixel._validate import check_factors
 from subpixel.keras import ICNR, PixelShuffle, PixelUnshuffle, SubPixelConv
 from tests.layer_helpers import (
     ICNR_CASES,
@@ -63,7 +63,7 @@ SHUFFLE_CASES = list(
 
 
 def shuffle_input(factor: object, data_format: str, seed: int = 0) -> np.ndarray:
-    factors = normalize_factors(factor)
+    factors = check_factors(factor, "test", "factor")
     spatial = tuple(3 + i for i in range(len(factors)))
     channels = 2 * math.prod(factors)
     shape = (2, *spatial, channels) if data_format == "channels_last" else (2, channels, *spatial)
@@ -204,7 +204,7 @@ _CONVS = {1: keras.layers.Conv1D, 2: keras.layers.Conv2D, 3: keras.layers.Conv3D
 
 @pytest.mark.parametrize(("factor", "kernel_size", "order"), ICNR_PARAMS, ids=icnr_case_ids())
 def test_icnr_property(factor: object, kernel_size: object, order: str) -> None:
-    factors = normalize_factors(factor)
+    factors = check_factors(factor, "test", "factor")
     block = SubPixelConv(
         2,
         factor,  # type: ignore[arg-type]

@@ -81,7 +81,7 @@ def test_tf_function_with_unknown_batch_and_spatial_sizes(
 ) -> None:
     factor, first, last = CASES[case]
     x = case_input(last if channels_last else first, factor, inverse, channels_last, "float32")
-    k = len(subpixel._plan.normalize_factors(factor))
+    k = len(subpixel._plan.check_factors(factor, "test", "factor"))
     channel_axis = x.ndim - 1 if channels_last else x.ndim - k - 1
     signature: list[int | None] = [None] * x.ndim
     signature[channel_axis] = x.shape[channel_axis]

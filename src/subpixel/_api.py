@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from subpixel._dispatch import Runner, executor_for, runner_for
-from subpixel._fast._torch_plain import apply_plain
-from subpixel._plan import Order, _check_order, normalize_factors, plan_for
+from subpixel._dispatch import Runner, runner_for, traced_runner
+from subpixel._spec import ShuffleSpec
+from subpixel._validate import Order
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
@@ -92,7 +92,7 @@ def pixel_shuffle(
     >>> pixel_shuffle(audio, (3,), channels_last=True)[:, 0]
     array([0, 1, 2, 3, 4, 5])
     """
-    return _run(x, upscale_factor, False, channels_last, order, "pixel_shuffle", "upscale_factor")
+    return _run(x, upscale_factor, False, channels_last, order, "pixel_shuffle")
 
 
 def pixel_unshuffle(
@@ -148,21 +148,18 @@ def pixel_unshuffle(
     >>> bool((pixel_shuffle(x, 2) == y).all())
     True
     """
-    return _run(x, downscale_factor, True, channels_last, order, "pixel_unshuffle", "downscale_factor")
+    return _run(x, downscale_factor, True, channels_last, order, "pixel_unshuffle")
 
 
 def _run(
-    x: ArrayT,
-    factor: object,
-    inverse: bool,
-    channels_last: object,
-    order: object,
-    caller: str,
-    factor_name: str,
+    x: ArrayT, factor: object, inverse: bool, channels_last: object, order: object, caller: str
 ) -> ArrayT:
     torch = _modules.get("torch")
     if torch is not None and torch.compiler.is_compiling():
-        return _traced(torch, x, factor, inverse, channels_last, order, caller, factor_name)
+        spec = ShuffleSpec.create(
+            factor, inverse=inverse, channels_last=channels_last, order=order, caller=caller
+        )
+        return traced_runner(x, spec)(x)  # type: ignore[no-any-return]
     # Exact type checks keep ``True``/``1`` and ``2.0``/``2`` apart: only arguments that
     # passed validation with exactly these types ever reach the cache.
     key: tuple[object, ...] | None = None
@@ -179,55 +176,12 @@ def _run(
         if runner is not None:
             result: ArrayT = runner(x)
             return result
-    executor = executor_for(x, caller)
-    factors, last = _checked_options(factor, channels_last, caller, factor_name)
-    shape = tuple(x.shape)  # type: ignore[attr-defined]
-    checked = _check_order(order)
-    plan = plan_for(shape, factors, inverse, last, checked, caller, factor_name)
-    native = None
-    if checked == "CRD" and not last and len(factors) == 2 and factors[0] == factors[1]:
-        native = (inverse, factors[0])
-    runner = runner_for(executor, plan, native)
+    spec = ShuffleSpec.create(
+        factor, inverse=inverse, channels_last=channels_last, order=order, caller=caller
+    )
+    runner = runner_for(x, spec)
     if key is not None:
         if len(_runners) >= RUNNER_CACHE_SIZE:
             _runners.clear()
         _runners[key] = runner
     return runner(x)  # type: ignore[no-any-return]
-
-
-def _traced(
-    torch: Any,
-    x: ArrayT,
-    factor: object,
-    inverse: bool,
-    channels_last: object,
-    order: object,
-    caller: str,
-    factor_name: str,
-) -> ArrayT:
-    """Run the shuffle as plain tensor methods, while ``torch.compile`` traces the call.
-
-    The plan is built uncached: the tracer follows plain Python, not ``functools.lru_cache``.
-    """
-    factors, last = _checked_options(factor, channels_last, caller, factor_name)
-    if not isinstance(x, torch.Tensor):
-        executor = executor_for(x, caller)
-        shape = tuple(x.shape)  # type: ignore[attr-defined]
-        plan = plan_for(shape, factors, inverse, last, _check_order(order), caller, factor_name)
-        untraced: ArrayT = executor(x, plan)
-        return untraced
-    shape = tuple(x.shape)
-    plan = plan_for.__wrapped__(shape, factors, inverse, last, _check_order(order), caller, factor_name)
-    result: ArrayT = apply_plain(torch, x, plan)
-    return result
-
-
-def _checked_options(
-    factor: object, channels_last: object, caller: str, factor_name: str
-) -> tuple[tuple[int, ...], bool]:
-    """Validate the factor and ``channels_last``; return the per-axis factors and the flag."""
-    factors = normalize_factors(factor, name=factor_name)
-    if not isinstance(channels_last, bool):
-        msg = f"{caller}: channels_last must be a bool, got {channels_last!r}"
-        raise TypeError(msg)
-    return factors, channels_last

@@ -1,26 +1,41 @@
-"""Find, once per array type, the function that applies a plan to arrays of that type.
+"""Find, once per array type, the function that prepares a shuffle for arrays of that type.
 
-The default is the Array-API implementation in :mod:`subpixel._shuffle` with the namespace
-that ``array_api_compat`` finds. A backend may have a fast path in :mod:`subpixel._fast`; it is
-imported only when an array of that backend arrives, so importing :mod:`subpixel` imports no
-framework.
+A backend's fast path is a module of :mod:`subpixel._fast` with a function
+``prepare(spec, plan) -> runner``; the runner applies the plan to one array. Arrays without a
+fast path take the Array-API implementation of :mod:`subpixel._shuffle` with the namespace
+that ``array_api_compat`` finds. A fast path is imported only when an array of its backend
+arrives, so importing :mod:`subpixel` imports no framework.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import array_api_compat
 
 from subpixel import _routes
+from subpixel._fast import Runner
+from subpixel._fast._torch_plain import apply_traced
 from subpixel._plan import ShufflePlan, has_run_time_sizes
 from subpixel._shuffle import apply_plan
+from subpixel._spec import ShuffleSpec
 
-__all__ = ["ROUTES", "Executor", "NativeSpec", "Runner", "executor_for", "runner_for", "unreachable_routes"]
+__all__ = [
+    "FAST_PATHS",
+    "ROUTES",
+    "Prepare",
+    "Runner",
+    "backend_for",
+    "run",
+    "runner_for",
+    "traced_runner",
+    "unreachable_routes",
+]
 
 #: The route every array without a fast path takes (see :mod:`subpixel._routes`).
 ROUTES: dict[str, str] = {
@@ -33,75 +48,85 @@ def unreachable_routes() -> dict[str, str]:
     return {}
 
 
-#: Applies a plan to one array of the type it was made for.
-Executor = Callable[[Any, ShufflePlan], Any]
+#: ``prepare(spec, plan)``: does the per-plan work once and returns the runner.
+Prepare = Callable[[ShuffleSpec, ShufflePlan], Runner]
 
-#: ``(inverse, r)``: the plan is PyTorch's own op with square factor ``r`` (see :func:`runner_for`).
-NativeSpec = tuple[bool, int]
-
-#: Applies one fixed plan to an array: what :mod:`subpixel._api` caches per call signature.
-Runner = Callable[[Any], Any]
-
-#: Fast-path modules by the top-level module that defines the array type. Each exposes
-#: ``make_executor(xp) -> Executor | None``; ``None`` means "use the Array-API path".
+#: Fast-path modules by the top-level module that defines the array type. Each has
+#: ``prepare(spec, plan)``; a module may also define ``check_array(x, caller)`` (reject
+#: objects of its library that are not arrays), ``RUN_TIME_SIZES = True`` (it takes plans
+#: with sizes known only at run time) and ``SHUFFLES_CHUNKS = True`` (its arrays hold
+#: other libraries' arrays: its ``prepare`` also takes ``shuffle_chunk``, see :func:`run`).
 FAST_PATHS: dict[str, str] = {
     "numpy": "subpixel._fast.numpy",
     "torch": "subpixel._fast.torch",
     "dask": "subpixel._fast.dask",
     "jax": "subpixel._fast.jax",
     "jaxlib": "subpixel._fast.jax",
-    # Listed for completeness (route lists); TensorFlow is dispatched before array_namespace,
-    # which does not know it, and its module's make_executor takes (x, caller).
     "tensorflow": "subpixel._fast.tensorflow",
 }
 
-_cache: dict[type, Executor] = {}
+
+class Backend(NamedTuple):
+    """How arrays of one type are shuffled."""
+
+    prepare: Prepare
+    run_time_sizes: bool
+
+
+_cache: dict[type, Backend] = {}
 _lock = threading.Lock()
 
 
-def executor_for(x: object, caller: str) -> Executor:
-    """Return the executor for arrays of ``type(x)``, raising ``TypeError`` for a non-array."""
+def backend_for(x: object, caller: str) -> Backend:
+    """Return the backend of arrays of ``type(x)``, raising ``TypeError`` for a non-array."""
     kind = type(x)
-    executor = _cache.get(kind)
-    if executor is None:
-        executor = _make_executor(x, caller)
+    backend = _cache.get(kind)
+    if backend is None:
+        backend = _find_backend(x, caller)
         with _lock:
-            executor = _cache.setdefault(kind, executor)
-    return executor
+            backend = _cache.setdefault(kind, backend)
+    return backend
 
 
-def runner_for(executor: Executor, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
-    """Return a function of ``x`` alone that applies ``plan`` with ``executor``.
-
-    An executor with a ``prepare(plan, native)`` method (the fast paths) does the per-plan
-    work once there; any other executor is called with the plan each time. ``native`` is
-    ``(inverse, r)`` when the plan is exactly PyTorch's own ``pixel_shuffle`` (``inverse``
-    False) or ``pixel_unshuffle`` with factor ``r`` for inputs of the shape it was made for.
-    """
-    if has_run_time_sizes(plan) and not getattr(executor, "run_time_sizes", False):
+def runner_for(x: Any, spec: ShuffleSpec) -> Runner:
+    """Return a function of one array that applies ``spec`` to arrays of ``x``'s type and shape."""
+    backend = backend_for(x, spec.caller)
+    plan = spec.plan(tuple(x.shape))
+    if has_run_time_sizes(plan) and not backend.run_time_sizes:
         msg = (
-            f"x has unknown sizes (the plan is {plan}); every size must be known to shuffle an "
-            "array of this type (only TensorFlow tensors may have unknown batch or spatial sizes)"
+            f"{spec.caller}: x has unknown sizes (the plan is {plan}); every size must be known to "
+            "shuffle an array of this type (only TensorFlow tensors may have unknown batch or spatial sizes)"
         )
         raise ValueError(msg)
-    prepare = getattr(executor, "prepare", None)
-    if prepare is not None:
-        runner: Runner = prepare(plan, native)
-        return runner
-    return functools.partial(_call, executor, plan)
+    return backend.prepare(spec, plan)
 
 
-def _call(executor: Executor, plan: ShufflePlan, x: Any) -> Any:
-    return executor(x, plan)
+def run(x: Any, spec: ShuffleSpec) -> Any:
+    """Apply ``spec`` to ``x`` (what a chunked backend calls on each chunk)."""
+    return runner_for(x, spec)(x)
 
 
-def _make_executor(x: object, caller: str) -> Executor:
-    if type(x).__module__.startswith("tensorflow"):  # array-api-compat does not know TensorFlow
+def traced_runner(x: Any, spec: ShuffleSpec) -> Runner:
+    """Return the runner to use while ``torch.compile`` traces: plain Python, no caches.
+
+    PyTorch tensors take the traceable route of :mod:`subpixel._fast._torch_plain`, whose
+    symbolic sizes pass through; arrays of other libraries take their usual route.
+    """
+    torch = sys.modules["torch"]
+    if isinstance(x, torch.Tensor):
+        return functools.partial(apply_traced, torch, spec=spec)
+    return runner_for(x, spec)
+
+
+def _find_backend(x: object, caller: str) -> Backend:
+    root = type(x).__module__.partition(".")[0]
+    if root == "tensorflow":  # array-api-compat does not know TensorFlow
         # An import statement, not importlib: AutoGraph (inside tf.function) would try to
         # convert importlib's functions and warn that it cannot.
         from subpixel._fast import tensorflow as tensorflow_fast
 
-        return tensorflow_fast.make_executor(x, caller)
+        tensorflow_fast.check_array(x, caller)
+        return Backend(tensorflow_fast.prepare, run_time_sizes=True)
     try:
         xp = array_api_compat.array_namespace(x)
     except TypeError:
@@ -111,16 +136,21 @@ def _make_executor(x: object, caller: str) -> Executor:
             f"got {kind}"
         )
         raise TypeError(msg) from None
-    root = type(x).__module__.partition(".")[0]
     fast_module = FAST_PATHS.get(root)
-    if fast_module is not None:
-        fast: Executor | None = importlib.import_module(fast_module).make_executor(xp)
-        if fast is not None:
-            return fast
-    return functools.partial(_generic, xp)
+    if fast_module is None:
+        return Backend(functools.partial(_prepare_generic, xp), run_time_sizes=False)
+    module = importlib.import_module(fast_module)
+    prepare: Prepare = module.prepare
+    if getattr(module, "SHUFFLES_CHUNKS", False):
+        prepare = functools.partial(module.prepare, shuffle_chunk=run)
+    return Backend(prepare, run_time_sizes=False)
 
 
-def _generic(xp: Any, x: Any, plan: ShufflePlan) -> Any:
+def _prepare_generic(xp: Any, spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
+    return functools.partial(_generic, xp, plan)
+
+
+def _generic(xp: Any, plan: ShufflePlan, x: Any) -> Any:
     """Run the Array-API path, counted as ``array_api:generic`` while a route listener is open."""
     if _routes.listening:
         _routes.record("array_api:generic")

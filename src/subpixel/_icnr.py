@@ -22,8 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import array_api_compat
 
-from subpixel._order import normalize_axis
-from subpixel._plan import Order, _check_order, normalize_factors
+from subpixel._validate import Order, check_axis, check_factors, check_order
 
 __all__ = ["IcnrSteps", "icnr", "icnr_draw", "icnr_groups", "icnr_steps"]
 
@@ -129,8 +128,8 @@ def icnr_draw(
            [1, 1, 1, 1]])
     """
     dims = tuple(int(size) for size in shape)
-    position = normalize_axis(axis, len(dims), caller, "kernel")
-    count = math.prod(normalize_factors(factor))
+    position = check_axis(axis, len(dims), caller, "kernel")
+    count = math.prod(check_factors(factor, caller, "factor"))
     if dims[position] % count:
         where = "the last axis" if position == len(dims) - 1 else f"axis {position}"
         msg = f"{caller}: {where} of shape {dims} must be divisible by {count}"
@@ -156,9 +155,9 @@ def icnr_steps(
     >>> icnr_steps((3, 3, 4, 2), 2, order="DCR", axis=-1)
     IcnrSteps(new_axis=3, spread_shape=(3, 3, 4, 4, 2), merged_shape=(3, 3, 4, 8))
     """
-    count = math.prod(normalize_factors(factor))
-    checked = _check_order(order)
-    position = normalize_axis(axis, len(shape), "icnr", "kernel")
+    count = math.prod(check_factors(factor, "icnr", "factor"))
+    checked = check_order(order, "icnr")
+    position = check_axis(axis, len(shape), "icnr", "kernel")
     # Insert the block axis behind (CRD) or in front of (DCR) the channel axis, then merge them.
     new_axis = position + 1 if checked == "CRD" else position
     target = (*shape[:new_axis], count, *shape[new_axis:])
@@ -176,7 +175,7 @@ def icnr_groups(channels: int, factor: int | tuple[int, ...], /, *, order: Order
     >>> icnr_groups(2, (2,), order="DCR")
     [[0, 2], [1, 3]]
     """
-    count = math.prod(normalize_factors(factor))
-    if _check_order(order) == "CRD":
+    count = math.prod(check_factors(factor, "icnr", "factor"))
+    if check_order(order, "icnr") == "CRD":
         return [[c * count + s for s in range(count)] for c in range(channels)]
     return [[s * channels + c for s in range(count)] for c in range(channels)]

@@ -9,15 +9,17 @@ convolution's output channels. :func:`convert_order` does that with the same res
 
 from __future__ import annotations
 
-import operator
-from typing import SupportsIndex, TypeVar
+from typing import TypeVar
 
 import array_api_compat
 
-from subpixel._plan import Order, ShufflePlan, _check_order, normalize_factors
+from subpixel._plan import ShufflePlan
 from subpixel._shuffle import apply_plan
+from subpixel._validate import Order, check_axis, check_factors, check_order, factor_text
 
-__all__ = ["convert_order", "normalize_axis"]
+__all__ = ["convert_order"]
+
+_CALLER = "convert_order"
 
 ArrayT = TypeVar("ArrayT")
 
@@ -97,9 +99,9 @@ def convert_order(
     >>> convert_order(kernel, 2, source="DCR", target="CRD", axis=-1).shape
     (3, 3, 16, 8)
     """
-    source_order = _check_named_order(source, "source")
-    target_order = _check_named_order(target, "target")
-    factors = normalize_factors(factor, name="factor")
+    source_order = check_order(source, _CALLER, "source")
+    target_order = check_order(target, _CALLER, "target")
+    factors = check_factors(factor, _CALLER, "factor")
     try:
         xp = array_api_compat.array_namespace(weight)
     except TypeError:
@@ -110,39 +112,10 @@ def convert_order(
         )
         raise TypeError(msg) from None
     shape = tuple(int(size) for size in weight.shape)  # type: ignore[attr-defined]
-    position = normalize_axis(axis, len(shape), "convert_order", "weight")
+    position = check_axis(axis, len(shape), _CALLER, "weight")
     plan = _order_plan(shape, position, factors, source_order, target_order)
     result: ArrayT = apply_plan(xp, weight, plan)
     return result
-
-
-def _check_named_order(order: object, name: str) -> Order:
-    try:
-        return _check_order(order)
-    except ValueError:
-        msg = f"convert_order: {name} must be 'CRD' or 'DCR', got {order!r}"
-        raise ValueError(msg) from None
-
-
-def normalize_axis(axis: object, ndim: int, caller: str, array: str) -> int:
-    """Return ``axis`` of an array with ``ndim`` dimensions as a non-negative index.
-
-    Examples
-    --------
-    >>> normalize_axis(-1, 4, "icnr", "kernel")
-    3
-    >>> normalize_axis(4, 4, "icnr", "kernel")
-    Traceback (most recent call last):
-    ValueError: icnr: axis=4 is out of range for kernel with 4 dimensions
-    """
-    if isinstance(axis, bool) or not isinstance(axis, SupportsIndex):
-        msg = f"{caller}: axis must be an int, got {axis!r} of type {type(axis).__name__}"
-        raise TypeError(msg)
-    index = operator.index(axis)
-    if not -ndim <= index < ndim:
-        msg = f"{caller}: axis={index} is out of range for {array} with {ndim} dimensions"
-        raise ValueError(msg)
-    return index % ndim
 
 
 def _order_plan(
@@ -165,7 +138,7 @@ def _order_plan(
     if size % product:
         msg = (
             f"convert_order: weight.shape[{axis}]={size} of shape {shape} is not divisible by "
-            f"{product}, the product of factor={_factor_text(factors)}"
+            f"{product}, the product of factor={factor_text(factors)}"
         )
         raise ValueError(msg)
     channels = size // product
@@ -175,9 +148,3 @@ def _order_plan(
     if source != target:
         axes[axis], axes[axis + 1] = axes[axis + 1], axes[axis]
     return ShufflePlan(expand_shape, tuple(axes), shape)
-
-
-def _factor_text(factors: tuple[int, ...]) -> str:
-    if len(factors) == 2 and factors[0] == factors[1]:
-        return str(factors[0])
-    return str(factors)

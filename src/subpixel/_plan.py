@@ -11,7 +11,9 @@ import functools
 import math
 import operator
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, NamedTuple, SupportsIndex
+from typing import Any, NamedTuple, SupportsIndex
+
+from subpixel._validate import ORDERS, Order, check_bool, check_factors, check_order, factor_text
 
 __all__ = [
     "ORDERS",
@@ -19,13 +21,9 @@ __all__ = [
     "RunTimeSize",
     "ShufflePlan",
     "has_run_time_sizes",
-    "normalize_factors",
     "resolve_sizes",
     "shuffle_plan",
 ]
-
-Order = Literal["CRD", "DCR"]
-ORDERS: tuple[Order, ...] = ("CRD", "DCR")
 
 #: Most plans a process keeps; each is a few small tuples.
 PLAN_CACHE_SIZE = 4096
@@ -142,72 +140,6 @@ class ShufflePlan(NamedTuple):
     collapse_shape: tuple[int, ...]
 
 
-def normalize_factors(factor: object, /, *, name: str = "factor") -> tuple[int, ...]:
-    """Return the per-axis factors given as an ``int`` (two axes) or a sequence of ints.
-
-    Parameters
-    ----------
-    factor : int or sequence of int
-        An integer ``r`` means the factors ``(r, r)`` of two spatial axes; a tuple or list of
-        ``k`` integers gives one factor per spatial axis.
-    name : str
-        Argument name used in error messages.
-
-    Returns
-    -------
-    tuple of int
-        One positive factor per spatial axis.
-
-    Raises
-    ------
-    TypeError
-        If a factor is a bool, a float or anything else that is not an integer.
-    ValueError
-        If the sequence is empty or a factor is not positive.
-    """
-    if isinstance(factor, (tuple, list)):
-        if not factor:
-            msg = f"{name} must be a positive int or a non-empty tuple of positive ints, got {factor!r}"
-            raise ValueError(msg)
-        return tuple(_positive_int(f, name, factor) for f in factor)
-    value = _positive_int(factor, name, factor)
-    return (value, value)
-
-
-def _is_bool(value: object) -> bool:
-    """``bool`` or a NumPy bool scalar (NumPy before 2.3 lets ``operator.index`` take one, with a warning)."""
-    kind = type(value)
-    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"))
-
-
-def _positive_int(value: object, name: str, given: object) -> int:
-    if _is_bool(value) or not isinstance(value, SupportsIndex):
-        msg = (
-            f"{name} must be a positive int or a tuple of positive ints, "
-            f"got {given!r} of type {type(given).__name__}"
-        )
-        raise TypeError(msg)
-    try:
-        number = operator.index(value)
-    except TypeError:  # e.g. a NumPy array of several integers
-        msg = f"{name} must be a positive int or a tuple of positive ints, got {given!r}"
-        raise TypeError(msg) from None
-    if number <= 0:
-        msg = f"{name} must be positive, got {given!r}"
-        raise ValueError(msg)
-    return number
-
-
-def _check_order(order: object) -> Order:
-    # ``isinstance`` first: ``==`` on an array would compare element-wise.
-    if isinstance(order, str) and order == "CRD":
-        return "CRD"
-    if isinstance(order, str) and order == "DCR":
-        return "DCR"
-    msg = f"order must be 'CRD' or 'DCR', got {order!r}"
-    raise ValueError(msg)
-
-
 def shuffle_plan(
     shape: Sequence[int | None],
     factor: int | Sequence[int],
@@ -265,14 +197,17 @@ def shuffle_plan(
     >>> shuffle_plan((1, 8, 3, 3), 2)
     ShufflePlan(expand_shape=(1, 2, 2, 2, 3, 3), axes=(0, 1, 4, 2, 5, 3), collapse_shape=(1, 2, 6, 6))
     """
-    factors = normalize_factors(factor)
+    caller = "shuffle_plan"
+    factors = check_factors(factor, caller, "factor")
     dims = _shape_tuple(shape)
-    return plan_for(dims, factors, inverse, channels_last, _check_order(order), "shuffle_plan", "factor")
+    inverse = check_bool(inverse, caller, "inverse")
+    last = check_bool(channels_last, caller, "channels_last")
+    return plan_for(dims, factors, inverse, last, check_order(order, caller), caller, "factor")
 
 
 def _shape_tuple(shape: object) -> tuple[int, ...]:
     if not isinstance(shape, Iterable):
-        msg = f"shape must be a sequence of ints, got {shape!r}"
+        msg = f"shuffle_plan: shape must be a sequence of ints, got {shape!r}"
         raise TypeError(msg)
     dims: list[Any] = []
     for size in shape:
@@ -280,7 +215,7 @@ def _shape_tuple(shape: object) -> tuple[int, ...]:
             dims.append(size)
             continue
         if isinstance(size, bool) or not isinstance(size, SupportsIndex):
-            msg = f"shape must hold only ints, got {shape!r}"
+            msg = f"shuffle_plan: shape must hold only ints, got {shape!r}"
             raise TypeError(msg)
         dims.append(operator.index(size))
     return tuple(dims)
@@ -312,7 +247,7 @@ def plan_for(
         layout = "(*, S1, ..., Sk, C)" if channels_last else "(*, C, S1, ..., Sk)"
         msg = (
             f"{caller}: x must have at least {k + 1} dimensions {layout} for {factor_name}="
-            f"{_factor_text(factors)} with {k} spatial axes, got shape {shape}"
+            f"{factor_text(factors)} with {k} spatial axes, got shape {shape}"
         )
         raise ValueError(msg)
     if None in shape:
@@ -356,7 +291,7 @@ def _checked_plan(
             if size % f:
                 msg = (
                     f"{caller}: the spatial sizes of x must be divisible by {factor_name}="
-                    f"{_factor_text(factors)}, but x.shape[{axis}]={size} of shape {shape} "
+                    f"{factor_text(factors)}, but x.shape[{axis}]={size} of shape {shape} "
                     f"is not divisible by {f}"
                 )
                 raise ValueError(msg)
@@ -372,7 +307,7 @@ def _checked_plan(
     if channels % product:
         msg = (
             f"{caller}: the channel axis of x must be divisible by {product}, the product of "
-            f"{factor_name}={_factor_text(factors)}, but x.shape[{channel_axis}]={channels} "
+            f"{factor_name}={factor_text(factors)}, but x.shape[{channel_axis}]={channels} "
             f"of shape {shape} is not divisible by {product}"
         )
         raise ValueError(msg)
@@ -395,7 +330,7 @@ def _check_zero_size_extent(
         given *= max(size, 1)
     if extent > max(given, MAX_ZERO_SIZE_EXTENT):
         msg = (
-            f"{caller}: {factor_name}={_factor_text(factors)} is too large for x of shape {shape}: "
+            f"{caller}: {factor_name}={factor_text(factors)} is too large for x of shape {shape}: "
             f"the result would have shape {plan.collapse_shape}, whose nonzero sizes multiply to "
             f"{extent}, more than the {MAX_ZERO_SIZE_EXTENT} elements any framework can address"
         )
@@ -434,9 +369,3 @@ def _forward_plan(
     big = tuple(s * f for s, f in zip(spatial, factors, strict=True))
     collapse_shape = (*batch, *big, out_channels) if channels_last else (*batch, out_channels, *big)
     return ShufflePlan(expand_shape, axes, collapse_shape)
-
-
-def _factor_text(factors: tuple[int, ...]) -> str:
-    if len(factors) == 2 and factors[0] == factors[1]:
-        return str(factors[0])
-    return str(factors)

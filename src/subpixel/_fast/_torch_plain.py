@@ -1,9 +1,12 @@
-"""The three-call shuffle written with tensor methods, for code that PyTorch traces.
+"""The shuffle written with tensor methods: the route PyTorch's tracers can follow.
 
-:mod:`subpixel._api` calls this while ``torch.compile`` or ``torch.export`` traces a
-function (and :mod:`subpixel._fast.torch` for inputs its CPU kernel does not take), so it
-must stay plain Python on tensor methods: no caches, imports or NumPy. It does not import
-torch; the caller passes the module in.
+:func:`apply_traced` is the one traceable route: :mod:`subpixel._dispatch` takes it while
+``torch.compile`` or ``torch.export`` traces a call, and :mod:`subpixel._fast.torch` while
+``torch.jit.trace`` (the legacy ONNX exporter) does. It needs no sizes (split with ``-1``,
+permute, merge), so symbolic batch and spatial sizes pass through and exported graphs hold
+no baked sizes. :func:`apply_plain` is the same copy with the plan's sizes, for eager inputs
+the CPU kernel does not take. Both stay plain Python on tensor methods (no caches, imports
+or NumPy) and do not import torch: the caller passes the module in.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from subpixel._plan import ShufflePlan
+from subpixel._spec import ShuffleSpec
 
-__all__ = ["apply_plain", "channels_last_result", "strides_like_channels_last"]
+__all__ = ["apply_plain", "apply_traced", "channels_last_result", "strides_like_channels_last"]
 
 #: Axes of a 4-d tensor from the fastest-varying to the slowest in channels-last memory.
 _NHWC_ORDER = (1, 3, 2, 0)
@@ -58,9 +62,7 @@ def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:
     TypeError
         If ``x`` is not a dense (strided) tensor: sparse layouts cannot be reshaped.
     """
-    if x.layout is not torch.strided:
-        msg = f"pixel shuffling needs a dense (strided) tensor x, got one with layout={x.layout}"
-        raise TypeError(msg)
+    _check_dense(torch, x)
     moved = x.reshape(plan.expand_shape).permute(plan.axes)
     collapse = plan.collapse_shape
     if not channels_last_result(x, plan) or x.numel() == 0:
@@ -72,6 +74,32 @@ def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:
     batch, channels, height, width = collapse
     flat = moved.permute(nhwc).clone(memory_format=torch.contiguous_format)
     return flat.view(batch, height, width, channels).permute(0, 3, 1, 2)
+
+
+def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
+    """Apply ``spec`` to ``x`` by splitting, permuting and merging axes; no size arithmetic.
+
+    Validates the known sizes as :meth:`ShuffleSpec.plan` does; the result never aliases
+    ``x`` and has the memory format PyTorch's own op gives.
+    """
+    _check_dense(torch, x)
+    shape = tuple(x.shape)
+    spec.plan(shape, cached=False)  # the errors of an eager call; symbolic sizes pass through
+    steps = spec.traced_steps(shape)
+    moved = x
+    for axis, sizes in steps.splits:
+        moved = moved.unflatten(axis, sizes)
+    moved = moved.permute(steps.axes)
+    for first, last in steps.merges:
+        moved = moved.flatten(first, last)
+    nhwc = len(shape) == 4 and strides_like_channels_last(shape, tuple(x.stride()))
+    return moved.clone(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+
+
+def _check_dense(torch: Any, x: Any) -> None:
+    if x.layout is not torch.strided:
+        msg = f"pixel shuffling needs a dense (strided) tensor x, got one with layout={x.layout}"
+        raise TypeError(msg)
 
 
 def _axis_groups(shape: tuple[int, ...], collapse: tuple[int, ...]) -> list[list[int]]:

@@ -1,9 +1,9 @@
-"""Dask executor: shuffle each chunk on its own, one task per input chunk.
+"""Fast path for Dask arrays: shuffle each chunk on its own, one task per input chunk.
 
 A pixel shuffle moves data only inside groups of channels and blocks of pixels, so a chunked
 array can be shuffled chunk by chunk when no chunk boundary cuts such a group. Each chunk is
-then shuffled by :func:`subpixel.pixel_shuffle` (or :func:`subpixel.pixel_unshuffle`) on the
-chunk's own library (NumPy, CuPy, ...) in one ``map_blocks`` task, and the result stays lazy.
+then shuffled on the chunk's own library (NumPy, CuPy, ...) in one ``map_blocks`` task, and
+the result stays lazy.
 
 When a chunk may be shuffled on its own (``F`` is the product of the factors, ``C`` the
 channel count of the shuffled side):
@@ -34,16 +34,16 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from subpixel import _routes
-from subpixel._api import pixel_shuffle, pixel_unshuffle
-from subpixel._dispatch import Executor
-from subpixel._plan import ORDERS, Order, ShufflePlan, plan_for
+from subpixel._fast import Runner
+from subpixel._plan import ShufflePlan
+from subpixel._spec import ShuffleSpec
 from subpixel._warnings import ChunkingWarning
 
-__all__ = ["ROUTES", "ShuffleSpec", "aligned_chunks", "make_executor", "spec_of_plan", "unreachable_routes"]
+__all__ = ["ROUTES", "SHUFFLES_CHUNKS", "aligned_chunks", "prepare", "unreachable_routes"]
 
 #: The routes of this fast path (see :mod:`subpixel._routes`).
 ROUTES: dict[str, str] = {
@@ -60,100 +60,36 @@ def unreachable_routes() -> dict[str, str]:
 
 Chunks = tuple[tuple[int, ...], ...]
 
+#: Shuffles one chunk with the chunk's own library: ``shuffle_chunk(chunk, spec)``.
+ChunkShuffle = Callable[[Any, ShuffleSpec], Any]
+
 #: Files under this folder are the library's own frames, skipped when a warning names its caller.
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-class ShuffleSpec(NamedTuple):
-    """The arguments of the shuffle that a plan performs."""
-
-    inverse: bool
-    channels_last: bool
-    order: Order
-    factors: tuple[int, ...]
-
-    @property
-    def caller(self) -> str:
-        """Name of the public function that performs this shuffle."""
-        return "pixel_unshuffle" if self.inverse else "pixel_shuffle"
+#: Dask arrays hold other libraries' arrays: :func:`prepare` takes the function that
+#: shuffles one chunk (see :mod:`subpixel._dispatch`).
+SHUFFLES_CHUNKS = True
 
 
-def make_executor(xp: Any) -> Executor | None:
-    """Return the chunk-by-chunk executor for Dask arrays.
+def prepare(spec: ShuffleSpec, plan: ShufflePlan, *, shuffle_chunk: ChunkShuffle) -> Runner:
+    """Return the function that shuffles a Dask array of the plan's shape chunk by chunk.
 
     Parameters
     ----------
-    xp : module
-        The array namespace of the Dask array (unused: each chunk finds its own).
+    spec : ShuffleSpec
+        The shuffle.
+    plan : ShufflePlan
+        Its plan for the whole array.
+    shuffle_chunk : callable
+        ``shuffle_chunk(chunk, spec)`` shuffles one chunk with the chunk's own library.
 
     Returns
     -------
     callable
-        ``executor(x, plan)`` returning a lazy Dask array.
+        ``run(x)`` returning a lazy Dask array.
     """
-    return _execute
-
-
-def spec_of_plan(shape: Sequence[int], plan: ShufflePlan) -> ShuffleSpec:
-    """Find shuffle arguments that give ``plan`` for an input of ``shape``.
-
-    Two argument sets that give the same plan perform the same rearrangement, so any match
-    describes the operation exactly.
-
-    Parameters
-    ----------
-    shape : sequence of int
-        Shape of the input.
-    plan : ShufflePlan
-        A plan made by :func:`subpixel.shuffle_plan` for that shape.
-
-    Returns
-    -------
-    ShuffleSpec
-        ``(inverse, channels_last, order, factors)``.
-
-    Raises
-    ------
-    ValueError
-        If no shuffle of ``shape`` has this plan.
-
-    Examples
-    --------
-    >>> from subpixel import shuffle_plan
-    >>> spec_of_plan((1, 2, 6, 4), shuffle_plan((1, 2, 6, 4), (3, 2), inverse=True, order="DCR"))
-    ShuffleSpec(inverse=True, channels_last=False, order='DCR', factors=(3, 2))
-    """
-    dims = tuple(int(s) for s in shape)
-    k = len(plan.expand_shape) - len(dims)
-    nb = len(dims) - k - 1
-    if k >= 1 and nb >= 0:
-        for inverse in (False, True):
-            for channels_last in (False, True):
-                for order in ORDERS:
-                    factors = _factors_at(plan.expand_shape, nb, k, inverse, channels_last, order)
-                    if not all(f > 0 for f in factors):
-                        continue
-                    try:
-                        candidate = plan_for(dims, factors, inverse, channels_last, order, "", "")
-                    except ValueError:
-                        continue
-                    if candidate == plan:
-                        return ShuffleSpec(inverse, channels_last, order, factors)
-    msg = f"no pixel shuffle of an array of shape {dims} has the plan {plan}"
-    raise ValueError(msg)
-
-
-def _factors_at(
-    expand_shape: tuple[int, ...], nb: int, k: int, inverse: bool, channels_last: bool, order: Order
-) -> tuple[int, ...]:
-    """Read the factors from where a plan with these arguments puts them."""
-    if inverse:
-        # The expanded input of an unshuffle is (*batch, [C,] s1, f1, ..., sk, fk[, C]).
-        first = nb + 1 if channels_last else nb + 2
-        return tuple(expand_shape[first + 2 * i] for i in range(k))
-    depth = nb + k if channels_last else nb
-    first = depth + 1 if order == "CRD" else depth
-    return tuple(expand_shape[first : first + k])
+    return functools.partial(_execute, spec=spec, plan=plan, shuffle_chunk=shuffle_chunk)
 
 
 def aligned_chunks(chunks: Sequence[int], multiple: int) -> tuple[int, ...]:
@@ -191,7 +127,7 @@ def aligned_chunks(chunks: Sequence[int], multiple: int) -> tuple[int, ...]:
     return tuple(b - a for a, b in itertools.pairwise(ordered)) or (0,)
 
 
-def _execute(x: Any, plan: ShufflePlan) -> Any:
+def _execute(x: Any, *, spec: ShuffleSpec, plan: ShufflePlan, shuffle_chunk: ChunkShuffle) -> Any:
     """Shuffle a Dask array chunk by chunk, rechunking first where chunks split groups."""
     import dask.array as da
     import dask.array.utils
@@ -201,8 +137,7 @@ def _execute(x: Any, plan: ShufflePlan) -> Any:
     map_blocks: Any = da.map_blocks
     meta_from_array: Any = dask.array.utils.meta_from_array
 
-    _check_known(x)
-    spec = spec_of_plan(x.shape, plan)
+    _check_known(x, spec.caller)
     ndim = x.ndim
     k = len(spec.factors)
     nb = ndim - k - 1
@@ -230,21 +165,16 @@ def _execute(x: Any, plan: ShufflePlan) -> Any:
     else:
         out_chunks[channel_axis] = tuple(c // product for c in channel_chunks)
 
-    block = functools.partial(
-        _shuffle_block,
-        factors=spec.factors,
-        inverse=spec.inverse,
-        channels_last=spec.channels_last,
-        order=spec.order,
-    )
+    token = dask.base.tokenize(x.name, spec.factors, spec.inverse, spec.channels_last, spec.order)
     out = map_blocks(
-        block,
+        shuffle_chunk,
         x,
+        spec,
         chunks=tuple(out_chunks),
         dtype=x.dtype,
         meta=meta_from_array(x),
         # A full, unique key name (``token=`` is deprecated in several dask releases).
-        name=f"{spec.caller}-{dask.base.tokenize(x.name, spec.factors, spec.order, spec.channels_last)}",
+        name=f"{spec.caller}-{token}",
     )
     if tuple(out.shape) != plan.collapse_shape:  # pragma: no cover - guards the arithmetic above
         msg = f"{spec.caller}: internal error, chunked result {out.shape} != planned {plan.collapse_shape}"
@@ -262,19 +192,11 @@ def _user_stacklevel() -> int:
     return level
 
 
-def _shuffle_block(
-    block: Any, *, factors: tuple[int, ...], inverse: bool, channels_last: bool, order: Order
-) -> Any:
-    """Shuffle one chunk with its own library; the result is a new array."""
-    shuffle = pixel_unshuffle if inverse else pixel_shuffle
-    return shuffle(block, factors, channels_last=channels_last, order=order)
-
-
-def _check_known(x: Any) -> None:
+def _check_known(x: Any, caller: str) -> None:
     for axis, sizes in enumerate(x.chunks):
         if any(math.isnan(size) for size in sizes):
             msg = (
-                f"x has unknown chunk sizes on axis {axis} (shape {x.shape}); call "
+                f"{caller}: x has unknown chunk sizes on axis {axis} (shape {x.shape}); call "
                 "x.compute_chunk_sizes() before shuffling it"
             )
             raise ValueError(msg)

@@ -14,11 +14,12 @@ from typing import Any
 import jax
 
 from subpixel import _routes
-from subpixel._dispatch import Executor, NativeSpec, Runner
+from subpixel._fast import Runner
 from subpixel._fast.jax_sharding import apply_plan_sharded, explicit_spec
 from subpixel._plan import ShufflePlan
+from subpixel._spec import ShuffleSpec
 
-__all__ = ["ROUTES", "JaxExecutor", "make_executor", "unreachable_routes"]
+__all__ = ["ROUTES", "prepare", "unreachable_routes"]
 
 #: The routes of this fast path (see :mod:`subpixel._routes`).
 ROUTES: dict[str, str] = {
@@ -55,28 +56,13 @@ def _compiled(plan: ShufflePlan) -> Runner:
     return runner
 
 
-class JaxExecutor:
-    """Executor for JAX arrays and tracers; ``prepare(plan)`` gives the jitted runner."""
+def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
+    """Return the jitted function that applies ``plan`` (its route counted when listened to)."""
+    compiled = _compiled(plan)
 
-    def __init__(self, xp: Any) -> None:
-        self.xp = xp
+    def run(x: Any) -> Any:
+        if _routes.listening:
+            _record(x)
+        return compiled(x)
 
-    def __call__(self, x: Any, plan: ShufflePlan) -> Any:
-        """Apply ``plan`` to ``x``."""
-        return self.prepare(plan)(x)
-
-    def prepare(self, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
-        """Return the jitted function that applies ``plan`` (its route counted when listened to)."""
-        compiled = _compiled(plan)
-
-        def run(x: Any) -> Any:
-            if _routes.listening:
-                _record(x)
-            return compiled(x)
-
-        return run
-
-
-def make_executor(xp: Any) -> Executor | None:
-    """Return the JAX executor."""
-    return JaxExecutor(xp)
+    return run

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from subpixel import _routes, _threads
-from subpixel._dispatch import Executor, NativeSpec, Runner
+from subpixel._fast import Runner
 from subpixel._fast._blocked import (
     BLOCK_BYTES,
     JOIN_LANES,
@@ -27,6 +28,7 @@ from subpixel._fast._blocked import (
 )
 from subpixel._plan import ShufflePlan
 from subpixel._shuffle import apply_plan
+from subpixel._spec import ShuffleSpec
 
 __all__ = [
     "BLOCK_BYTES",
@@ -36,8 +38,7 @@ __all__ = [
     "ROUTES",
     "SMALL_BYTES",
     "SPLIT_LANES",
-    "NumpyExecutor",
-    "make_executor",
+    "prepare",
     "shuffle_large",
     "unreachable_routes",
 ]
@@ -103,36 +104,21 @@ def shuffle_large(
     return out
 
 
-class NumpyExecutor:
-    """Executor for ``numpy.ndarray``; ``prepare(plan)`` gives a per-plan runner."""
+def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
+    """Return a function that applies ``plan`` to one NumPy array."""
+    expand, axes, collapse = plan
+    ndarray = np.ndarray
 
-    def __init__(self, xp: Any) -> None:
-        self.xp = xp
+    def run(x: Any) -> Any:
+        if type(x) is not ndarray or x.dtype.hasobject:
+            if _routes.listening:
+                _routes.record("numpy:array-api")
+            plain = x.view(ndarray) if isinstance(x, np.matrix) else x  # a matrix is 2-D only
+            return apply_plan(array_api_compat.array_namespace(plain), plain, plan)
+        if x.nbytes < SMALL_BYTES:
+            if _routes.listening:
+                _routes.record("numpy:small")
+            return x.reshape(expand).transpose(axes).copy().reshape(collapse)
+        return shuffle_large(x, plan, backend="numpy")
 
-    def __call__(self, x: Any, plan: ShufflePlan) -> Any:
-        """Apply ``plan`` to ``x``."""
-        return self.prepare(plan)(x)
-
-    def prepare(self, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
-        """Return a function that applies ``plan`` to one array."""
-        xp = self.xp
-        expand, axes, collapse = plan
-        ndarray = np.ndarray
-
-        def run(x: Any) -> Any:
-            if type(x) is not ndarray or x.dtype.hasobject:
-                if _routes.listening:
-                    _routes.record("numpy:array-api")
-                return apply_plan(xp, x.view(ndarray) if isinstance(x, np.matrix) else x, plan)  # 2-D only
-            if x.nbytes < SMALL_BYTES:
-                if _routes.listening:
-                    _routes.record("numpy:small")
-                return x.reshape(expand).transpose(axes).copy().reshape(collapse)
-            return shuffle_large(x, plan, backend="numpy")
-
-        return run
-
-
-def make_executor(xp: Any) -> Executor | None:
-    """Return the NumPy executor."""
-    return NumpyExecutor(xp)
+    return run

@@ -25,10 +25,11 @@ from typing import Any
 import tensorflow as tf
 
 from subpixel import _routes
-from subpixel._dispatch import Executor, NativeSpec, Runner
+from subpixel._fast import Runner
 from subpixel._plan import ShufflePlan, has_run_time_sizes, resolve_sizes
+from subpixel._spec import ShuffleSpec
 
-__all__ = ["ROUTES", "TensorFlowExecutor", "make_executor", "unreachable_routes"]
+__all__ = ["ROUTES", "check_array", "prepare", "unreachable_routes"]
 
 ROUTES: dict[str, str] = {
     "tensorflow:eager": "eager tensor or variable: tf.reshape, tf.transpose, tf.reshape run eagerly",
@@ -58,41 +59,30 @@ def _apply_dynamic(x: Any, plan: ShufflePlan) -> Any:
     return tf.reshape(moved, tf.stack(resolve_sizes(plan.collapse_shape, sizes)))
 
 
-class TensorFlowExecutor:
-    """Executor for ``tf.Tensor`` and ``tf.Variable``; results are ``tf.Tensor``."""
+def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
+    """Return the function that applies ``plan`` to a tensor or variable (the result is a ``tf.Tensor``)."""
+    if has_run_time_sizes(plan):
 
-    #: Plans may hold sizes known only at run time (unknown sizes in a graph).
-    run_time_sizes = True
-
-    def __call__(self, x: Any, plan: ShufflePlan) -> Any:
-        """Apply ``plan`` to ``x``."""
-        return self.prepare(plan)(x)
-
-    def prepare(self, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
-        """Return the function that applies ``plan`` (``native`` is not used)."""
-        if has_run_time_sizes(plan):
-
-            def run_dynamic(x: Any) -> Any:
-                if _routes.listening:
-                    _routes.record("tensorflow:graph-dynamic")
-                return _apply_dynamic(tf.convert_to_tensor(x), plan)
-
-            return run_dynamic
-
-        def run(x: Any) -> Any:
+        def run_dynamic(x: Any) -> Any:
             if _routes.listening:
-                _routes.record("tensorflow:eager" if tf.executing_eagerly() else "tensorflow:graph")
-            return _apply_static(tf.convert_to_tensor(x), plan)
+                _routes.record("tensorflow:graph-dynamic")
+            return _apply_dynamic(tf.convert_to_tensor(x), plan)
 
-        return run
+        return run_dynamic
+
+    def run(x: Any) -> Any:
+        if _routes.listening:
+            _routes.record("tensorflow:eager" if tf.executing_eagerly() else "tensorflow:graph")
+        return _apply_static(tf.convert_to_tensor(x), plan)
+
+    return run
 
 
-def make_executor(x: object, caller: str) -> Executor:
-    """Return the TensorFlow executor; ``TypeError`` for TensorFlow objects that are not dense tensors."""
+def check_array(x: object, caller: str) -> None:
+    """Raise ``TypeError`` for TensorFlow objects that are not dense tensors or variables."""
     if not isinstance(x, (tf.Tensor, tf.Variable)):
         msg = (
             f"{caller}: x must be a dense tf.Tensor or tf.Variable, got {type(x).__name__} "
             "(convert ragged or sparse tensors to dense first)"
         )
         raise TypeError(msg)
-    return TensorFlowExecutor()

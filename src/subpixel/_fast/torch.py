@@ -41,10 +41,11 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 
 from subpixel import _routes
-from subpixel._dispatch import Executor, NativeSpec, Runner
+from subpixel._fast import Runner
 from subpixel._fast._pages import advise_huge_pages
-from subpixel._fast._torch_plain import apply_plain, channels_last_result
+from subpixel._fast._torch_plain import apply_plain, apply_traced, channels_last_result
 from subpixel._plan import ShufflePlan
+from subpixel._spec import ShuffleSpec
 
 __all__ = [
     "HAS_NUMPY",
@@ -52,8 +53,7 @@ __all__ = [
     "ROUTES",
     "SMALL_BYTES",
     "SMALL_ELEMENTS",
-    "TorchExecutor",
-    "make_executor",
+    "prepare",
     "unreachable_routes",
 ]
 
@@ -113,14 +113,6 @@ def unreachable_routes() -> dict[str, str]:
     return {"torch:kernel": "not reachable here: NumPy is not installed"}
 
 
-def _inverse(plan: ShufflePlan, shape: tuple[int, ...]) -> ShufflePlan:
-    """Return the plan that maps a result of ``plan`` back to an input of ``shape``."""
-    axes = plan.axes
-    moved = tuple(plan.expand_shape[a] for a in axes)
-    back = tuple(sorted(range(len(axes)), key=axes.__getitem__))
-    return ShufflePlan(moved, back, shape)
-
-
 def _kernel_takes(x: Any) -> bool:
     """Whether the CPU kernel can copy ``x`` (checked only for large inputs)."""
     return (
@@ -131,7 +123,6 @@ def _kernel_takes(x: Any) -> bool:
         and not x.is_conj()
         and not x.is_neg()
         and x.element_size() in _AS_BITS
-        and not _is_tracing()
         and not _transforms_active()
         and not _is_compiling()
     )
@@ -207,63 +198,43 @@ class _Shuffle(torch.autograd.Function):
         return _apply(tangent, plan, inverse)
 
 
-class TorchExecutor:
-    """Executor for ``torch.Tensor`` and its subclasses; ``prepare`` gives a per-plan runner."""
+def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
+    """Return a function that applies ``plan`` (made from ``spec``) to one tensor."""
+    inverse = spec.inverted().plan(plan.collapse_shape)
 
-    def __init__(self, xp: Any) -> None:
-        self.xp = xp
+    def run_large(x: Any) -> Any:
+        if _is_tracing():  # torch.jit.trace: no sizes baked into the graph
+            if _routes.listening:
+                _routes.record("torch:plain")
+            return apply_traced(torch, x, spec=spec)
+        return _apply(x, plan, inverse)
 
-    def __call__(self, x: Any, plan: ShufflePlan) -> Any:
-        """Apply ``plan`` to ``x``."""
-        return self.prepare(plan)(x)
+    factor = spec.torch_factor
+    # A plan fixes the input's shape, so its size decides the route once, here.
+    size = math.prod(plan.collapse_shape)
+    if factor is None or size == 0 or size * 4 >= KERNEL_BYTES:
+        return run_large
+    routes = _routes
+    unshuffle = spec.inverse
+    op = torch.pixel_unshuffle if unshuffle else torch.pixel_shuffle
+    tiny = size < SMALL_ELEMENTS
+    limit = KERNEL_BYTES
 
-    def prepare(self, plan: ShufflePlan, native: NativeSpec | None = None) -> Runner:
-        """Return a function that applies ``plan`` to one tensor.
+    def run_native(x: Any) -> Any:
+        # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
+        # while tracing (jit, or export's tensor subclasses) the plain methods run.
+        # Past SMALL_ELEMENTS PyTorch's op keeps 4- and 8-byte elements only: it measured
+        # 1.3x to 1.5x faster than the methods there, and 2x to 4x slower on 1 and 2 bytes.
+        if (not unshuffle or (type(x) is _Tensor and not _is_tracing())) and (
+            tiny or (4 <= (item := x.element_size()) <= 8 and size * item < limit)
+        ):
+            try:
+                result = op(x, factor)
+            except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
+                return run_large(x)
+            if routes.listening:
+                routes.record("torch:native")
+            return result
+        return run_large(x)
 
-        ``native`` is ``(inverse, r)`` when ``plan`` is PyTorch's own op with factor ``r``.
-        """
-        inverses: dict[tuple[int, ...], ShufflePlan] = {}
-
-        def run_large(x: Any) -> Any:
-            shape = tuple(x.shape)
-            inverse = inverses.get(shape)
-            if inverse is None:
-                inverse = inverses[shape] = _inverse(plan, shape)
-            return _apply(x, plan, inverse)
-
-        if native is None:
-            return run_large
-
-        unshuffle, factor = native
-        # A plan fixes the input's shape, so its size decides the route once, here.
-        size = math.prod(plan.collapse_shape)
-        if size == 0 or size * 4 >= KERNEL_BYTES:
-            return run_large
-        routes = _routes
-        op = torch.pixel_unshuffle if unshuffle else torch.pixel_shuffle
-        tiny = size < SMALL_ELEMENTS
-        limit = KERNEL_BYTES
-
-        def run_native(x: Any) -> Any:
-            # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
-            # while tracing (jit, or export's tensor subclasses) the plain methods run.
-            # Past SMALL_ELEMENTS PyTorch's op keeps 4- and 8-byte elements only: it measured
-            # 1.3x to 1.5x faster than the methods there, and 2x to 4x slower on 1 and 2 bytes.
-            if (not unshuffle or (type(x) is _Tensor and not _is_tracing())) and (
-                tiny or (4 <= (item := x.element_size()) <= 8 and size * item < limit)
-            ):
-                try:
-                    result = op(x, factor)
-                except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
-                    return run_large(x)
-                if routes.listening:
-                    routes.record("torch:native")
-                return result
-            return run_large(x)
-
-        return run_native
-
-
-def make_executor(xp: Any) -> Executor | None:
-    """Return the PyTorch executor."""
-    return TorchExecutor(xp)
+    return run_native
