@@ -77,9 +77,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Type-check with mypy --strict (configured in pyproject.toml), every framework installed."""
+    """Type-check with mypy --strict and check the import layers, every framework installed."""
     _install(session, "all", "lint", "test")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 @nox.session
