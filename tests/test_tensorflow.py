@@ -220,7 +220,7 @@ def test_routes_are_recorded() -> None:
             up(x)
         assert set(routes) == {route}, (signature, routes)
     assert set(tf_fast.ROUTES) == {"tensorflow:eager", "tensorflow:graph", "tensorflow:graph-dynamic"}
-    assert tf_fast.unreachable_routes() == {}
+    assert not hasattr(tf_fast, "unreachable_routes")  # every route runs on any machine
 
 
 def test_sparse_and_ragged_tensors_are_rejected() -> None:

@@ -259,59 +259,55 @@ def plan_for(
             )
             raise ValueError(msg)
         shape = tuple(RunTimeSize(axis) if size is None else size for axis, size in enumerate(shape))
-    plan = _checked_plan(shape, factors, inverse, channels_last, order, caller, factor_name)
+    channel_axis = ndim - 1 if channels_last else ndim - k - 1
+    spatial_axes = tuple(range(ndim - k - 1, ndim - 1)) if channels_last else tuple(range(ndim - k, ndim))
+    if inverse:
+        for axis, f in zip(spatial_axes, factors, strict=True):
+            _check_divisible(
+                shape, axis, f, f"the spatial sizes of x must be divisible by {factor_name}=", factors, caller
+            )
+    else:
+        product = math.prod(factors)
+        _check_divisible(
+            shape,
+            channel_axis,
+            product,
+            f"the channel axis of x must be divisible by {product}, the product of {factor_name}=",
+            factors,
+            caller,
+        )
+    batch = shape[: ndim - k - 1]
+    spatial = tuple(shape[a] for a in spatial_axes)
+    channels = shape[channel_axis]
+    if inverse:  # the shuffle of the result, undone
+        small = tuple(size // f for size, f in zip(spatial, factors, strict=True))
+        deep = channels * math.prod(factors)
+        source = (*batch, *small, deep) if channels_last else (*batch, deep, *small)
+        plan = _inverted(_forward_plan(batch, deep, small, factors, channels_last, order), source)
+    else:
+        plan = _forward_plan(batch, channels, spatial, factors, channels_last, order)
     if 0 in shape:
         _check_zero_size_extent(shape, factors, plan, caller, factor_name)
     return plan
 
 
-def _checked_plan(
-    shape: tuple[int, ...],
-    factors: tuple[int, ...],
-    inverse: bool,
-    channels_last: bool,
-    order: Order,
-    caller: str,
-    factor_name: str,
-) -> ShufflePlan:
-    """Check divisibility and build the plan of an input with enough axes."""
-    k = len(factors)
-    ndim = len(shape)
-    product = 1
-    for f in factors:
-        product *= f
-    channel_axis = ndim - 1 if channels_last else ndim - k - 1
-    spatial_axes = tuple(range(ndim - k - 1, ndim - 1)) if channels_last else tuple(range(ndim - k, ndim))
-    batch = shape[: ndim - k - 1]
-    spatial = tuple(shape[a] for a in spatial_axes)
-    channels = shape[channel_axis]
-
-    if inverse:
-        for axis, size, f in zip(spatial_axes, spatial, factors, strict=True):
-            if size % f:
-                msg = (
-                    f"{caller}: the spatial sizes of x must be divisible by {factor_name}="
-                    f"{factor_text(factors)}, but x.shape[{axis}]={size} of shape {shape} "
-                    f"is not divisible by {f}"
-                )
-                raise ValueError(msg)
-        small = tuple(size // f for size, f in zip(spatial, factors, strict=True))
-        forward = _forward_plan(batch, channels * product, small, factors, channels_last, order)
-        inverse_axes = tuple(sorted(range(len(forward.axes)), key=forward.axes.__getitem__))
-        expanded = tuple(forward.expand_shape[a] for a in forward.axes)
-        source = (
-            (*batch, *small, channels * product) if channels_last else (*batch, channels * product, *small)
-        )
-        return ShufflePlan(expanded, inverse_axes, source)
-
-    if channels % product:
+def _check_divisible(
+    shape: tuple[int, ...], axis: int, divisor: int, rule: str, factors: tuple[int, ...], caller: str
+) -> None:
+    """Raise ``ValueError`` (``caller: <rule><factors>, but ...``) unless ``divisor`` divides it."""
+    if shape[axis] % divisor:
         msg = (
-            f"{caller}: the channel axis of x must be divisible by {product}, the product of "
-            f"{factor_name}={factor_text(factors)}, but x.shape[{channel_axis}]={channels} "
-            f"of shape {shape} is not divisible by {product}"
+            f"{caller}: {rule}{factor_text(factors)}, but x.shape[{axis}]={shape[axis]} of shape {shape} "
+            f"is not divisible by {divisor}"
         )
         raise ValueError(msg)
-    return _forward_plan(batch, channels, spatial, factors, channels_last, order)
+
+
+def _inverted(forward: ShufflePlan, source: tuple[int, ...]) -> ShufflePlan:
+    """Return the plan that undoes ``forward``, giving back its input of shape ``source``."""
+    inverse_axes = tuple(sorted(range(len(forward.axes)), key=forward.axes.__getitem__))
+    expanded = tuple(forward.expand_shape[a] for a in forward.axes)
+    return ShufflePlan(expanded, inverse_axes, source)
 
 
 def _check_zero_size_extent(

@@ -7,8 +7,9 @@ each case with :func:`counting` and reads back what actually ran. Records from e
 (a copy pool, Dask's scheduler threads) reach every open listener.
 
 Route names are ``"<backend>:<route>"``. Each fast-path module lists the routes it can take
-in a ``ROUTES`` mapping (name -> one-line description) and says which of them this machine
-cannot reach with ``unreachable_routes() -> dict[str, str]`` (name -> reason).
+in a ``ROUTES`` mapping (name -> one-line description); a module with routes that not every
+machine can take says which of them this one cannot reach with
+``unreachable_routes() -> dict[str, str]`` (name -> reason).
 """
 
 from __future__ import annotations

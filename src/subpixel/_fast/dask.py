@@ -43,7 +43,7 @@ from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 from subpixel._warnings import ChunkingWarning
 
-__all__ = ["ROUTES", "SHUFFLES_CHUNKS", "aligned_chunks", "prepare", "unreachable_routes"]
+__all__ = ["ROUTES", "SHUFFLES_CHUNKS", "aligned_chunks", "prepare"]
 
 #: The routes of this fast path (see :mod:`subpixel._routes`).
 ROUTES: dict[str, str] = {
@@ -51,11 +51,6 @@ ROUTES: dict[str, str] = {
     "dask:chunked": "several chunks that hold whole groups: one task per chunk, no rechunk",
     "dask:rechunked": "chunks that split a group: rechunked once, then one task per chunk",
 }
-
-
-def unreachable_routes() -> dict[str, str]:
-    """Return the routes this machine cannot take, with why: every Dask route runs anywhere."""
-    return {}
 
 
 Chunks = tuple[tuple[int, ...], ...]

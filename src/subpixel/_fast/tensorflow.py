@@ -29,18 +29,13 @@ from subpixel._fast import Runner
 from subpixel._plan import ShufflePlan, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
 
-__all__ = ["ROUTES", "check_array", "prepare", "unreachable_routes"]
+__all__ = ["ROUTES", "check_array", "prepare"]
 
 ROUTES: dict[str, str] = {
     "tensorflow:eager": "eager tensor or variable: tf.reshape, tf.transpose, tf.reshape run eagerly",
     "tensorflow:graph": "inside tf.function (plain or XLA) with every size known when tracing",
     "tensorflow:graph-dynamic": "inside tf.function with batch or spatial sizes known only at run time",
 }
-
-
-def unreachable_routes() -> dict[str, str]:
-    """Return the routes this machine cannot take (none: every route runs on any CPU)."""
-    return {}
 
 
 def _apply_static(x: Any, plan: ShufflePlan) -> Any:
