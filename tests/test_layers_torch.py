@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import subpixel
-from subpixel._layer_spec import ShuffleSpec
+from subpixel._spec import ShuffleSpec
 from subpixel.torch import PixelShuffle, PixelUnshuffle, SubPixelConv
 from tests.layer_helpers import (
     ICNR_CASES,

@@ -9,7 +9,7 @@ from subpixel._dispatch import Runner, runner_for, traced_runner
 from subpixel._spec import ShuffleSpec
 from subpixel._validate import Order
 
-__all__ = ["pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["apply_spec", "pixel_shuffle", "pixel_unshuffle"]
 
 ArrayT = TypeVar("ArrayT")
 
@@ -151,11 +151,30 @@ def pixel_unshuffle(
     return _run(x, downscale_factor, True, channels_last, order, "pixel_unshuffle")
 
 
+def apply_spec(x: ArrayT, spec: ShuffleSpec) -> ArrayT:
+    """Apply a validated ``spec`` to ``x``: what every framework's layers call.
+
+    The layers hold one :class:`~subpixel._spec.ShuffleSpec`; this is the public functions'
+    path without their argument checks, with the same runner cache.
+    """
+    torch = _modules.get("torch")
+    if torch is not None and (torch.compiler.is_compiling() or torch._C._is_tracing()):
+        return traced_runner(x, spec)(x)  # type: ignore[no-any-return]
+    key: tuple[object, ...] | None = (type(x), getattr(x, "shape", None), spec)
+    try:
+        runner = _runners.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable shape
+        runner = key = None
+    if runner is None:
+        runner = _remember(key, runner_for(x, spec))
+    return runner(x)  # type: ignore[no-any-return]
+
+
 def _run(
     x: ArrayT, factor: object, inverse: bool, channels_last: object, order: object, caller: str
 ) -> ArrayT:
     torch = _modules.get("torch")
-    if torch is not None and torch.compiler.is_compiling():
+    if torch is not None and (torch.compiler.is_compiling() or torch._C._is_tracing()):
         spec = ShuffleSpec.create(
             factor, inverse=inverse, channels_last=channels_last, order=order, caller=caller
         )
@@ -179,9 +198,13 @@ def _run(
     spec = ShuffleSpec.create(
         factor, inverse=inverse, channels_last=channels_last, order=order, caller=caller
     )
-    runner = runner_for(x, spec)
+    return _remember(key, runner_for(x, spec))(x)  # type: ignore[no-any-return]
+
+
+def _remember(key: tuple[object, ...] | None, runner: Runner) -> Runner:
+    """Cache ``runner`` under ``key`` (unless ``None``); the cache is emptied when full."""
     if key is not None:
         if len(_runners) >= RUNNER_CACHE_SIZE:
             _runners.clear()
         _runners[key] = runner
-    return runner(x)  # type: ignore[no-any-return]
+    return runner

@@ -107,7 +107,7 @@ def run(x: Any, spec: ShuffleSpec) -> Any:
 
 
 def traced_runner(x: Any, spec: ShuffleSpec) -> Runner:
-    """Return the runner to use while ``torch.compile`` traces: plain Python, no caches.
+    """Return the runner to use while PyTorch traces (compile, export, ``jit.trace``): no caches.
 
     PyTorch tensors take the traceable route of :mod:`subpixel._fast._torch_plain`, whose
     symbolic sizes pass through; arrays of other libraries take their usual route.

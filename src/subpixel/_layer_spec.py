@@ -11,10 +11,10 @@ import dataclasses
 import math
 from typing import Any
 
-from subpixel._spec import ShuffleSpec, TracedSteps
+from subpixel._spec import ShuffleSpec
 from subpixel._validate import check_bool, check_positive_int, check_sizes
 
-__all__ = ["ShuffleSpec", "SubPixelConvSpec", "TracedSteps"]
+__all__ = ["SubPixelConvSpec"]
 
 _CALLER = "SubPixelConv"
 

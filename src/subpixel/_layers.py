@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, NoReturn, TypeVar
 
-from subpixel._api import pixel_shuffle, pixel_unshuffle
-from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
+from subpixel._api import apply_spec
+from subpixel._layer_spec import SubPixelConvSpec
+from subpixel._spec import ShuffleSpec
 
 __all__ = ["Factor", "ShuffleLayer", "conv_class", "reject_input"]
 
@@ -48,9 +49,8 @@ class ShuffleLayer:
 
     @staticmethod
     def run(spec: ShuffleSpec, x: ArrayT) -> ArrayT:
-        """Shuffle ``x`` eagerly with :func:`subpixel.pixel_shuffle` or :func:`subpixel.pixel_unshuffle`."""
-        function = pixel_unshuffle if spec.inverse else pixel_shuffle
-        return function(x, spec.factor, channels_last=spec.channels_last, order=spec.order)
+        """Shuffle ``x`` as :func:`subpixel.pixel_shuffle` (or ``pixel_unshuffle``) with ``spec``."""
+        return apply_spec(x, spec)
 
 
 def reject_input(value: object, argument: str, wanted: str, advice: str = "") -> NoReturn:

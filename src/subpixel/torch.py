@@ -4,11 +4,11 @@ Importing this module imports torch. With their defaults the shuffle layers are
 ``torch.nn.PixelShuffle``/``PixelUnshuffle`` bit for bit, ``repr`` included; they also take
 per-axis factors (1-D, 3-D, non-square), ``channels_last`` and ``order="DCR"``.
 
-In eager mode the layers call :func:`subpixel.pixel_shuffle`. While ``torch.compile``,
-``torch.export``, ``torch.onnx.export`` or ``torch.jit.trace`` traces them, they apply the same
-permutation with ``unflatten``/``permute``/``flatten``, which need no sizes, so graphs have no
-breaks, symbolic batch and spatial sizes pass through, and exported models are reshapes and
-one transpose.
+The layers run :func:`subpixel.pixel_shuffle`'s path with their validated settings. While
+``torch.compile``, ``torch.export``, ``torch.onnx.export`` or ``torch.jit.trace`` traces them,
+that path applies the permutation with ``unflatten``/``permute``/``flatten``, which need no
+sizes, so graphs have no breaks, symbolic batch and spatial sizes pass through, and exported
+models are reshapes and one transpose.
 """
 
 import math
@@ -18,28 +18,12 @@ import torch
 from torch import nn
 
 from subpixel._icnr import icnr_draw
-from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
+from subpixel._layer_spec import SubPixelConvSpec
 from subpixel._layers import Factor, ShuffleLayer, conv_class, reject_input
 from subpixel._plan import Order
+from subpixel._spec import ShuffleSpec
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
-
-
-def _tracing() -> bool:
-    """Tell whether dynamo (compile, export) or the TorchScript tracer (legacy ONNX) is tracing."""
-    tracing = torch.jit.is_tracing()  # type: ignore[attr-defined,no-untyped-call]
-    return bool(torch.compiler.is_compiling() or tracing)
-
-
-def _traced(spec: ShuffleSpec, x: torch.Tensor) -> torch.Tensor:
-    """Shuffle with sizes that may be symbolic: split with -1, permute, merge; no size arithmetic."""
-    steps = spec.traced_steps(tuple(x.shape))
-    for axis, sizes in steps.splits:
-        x = x.unflatten(axis, sizes)  # type: ignore[no-untyped-call]
-    x = x.permute(steps.axes)
-    for first, last in steps.merges:
-        x = x.flatten(first, last)
-    return x.clone()
 
 
 class _Shuffle(ShuffleLayer, nn.Module):
@@ -48,7 +32,7 @@ class _Shuffle(ShuffleLayer, nn.Module):
     The factor (``upscale_factor`` or ``downscale_factor``), ``channels_last`` and ``order``
     are plain attributes (so ``torch.jit.script`` can read them, and setting one after
     construction takes effect, as in torch); the validated
-    :class:`~subpixel._layer_spec.ShuffleSpec` is rebuilt from them when one changed.
+    :class:`~subpixel._spec.ShuffleSpec` is rebuilt from them when one changed.
     """
 
     def __init__(self, factor: Factor, channels_last: bool, order: Order):
@@ -76,7 +60,7 @@ class _Shuffle(ShuffleLayer, nn.Module):
         if not isinstance(given, torch.Tensor):
             name = "PixelUnshuffle" if spec.inverse else "PixelShuffle"
             reject_input(given, f"{name}.forward: argument 'input'", "a torch.Tensor")
-        return _traced(spec, given) if _tracing() else ShuffleLayer.run(spec, given)
+        return ShuffleLayer.run(spec, given)
 
     def extra_repr(self) -> str:
         """Return the arguments, as torch's layer writes them (``upscale_factor=2``)."""

@@ -31,7 +31,7 @@ orders take the plain or blocked copy). :data:`SPLIT_LANES` and :data:`JOIN_LANE
 ``(element bytes, L)`` pairs where the kernels measured faster than the slice copies.
 
 Routes recorded (see :mod:`subpixel._routes`) when the caller names its backend (the NumPy
-executor does; the torch path records its own route instead): ``numpy:plain-copy`` (one
+fast path does; the torch path records its own route instead): ``numpy:plain-copy`` (one
 ``np.copyto``: the view needs no blocking), ``numpy:blocked``, ``numpy:lanes-split`` and
 ``numpy:lanes-join`` (the kernels), and ``numpy:threaded`` beside a kernel's tag when its
 blocks were split over the pool.

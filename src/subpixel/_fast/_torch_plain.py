@@ -1,8 +1,8 @@
 """The shuffle written with tensor methods: the route PyTorch's tracers can follow.
 
-:func:`apply_traced` is the one traceable route: :mod:`subpixel._dispatch` takes it while
-``torch.compile`` or ``torch.export`` traces a call, and :mod:`subpixel._fast.torch` while
-``torch.jit.trace`` (the legacy ONNX exporter) does. It needs no sizes (split with ``-1``,
+:func:`apply_traced` is the one traceable route: :mod:`subpixel._api` takes it while
+``torch.compile``, ``torch.export`` or ``torch.jit.trace`` (the legacy ONNX exporter) traces
+a call. It needs no sizes (split with ``-1``,
 permute, merge), so symbolic batch and spatial sizes pass through and exported graphs hold
 no baked sizes. :func:`apply_plain` is the same copy with the plan's sizes, for eager inputs
 the CPU kernel does not take. Both stay plain Python on tensor methods (no caches, imports
@@ -84,7 +84,10 @@ def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
     """
     _check_dense(torch, x)
     shape = tuple(x.shape)
-    spec.plan(shape, cached=False)  # the errors of an eager call; symbolic sizes pass through
+    # torch.jit.trace may give sizes as tensors: then only traced_steps checks the int sizes.
+    sized = all(isinstance(size, (int, torch.SymInt)) for size in shape)
+    if sized:
+        spec.plan(shape, cached=False)  # the errors of an eager call; symbolic sizes pass through
     steps = spec.traced_steps(shape)
     moved = x
     for axis, sizes in steps.splits:
@@ -92,7 +95,7 @@ def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
     moved = moved.permute(steps.axes)
     for first, last in steps.merges:
         moved = moved.flatten(first, last)
-    nhwc = len(shape) == 4 and strides_like_channels_last(shape, tuple(x.stride()))
+    nhwc = sized and len(shape) == 4 and strides_like_channels_last(shape, tuple(x.stride()))
     return moved.clone(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
 
 

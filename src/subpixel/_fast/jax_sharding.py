@@ -120,7 +120,7 @@ def sharding_steps(
 def apply_plan_sharded(x: Any, plan: ShufflePlan) -> Any | None:
     """Shuffle ``x`` if it is sharded over explicit mesh axes; return None if it is not.
 
-    This is the hook for the JAX executor: call it first, inside the jitted function, and fall
+    This is the hook for the JAX fast path: call it first, inside the jitted function, and fall
     back to the plain reshape, transpose, reshape when it returns None.
 
     Parameters

@@ -91,7 +91,7 @@ def shuffle_large(
 
     ``out`` (shape ``plan.collapse_shape``, any strides, not overlapping ``x``) lets the torch
     fast path write a channels-last result. ``backend`` names the routes the copy engine
-    records (``"numpy"`` from the NumPy executor; nothing is recorded without it).
+    records (``"numpy"`` from the NumPy fast path; nothing is recorded without it).
     """
     src = x.reshape(plan.expand_shape).transpose(plan.axes)
     if out is None:

@@ -22,9 +22,11 @@ Routes, chosen per call from the plan and the input (never by timing):
   shuffles the tangent, each by these same routes, so gradients of any order,
   forward-over-reverse and the gradients' strides match PyTorch's op.
 * ``torch:plain``: everything else (inputs below :data:`KERNEL_BYTES`, other devices, tensor
-  subclasses, functorch transforms, ``torch.jit`` tracing, complex128, quantized tensors) runs
-  the three tensor methods of :mod:`subpixel._fast._torch_plain`, which every PyTorch tracer
-  understands.
+  subclasses, functorch transforms, complex128, quantized tensors) runs the three tensor
+  methods of :mod:`subpixel._fast._torch_plain`.
+
+While PyTorch traces a call (compile, export, ``jit.trace``), :mod:`subpixel._api` sends tensors
+to the traceable route of :mod:`subpixel._fast._torch_plain` instead; no runner here sees them.
 
 Every result has the strides PyTorch's own op gives (channels-last when a 4-d input's strides
 read as channels-last, see :func:`~subpixel._fast._torch_plain.strides_like_channels_last`).
@@ -43,7 +45,7 @@ import torch.autograd.forward_ad as _forward_ad
 from subpixel import _routes
 from subpixel._fast import Runner
 from subpixel._fast._pages import advise_huge_pages
-from subpixel._fast._torch_plain import apply_plain, apply_traced, channels_last_result
+from subpixel._fast._torch_plain import apply_plain, channels_last_result
 from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
@@ -88,7 +90,7 @@ ROUTES: dict[str, str] = {
     ),
     "torch:plain": (
         "the three tensor methods: inputs below KERNEL_BYTES, other devices, subclasses, functorch "
-        "transforms, tracing, 16-byte and quantized elements"
+        "transforms, 16-byte and quantized elements"
     ),
     "torch:kernel": "CPU tensor from KERNEL_BYTES: the NumPy engine over views of the same bytes",
     "torch:kernel-autograd": (
@@ -101,7 +103,6 @@ ROUTES: dict[str, str] = {
 
 _AS_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 _Tensor = torch.Tensor
-_is_tracing: Callable[[], bool] = torch._C._is_tracing
 _transforms_active: Callable[[], bool] = torch._C._are_functorch_transforms_active
 _is_compiling: Callable[[], bool] = torch.compiler.is_compiling
 
@@ -203,10 +204,6 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     inverse = spec.inverted().plan(plan.collapse_shape)
 
     def run_large(x: Any) -> Any:
-        if _is_tracing():  # torch.jit.trace: no sizes baked into the graph
-            if _routes.listening:
-                _routes.record("torch:plain")
-            return apply_traced(torch, x, spec=spec)
         return _apply(x, plan, inverse)
 
     factor = spec.torch_factor
@@ -221,11 +218,11 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     limit = KERNEL_BYTES
 
     def run_native(x: Any) -> Any:
-        # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only):
-        # while tracing (jit, or export's tensor subclasses) the plain methods run.
+        # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only): on
+        # export's tensor subclasses the plain methods run (tracers never reach this runner).
         # Past SMALL_ELEMENTS PyTorch's op keeps 4- and 8-byte elements only: it measured
         # 1.3x to 1.5x faster than the methods there, and 2x to 4x slower on 1 and 2 bytes.
-        if (not unshuffle or (type(x) is _Tensor and not _is_tracing())) and (
+        if (not unshuffle or type(x) is _Tensor) and (
             tiny or (4 <= (item := x.element_size()) <= 8 and size * item < limit)
         ):
             try:

@@ -14,9 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from subpixel._icnr import icnr_draw
-from subpixel._layer_spec import ShuffleSpec, SubPixelConvSpec
+from subpixel._layer_spec import SubPixelConvSpec
 from subpixel._layers import Factor, reject_input
 from subpixel._plan import Order
+from subpixel._spec import ShuffleSpec
 
 __all__ = ["BIAS_INIT", "KERNEL_INIT", "Initializer", "checked_input", "conv_inits", "icnr_init"]
 
