@@ -37,7 +37,7 @@ from typing import Any
 __all__ = ["AVAILABLE", "LANES", "kernel", "reason_unavailable"]
 
 #: Lane counts (the innermost factor) with a kernel of their own; other copies keep the NumPy
-#: engine. Larger lane counts are rare, and NumPy's strided loops do well on them.
+#: engine (larger innermost factors are rare, and each lane count is one more compile).
 LANES = (2, 3, 4, 5, 6, 7, 8)
 
 #: Element sizes (bytes) the kernels move, as unsigned integers of that size.
