@@ -106,7 +106,7 @@ def unreachable_routes() -> dict[str, str]:
     reason = _compiled.reason_unavailable()
     if reason is not None:
         return dict.fromkeys(ROUTES, f"not reachable here: {reason}")
-    why = "not reachable here: the compiled kernels take these copies (numba is installed)"
+    why = "not reachable here: numba is installed (the compiled kernels or the slice copies take these)"
     return {"numpy:lanes-split": why, "numpy:lanes-join": why}
 
 
@@ -222,6 +222,9 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
             _run_job(job, dst, src, backend)
             return
     dst, src = _simplify(dst, src)
+    # Where the compiled kernels work, the lanes kernels never run (the views the compiled ones
+    # decline, unaligned or reversed, take the slice copies), so their routes are unreachable.
+    lanes_ok = lanes_ok and (not _compiled.AVAILABLE or _compiled.reason_unavailable() is not None)
     axis = _split_axis(dst, src) if lanes_ok and item in {n // 2 for n in LANE_BYTES} else None
     if axis is not None and (item, dst.shape[axis]) in SPLIT_LANES:
         order = [a for a in range(dst.ndim) if a != axis] + [axis]
