@@ -1,18 +1,43 @@
-"""Local runs of the CI rows by name: ``nox -s tests-torch``, ``nox -s conformance``, ``nox -s lint``.
+"""The CI jobs by name: ``nox -s conformance``, ``nox -s install-torch``, ``nox -s lint``, ...
 
-Each ``tests-<row>`` session installs only that row's libraries plus the test tools, so a
-hidden dependency on another framework fails there. The GitHub Actions workflow
-(``.github/workflows/ci.yml``) runs the same sessions, one job each.
+The GitHub Actions workflow (``.github/workflows/ci.yml``) runs exactly the sessions that ``.ci/run``
+runs here, one job each:
+
+- ``conformance`` and ``tests``: the run step of the README's two commands (read from README.md),
+  every framework installed;
+- ``lint``, ``typecheck``, ``docs``;
+- ``install-torch``, ``install-numpy``, ``install-jax``, ``install-dask``: the wheel built from this
+  checkout, installed with one framework in a fresh virtual environment, as a user would (torch
+  without NumPy); each runs its README example and its conformance rows, and the NumPy one the
+  NumPy-only tests from the sdist. torch has sessions on Python 3.11 (its CPU wheel here), the others
+  on 3.10, 3.12 and 3.13; CI runs ``install-torch-3.11``, ``install-numpy-3.10``,
+  ``install-dask-3.12`` and ``install-jax-3.13`` (:data:`CI_INSTALLS`).
+
+``.ci/run`` runs ``conformance``, ``tests``, ``lint``, ``typecheck`` and ``docs`` with
+``--no-venv --no-install`` inside the environment the README's first command sets up, and the
+install sessions as they are. ``tests-<row>`` (the suite on one backend row), ``lowest`` (the
+declared floors), ``mutation`` and ``peers`` are run by hand and reported, not in CI.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import nox
 
-nox.options.default_venv_backend = "venv"
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_existing_virtualenvs = True
 
+ROOT = Path(__file__).resolve().parent
 CONSTRAINTS = ("-c", "constraints.txt")
+if os.environ.get("PIP_FIND_LINKS") and not os.environ.get("UV_FIND_LINKS"):
+    os.environ["UV_FIND_LINKS"] = os.environ["PIP_FIND_LINKS"]  # uv reads pip's local wheels too
 
 #: Test rows: the extras each installs and the backends its tests must run on.
 ROWS: dict[str, tuple[str, str]] = {
@@ -30,8 +55,9 @@ ROW_ENV: dict[str, dict[str, str]] = {"keras": {"KERAS_BACKEND": "jax"}}
 
 
 def _pip_with_groups(session: nox.Session) -> None:
-    """``--group`` (PEP 735 dependency groups) needs pip 25.1 or later."""
-    session.run("python", "-m", "pip", "install", "-q", "-U", "pip>=25.1")
+    """``--group`` (PEP 735 dependency groups) needs pip 25.1 or later (uv has it)."""
+    if session.venv_backend == "venv":
+        session.install("-q", "-U", "pip>=25.1")
 
 
 def _install(session: nox.Session, extras: str, *groups: str) -> None:
@@ -55,15 +81,34 @@ for _row in ROWS:
         _tests(session, row)
 
 
+def _readme() -> ModuleType:
+    """``.ci/readme.py``: the README's commands and examples."""
+    spec = importlib.util.spec_from_file_location("readme", ROOT / ".ci" / "readme.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _readme_run(session: nox.Session, number: int) -> None:
+    """Run the last step of the README's ``number``-th command, as written, with this session's Python."""
+    env, args = _readme().run(number)
+    session.run(*args, *session.posargs, env=env)
+
+
 @nox.session
 def conformance(session: nox.Session) -> None:
-    """Run the full CPU matrix on every backend and layer row (the README's main job)."""
+    """Run the README's first command: the full CPU matrix on every backend and layer row (the main job)."""
     _install(session, "all", "test")
-    out = session.posargs[0] if session.posargs else "conformance-report"
-    session.run(
-        "python", "-m", "subpixel", "conformance", "--devices", "cpu", "--out", out,
-        env={"KERAS_BACKEND": "jax"},
-    )  # fmt: skip
+    _readme_run(session, 1)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the README's second command: the whole test suite, every framework installed."""
+    _install(session, "all", "test")
+    _readme_run(session, 2)
 
 
 @nox.session
@@ -87,7 +132,7 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site, warnings as errors."""
     _install(session, "all", "docs")
-    session.run("mkdocs", "build", "--strict", "-d", "site", env={"KERAS_BACKEND": "jax"})
+    session.run("mkdocs", "build", "--strict", "--quiet", "-d", "out/site", env={"KERAS_BACKEND": "jax"})
 
 
 @nox.session
@@ -101,6 +146,114 @@ def lowest(session: nox.Session) -> None:
     )  # fmt: skip
     env = {"SUBPIXEL_BACKENDS": "numpy,array_api_strict,jax,dask,flax,keras", "KERAS_BACKEND": "jax"}
     session.run("python", "-m", "pytest", "-n", "2", *session.posargs, env=env)
+
+
+# -- One framework at a time, from the built wheel, in fresh virtual environments ------------------
+
+#: The install sessions CI runs (``.ci/run`` and the workflow): every supported Python this machine
+#: has (3.10 to 3.13) appears once.
+CI_INSTALLS = ("install-torch-3.11", "install-numpy-3.10", "install-dask-3.12", "install-jax-3.13")
+
+#: Pythons of the NumPy, Dask and JAX install sessions (torch: 3.11, where its CPU wheel is).
+INSTALL_PYTHONS = ["3.10", "3.12", "3.13"]
+
+_built: dict[str, Path] = {}
+
+
+def _dist(session: nox.Session) -> dict[str, Path]:
+    """Build the wheel and the sdist of this checkout once per nox run; return both."""
+    if not _built:
+        out = ROOT / "out" / "nox-dist"
+        shutil.rmtree(out, ignore_errors=True)
+        session.run(sys.executable, "-m", "uv", "build", "-q", "-o", str(out), str(ROOT), external=True)
+        _built["wheel"] = next(out.glob("*.whl"))
+        _built["sdist"] = next(out.glob("*.tar.gz"))
+    return _built
+
+
+def _fresh(session: nox.Session, extra: str, *groups: str) -> None:
+    """Install the built wheel with one extra (and dependency groups) into the session's new venv."""
+    wheel = _dist(session)["wheel"]
+    args = [arg for group in groups for arg in ("--group", group)]
+    session.install(*CONSTRAINTS, f"{wheel}[{extra}]", *args)
+    found = session.run("python", "-c", "import subpixel; print(subpixel.__file__)", silent=True)
+    assert isinstance(found, str)
+    if not Path(found.strip()).is_relative_to(Path(session.virtualenv.location).resolve()):
+        session.error(f"subpixel imported from {found.strip()}, not from the installed wheel")
+
+
+def _example(session: nox.Session, framework: str) -> None:
+    """Run the README's example for ``framework`` in the session's environment."""
+    path = Path(session.create_tmp()) / f"{framework}_example.py"
+    path.write_text(_readme().example(framework), encoding="utf-8")
+    session.run("python", str(path))
+    session.log(f"README's {framework} example ran")
+
+
+def _rows(session: nox.Session, backends: str) -> None:
+    """Run the quick conformance matrix on ``backends`` (CPU)."""
+    out = Path(session.create_tmp()) / "conformance"
+    session.run(
+        "python", "-m", "subpixel", "conformance", "--backends", backends, "--devices", "cpu", "--quick",
+        "--out", str(out),
+    )  # fmt: skip
+
+
+@nox.session(name="install-torch", python=["3.11"], reuse_venv=False)
+def install_torch(session: nox.Session) -> None:
+    """``subpixel[torch]`` alone, without NumPy: the README example; the conformance rows or exit 2."""
+    _fresh(session, "torch")
+    python = Path(session.bin) / "python"
+    if subprocess.run([python, "-c", "import numpy"], capture_output=True, check=False).returncode == 0:
+        session.error("subpixel[torch] installed NumPy")
+    _example(session, "torch")
+    log = Path(session.create_tmp()) / "conformance.log"
+    with log.open("w") as stream:
+        status = subprocess.run(
+            [python, "-m", "subpixel", "conformance", "--backends",
+             "torch,subpixel.torch", "--devices", "cpu", "--quick", "--out", str(log.with_suffix(""))],
+            stdout=stream, stderr=subprocess.STDOUT, check=False,
+        ).returncode  # fmt: skip
+    text = log.read_text(encoding="utf-8")
+    if status == 0:
+        session.log([line for line in text.splitlines() if line.startswith("conformance: ")][-1])
+    elif status == 2 and "Traceback" not in text and len(text.splitlines()) == 1:
+        session.log(f"conformance without NumPy (status 2): {text.strip()}")
+    else:
+        session.error(f"conformance without NumPy must run, or exit 2 with one line:\n{text}")
+
+
+@nox.session(name="install-numpy", python=INSTALL_PYTHONS, reuse_venv=False)
+def install_numpy(session: nox.Session) -> None:
+    """``subpixel[numpy]`` alone: the README example, the NumPy rows, the NumPy-only tests of the sdist."""
+    _fresh(session, "numpy", "test")
+    _example(session, "numpy")
+    _rows(session, "numpy")
+    tree = Path(session.create_tmp()) / "sdist"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir()
+    session.run("tar", "xzf", str(_dist(session)["sdist"]), "-C", str(tree), external=True)
+    with session.chdir(next(tree.iterdir())):
+        session.run(
+            "python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-q", "-m", "not slow",
+            *session.posargs, env={"SUBPIXEL_BACKENDS": "numpy"},
+        )  # fmt: skip
+
+
+@nox.session(name="install-jax", python=INSTALL_PYTHONS, reuse_venv=False)
+def install_jax(session: nox.Session) -> None:
+    """``subpixel[jax]`` alone: the README example and the JAX rows (eager and ``jit``)."""
+    _fresh(session, "jax")
+    _example(session, "jax")
+    _rows(session, "jax,jax.jit")
+
+
+@nox.session(name="install-dask", python=INSTALL_PYTHONS, reuse_venv=False)
+def install_dask(session: nox.Session) -> None:
+    """``subpixel[dask]`` alone: the README example and the Dask rows."""
+    _fresh(session, "dask")
+    _example(session, "dask")
+    _rows(session, "dask")
 
 
 # -- The proof's long runs: not in CI; run once and report (see docs/conformance.md) ----------------

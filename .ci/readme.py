@@ -1,6 +1,7 @@
 """Read commands and examples out of README.md, so that CI runs exactly what the README says.
 
 ``python3 .ci/readme.py command N``     the Nth bash block of "Set up and run" (there must be two)
+``python3 .ci/readme.py setup N``       that block without its last ``&&`` step (the set-up; may be empty)
 ``python3 .ci/readme.py example FW``    the example under "Examples" that imports FW and no other framework
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -27,6 +29,27 @@ def command(number: int) -> str:
     if len(blocks) != 2:
         sys.exit(f"README's 'Set up and run' must hold exactly two bash commands, found {len(blocks)}")
     return str(blocks[number - 1]).strip()
+
+
+def setup(number: int) -> str:
+    """Return the ``number``-th command without its last ``&&`` step: the set-up before the run."""
+    return " && ".join(command(number).split(" && ")[:-1])
+
+
+def run(number: int) -> tuple[dict[str, str], list[str]]:
+    """Return the last ``&&`` step of the ``number``-th command as (environment, arguments).
+
+    The README runs ``.venv/bin/python``; the arguments name plain ``python`` instead, so that a
+    session runs the same step in whichever environment it has (``nox -s conformance``, ``nox -s tests``).
+    """
+    words = shlex.split(command(number).split(" && ")[-1])
+    env: dict[str, str] = {}
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    if words and words[0].endswith("/bin/python"):
+        words[0] = "python"
+    return env, words
 
 
 def frameworks(code: str) -> set[str]:
@@ -54,4 +77,9 @@ def example(framework: str) -> str:
 
 if __name__ == "__main__":
     kind, value = sys.argv[1:3]
-    print(command(int(value)) if kind == "command" else example(value))
+    if kind == "command":
+        print(command(int(value)))
+    elif kind == "setup":
+        print(setup(int(value)))
+    else:
+        print(example(value))

@@ -1,8 +1,9 @@
-"""The CI workflow and the noxfile describe the same rows, each installing one backend only."""
+"""The CI workflow runs exactly the nox sessions ``.ci/run`` runs; test rows install one backend only."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ NEEDS = ()
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 NOXFILE = ROOT / "noxfile.py"
+CI_RUN = ROOT / ".ci" / "run"
 
 pytestmark = pytest.mark.skipif(not WORKFLOW.exists(), reason="the sdist carries no CI workflow")
 
@@ -35,14 +37,52 @@ def _nox_rows() -> dict[str, tuple[str, str]]:
     raise AssertionError("noxfile.py has no ROWS")
 
 
+def _noxfile_constant(name: str) -> Any:
+    """A literal module-level constant of the noxfile, read without importing nox."""
+    for node in ast.parse(NOXFILE.read_text(encoding="utf-8")).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(target, ast.Name) and target.id == name:
+            value = getattr(node, "value", None)
+            assert value is not None
+            return ast.literal_eval(value)
+    raise AssertionError(f"noxfile.py has no {name}")
+
+
 def _nox_sessions() -> set[str]:
+    """Every session name ``nox -l`` would list (python-parametrised ones as ``name-3.x``)."""
     names = {f"tests-{row}" for row in _nox_rows()}
     for node in ast.parse(NOXFILE.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.FunctionDef) and any(
-            ast.unparse(d).startswith("nox.session") for d in node.decorator_list
-        ):
-            names.add(node.name)
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if not ast.unparse(decorator).startswith("nox.session"):
+                continue
+            keywords = {k.arg: k.value for k in decorator.keywords} if isinstance(decorator, ast.Call) else {}
+            name = ast.literal_eval(keywords["name"]) if "name" in keywords else node.name
+            python = keywords.get("python")
+            if python is None:
+                names.add(name)
+                continue
+            versions = (
+                _noxfile_constant(python.id) if isinstance(python, ast.Name) else ast.literal_eval(python)
+            )
+            names.update(f"{name}-{version}" for version in versions)
     return names
+
+
+def _ci_run_sessions() -> list[str]:
+    """The nox sessions ``.ci/run`` runs, in order."""
+    text = CI_RUN.read_text(encoding="utf-8")
+    found: list[str] = []
+    for line in text.splitlines():
+        call = re.match(r"\s*in_venv -s (.+)", line)
+        if call:
+            found.extend(call[1].split())
+    installs = re.search(r"^installs=\(([^)]*)\)", text, re.M)
+    assert installs, ".ci/run names no install sessions"
+    found.extend(installs[1].split())
+    assert '.venv/bin/nox -s "${installs[@]}"' in text
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +92,23 @@ def workflow() -> dict[str, Any]:
     return loaded
 
 
-def test_one_job_per_backend_row(workflow: dict[str, Any]) -> None:
-    rows = _nox_rows()
-    tests = workflow["jobs"]["tests"]
-    assert tests["strategy"]["fail-fast"] is False
-    assert tests["strategy"]["matrix"]["row"] == list(rows)
-    runs = [step.get("run", "") for step in tests["steps"]]
-    assert 'nox -s "tests-${{ matrix.row }}"' in runs
+def test_jobs_are_the_sessions_ci_runs(workflow: dict[str, Any]) -> None:
+    ran = _ci_run_sessions()
+    assert set(ran) <= _nox_sessions(), set(ran) - _nox_sessions()
+    assert {"conformance", "tests", "lint", "typecheck", "docs"} <= set(ran)
+    assert tuple(s for s in ran if s.startswith("install-")) == _noxfile_constant("CI_INSTALLS")
+    assert list(workflow["jobs"]) == ["session"]
+    job = workflow["jobs"]["session"]
+    assert job["strategy"]["fail-fast"] is False
+    matrix = job["strategy"]["matrix"]
+    jobs = [(s, p) for s in matrix["session"] for p in matrix["python"]]
+    jobs += [(row["session"], row["python"]) for row in matrix["include"]]
+    assert sorted(s for s, _ in jobs) == sorted(ran)
+    for session, python in jobs:  # a session named for its Python runs on that Python
+        suffix = re.search(r"-(3\.\d+)$", session)
+        assert python == (suffix[1] if suffix else "3.11"), (session, python)
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert 'nox -s "${{ matrix.session }}"' in runs
 
 
 def test_rows_install_one_backend_and_name_known_backends() -> None:
@@ -76,24 +126,35 @@ def test_rows_install_one_backend_and_name_known_backends() -> None:
         assert set(backends.split(",")) <= known, (row, backends)
 
 
-def test_lint_typecheck_docs_and_conformance_jobs(workflow: dict[str, Any]) -> None:
-    sessions = _nox_sessions()
-    for job, session in (("lint", "lint"), ("typecheck", "typecheck"), ("docs", "docs"),
-                         ("conformance", "conformance")):  # fmt: skip
-        assert session in sessions
-        runs = " ".join(step.get("run", "") for step in workflow["jobs"][job]["steps"])
-        assert f"nox -s {session}" in runs, job
-    uploads = [s for s in workflow["jobs"]["conformance"]["steps"] if "upload-artifact" in s.get("uses", "")]
+def test_the_conformance_job_uploads_its_matrix(workflow: dict[str, Any]) -> None:
+    steps = workflow["jobs"]["session"]["steps"]
+    uploads = [s for s in steps if "upload-artifact" in s.get("uses", "")]
     assert uploads
-    assert uploads[0]["if"] == "always()"
+    assert uploads[0]["if"] == "always() && matrix.session == 'conformance'"
+    _, args = _readme_run(1)
+    assert uploads[0]["with"]["path"].rstrip("/") == args[args.index("--out") + 1]
+
+
+def _readme_run(number: int) -> tuple[dict[str, str], list[str]]:
+    spec = importlib.util.spec_from_file_location("readme", ROOT / ".ci" / "readme.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found: tuple[dict[str, str], list[str]] = module.run(number)
+    return found
 
 
 def test_actions_are_pinned_to_a_major_version(workflow: dict[str, Any]) -> None:
-    for name, job in workflow["jobs"].items():
-        assert "timeout-minutes" in job, name
-        for step in job["steps"]:
-            if "uses" in step:
-                assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), (name, step["uses"])
+    yaml = pytest.importorskip("yaml", reason="PyYAML reads the workflow (it comes with the docs tools)")
+    for path in WORKFLOW.parent.glob("*.yml"):
+        jobs = yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"]
+        for name, job in jobs.items():
+            assert "timeout-minutes" in job, (path.name, name)
+            for step in job["steps"]:
+                if "uses" in step:
+                    assert re.fullmatch(r"[\w-]+/[\w-]+@v\d+", step["uses"]), (name, step["uses"])
+    assert workflow["jobs"]
 
 
 def test_actionlint() -> None:
@@ -104,6 +165,9 @@ def test_actionlint() -> None:
             pytest.fail("actionlint is missing in CI: the lint dependency group installs it")
         pytest.skip("actionlint is not installed (the lint dependency group installs it)")
     result = subprocess.run(
-        [actionlint, "-color=false", str(WORKFLOW)], capture_output=True, text=True, check=False
+        [actionlint, "-color=false", *map(str, sorted(WORKFLOW.parent.glob("*.yml")))],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
