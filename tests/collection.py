@@ -72,11 +72,13 @@ def _module_name(path: Path) -> str | None:
 def declared(tree: ast.Module) -> frozenset[str] | None:
     """The module's ``NEEDS`` tuple, or None when it declares nothing."""
     for node in tree.body:
-        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
-        if isinstance(node, ast.AnnAssign):
-            target = node.target
+        target: ast.expr | None = None
+        value: ast.expr | None = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
         if isinstance(target, ast.Name) and target.id == DECLARATION:
-            value = node.value  # type: ignore[union-attr]
             names = ast.literal_eval(value) if value is not None else ()
             unknown = set(names) - FRAMEWORKS
             if unknown:

@@ -1,49 +1,11 @@
-"""Shared helpers of the layer tests: inputs that expose any bit change, and byte comparison."""
+"""Shared helpers of the layer tests: nearest-neighbour upsampling and the ICNR cases."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
-
-#: float32 bit patterns that a value-changing path would alter: NaNs with payloads and signs,
-#: signed zeros, infinities, subnormals, the extremes.
-SPECIAL_BITS = np.array(
-    [
-        0x7FC00001,  # quiet NaN with a payload
-        0xFFC12345,  # negative quiet NaN with a payload
-        0x7F800001,  # signalling NaN
-        0x80000000,  # -0.0
-        0x00000000,  # +0.0
-        0x7F800000,  # +inf
-        0xFF800000,  # -inf
-        0x00000001,  # smallest subnormal
-        0x807FFFFF,  # largest negative subnormal
-        0x7F7FFFFF,  # largest finite
-    ],
-    dtype=np.uint32,
-)
-
-
-def special_floats(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
-    """A float32 array of ``shape``: distinct random values with the special patterns mixed in."""
-    rng = np.random.default_rng(seed)
-    values = rng.standard_normal(math.prod(shape)).astype(np.float32)
-    bits = values.view(np.uint32)
-    slots = rng.permutation(bits.size)[: min(bits.size // 3, SPECIAL_BITS.size)]
-    bits[slots] = SPECIAL_BITS[: slots.size]
-    return bits.view(np.float32).reshape(shape)
-
-
-def assert_same_bits(actual: Any, expected: Any) -> None:
-    """Shape, dtype and every byte equal (NaN payloads and the sign of zero included)."""
-    a = np.ascontiguousarray(actual)
-    e = np.ascontiguousarray(expected)
-    assert a.shape == e.shape, f"shape {a.shape} != {e.shape}"
-    assert a.dtype == e.dtype, f"dtype {a.dtype} != {e.dtype}"
-    assert a.tobytes() == e.tobytes(), "bytes differ"
 
 
 def nearest_upsample(x: np.ndarray, factors: tuple[int, ...], *, channels_last: bool) -> np.ndarray:

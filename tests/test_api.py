@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from subpixel.conformance._cases import all_cases, documented_shape
 from subpixel.conformance._golden import load_golden
 from subpixel.conformance._references import ReferenceBook
 from tests.backends import Backend, to_numpy
-from tests.reference import reference
+from tests.reference import Order, reference
 from tests.values import same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -140,7 +141,7 @@ def test_tensorflow_depth_to_space_examples(backend: Backend) -> None:
 @pytest.mark.parametrize("order", ["CRD", "DCR"])
 @pytest.mark.parametrize("factors", [(2,), (3,), (2, 3), (1, 4), (2, 1, 3), (2, 2, 2)])
 def test_options_follow_their_definition(
-    backend: Backend, channels_last: bool, order: str, factors: tuple[int, ...]
+    backend: Backend, channels_last: bool, order: Order, factors: tuple[int, ...]
 ) -> None:
     """Channels-last moves the axis; DCR permutes channels; k factors act on k axes."""
     out_channels, spatial = 2, (3, 2, 4)[: len(factors)]
@@ -157,7 +158,11 @@ def test_options_follow_their_definition(
         for offset in np.ndindex(*factors):
             depth = int(np.ravel_multi_index(offset, factors))
             channel = c * product + depth if order == "CRD" else depth * out_channels + c
-            target = (slice(None), c, *(slice(o, None, f) for o, f in zip(offset, factors, strict=True)))
+            target: tuple[Any, ...] = (
+                slice(None),
+                c,
+                *(slice(o, None, f) for o, f in zip(offset, factors, strict=True)),
+            )
             expected[target] = x[:, channel]
     assert same_bits(np.moveaxis(y, -1, 1) if channels_last else y, expected)
     back = subpixel.pixel_unshuffle(backend.from_numpy(y), factors, channels_last=channels_last, order=order)
@@ -227,7 +232,7 @@ def test_unshuffle_rejects_indivisible_spatial_size(backend: Backend) -> None:
 @pytest.mark.parametrize("not_an_array", [[[1, 2]], 3, None, "x"])
 def test_non_arrays_are_a_type_error(not_an_array: object) -> None:
     with pytest.raises(TypeError, match=re.escape("pixel_shuffle: x must be an array")):
-        subpixel.pixel_shuffle(not_an_array, 2)  # type: ignore[type-var]
+        subpixel.pixel_shuffle(not_an_array, 2)
 
 
 def test_factor_by_keyword_as_in_torch(backend: Backend) -> None:
@@ -284,7 +289,7 @@ def test_numpy_output_is_new_and_input_untouched(r: int) -> None:
     assert x.tobytes() == before
 
 
-NUMPY_LAYOUTS = {
+NUMPY_LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "transposed": lambda a: np.ascontiguousarray(np.swapaxes(a, -1, -2)).swapaxes(-1, -2),
     "fortran": np.asfortranarray,
     "sliced": lambda a: np.repeat(a, 3, axis=-1)[..., 1::3],
@@ -329,7 +334,7 @@ def test_torch_autograd_backward_is_the_inverse_shuffle() -> None:
     x = torch.randn(2, 8, 3, 4, dtype=torch.float64, requires_grad=True)
     y = subpixel.pixel_shuffle(x, 2)
     weight = torch.randn_like(y)
-    (y * weight).sum().backward()
+    (y * weight).sum().backward()  # type: ignore[no-untyped-call]
     assert x.grad is not None
     assert same_bits(x.grad.numpy(), torch.nn.functional.pixel_unshuffle(weight, 2).numpy())
     assert torch.autograd.gradcheck(lambda t: subpixel.pixel_shuffle(t, (2, 4), order="DCR"), (x,))

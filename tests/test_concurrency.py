@@ -27,7 +27,8 @@ import pytest
 import subpixel
 from tests import collection
 from tests.backends import Backend, requested_backends, requested_frameworks, to_numpy
-from tests.reference import assert_same_bits, random_values, reference
+from tests.reference import reference
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -61,6 +62,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::subpixel.ChunkingWarning")
 
 def _call(rng: np.random.Generator, backend: Backend, large: bool) -> tuple[np.ndarray, Any, dict[str, Any]]:
     """A random valid call: its NumPy input, the factor and the options."""
+    factor: Any
     k = int(rng.integers(1, 4))
     factors = tuple(int(f) for f in rng.integers(1, 4, k))
     inverse = bool(rng.integers(2))
@@ -68,7 +70,7 @@ def _call(rng: np.random.Generator, backend: Backend, large: bool) -> tuple[np.n
     order = "CRD" if rng.integers(2) else "DCR"
     if backend is Backend.JAX:  # a few shapes, each compiled once and then shared by the threads
         shape, factor = JAX_CASES[int(rng.integers(len(JAX_CASES)))]
-        values = random_values(shape, str(rng.choice(DTYPES)), rng)
+        values = special_array(shape, str(rng.choice(DTYPES)), rng)
         return values, factor, {"inverse": inverse, "channels_last": channels_last, "order": order}
     if large:  # past the 8 MiB threshold of the multi-threaded copy
         small = [64] * k
@@ -83,8 +85,8 @@ def _call(rng: np.random.Generator, backend: Backend, large: bool) -> tuple[np.n
     channel_size = channels if inverse else channels * int(np.prod(factors))
     shape = (*batch, *spatial, channel_size) if channels_last else (*batch, channel_size, *spatial)
     dtype = "float32" if large else str(rng.choice(DTYPES))
-    values = random_values(shape, dtype, rng)
-    factor: Any = factors[0] if k == 2 and factors[0] == factors[1] and rng.integers(2) else factors
+    values = special_array(shape, dtype, rng)
+    factor = factors[0] if k == 2 and factors[0] == factors[1] and rng.integers(2) else factors
     return values, factor, {"inverse": inverse, "channels_last": channels_last, "order": order}
 
 
@@ -233,7 +235,7 @@ def memory_run(backend: str, calls: int, warmup: int) -> dict[str, Any]:
         # One intra-op thread: on a busy machine torch's parallel kernel for tiny tensors waits
         # for a second core (~0.2 ms a call instead of ~4 us); memory is what is measured here.
         module.set_num_threads(1)
-    buffers = {}
+    buffers: dict[Any, Any] = {}
     samples: list[int] = []
     for i in range(calls):
         shape, factor, options = _shapes(i)

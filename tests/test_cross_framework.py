@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,8 @@ import subpixel.flax.linen as slinen
 import subpixel.keras as skeras
 import subpixel.torch as storch
 from subpixel._validate import check_factors
-from tests.layer_helpers import assert_same_bits, special_floats
+from tests.reference import Order
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("torch", "jax", "flax", "keras")
@@ -40,28 +42,32 @@ def numpy(x: object) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("factor", "kernel_size", "order"), CASES, ids=str)
-def test_sub_pixel_conv_agrees_across_frameworks(factor: object, kernel_size: object, order: str) -> None:
+def test_sub_pixel_conv_agrees_across_frameworks(
+    factor: int | tuple[int, ...], kernel_size: Any, order: Order
+) -> None:
     torch.manual_seed(0)
     k = len(check_factors(factor, "test", "factor"))
-    block = storch.SubPixelConv(3, 2, factor, kernel_size, order=order, icnr=False)  # type: ignore[arg-type]
+    block = storch.SubPixelConv(3, 2, factor, kernel_size, order=order, icnr=False)
     # Random (not ICNR) weights, so that a permuted channel order cannot pass unnoticed.
     weight = block.conv.weight.detach().numpy()
-    bias = np.random.default_rng(1).standard_normal(weight.shape[0]).astype(np.float32)
+    bias = np.random.default_rng(1).standard_normal(int(weight.shape[0])).astype(np.float32)
+    assert block.conv.bias is not None
     with torch.no_grad():
-        block.conv.bias.copy_(torch.from_numpy(bias))  # type: ignore[union-attr]
+        block.conv.bias.copy_(torch.from_numpy(bias))
     kernel = np.ascontiguousarray(np.moveaxis(weight, (0, 1), (-1, -2)))  # (out, in, *k) -> (*k, in, out)
     x = np.random.default_rng(2).standard_normal((2, 3, *(4 + i for i in range(k)))).astype(np.float32)
     with torch.no_grad():
         expected = to_last(block(torch.from_numpy(x)).numpy())
 
-    flax_block = snnx.SubPixelConv(3, 2, factor, kernel_size, order=order, rngs=nnx.Rngs(0))  # type: ignore[arg-type]
+    flax_block = snnx.SubPixelConv(3, 2, factor, kernel_size, order=order, rngs=nnx.Rngs(0))
+    assert flax_block.conv.bias is not None
     flax_block.conv.kernel[...] = jnp.asarray(kernel)
     flax_block.conv.bias[...] = jnp.asarray(bias)
 
-    linen_block = slinen.SubPixelConv(2, factor, kernel_size, order=order)  # type: ignore[arg-type]
+    linen_block = slinen.SubPixelConv(2, factor, kernel_size, order=order)
     linen_params = {"params": {"conv": {"kernel": jnp.asarray(kernel), "bias": jnp.asarray(bias)}}}
 
-    keras_block = skeras.SubPixelConv(2, factor, kernel_size, data_format="channels_last", order=order)  # type: ignore[arg-type]
+    keras_block = skeras.SubPixelConv(2, factor, kernel_size, data_format="channels_last", order=order)
     keras_block.build((None, *to_last(x).shape[1:]))
     keras_block.conv.set_weights([kernel, bias])
 
@@ -78,34 +84,34 @@ def test_sub_pixel_conv_agrees_across_frameworks(factor: object, kernel_size: ob
 
 @pytest.mark.parametrize(("factor", "kernel_size", "order"), CASES, ids=str)
 def test_shuffle_part_is_bit_for_bit_across_frameworks(
-    factor: object, kernel_size: object, order: str
+    factor: int | tuple[int, ...], kernel_size: Any, order: Order
 ) -> None:
     del kernel_size
     factors = check_factors(factor, "test", "factor")
     count = int(np.prod(factors))
-    first = special_floats((2, 2 * count, *(3 + i for i in range(len(factors)))))
+    first = special_array((2, 2 * count, *(3 + i for i in range(len(factors)))), base="normal")
     last = to_last(first)
-    expected = storch.PixelShuffle(factor, order=order)(torch.from_numpy(first)).numpy()  # type: ignore[arg-type]
+    expected = storch.PixelShuffle(factor, order=order)(torch.from_numpy(first)).numpy()
     channels_first = {
-        "flax.nnx": snnx.PixelShuffle(factor, channels_last=False, order=order)(jnp.asarray(first)),  # type: ignore[arg-type]
+        "flax.nnx": snnx.PixelShuffle(factor, channels_last=False, order=order)(jnp.asarray(first)),
         "flax.linen": slinen.PixelShuffle(factor, channels_last=False, order=order).apply(
             {}, jnp.asarray(first)
-        ),  # type: ignore[arg-type]
-        "keras": skeras.PixelShuffle(factor, data_format="channels_first", order=order)(first),  # type: ignore[arg-type]
+        ),
+        "keras": skeras.PixelShuffle(factor, data_format="channels_first", order=order)(first),
     }
     for out in channels_first.values():
         assert_same_bits(numpy(out), expected)
     channels_last = {
-        "torch": storch.PixelShuffle(factor, channels_last=True, order=order)(torch.from_numpy(last)),  # type: ignore[arg-type]
-        "flax.nnx": snnx.PixelShuffle(factor, order=order)(jnp.asarray(last)),  # type: ignore[arg-type]
-        "flax.linen": slinen.PixelShuffle(factor, order=order).apply({}, jnp.asarray(last)),  # type: ignore[arg-type]
-        "keras": skeras.PixelShuffle(factor, data_format="channels_last", order=order)(last),  # type: ignore[arg-type]
+        "torch": storch.PixelShuffle(factor, channels_last=True, order=order)(torch.from_numpy(last)),
+        "flax.nnx": snnx.PixelShuffle(factor, order=order)(jnp.asarray(last)),
+        "flax.linen": slinen.PixelShuffle(factor, order=order).apply({}, jnp.asarray(last)),
+        "keras": skeras.PixelShuffle(factor, data_format="channels_last", order=order)(last),
     }
     for out in channels_last.values():
         assert_same_bits(numpy(out), to_last(expected))
     # And back: every unshuffle restores the input's bytes.
-    assert_same_bits(numpy(snnx.PixelUnshuffle(factor, order=order)(jnp.asarray(to_last(expected)))), last)  # type: ignore[arg-type]
-    restored = skeras.PixelUnshuffle(factor, data_format="channels_first", order=order)(expected)  # type: ignore[arg-type]
+    assert_same_bits(numpy(snnx.PixelUnshuffle(factor, order=order)(jnp.asarray(to_last(expected)))), last)
+    restored = skeras.PixelUnshuffle(factor, data_format="channels_first", order=order)(expected)
     assert_same_bits(numpy(restored), first)
 
 

@@ -18,6 +18,7 @@ import subpixel
 from subpixel._dispatch import backend_for
 from subpixel._fast.dask import aligned_chunks
 from subpixel._warnings import ChunkingWarning
+from tests.values import same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("dask",)
@@ -26,37 +27,14 @@ DTYPES = ["float32", "float64", "float16", "complex64", "int8", "uint16", "int64
 FACTORS: list[Any] = [1, 2, 3, (2, 3), (3,), (2, 1, 2)]
 
 
-def bits(shape: tuple[int, ...], dtype: Any = "float32", seed: int = 0) -> np.ndarray:
-    """Random bytes of ``dtype`` (NaN payloads, -0.0, inf, subnormals included for floats)."""
-    dtype = np.dtype(dtype)
-    rng = np.random.default_rng(seed)
-    if dtype == np.bool_:
-        return rng.integers(0, 2, size=shape).astype(bool)
-    size = math.prod(shape)
-    out = rng.integers(0, 256, size=size * dtype.itemsize, dtype=np.uint8).view(dtype).reshape(shape)
-    if dtype == np.float32 and size >= 6:
-        special = np.array(
-            [0x7FC00001, 0xFFC12345, 0x80000000, 0x7F800000, 0xFF800000, 0x00000001], dtype=np.uint32
-        )
-        out.reshape(-1)[:: max(1, size // 6)][:6] = special.view(np.float32)
-    return out
-
-
-def same_bytes(actual: Any, expected: np.ndarray) -> bool:
-    actual = np.asarray(actual)
-    return (
-        actual.shape == expected.shape
-        and actual.dtype == expected.dtype
-        and np.ascontiguousarray(actual).tobytes() == np.ascontiguousarray(expected).tobytes()
-    )
-
-
 def shuffle(x: Any, factor: Any, inverse: bool, **kwargs: Any) -> Any:
     fn = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
     return fn(x, factor, **kwargs)
 
 
-def input_shape(factor: Any, inverse: bool, channels_last: bool, batch: tuple[int, ...] = (2,)) -> tuple:
+def input_shape(
+    factor: Any, inverse: bool, channels_last: bool, batch: tuple[int, ...] = (2,)
+) -> tuple[int, ...]:
     factors = (factor, factor) if isinstance(factor, int) else tuple(factor)
     product = math.prod(factors)
     spatial = tuple(3 + i for i in range(len(factors)))
@@ -72,7 +50,7 @@ def new_layers(y: Any, x: Any) -> dict[str, Any]:
     return {name: layer for name, layer in y.dask.layers.items() if name not in x.dask.layers}
 
 
-def expect_local(x: Any, expected_warning: bool):
+def expect_local(x: Any, expected_warning: bool) -> Any:
     if expected_warning:
         return pytest.warns(ChunkingWarning)
     return warnings.catch_warnings()
@@ -92,9 +70,9 @@ def chunkings(shape: tuple[int, ...]) -> list[Any]:
 @pytest.mark.parametrize("channels_last", [False, True], ids=["first", "last"])
 @pytest.mark.parametrize("inverse", [False, True], ids=["shuffle", "unshuffle"])
 @pytest.mark.parametrize("factor", FACTORS, ids=str)
-def test_matches_numpy_every_layout(order: str, channels_last: bool, inverse: bool, factor: Any):
+def test_matches_numpy_every_layout(order: str, channels_last: bool, inverse: bool, factor: Any) -> None:
     shape = input_shape(factor, inverse, channels_last, batch=(1,))
-    data = bits(shape, "float32", seed=len(shape))
+    data = special_array(shape, "float32", seed=len(shape))
     expected = shuffle(data, factor, inverse, channels_last=channels_last, order=order)
     for chunks in chunkings(shape):
         x = da.from_array(data, chunks=chunks)
@@ -102,16 +80,16 @@ def test_matches_numpy_every_layout(order: str, channels_last: bool, inverse: bo
             warnings.simplefilter("ignore", ChunkingWarning)
             y = shuffle(x, factor, inverse, channels_last=channels_last, order=order)
         assert isinstance(y, da.Array)
-        assert same_bytes(y.compute(), expected), (chunks, y.chunks)
-    assert same_bytes(data, bits(shape, "float32", seed=len(shape)))  # input untouched
+        assert same_bits(y.compute(), expected), (chunks, y.chunks)
+    assert same_bits(data, special_array(shape, "float32", seed=len(shape)))  # input untouched
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("order", ["CRD", "DCR"])
 @pytest.mark.parametrize("inverse", [False, True], ids=["shuffle", "unshuffle"])
-def test_matches_numpy_every_dtype(dtype: str, order: str, inverse: bool):
+def test_matches_numpy_every_dtype(dtype: str, order: str, inverse: bool) -> None:
     shape = input_shape((2, 3), inverse, channels_last=False, batch=(3,))
-    data = bits(shape, dtype, seed=7)
+    data = special_array(shape, dtype, seed=7)
     expected = shuffle(data, (2, 3), inverse, order=order)
     for chunks in [(2, 6, 6, 6), (1, 5, 3, 4)]:  # whole groups, then split groups
         x = da.from_array(data, chunks=chunks)
@@ -119,11 +97,11 @@ def test_matches_numpy_every_dtype(dtype: str, order: str, inverse: bool):
             warnings.simplefilter("ignore", ChunkingWarning)
             y = shuffle(x, (2, 3), inverse, order=order)
         assert y.dtype == expected.dtype
-        assert same_bytes(y.compute(), expected), (chunks, y.chunks)
+        assert same_bits(y.compute(), expected), (chunks, y.chunks)
 
 
 @st.composite
-def chunked_case(draw: st.DrawFn) -> tuple[np.ndarray, tuple, Any, bool, bool, str]:
+def chunked_case(draw: st.DrawFn) -> tuple[np.ndarray, tuple[tuple[int, ...], ...], Any, bool, bool, str]:
     k = draw(st.integers(1, 3))
     factors = tuple(draw(st.integers(1, 3)) for _ in range(k))
     inverse = draw(st.booleans())
@@ -138,7 +116,7 @@ def chunked_case(draw: st.DrawFn) -> tuple[np.ndarray, tuple, Any, bool, bool, s
     else:
         spatial, depth = small, channels * math.prod(factors)
     shape = (*batch, *spatial, depth) if channels_last else (*batch, depth, *spatial)
-    chunks = []
+    chunks: list[tuple[int, ...]] = []
     for size in shape:
         if size == 0:
             chunks.append((0,))
@@ -146,19 +124,19 @@ def chunked_case(draw: st.DrawFn) -> tuple[np.ndarray, tuple, Any, bool, bool, s
         cuts = sorted(draw(st.sets(st.integers(1, size - 1), max_size=size - 1)) if size > 1 else set())
         edges = [0, *cuts, size]
         chunks.append(tuple(b - a for a, b in itertools.pairwise(edges)))
-    data = bits(shape, "float32", seed=draw(st.integers(0, 2**16)))
+    data = special_array(shape, "float32", seed=draw(st.integers(0, 2**16)))
     return data, tuple(chunks), factors, inverse, channels_last, order
 
 
 @hypothesis.given(chunked_case())
-def test_any_chunking_matches_numpy(case: tuple) -> None:
+def test_any_chunking_matches_numpy(case: tuple[Any, ...]) -> None:
     data, chunks, factors, inverse, channels_last, order = case
     expected = shuffle(data, factors, inverse, channels_last=channels_last, order=order)
     x = da.from_array(data, chunks=chunks)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ChunkingWarning)
         y = shuffle(x, factors, inverse, channels_last=channels_last, order=order)
-    assert same_bytes(y.compute(), expected)
+    assert same_bits(y.compute(), expected)
     rechunked = y.dask.dependencies[y.name] != {x.name}
     assert bool(caught) == (rechunked and data.size > 0), (chunks, [str(w.message) for w in caught])
     assert all(w.category is ChunkingWarning for w in caught)
@@ -186,8 +164,15 @@ CHUNK_LOCAL = [
 
 
 @pytest.mark.parametrize(("shape", "chunks", "factor", "inverse", "options", "out_chunks"), CHUNK_LOCAL)
-def test_chunk_local_one_task_per_chunk(shape, chunks, factor, inverse, options, out_chunks):
-    data = bits(shape, "float32")
+def test_chunk_local_one_task_per_chunk(
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...],
+    factor: Any,
+    inverse: bool,
+    options: dict[str, Any],
+    out_chunks: tuple[tuple[int, ...], ...],
+) -> None:
+    data = special_array(shape, "float32")
     x = da.from_array(data, chunks=chunks)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -200,7 +185,7 @@ def test_chunk_local_one_task_per_chunk(shape, chunks, factor, inverse, options,
     assert y.chunks == out_chunks
     assert added[y.name].get_dependencies  # a real graph layer
     assert y.dask.dependencies[y.name] == {x.name}
-    assert same_bytes(y.compute(), shuffle(data, factor, inverse, **options))
+    assert same_bits(y.compute(), shuffle(data, factor, inverse, **options))
 
 
 RECHUNK_CASES = [
@@ -215,8 +200,16 @@ RECHUNK_CASES = [
 
 
 @pytest.mark.parametrize(("shape", "chunks", "factor", "inverse", "options", "axis", "new"), RECHUNK_CASES)
-def test_split_groups_rechunk_once_and_warn(shape, chunks, factor, inverse, options, axis, new):
-    data = bits(shape, "float32")
+def test_split_groups_rechunk_once_and_warn(
+    shape: tuple[int, ...],
+    chunks: tuple[int, ...],
+    factor: Any,
+    inverse: bool,
+    options: dict[str, Any],
+    axis: int,
+    new: tuple[int, ...],
+) -> None:
+    data = special_array(shape, "float32")
     x = da.from_array(data, chunks=chunks)
     with pytest.warns(ChunkingWarning, match=rf"axis {axis} from chunks \(.*\) to ") as caught:
         y = shuffle(x, factor, inverse, **options)
@@ -232,7 +225,7 @@ def test_split_groups_rechunk_once_and_warn(shape, chunks, factor, inverse, opti
     expected_chunks[axis] = new
     assert len(y.dask.layers[y.name]) == math.prod(len(c) for c in expected_chunks)
     assert y.numblocks == tuple(len(c) for c in expected_chunks)
-    assert same_bytes(y.compute(), shuffle(data, factor, inverse, **options))
+    assert same_bits(y.compute(), shuffle(data, factor, inverse, **options))
 
 
 @pytest.mark.parametrize(
@@ -247,7 +240,7 @@ def test_split_groups_rechunk_once_and_warn(shape, chunks, factor, inverse, opti
         ((7, 1), 8, (8,)),
     ],
 )
-def test_aligned_chunks(chunks, multiple, expected):
+def test_aligned_chunks(chunks: tuple[int, ...], multiple: int, expected: tuple[int, ...]) -> None:
     assert aligned_chunks(chunks, multiple) == expected
     assert sum(expected) == sum(chunks)
 
@@ -256,7 +249,7 @@ def test_aligned_chunks(chunks, multiple, expected):
 # Laziness, aliasing, errors, dispatch.
 
 
-def test_stays_lazy():
+def test_stays_lazy() -> None:
     calls = []
 
     def source(block: np.ndarray) -> np.ndarray:
@@ -274,19 +267,19 @@ def test_stays_lazy():
 
 
 @pytest.mark.parametrize("factor", [1, 2])
-def test_output_never_aliases_input(factor):
-    data = bits((1, 4, 2, 2), "float32")
+def test_output_never_aliases_input(factor: int) -> None:
+    data = special_array((1, 4, 2, 2), "float32")
     keep = data.copy()
     x = da.from_array(data, chunks=data.shape, asarray=False)
     with dask.config.set(scheduler="sync"):
         out = subpixel.pixel_shuffle(x, factor).compute()
     assert not np.shares_memory(out, data)
     out[...] = 0
-    assert same_bytes(data, keep)
+    assert same_bits(data, keep)
 
 
-def test_unknown_chunk_sizes_are_an_error():
-    x = da.from_array(bits((4, 8, 2, 2), "float32"), chunks=(2, 8, 2, 2))
+def test_unknown_chunk_sizes_are_an_error() -> None:
+    x = da.from_array(special_array((4, 8, 2, 2), "float32"), chunks=(2, 8, 2, 2))
     unknown = x[x[:, 0, 0, 0] == x[:, 0, 0, 0]]  # boolean index: batch chunk sizes become NaN
     assert math.isnan(unknown.shape[0])
     with pytest.raises(ValueError, match=r"unknown (chunk )?sizes.*compute_chunk_sizes"):
@@ -294,8 +287,8 @@ def test_unknown_chunk_sizes_are_an_error():
 
 
 @pytest.mark.parametrize("inverse", [False, True])
-def test_unknown_channel_or_spatial_sizes_are_an_error(inverse):
-    x = da.from_array(bits((2, 8, 4, 4), "float32"), chunks=(1, 4, 2, 2))
+def test_unknown_channel_or_spatial_sizes_are_an_error(inverse: bool) -> None:
+    x = da.from_array(special_array((2, 8, 4, 4), "float32"), chunks=(1, 4, 2, 2))
     axis = 2 if inverse else 1
     keep = da.from_array(np.ones(x.shape[axis], bool), chunks=2) > 0  # sizes known only after compute
     unknown = x[:, :, keep] if inverse else x[:, keep]
@@ -304,8 +297,8 @@ def test_unknown_channel_or_spatial_sizes_are_an_error(inverse):
         shuffle(unknown, 2, inverse)
 
 
-def test_keeps_meta_and_dispatches_to_the_dask_path():
-    x = da.from_array(bits((1, 4, 2, 2), "int8"), chunks=(1, 4, 1, 1))
+def test_keeps_meta_and_dispatches_to_the_dask_path() -> None:
+    x = da.from_array(special_array((1, 4, 2, 2), "int8"), chunks=(1, 4, 1, 1))
     from subpixel._fast import dask as dask_path
 
     assert backend_for(x, "pixel_shuffle").prepare.func is dask_path.prepare

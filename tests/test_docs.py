@@ -153,7 +153,10 @@ def _chain_param(chain: list[Block]) -> Any:
     """A chain as a test case, marked with the frameworks it imports (so it is collected only with them)."""
     roots = set().union(*(imported_roots(block) for block in chain)) & FRAMEWORKS
     gpu = any("gpu" in block.markers for block in chain)
-    marks = [pytest.mark.needs(*sorted(roots))] if roots and not gpu and "cupy" not in roots else []
+    if gpu:  # CuPy chains need cupy requested; others run when a requested backend is on a GPU
+        marks = [pytest.mark.needs("cupy")] if "cupy" in roots else []
+    else:
+        marks = [pytest.mark.needs(*sorted(roots))] if roots and "cupy" not in roots else []
     return pytest.param(chain, id=chain[-1].where, marks=marks)
 
 
@@ -197,8 +200,8 @@ def run_block(block: Block, namespace: dict[str, Any]) -> None:
         code = compile("\n" * (block.line - 1) + block.code, filename, "exec")
         exec(code, namespace)
         return
-    code = blank_lines_in_output(block.code)
-    test = doctest.DocTestParser().get_doctest(code, namespace, block.where, filename, block.line - 1)
+    source = blank_lines_in_output(block.code)
+    test = doctest.DocTestParser().get_doctest(source, namespace, block.where, filename, block.line - 1)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     report: list[str] = []
     runner.run(test, out=report.append, clear_globs=False)

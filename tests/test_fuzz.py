@@ -11,7 +11,6 @@ run of ``benchmarks/reliability_long.py``), printed with ``--hypothesis-show-sta
 from __future__ import annotations
 
 import math
-import re
 from fractions import Fraction
 from typing import Any
 
@@ -27,15 +26,15 @@ from tests.reference import (
     TORCH_LAYOUTS,
     Laid,
     Verdict,
-    assert_same_bits,
     judge,
+    names,
     numpy_layout,
     output_shape,
     owner_bytes,
-    random_values,
     reference,
     torch_layout,
 )
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -70,13 +69,6 @@ MAX_ELEMENTS = 4096
 #: Dask rechunks inputs whose chunks split a channel group, with a ChunkingWarning (a hint
 #: about speed): the results are what is checked here.
 pytestmark = pytest.mark.filterwarnings("ignore::subpixel.ChunkingWarning")
-
-
-def names(message: str, argument: str) -> bool:
-    """Whether an error message names ``argument``."""
-    if argument == "x":
-        return re.search(r"\bx\b", message) is not None
-    return argument in message
 
 
 def lay_out(backend: Backend, base: np.ndarray, layout: str, rng: np.random.Generator) -> Any:
@@ -216,7 +208,7 @@ def valid_calls(draw: st.DrawFn, backend: Backend, large: bool = False) -> dict[
 def _check_valid_call(backend: Backend, call: dict[str, Any]) -> None:
     """Lay out the drawn call's input, confirm the rules call it valid, and check its result."""
     rng = np.random.default_rng(call["seed"])
-    base = random_values(call["shape"], call["dtype"], rng)
+    base = special_array(call["shape"], call["dtype"], rng)
     laid = lay_out(backend, base, call["layout"], rng)
     options = {k: call[k] for k in ("inverse", "channels_last", "order")}
     verdict = judge(laid.values.shape, call["factor"], factor_name="f", **options)
@@ -233,7 +225,7 @@ def test_valid_calls_match_the_index_formula(backend: Backend, data: st.DataObje
 
 
 #: An eighth of the profile's examples, from 10 to 500: a large example costs ~100 small ones.
-large_examples = settings(fixture_ok, max_examples=min(500, max(10, settings.default.max_examples // 8)))
+large_examples = settings(fixture_ok, max_examples=min(500, max(10, settings().max_examples // 8)))
 
 
 @large_examples
@@ -308,10 +300,11 @@ def test_any_call_gives_the_right_result_or_a_clean_error(
     seed: int,
 ) -> None:
     factor_name = "downscale_factor" if inverse else "upscale_factor"
+    owners: list[Any]
     if shape and shape[0] == "object":
         x, values, owners, array_shape = shape[1], None, [], None
     else:
-        base = random_values(shape, dtype, np.random.default_rng(seed))
+        base = special_array(shape, dtype, np.random.default_rng(seed))
         x, values, owners, array_shape = backend.from_numpy(base), base, [], shape
         if backend is Backend.NUMPY:
             owners = [x]
@@ -352,7 +345,7 @@ def test_accepts_and_rejects_exactly_what_torch_does(
     """Runs where torch is requested; a requested torch that cannot import fails."""
     torch = reference_backend.namespace()
 
-    x = random_values(shape, "float32", np.random.default_rng(seed))
+    x = special_array(shape, "float32", np.random.default_rng(seed))
     ours_f = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
     theirs_f = torch.nn.functional.pixel_unshuffle if inverse else torch.nn.functional.pixel_shuffle
     ours, our_out = _decide(lambda: ours_f(x, factor))

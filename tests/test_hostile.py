@@ -38,12 +38,12 @@ import subpixel
 from tests.backends import Backend, requested_backends, to_numpy
 from tests.reference import (
     MAX_ZERO_SIZE_EXTENT,
-    assert_same_bits,
+    Order,
+    names,
     output_shape,
-    random_values,
     reference,
 )
-from tests.test_fuzz import names
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -56,13 +56,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::subpixel.ChunkingWarning")
 
 
 def need(backend: str, module: str | None = None) -> Any:
-    """Import ``module`` (default: ``backend``) when the run requested ``backend``, else skip.
+    """Import ``module`` (default: ``backend``).
 
-    A requested backend that cannot be imported fails here, as everywhere in the suite; a row
-    that did not request it (a CI job with only NumPy installed) skips the test.
+    The tests that call this declare the framework (``@pytest.mark.needs``), so they are collected
+    only when the run requests it, and a requested one that cannot be imported fails.
     """
-    if Backend(backend) not in requested_backends():
-        pytest.skip(f"{backend} is not requested by SUBPIXEL_BACKENDS")
     return importlib.import_module(module or backend)
 
 
@@ -183,6 +181,7 @@ def test_zero_size_input_with_a_large_factor_returns_promptly(backend: Backend) 
     assert seconds < 10, done.stdout
 
 
+@pytest.mark.needs("torch")
 def test_torch_meta_tensors_of_2_to_the_62_elements_get_the_right_shape() -> None:
     torch = need("torch")
     x = torch.empty((2**30, 2**30, 2, 2), dtype=torch.int8, device="meta")
@@ -193,6 +192,7 @@ def test_torch_meta_tensors_of_2_to_the_62_elements_get_the_right_shape() -> Non
     assert tuple(back.shape) == (2**30, 2**30, 2, 2)
 
 
+@pytest.mark.needs("torch")
 def test_no_numpy_or_torch_array_can_have_2_to_the_63_elements() -> None:
     """The premise of "inputs past 2**63 elements": the libraries refuse to make them."""
     torch = need("torch")
@@ -202,6 +202,7 @@ def test_no_numpy_or_torch_array_can_have_2_to_the_63_elements() -> None:
         torch.empty((2**32, 2**32), dtype=torch.int8, device="meta")
 
 
+@pytest.mark.needs("jax")
 def test_jax_eval_shape_past_2_to_the_63_elements_gets_the_right_shape() -> None:
     jax = need("jax")
     import jax.numpy as jnp
@@ -271,7 +272,7 @@ def test_object_structured_string_and_datetime_arrays_move_whole_items(nbytes: s
     rng = np.random.default_rng(0)
     structured = np.zeros(shape, dtype=[("a", "<i4"), ("b", ">f8"), ("c", "S3")])
     structured["a"] = rng.integers(0, 2**31, shape)
-    structured["b"] = random_values(shape, "float64", rng)
+    structured["b"] = special_array(shape, "float64", rng)
     structured["c"] = rng.integers(0, 1000, shape).astype("S3")
     strings = rng.integers(0, 10**6, shape).astype("U7")
     dates = rng.integers(0, 2**40, shape).astype("datetime64[s]")
@@ -288,7 +289,7 @@ def test_object_structured_string_and_datetime_arrays_move_whole_items(nbytes: s
 @pytest.mark.parametrize("side", [2, 128], ids=["small", "large"])
 def test_masked_arrays_keep_their_mask_shuffled_with_the_data(side: int) -> None:
     rng = np.random.default_rng(1)
-    data = random_values((2, 8, side, side), "float32", rng)
+    data = special_array((2, 8, side, side), "float32", rng)
     mask = rng.integers(0, 2, data.shape).astype(bool)
     x = np.ma.MaskedArray(data, mask=mask, fill_value=-7.0)
     y = subpixel.pixel_shuffle(x, 2)
@@ -305,7 +306,7 @@ def test_masked_arrays_keep_their_mask_shuffled_with_the_data(side: int) -> None
 
 
 def test_masked_arrays_without_a_mask_give_the_right_data() -> None:
-    data = random_values((1, 4, 3, 3), "int16", np.random.default_rng(2))
+    data = special_array((1, 4, 3, 3), "int16", np.random.default_rng(2))
     y = subpixel.pixel_shuffle(np.ma.MaskedArray(data), 2, order="DCR")
     assert_same_bits(np.ma.getdata(y), reference(data, 2, inverse=False, channels_last=False, order="DCR"))
     assert not np.ma.getmaskarray(y).any()
@@ -319,7 +320,7 @@ def _matrix(values: np.ndarray) -> Any:
 
 def test_np_matrix_gets_a_correct_result_or_an_error_naming_x() -> None:
     """A matrix is 2-D only: a 1-D shuffle of ``(C * F, S)`` passes through 3-D shapes."""
-    values = random_values((6, 5), "float64", np.random.default_rng(3))
+    values = special_array((6, 5), "float64", np.random.default_rng(3))
     for inverse, factor in ((False, (3,)), (True, (5,))):
         func = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
         want = reference(values, factor, inverse=inverse, channels_last=False, order="CRD")
@@ -327,9 +328,10 @@ def test_np_matrix_gets_a_correct_result_or_an_error_naming_x() -> None:
     expect_error(lambda: subpixel.pixel_shuffle(_matrix(values), 2), "x", (ValueError,))
 
 
+@pytest.mark.needs("torch")
 def test_a_torch_parameter_gives_a_plain_tensor_whose_gradient_flows() -> None:
     torch = need("torch")
-    values = random_values((2, 8, 3, 3), "float64", np.random.default_rng(4))
+    values = special_array((2, 8, 3, 3), "float64", np.random.default_rng(4))
     p = torch.nn.Parameter(torch.from_numpy(values.copy()))
     y = subpixel.pixel_shuffle(p, 2)
     assert type(y) is torch.Tensor
@@ -337,7 +339,7 @@ def test_a_torch_parameter_gives_a_plain_tensor_whose_gradient_flows() -> None:
     assert_same_bits(
         y.detach().numpy(), reference(values, 2, inverse=False, channels_last=False, order="CRD")
     )
-    upstream = torch.from_numpy(random_values(tuple(y.shape), "float64", np.random.default_rng(5)))
+    upstream = torch.from_numpy(special_array(tuple(y.shape), "float64", np.random.default_rng(5)))
     y.backward(upstream)
     assert p.grad is not None
     assert_same_bits(
@@ -345,11 +347,12 @@ def test_a_torch_parameter_gives_a_plain_tensor_whose_gradient_flows() -> None:
     )
 
 
+@pytest.mark.needs("torch")
 @pytest.mark.parametrize("side", [3, 96], ids=["small", "large"])
 @pytest.mark.parametrize(("channels_last", "order"), [(False, "CRD"), (True, "DCR"), (False, "DCR")])
 @pytest.mark.parametrize("inverse", [False, True])
 def test_gradients_flow_through_shuffle_and_unshuffle(
-    side: int, channels_last: bool, order: str, inverse: bool
+    side: int, channels_last: bool, order: Order, inverse: bool
 ) -> None:
     """The gradient of a shuffle is the unshuffle of the upstream gradient, and vice versa."""
     torch = need("torch")
@@ -362,16 +365,23 @@ def test_gradients_flow_through_shuffle_and_unshuffle(
     y = func(x, 2, channels_last=channels_last, order=order)
     upstream = rng.standard_normal(tuple(y.shape))
     (grad,) = torch.autograd.grad(y, x, torch.from_numpy(upstream), create_graph=True)
-    options = {"channels_last": channels_last, "order": order}
-    assert_same_bits(grad.detach().numpy(), reference(upstream, 2, inverse=not inverse, **options))
+    assert_same_bits(
+        grad.detach().numpy(),
+        reference(upstream, 2, inverse=not inverse, channels_last=channels_last, order=order),
+    )
     # Second order: the backward is itself differentiable, and its derivative is the forward.
     u = torch.from_numpy(upstream.copy()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(func(x, 2, **options), x, u, create_graph=True)
+    (grad,) = torch.autograd.grad(
+        func(x, 2, channels_last=channels_last, order=order), x, u, create_graph=True
+    )
     w = rng.standard_normal(tuple(grad.shape))
     (second,) = torch.autograd.grad(grad, u, torch.from_numpy(w))
-    assert_same_bits(second.numpy(), reference(w, 2, inverse=inverse, **options))
+    assert_same_bits(
+        second.numpy(), reference(w, 2, inverse=inverse, channels_last=channels_last, order=order)
+    )
 
 
+@pytest.mark.needs("torch")
 def test_torch_gradcheck_through_the_functional_api() -> None:
     torch = need("torch")
     x = torch.randn(1, 8, 2, 3, dtype=torch.float64, requires_grad=True)
@@ -379,15 +389,16 @@ def test_torch_gradcheck_through_the_functional_api() -> None:
     assert torch.autograd.gradcheck(lambda t: subpixel.pixel_unshuffle(t, (1, 3)), (x,))
 
 
+@pytest.mark.needs("torch")
 @pytest.mark.parametrize("side", [2, 128], ids=["small", "large"])
 def test_torch_subclasses_lazy_conjugates_and_negations(side: int) -> None:
     torch = need("torch")
 
-    class Tagged(torch.Tensor):
+    class Tagged(torch.Tensor):  # type: ignore[misc,name-defined]  # torch is imported at run time
         pass
 
     rng = np.random.default_rng(7)
-    values = random_values((1, 4, side, side), "complex64", rng)
+    values = special_array((1, 4, side, side), "complex64", rng)
     want = reference(np.conj(values), 2, inverse=False, channels_last=False, order="CRD")
     lazy = torch.from_numpy(values.copy()).conj()
     assert lazy.is_conj()
@@ -403,6 +414,7 @@ def test_torch_subclasses_lazy_conjugates_and_negations(side: int) -> None:
     assert_same_bits(y.as_subclass(torch.Tensor).numpy(), want_real)
 
 
+@pytest.mark.needs("torch")
 def test_torch_sparse_tensors_get_a_correct_result_or_an_error_naming_x() -> None:
     torch = need("torch")
     values = np.arange(32, dtype=np.float32).reshape(2, 4, 2, 2) * (
@@ -416,12 +428,13 @@ def test_torch_sparse_tensors_get_a_correct_result_or_an_error_naming_x() -> Non
 # --- JAX tracers -----------------------------------------------------------------------------------
 
 
+@pytest.mark.needs("jax")
 def test_jax_tracers_under_jit_vmap_grad_give_the_same_values() -> None:
     jax = need("jax")
     import jax.numpy as jnp
 
     jax.config.update("jax_enable_x64", True)
-    values = random_values((3, 8, 4, 5), "float64", np.random.default_rng(8))
+    values = special_array((3, 8, 4, 5), "float64", np.random.default_rng(8))
     x = jnp.asarray(values)
     want = reference(values, 2, inverse=False, channels_last=False, order="DCR")
     jitted = jax.jit(lambda a: subpixel.pixel_shuffle(a, 2, order="DCR"))
@@ -441,6 +454,7 @@ def test_jax_tracers_under_jit_vmap_grad_give_the_same_values() -> None:
     )
 
 
+@pytest.mark.needs("jax")
 def test_a_traced_factor_is_a_type_error_naming_the_factor() -> None:
     jax = need("jax")
     import jax.numpy as jnp
@@ -456,6 +470,7 @@ def test_a_traced_factor_is_a_type_error_naming_the_factor() -> None:
 # --- devices and lazy arrays ------------------------------------------------------------------------
 
 
+@pytest.mark.needs("torch")
 @pytest.mark.parametrize("side", [2, 256], ids=["small", "large"])
 def test_torch_meta_device_tensors_give_meta_results(side: int) -> None:
     torch = need("torch")
@@ -471,6 +486,7 @@ def test_torch_meta_device_tensors_give_meta_results(side: int) -> None:
     assert x.grad.device.type == "meta"
 
 
+@pytest.mark.needs("dask")
 def test_dask_arrays_of_unknown_sizes_are_a_value_error_naming_x() -> None:
     da = need("dask", "dask.array")
     base = da.from_array(np.ones((4, 16, 2, 2)), chunks=2)
@@ -497,10 +513,23 @@ LAYER_CASES = [
 ]
 
 
+def _layer_case(framework: str, name: str, library: str, accepted: bool) -> Any:
+    """A case, collected only when the run requests the layer's framework and the array's library."""
+    needed = {"torch": ("torch",), "flax": ("jax", "flax")}[framework]
+    if library != "numpy" and library not in needed:
+        needed = (*needed, library)
+    return pytest.param(
+        framework,
+        name,
+        library,
+        accepted,
+        marks=pytest.mark.needs(*needed),
+        id=f"{framework}-{name}-{library}",
+    )
+
+
 @pytest.mark.parametrize(
-    ("framework", "name", "library", "accepted"),
-    LAYER_CASES,
-    ids=[f"{f}-{n}-{lib}" for f, n, lib, _ in LAYER_CASES],
+    ("framework", "name", "library", "accepted"), [_layer_case(*case) for case in LAYER_CASES]
 )
 def test_shuffle_layers_given_another_librarys_array(
     framework: str, name: str, library: str, accepted: bool
@@ -511,12 +540,12 @@ def test_shuffle_layers_given_another_librarys_array(
         need("torch")
     else:
         need("jax")
-        pytest.importorskip("flax")
+        need("flax")
     layer = getattr(importlib.import_module(f"subpixel.{framework}"), name)(2)
     inverse = name == "PixelUnshuffle"
     channels_last = framework == "flax"  # Flax layers are channels-last, like Flax
     shape = (2, 6, 6, 8) if channels_last else (2, 8, 6, 6)
-    values = random_values(shape, "float32", np.random.default_rng(10))
+    values = special_array(shape, "float32", np.random.default_rng(10))
     x = Backend(library).from_numpy(values)
     if not accepted:
         with pytest.raises(TypeError, match=rf"{name}.*(input|x).*{type(x).__name__}"):
@@ -527,13 +556,14 @@ def test_shuffle_layers_given_another_librarys_array(
     assert_same_bits(to_numpy(result), want)
 
 
+@pytest.mark.needs("torch", "jax", "keras")
 def test_keras_layers_take_numpy_and_reject_other_frameworks_tensors() -> None:
     """Keras layers convert NumPy arrays (the values must be right) and refuse a torch tensor."""
     torch = need("torch")
     need("jax")  # the Keras backend of the test suite
-    pytest.importorskip("keras")
+    need("keras")
     keras_layers = importlib.import_module("subpixel.keras")
-    values = random_values((2, 8, 3, 3), "float32", np.random.default_rng(11))
+    values = special_array((2, 8, 3, 3), "float32", np.random.default_rng(11))
     want = reference(values, 2, inverse=False, channels_last=False, order="CRD")
     layer = keras_layers.PixelShuffle(2, data_format="channels_first")
     assert_same_bits(np.asarray(layer(values)), want)
@@ -541,15 +571,16 @@ def test_keras_layers_take_numpy_and_reject_other_frameworks_tensors() -> None:
         layer(torch.from_numpy(values.copy()))
 
 
+@pytest.mark.needs("torch", "jax", "flax")
 def test_layers_with_weights_given_another_librarys_array_fail_cleanly_or_compute() -> None:
     """A convolution of one framework on another's array: its own clean error, or a result."""
     torch = need("torch")
     need("jax")
-    nnx = pytest.importorskip("flax.nnx")
+    nnx = need("flax", "flax.nnx")
     import subpixel.flax
     import subpixel.torch
 
-    values = random_values((1, 4, 5, 5), "float32", np.random.default_rng(12))
+    values = special_array((1, 4, 5, 5), "float32", np.random.default_rng(12))
     values[~np.isfinite(values)] = 0.0
     conv = subpixel.torch.SubPixelConv(4, 3, 2)
     with pytest.raises(TypeError, match="numpy"):

@@ -11,7 +11,8 @@ import pytest
 
 from subpixel._icnr import icnr, icnr_groups
 from tests.backends import Backend, to_numpy
-from tests.layer_helpers import assert_same_bits, special_floats
+from tests.reference import Order
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -33,11 +34,11 @@ FACTORS = [(2,), 3, (2, 3), (1, 2, 2)]
     ids=str,
 )
 def test_each_group_is_one_sub_kernel(
-    backend: Backend, xp: Any, shape: tuple[int, ...], axis: int, factor: object, order: str
+    backend: Backend, xp: Any, shape: tuple[int, ...], axis: int, factor: int | tuple[int, ...], order: Order
 ) -> None:
-    sub = special_floats(shape)
+    sub = special_array(shape, base="normal")
     before = sub.tobytes()
-    out = to_numpy(icnr(backend.from_numpy(sub), factor, order=order, axis=axis))  # type: ignore[arg-type]
+    out = to_numpy(icnr(backend.from_numpy(sub), factor, order=order, axis=axis))
     count = math.prod(factor) if isinstance(factor, tuple) else factor * factor
     channels = shape[axis]
     expected_shape = list(shape)
@@ -45,7 +46,7 @@ def test_each_group_is_one_sub_kernel(
     assert out.shape == tuple(expected_shape)
     assert out.dtype == sub.dtype
     assert sub.tobytes() == before
-    groups = icnr_groups(channels, factor, order=order)  # type: ignore[arg-type]
+    groups = icnr_groups(channels, factor, order=order)
     for c, group in enumerate(groups):
         for member in group:
             assert_same_bits(np.take(out, member, axis=axis), np.take(sub, c, axis=axis))
@@ -58,7 +59,7 @@ def test_groups_are_the_shuffle_blocks() -> None:
 
 
 def test_factor_one_is_a_copy() -> None:
-    sub = special_floats((2, 3))
+    sub = special_array((2, 3), base="normal")
     out = icnr(sub, (1,))
     assert_same_bits(out, sub)
     assert not np.shares_memory(out, sub)
@@ -69,10 +70,10 @@ def test_factor_one_is_a_copy() -> None:
     [
         (lambda: icnr([1.0, 2.0], 2), TypeError, "kernel must be an array"),
         (lambda: icnr(np.zeros(2), 0), ValueError, "factor"),
-        (lambda: icnr(np.zeros(2), 2.0), TypeError, "factor"),
-        (lambda: icnr(np.zeros(2), 2, order="RCD"), ValueError, "order"),
+        (lambda: icnr(np.zeros(2), 2.0), TypeError, "factor"),  # type: ignore[arg-type]
+        (lambda: icnr(np.zeros(2), 2, order="RCD"), ValueError, "order"),  # type: ignore[arg-type]
         (lambda: icnr(np.zeros((2, 3)), 2, axis=2), ValueError, "axis=2"),
-        (lambda: icnr(np.zeros((2, 3)), 2, axis=1.0), TypeError, "axis"),
+        (lambda: icnr(np.zeros((2, 3)), 2, axis=1.0), TypeError, "axis"),  # type: ignore[arg-type]
     ],
 )
 def test_bad_arguments(call: Any, error: type[Exception], text: str) -> None:

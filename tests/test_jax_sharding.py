@@ -103,6 +103,7 @@ def _run_case(case: tuple[Any, ...], mode: str) -> dict[str, Any]:
         jitted = jax.jit(lambda a: fn(a, factor, **options))
     try:
         hlo = jitted.lower(x).compile().as_text()
+        assert hlo is not None
         out = jitted(x)
     except Exception as error:  # reported, and judged by the tests
         return {"error": f"{type(error).__name__}: {error}"[:500]}
@@ -126,6 +127,7 @@ def _control() -> list[str]:
     mesh = Mesh(np.array(jax.devices()), ("d",))
     x = jax.device_put(jnp.ones((8, 4)), NamedSharding(mesh, PartitionSpec("d")))
     hlo = jax.jit(lambda a: a.sum()).lower(x).compile().as_text()
+    assert hlo is not None
     return sorted({m.group(1) for m in COLLECTIVE.finditer(hlo)})
 
 
@@ -145,10 +147,6 @@ def main() -> None:
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    from tests.backends import Backend, requested_backends
-
-    if Backend.JAX not in requested_backends():
-        pytest.skip("jax is not among SUBPIXEL_BACKENDS")
     env = {
         **os.environ,
         "XLA_FLAGS": f"--xla_force_host_platform_device_count={DEVICES}",
@@ -207,11 +205,15 @@ STEPS = [
 
 
 @pytest.mark.parametrize(("shape", "factor", "inverse", "options", "spec", "start", "result"), STEPS)
-def test_sharding_steps(shape, factor, inverse, options, spec, start, result) -> None:
-    from tests.backends import Backend, requested_backends
-
-    if Backend.JAX not in requested_backends():
-        pytest.skip("jax is not among SUBPIXEL_BACKENDS")
+def test_sharding_steps(
+    shape: tuple[int, ...],
+    factor: Any,
+    inverse: bool,
+    options: dict[str, Any],
+    spec: tuple[str | None, ...],
+    start: tuple[str | None, ...],
+    result: tuple[str | None, ...],
+) -> None:
     import subpixel
     from subpixel._fast.jax_sharding import sharding_steps
 

@@ -19,12 +19,12 @@ from subpixel._validate import check_factors
 from subpixel.flax import PixelShuffle, PixelUnshuffle, SubPixelConv, icnr_init
 from tests.layer_helpers import (
     ICNR_CASES,
-    assert_same_bits,
     first_of_groups,
     icnr_case_ids,
     nearest_upsample,
-    special_floats,
 )
+from tests.reference import Order
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("jax", "flax")
@@ -34,7 +34,9 @@ SHUFFLE_CASES = [(2, "CRD"), ((3,), "DCR"), ((2, 3), "DCR"), ((1, 2, 2), "CRD")]
 
 def channels_last_input(factor: object, seed: int = 0, batch: int = 2) -> np.ndarray:
     factors = check_factors(factor, "test", "factor")
-    return special_floats((batch, *(3 + i for i in range(len(factors))), 2 * math.prod(factors)), seed)
+    return special_array(
+        (batch, *(3 + i for i in range(len(factors))), 2 * math.prod(factors)), seed=seed, base="normal"
+    )
 
 
 @pytest.mark.parametrize(("factor", "order"), SHUFFLE_CASES, ids=str)
@@ -48,19 +50,19 @@ def test_nnx_layers_are_the_functional_form(factor: object, order: str) -> None:
 
 
 @pytest.mark.parametrize(("factor", "order"), SHUFFLE_CASES, ids=str)
-def test_linen_layers_are_the_functional_form(factor: object, order: str) -> None:
+def test_linen_layers_are_the_functional_form(factor: int | tuple[int, ...], order: Order) -> None:
     x = jnp.asarray(channels_last_input(factor))
-    shuffle = sl.PixelShuffle(factor, order=order)  # type: ignore[arg-type]
+    shuffle = sl.PixelShuffle(factor, order=order)
     assert shuffle.init(jax.random.key(0), x) == {}
     y = shuffle.apply({}, x)
     assert_same_bits(
         np.asarray(y), subpixel.pixel_shuffle(np.asarray(x), factor, channels_last=True, order=order)
-    )  # type: ignore[arg-type]
-    assert_same_bits(np.asarray(sl.PixelUnshuffle(factor, order=order).apply({}, y)), np.asarray(x))  # type: ignore[arg-type]
+    )
+    assert_same_bits(np.asarray(sl.PixelUnshuffle(factor, order=order).apply({}, y)), np.asarray(x))
 
 
 def test_channels_first_option() -> None:
-    x = special_floats((2, 8, 3, 3))
+    x = special_array((2, 8, 3, 3), base="normal")
     expected = subpixel.pixel_shuffle(x, 2)
     assert_same_bits(np.asarray(PixelShuffle(2, channels_last=False)(jnp.asarray(x))), expected)
     assert_same_bits(np.asarray(sl.PixelShuffle(2, channels_last=False).apply({}, jnp.asarray(x))), expected)
@@ -118,7 +120,7 @@ def test_linen_sub_pixel_conv_under_jit_and_grad() -> None:
     assert params["params"]["conv"]["kernel"].shape == (3, 3, 5, 18)
     y = jax.jit(block.apply)(params, x)
     assert y.shape == (2, 12, 12, 2)
-    grads = jax.grad(lambda p: jnp.sum(block.apply(p, x) ** 2))(params)
+    grads = jax.grad(lambda p: jnp.sum(jnp.asarray(block.apply(p, x)) ** 2))(params)
     assert float(jnp.abs(grads["params"]["conv"]["kernel"]).sum()) > 0
 
 
@@ -141,6 +143,7 @@ def _icnr_reference(
     """Convolve with the first kernel of each ICNR group, then repeat pixels (nearest neighbour)."""
     picks = first_of_groups(2, factors, order)
     sub = nnx.Conv(3, 2, kernel.shape[:-2], padding="SAME", rngs=nnx.Rngs(0))
+    assert sub.bias is not None
     sub.kernel[...] = jnp.asarray(kernel[..., picks])
     sub.bias[...] = jnp.asarray(bias[picks])
     return nearest_upsample(np.asarray(sub(jnp.asarray(x))), factors, channels_last=True)
@@ -157,6 +160,7 @@ def test_icnr_property_nnx(factor: object, kernel_size: object, order: str) -> N
         .astype(np.float32)
     )
     got = np.asarray(block(jnp.asarray(x)))
+    assert block.conv.bias is not None
     kernel, bias = np.asarray(block.conv.kernel[...]), np.asarray(block.conv.bias[...])
     expected = _icnr_reference(kernel, bias, x, factors, order)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
@@ -191,7 +195,7 @@ def test_icnr_off_gives_ungrouped_kernel() -> None:
 def test_foreign_arrays_are_a_type_error_and_numpy_is_accepted() -> None:
     import torch
 
-    x = special_floats((1, 2, 2, 8))
+    x = special_array((1, 2, 2, 8), base="normal")
     layers: list[tuple[Callable[[Any], Any], str]] = [
         (lambda v: PixelShuffle(2)(v), "PixelShuffle"),
         (lambda v: PixelUnshuffle(1)(v), "PixelUnshuffle"),

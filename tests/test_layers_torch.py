@@ -13,12 +13,11 @@ from subpixel._spec import ShuffleSpec
 from subpixel.torch import PixelShuffle, PixelUnshuffle, SubPixelConv
 from tests.layer_helpers import (
     ICNR_CASES,
-    assert_same_bits,
     first_of_groups,
     icnr_case_ids,
     nearest_upsample,
-    special_floats,
 )
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("torch",)
@@ -27,7 +26,7 @@ nn = torch.nn
 
 
 def tensor(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
-    return torch.from_numpy(special_floats(shape, seed))
+    return torch.from_numpy(special_array(shape, seed=seed, base="normal"))
 
 
 # --- drop-in for torch.nn ---------------------------------------------------------------------
@@ -109,7 +108,8 @@ def test_repr_of_extended_options() -> None:
     assert repr(PixelShuffle((2, 3), channels_last=True, order="DCR")) == (
         "PixelShuffle(upscale_factor=(2, 3), channels_last=True, order='DCR')"
     )
-    assert repr(PixelUnshuffle([4], order="DCR")) == "PixelUnshuffle(downscale_factor=(4,), order='DCR')"
+    unshuffle = PixelUnshuffle([4], order="DCR")  # type: ignore[arg-type]  # a list is accepted too
+    assert repr(unshuffle) == "PixelUnshuffle(downscale_factor=(4,), order='DCR')"
 
 
 def test_inside_sequential_and_state_dict_roundtrip() -> None:
@@ -150,7 +150,7 @@ def test_extended_options_match_functional(factor: int | tuple[int, ...], last: 
     [
         (lambda: PixelShuffle(0), ValueError, "upscale_factor"),
         (lambda: PixelShuffle(2.0), TypeError, "upscale_factor"),  # type: ignore[arg-type]
-        (lambda: PixelShuffle(True), TypeError, "upscale_factor"),  # type: ignore[arg-type]
+        (lambda: PixelShuffle(True), TypeError, "upscale_factor"),
         (lambda: PixelUnshuffle(-1), ValueError, "downscale_factor"),
         (lambda: PixelShuffle(2, order="XYZ"), ValueError, "order"),  # type: ignore[arg-type]
         (lambda: PixelShuffle(2, channels_last=1), TypeError, "channels_last"),  # type: ignore[arg-type]
@@ -301,6 +301,7 @@ def test_icnr_output_is_nearest_upsampling_of_sub_kernel_conv(
     x = torch.randn(2, 3, *(4 + i for i in range(len(factors))), dtype=torch.float64)
     picks = first_of_groups(2, factors, order)
     sub = type(block.conv)(3, 2, kernel_size, padding="same", dtype=torch.float64)  # type: ignore[arg-type]
+    assert sub.bias is not None
     with torch.no_grad():
         sub.weight.copy_(block.conv.weight[picks])
         sub.bias.copy_(block.conv.bias[picks])  # type: ignore[index]
@@ -328,7 +329,7 @@ def test_traced_steps_are_the_plan(
     steps = spec.traced_steps(shape)
     y = x
     for axis, sizes in steps.splits:
-        y = y.unflatten(axis, sizes)
+        y = y.unflatten(axis, sizes)  # type: ignore[no-untyped-call]
     y = y.permute(steps.axes)
     for first, last_axis in steps.merges:
         y = y.flatten(first, last_axis)

@@ -15,14 +15,16 @@ from __future__ import annotations
 import copy
 import importlib
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
 
 import subpixel
-from tests.backends import Backend, requested_backends, to_numpy
-from tests.reference import assert_same_bits, owner_bytes, random_values, reference
+from tests.backends import Backend, to_numpy
+from tests.reference import owner_bytes, reference
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -87,7 +89,7 @@ def test_inputs_are_never_modified_and_outputs_never_alias_them(
     backend: Backend, plan: Any, dtype: str
 ) -> None:
     shape, factor, channels_last, order, inverse = plan
-    values = random_values(shape, dtype, np.random.default_rng(abs(hash((shape, dtype))) % 2**32))
+    values = special_array(shape, dtype, np.random.default_rng(abs(hash((shape, dtype))) % 2**32))
     owners: list[Any] = []
     if backend is Backend.DASK:
         import dask.array as da
@@ -110,9 +112,8 @@ def test_inputs_are_never_modified_and_outputs_never_alias_them(
     assert owner_bytes(owners) == source_bytes, "the NumPy array behind the Dask input changed"
 
 
+@pytest.mark.needs("jax")
 def test_donating_a_jax_result_leaves_the_input_alive() -> None:
-    if Backend.JAX not in requested_backends():
-        pytest.skip("jax is not requested by SUBPIXEL_BACKENDS")
     import jax
     import jax.numpy as jnp
 
@@ -127,13 +128,6 @@ def test_donating_a_jax_result_leaves_the_input_alive() -> None:
 
 
 # --- layers ------------------------------------------------------------------------------------
-
-
-def _need(backend: str, *modules: str) -> None:
-    if Backend(backend) not in requested_backends():
-        pytest.skip(f"{backend} is not requested by SUBPIXEL_BACKENDS")
-    for module in modules:
-        pytest.importorskip(module)
 
 
 def _torch_snapshot(layer: Any) -> tuple[Any, ...]:
@@ -152,19 +146,20 @@ def _same_torch_snapshot(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     return same_state and repr(plain_a) == repr(plain_b) and buffers_a == buffers_b and params_a == params_b
 
 
+@pytest.mark.needs("torch")
 @pytest.mark.parametrize("name", ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"])
 def test_torch_layers_keep_no_state_between_calls(name: str) -> None:
-    _need("torch")
     import torch
 
     import subpixel.torch as layers
 
     torch.manual_seed(0)
-    make = {
+    makers: dict[str, Callable[[], Any]] = {
         "PixelShuffle": lambda: layers.PixelShuffle(2),
         "PixelUnshuffle": lambda: layers.PixelUnshuffle(2),
         "SubPixelConv": lambda: layers.SubPixelConv(4, 3, 2),
-    }[name]
+    }
+    make = makers[name]
     layer = make()
     fresh = copy.deepcopy(layer)
     shapes = (
@@ -172,7 +167,7 @@ def test_torch_layers_keep_no_state_between_calls(name: str) -> None:
     )
     snapshot = _torch_snapshot(layer)
     inputs = [
-        torch.from_numpy(random_values(s, "float32", np.random.default_rng(i))) for i, s in enumerate(shapes)
+        torch.from_numpy(special_array(s, "float32", np.random.default_rng(i))) for i, s in enumerate(shapes)
     ]
     inputs = [torch.nan_to_num(t) for t in inputs]
     with torch.no_grad():
@@ -183,18 +178,19 @@ def test_torch_layers_keep_no_state_between_calls(name: str) -> None:
             assert_same_bits(out.numpy(), fresh(t).numpy())
 
 
+@pytest.mark.needs("jax", "flax")
 @pytest.mark.parametrize("name", ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"])
 def test_flax_nnx_layers_keep_no_state_between_calls(name: str) -> None:
-    _need("jax", "flax")
     import jax.numpy as jnp
     from flax import nnx
 
     layers = importlib.import_module("subpixel.flax")
-    make = {
+    flax_makers: dict[str, Callable[[], Any]] = {
         "PixelShuffle": lambda: layers.PixelShuffle(2),
         "PixelUnshuffle": lambda: layers.PixelUnshuffle(2),
         "SubPixelConv": lambda: layers.SubPixelConv(4, 3, 2, rngs=nnx.Rngs(0)),
-    }[name]
+    }
+    make = flax_makers[name]
     layer, fresh = make(), make()
     before = nnx.state(layer)
     shapes = (
@@ -210,8 +206,8 @@ def test_flax_nnx_layers_keep_no_state_between_calls(name: str) -> None:
         assert_same_bits(np.asarray(out), np.asarray(fresh(x)))
 
 
+@pytest.mark.needs("jax", "flax", "keras")
 def test_flax_linen_and_keras_shuffle_layers_keep_no_state_between_calls() -> None:
-    _need("jax", "flax", "keras")
     import jax.numpy as jnp
 
     linen = importlib.import_module("subpixel.flax.linen")

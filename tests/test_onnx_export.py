@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import Any
 
 import numpy as np
 import onnx
@@ -19,7 +20,7 @@ import torch
 from onnx.reference import ReferenceEvaluator
 
 from subpixel.torch import PixelShuffle, PixelUnshuffle, SubPixelConv
-from tests.layer_helpers import assert_same_bits, special_floats
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("torch",)
@@ -60,19 +61,20 @@ def run_both(proto: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
     name = proto.graph.input[0].name
     session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     runtime = session.run(None, {name: x})[0]
-    reference = ReferenceEvaluator(proto).run(None, {name: x})[0]
+    evaluated: Any = ReferenceEvaluator(proto).run(None, {name: x})
+    reference = evaluated[0]
     return [np.asarray(runtime), np.asarray(reference)]
 
 
 @pytest.mark.parametrize(("layer", "shape"), CASES, ids=lambda case: repr(case))
 def test_shuffle_layers_export_bit_for_bit(layer: torch.nn.Module, shape: tuple[int, ...]) -> None:
-    proto = export(layer, torch.from_numpy(special_floats(shape)))
+    proto = export(layer, torch.from_numpy(special_array(shape, base="normal")))
     ops = [node.op_type for node in proto.graph.node]
     # Reshape, Transpose, Reshape; the exporter drops a Transpose that moves nothing.
     assert set(ops) <= {"Reshape", "Transpose"}, ops
     assert ops.count("Transpose") <= 1, ops
     for batch in (shape[0], 3):
-        x = special_floats((batch, *shape[1:]), seed=batch)
+        x = special_array((batch, *shape[1:]), seed=batch, base="normal")
         expected = layer(torch.from_numpy(x)).numpy()
         for out in run_both(proto, x):
             assert_same_bits(out, expected)
@@ -80,7 +82,7 @@ def test_shuffle_layers_export_bit_for_bit(layer: torch.nn.Module, shape: tuple[
 
 def test_unshuffle_matches_torch_nn_after_export() -> None:
     # The exported subpixel layer is torch.nn.PixelUnshuffle bit for bit (CRD, not DCR).
-    x = special_floats((2, 3, 6, 4))
+    x = special_array((2, 3, 6, 4), base="normal")
     proto = export(PixelUnshuffle(2), torch.from_numpy(x))
     expected = torch.nn.PixelUnshuffle(2)(torch.from_numpy(x)).numpy()
     for out in run_both(proto, x):
@@ -89,14 +91,14 @@ def test_unshuffle_matches_torch_nn_after_export() -> None:
 
 def test_legacy_exporter_bit_for_bit() -> None:
     layer = PixelUnshuffle((2, 3), order="DCR").eval()
-    x = special_floats((2, 3, 4, 6))
+    x = special_array((2, 3, 4, 6), base="normal")
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter says it is legacy
         torch.onnx.export(
             layer,
             (torch.from_numpy(x),),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # the exporter writes to a file object too
             dynamo=False,
             input_names=["x"],
             dynamic_axes={"x": {0: "batch"}},
@@ -104,7 +106,7 @@ def test_legacy_exporter_bit_for_bit() -> None:
     proto = onnx.load_from_string(buffer.getvalue())
     assert "SpaceToDepth" not in {node.op_type for node in proto.graph.node}
     for batch in (2, 5):
-        y = special_floats((batch, 3, 4, 6), seed=batch)
+        y = special_array((batch, 3, 4, 6), seed=batch, base="normal")
         expected = layer(torch.from_numpy(y)).numpy()
         for out in run_both(proto, y):
             assert_same_bits(out, expected)

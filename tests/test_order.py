@@ -20,39 +20,16 @@ import pytest
 
 from subpixel import pixel_shuffle, pixel_unshuffle
 from subpixel._order import convert_order
-from tests.backends import Backend, requested_backends, to_numpy
+from tests.backends import Backend, to_numpy
+from tests.reference import ORDERS, Order
+from tests.values import same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
 
-ORDERS = ("CRD", "DCR")
-
-
-def same_bits(actual: Any, expected: Any) -> bool:
-    """Shape, dtype and bytes all equal."""
-    actual = np.asarray(actual)
-    expected = np.asarray(expected)
-    return (
-        actual.shape == expected.shape
-        and actual.dtype == expected.dtype
-        and np.ascontiguousarray(actual).tobytes() == np.ascontiguousarray(expected).tobytes()
-    )
-
-
-def distinct_floats(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
-    """Random float32 bit patterns (NaN payloads, -0.0, inf, subnormals included) at every position."""
-    rng = np.random.default_rng(seed)
-    size = math.prod(shape)
-    bits = rng.integers(0, 2**32, size=size, dtype=np.uint32)
-    special = np.array([0x7FC00001, 0xFFC12345, 0x80000000, 0x7F800000, 0xFF800000, 0x00000001], np.uint32)
-    bits[: min(size, len(special))] = special[: min(size, len(special))]
-    return bits.view(np.float32).reshape(shape)
-
 
 def requested_torch() -> Any:
-    """Import torch when the run asked for it (a missing one then fails); skip, saying so, otherwise."""
-    if Backend.TORCH not in requested_backends():
-        pytest.skip("torch is not in SUBPIXEL_BACKENDS")
+    """Import torch (the tests that call this are collected only when the run requests torch)."""
     import torch
 
     return torch
@@ -68,7 +45,7 @@ def channel_index(order: str, c: int, o: int, channels: int, product: int) -> in
 
 @pytest.mark.parametrize(("source", "target"), list(itertools.product(ORDERS, ORDERS)))
 @pytest.mark.parametrize("factor", [2, 3, (2,), (2, 3), (2, 1, 3)])
-def test_moves_each_channel_where_the_definition_says(source: str, target: str, factor: Any) -> None:
+def test_moves_each_channel_where_the_definition_says(source: Order, target: Order, factor: Any) -> None:
     product = math.prod(factor) if isinstance(factor, tuple) else factor * factor
     channels = 3
     weight = np.arange(channels * product) * 10 + 7
@@ -82,7 +59,7 @@ def test_moves_each_channel_where_the_definition_says(source: str, target: str, 
 
 @pytest.mark.parametrize("axis", [0, 1, 2, 3, -1, -4])
 def test_permutes_only_the_named_axis(axis: int) -> None:
-    weight = distinct_floats((4, 8, 4, 8), seed=axis + 10)
+    weight = special_array((4, 8, 4, 8), seed=axis + 10)
     converted = convert_order(weight, 2, source="DCR", target="CRD", axis=axis)
     # Expected: take along the axis with the permutation written from the definition.
     channels = weight.shape[axis] // 4
@@ -91,7 +68,7 @@ def test_permutes_only_the_named_axis(axis: int) -> None:
 
 
 def test_round_trip_and_same_order_are_copies() -> None:
-    weight = distinct_floats((12, 5, 3, 3))
+    weight = special_array((12, 5, 3, 3))
     before = weight.copy()
     there = convert_order(weight, 2, source="CRD", target="DCR")
     back = convert_order(there, 2, source="DCR", target="CRD")
@@ -117,15 +94,15 @@ def test_shuffle_after_conversion_equals_shuffle_in_source_order(
     factors: tuple[int, ...],
     channels: int,
     channels_last: bool,
-    source: str,
-    target: str,
+    source: Order,
+    target: Order,
 ) -> None:
     """A conv's output channels are independent, so permuting its weights permutes its output."""
     spatial = tuple(data.draw(st.lists(st.integers(1, 3), min_size=len(factors), max_size=len(factors))))
     batch = tuple(data.draw(st.lists(st.integers(1, 2), max_size=2)))
     depth = channels * math.prod(factors)
     shape = (*batch, *spatial, depth) if channels_last else (*batch, depth, *spatial)
-    y = distinct_floats(shape, seed=len(shape))
+    y = special_array(shape, seed=len(shape))
     axis = -1 if channels_last else len(batch)
     converted = convert_order(y, factors, source=source, target=target, axis=axis)
     expected = pixel_shuffle(y, factors, order=source, channels_last=channels_last)
@@ -134,8 +111,8 @@ def test_shuffle_after_conversion_equals_shuffle_in_source_order(
 
 
 @pytest.mark.parametrize(("source", "target"), [("DCR", "CRD"), ("CRD", "DCR")])
-def test_every_backend(backend: Backend, source: str, target: str) -> None:
-    y = distinct_floats((2, 8, 3, 2), seed=3)  # a conv output (N, C * 4, H, W)
+def test_every_backend(backend: Backend, source: Order, target: Order) -> None:
+    y = special_array((2, 8, 3, 2), seed=3)  # a conv output (N, C * 4, H, W)
     x = backend.from_numpy(y)
     converted = convert_order(x, 2, source=source, target=target, axis=1)
     assert type(converted) is type(x)
@@ -147,7 +124,7 @@ def test_every_backend(backend: Backend, source: str, target: str) -> None:
 
 def test_unshuffle_side_converts_the_input_channels() -> None:
     """The conv after a space_to_depth reads channels in the order; permute its input axis (1)."""
-    x = distinct_floats((2, 3, 4, 6))
+    x = special_array((2, 3, 4, 6))
     for source, target in itertools.permutations(ORDERS):
         converted = convert_order(
             pixel_unshuffle(x, 2, order=source), 2, source=source, target=target, axis=1
@@ -155,6 +132,7 @@ def test_unshuffle_side_converts_the_input_channels() -> None:
         assert same_bits(converted, pixel_unshuffle(x, 2, order=target))
 
 
+@pytest.mark.needs("torch")
 def test_torch_parameter_in_place() -> None:
     torch = requested_torch()
     conv = torch.nn.Conv2d(2, 8, 3, padding=1)
@@ -177,7 +155,8 @@ def conv_nhwc(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray
     for i in range(kh):
         for j in range(kw):
             out += np.einsum("nhwi,io->nhwo", x[:, i : i + out.shape[1], j : j + out.shape[2]], kernel[i, j])
-    return out + bias
+    result: np.ndarray = out + bias
+    return result
 
 
 def exact_values(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -195,6 +174,7 @@ def tf_model() -> dict[str, np.ndarray]:
     }
 
 
+@pytest.mark.needs("torch")
 def test_tensorflow_port_to_torch(tf_model: dict[str, np.ndarray]) -> None:
     torch = requested_torch()
     x, kernel, bias = tf_model["x"], tf_model["kernel"], tf_model["bias"]
@@ -238,6 +218,7 @@ def onnx_run(nodes: list[Any], inputs: dict[str, np.ndarray], initializers: dict
     return out
 
 
+@pytest.mark.needs("torch")
 def test_onnx_dcr_model_equals_converted_crd(tf_model: dict[str, np.ndarray]) -> None:
     from onnx import helper
 

@@ -61,7 +61,7 @@ def test_wheel_carries_the_package_and_the_licence(dist: tuple[Path, Path]) -> N
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert metadata["License-Expression"] == "BSD-3-Clause"
     assert metadata.get_all("License-File") == ["LICENSE"]
-    requires = metadata.get_all("Requires-Dist")
+    requires = metadata.get_all("Requires-Dist") or []
     assert [r for r in requires if "extra ==" not in r] == ["array-api-compat>=1.11"]
     torch_extra = [r for r in requires if r.endswith("extra == 'torch'")]
     assert torch_extra

@@ -17,8 +17,8 @@ import tensorflow as tf
 import subpixel
 from subpixel import _routes
 from subpixel._fast import tensorflow as tf_fast
-from tests.reference import assert_same_bits as assert_bits
-from tests.reference import random_values, reference
+from tests.reference import reference
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("tensorflow",)
@@ -50,7 +50,7 @@ def case_input(
     shape: tuple[int, ...], factor: Any, inverse: bool, channels_last: bool, dtype: str
 ) -> np.ndarray:
     rng = np.random.default_rng(7)
-    x = random_values(shape, np.dtype(dtype), rng)
+    x = special_array(shape, np.dtype(dtype), rng)
     if inverse:  # the shuffled shape of the same case
         x = reference(x, factor, inverse=False, channels_last=channels_last, order="CRD")
     return x
@@ -67,11 +67,11 @@ def test_eager_tensors_and_variables_match_the_reference(
     factor, first, last = CASES[case]
     x = case_input(last if channels_last else first, factor, inverse, channels_last, dtype)
     expected = reference(x, factor, inverse=inverse, channels_last=channels_last, order=order)
-    assert_bits(numpy(run(tf.constant(x), factor, inverse, channels_last, order)), expected)
+    assert_same_bits(numpy(run(tf.constant(x), factor, inverse, channels_last, order)), expected)
     if dtype != "bool":  # tf.Variable holds no bool on every device; tensors cover it
         variable = tf.Variable(x)
-        assert_bits(numpy(run(variable, factor, inverse, channels_last, order)), expected)
-        assert_bits(variable.numpy(), x)  # the variable is untouched
+        assert_same_bits(numpy(run(variable, factor, inverse, channels_last, order)), expected)
+        assert_same_bits(variable.numpy(), x)  # the variable is untouched
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
@@ -98,7 +98,7 @@ def test_tf_function_with_unknown_batch_and_spatial_sizes(
         other = np.concatenate([other, other], axis=axis)
     for sub in (x, other):
         expected = reference(sub, factor, inverse=inverse, channels_last=channels_last, order=order)
-        assert_bits(numpy(shuffle(tf.constant(sub))), expected)
+        assert_same_bits(numpy(shuffle(tf.constant(sub))), expected)
     assert shuffle.experimental_get_tracing_count() == 1
 
 
@@ -109,8 +109,8 @@ def test_one_trace_serves_two_image_sizes(jit_compile: bool) -> None:
         return subpixel.pixel_shuffle(t, 2, channels_last=True, order="DCR")
 
     for shape in [(2, 3, 5, 12), (1, 4, 2, 12), (0, 4, 2, 12)]:
-        x = random_values(shape, np.dtype("float32"), np.random.default_rng(1))
-        assert_bits(numpy(up(tf.constant(x))), numpy(tf.nn.depth_to_space(x, 2)))
+        x = special_array(shape, np.dtype("float32"), np.random.default_rng(1))
+        assert_same_bits(numpy(up(tf.constant(x))), numpy(tf.nn.depth_to_space(x, 2)))
     assert up.experimental_get_tracing_count() == 1
 
 
@@ -154,37 +154,37 @@ def test_indivisible_sizes_known_only_at_run_time_fail_when_the_graph_runs() -> 
 @pytest.mark.parametrize("factor", [2, 3, 4])
 def test_channels_last_dcr_is_depth_to_space_bit_for_bit(dtype: str, factor: int) -> None:
     rng = np.random.default_rng(factor)
-    x = random_values((2, 3, 5, 2 * factor * factor), np.dtype(dtype), rng)
+    x = special_array((2, 3, 5, 2 * factor * factor), np.dtype(dtype), rng)
     t = tf.constant(x)
     shuffled = subpixel.pixel_shuffle(t, factor, channels_last=True, order="DCR")
-    assert_bits(numpy(shuffled), numpy(tf.nn.depth_to_space(t, factor)))
+    assert_same_bits(numpy(shuffled), numpy(tf.nn.depth_to_space(t, factor)))
     back = subpixel.pixel_unshuffle(shuffled, factor, channels_last=True, order="DCR")
-    assert_bits(numpy(back), numpy(tf.nn.space_to_depth(shuffled, factor)))
-    assert_bits(numpy(back), x)
+    assert_same_bits(numpy(back), numpy(tf.nn.space_to_depth(shuffled, factor)))
+    assert_same_bits(numpy(back), x)
     if dtype == "float32":  # the NaN payloads really are there
         assert np.isnan(x).any()
 
 
 def test_gradient_tape_and_forward_accumulator() -> None:
-    x = tf.constant(random_values((2, 8, 3, 3), np.dtype("float32"), np.random.default_rng(0)))
+    x = tf.constant(special_array((2, 8, 3, 3), np.dtype("float32"), np.random.default_rng(0)))
     x = tf.where(tf.math.is_finite(x), x, tf.zeros_like(x))
     upstream = tf.random.stateless_normal((2, 2, 6, 6), seed=(1, 2))
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = subpixel.pixel_shuffle(x, 2)
-    assert_bits(
+    assert_same_bits(
         numpy(tape.gradient(y, x, output_gradients=upstream)), numpy(subpixel.pixel_unshuffle(upstream, 2))
     )
     variable = tf.Variable(x)
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(subpixel.pixel_shuffle(variable, 2, order="DCR") * upstream)
-    assert_bits(
+    assert_same_bits(
         numpy(tape.gradient(loss, variable)), numpy(subpixel.pixel_unshuffle(upstream, 2, order="DCR"))
     )
     tangent = tf.random.stateless_normal(x.shape, seed=(3, 4))
     with tf.autodiff.ForwardAccumulator(x, tangent) as accumulator:
         y = subpixel.pixel_unshuffle(subpixel.pixel_shuffle(x, 2), (1, 2))
-    assert_bits(
+    assert_same_bits(
         numpy(accumulator.jvp(y)), numpy(subpixel.pixel_unshuffle(subpixel.pixel_shuffle(tangent, 2), (1, 2)))
     )
 

@@ -27,7 +27,7 @@ import subpixel
 from subpixel import _routes, _threads
 from subpixel._fast import _compiled
 from subpixel._fast import numpy as fast_numpy
-from tests.backends import Backend, requested_backends
+from tests.reference import reference
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -55,8 +55,7 @@ def _large() -> np.ndarray[Any, Any]:
 
 
 def _expected(x: np.ndarray[Any, Any]) -> bytes:
-    n, c, h, w = x.shape
-    return x.reshape(n, c // 4, 2, 2, h, w).transpose(0, 1, 4, 2, 5, 3).tobytes()
+    return reference(x, 2, inverse=False, channels_last=False, order="CRD").tobytes()
 
 
 def _shuffle_routes(x: np.ndarray[Any, Any]) -> set[str]:
@@ -120,7 +119,7 @@ def test_set_num_threads_validates_n() -> None:
         message = rf"set_num_threads: argument n must be a positive int, got {bad_value}"
         with pytest.raises(ValueError, match=message):
             subpixel.set_num_threads(bad_value)
-    subpixel.set_num_threads(np.int64(3))  # type: ignore[arg-type]
+    subpixel.set_num_threads(np.int64(3))
     assert subpixel.get_num_threads() == 3
     assert type(subpixel.get_num_threads()) is int
 
@@ -363,7 +362,7 @@ def test_fork_while_another_thread_holds_the_pool_lock(tmp_path: Path) -> None:
     assert results == 0
 
 
-@pytest.mark.skipif(Backend.TORCH not in requested_backends(), reason="torch is not among SUBPIXEL_BACKENDS")
+@pytest.mark.needs("torch")
 def test_torch_dataloader_workers(tmp_path: Path) -> None:
     results = _scenario(
         tmp_path,
@@ -386,7 +385,7 @@ def test_torch_dataloader_workers(tmp_path: Path) -> None:
     assert results == [True] * 4
 
 
-@pytest.mark.skipif(Backend.DASK not in requested_backends(), reason="dask is not among SUBPIXEL_BACKENDS")
+@pytest.mark.needs("dask")
 def test_dask_worker_processes(tmp_path: Path) -> None:
     """Tasks run in a worker's threads: they complete, each on its own thread (no nested pool)."""
     results = _scenario(

@@ -22,6 +22,8 @@ import torch.nn.functional as nnf
 import subpixel
 from subpixel import _routes
 from subpixel._fast import torch as fast_torch
+from tests.reference import reference as index_formula
+from tests.values import assert_same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("torch",)
@@ -50,9 +52,6 @@ SIZES = {
 #: (order, channels_last) options; CRD channels-first is PyTorch's own op.
 OPTIONS = [("CRD", False), ("DCR", False), ("CRD", True), ("DCR", True)]
 
-#: float32 bit patterns that value comparisons miss: NaN payloads, -0.0, infinities, subnormals.
-SPECIAL_BITS = [0x7FC00001, 0xFFC12345, 0x7F800001, 0x80000000, 0x7F800000, 0xFF800000, 0x1, 0x807FFFFF]
-
 
 def input_shape(nbytes: int, item: int, inverse: bool, channels_last: bool) -> tuple[int, ...]:
     """A shape of about ``nbytes`` (factor 2, even spatial sizes), 16 rows high, 4 channels."""
@@ -63,24 +62,6 @@ def input_shape(nbytes: int, item: int, inverse: bool, channels_last: bool) -> t
     return (1, 16, width, 4) if channels_last else (1, 4, 16, width)
 
 
-def special_tensor(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, seed: int = 0) -> torch.Tensor:
-    """Random bit patterns (NaN payloads included) with the special values mixed in."""
-    generator = torch.Generator().manual_seed(seed)
-    item = torch.empty((), dtype=dtype).element_size()
-    count = 1
-    for size in shape:
-        count *= size
-    raw = torch.randint(0, 256, (count * item,), dtype=torch.uint8, generator=generator)
-    values = raw.view(dtype).clone()
-    if dtype == torch.float32 and count:
-        signed = [b - (1 << 32) if b >> 31 else b for b in SPECIAL_BITS]
-        special = torch.tensor(signed, dtype=torch.int32).view(torch.float32)
-        step = max(1, count // len(special))
-        picked = special[: len(values[::step])]
-        values[::step][: len(picked)] = picked
-    return values.reshape(shape)
-
-
 def finite_tensor(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
     """float64 normal values with -0.0 mixed in (for numerical gradient checks)."""
     generator = torch.Generator().manual_seed(seed)
@@ -89,34 +70,10 @@ def finite_tensor(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
     return values
 
 
-def bits(t: torch.Tensor) -> torch.Tensor:
-    """The bytes of ``t`` in row-major order of its shape, as a uint8 tensor."""
-    return t.detach().contiguous().reshape(-1).view(torch.uint8)
-
-
-def assert_same(actual: Any, expected: torch.Tensor, what: str = "result") -> None:
-    """Shape, dtype and bytes equal (a ``None`` tangent or gradient fails)."""
-    assert actual is not None, f"{what} is None"
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
-    assert torch.equal(bits(actual), bits(expected)), f"{what}: bytes differ"
-
-
 def reference(x: torch.Tensor, inverse: bool, order: str, channels_last: bool) -> torch.Tensor:
-    """The shuffle (factor 2) built from PyTorch's own ops alone."""
-    with torch.no_grad():
-        if channels_last:
-            x = x.movedim(-1, -3)
-        n = x.shape[-3]
-        if inverse:
-            y = nnf.pixel_unshuffle(x, 2)
-            if order == "DCR":
-                y = y.reshape(*y.shape[:-3], n, 4, *y.shape[-2:]).transpose(-4, -3).flatten(-4, -3)
-        else:
-            if order == "DCR":
-                x = x.reshape(*x.shape[:-3], 4, n // 4, *x.shape[-2:]).transpose(-4, -3).flatten(-4, -3)
-            y = nnf.pixel_shuffle(x, 2)
-        return y.movedim(-3, -1) if channels_last else y
+    """The shuffle (factor 2) by the index formula (tests/reference.py)."""
+    y = index_formula(x.detach().numpy(), 2, inverse=inverse, channels_last=channels_last, order=order)
+    return torch.from_numpy(y)
 
 
 def shuffle_fn(inverse: bool, order: str, channels_last: bool) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -143,16 +100,16 @@ def test_forward_ad_dual_tensors(size: str, inverse: bool, option: tuple[str, bo
     order, last = option
     shape = input_shape(SIZES[size], 4, inverse, last)
     fmt = torch.channels_last if memory == "channels_last" else torch.contiguous_format
-    x = special_tensor(shape, seed=1).contiguous(memory_format=fmt)
-    t = special_tensor(shape, seed=2).contiguous(memory_format=fmt)
+    x = torch.from_numpy(special_array(shape, seed=1)).contiguous(memory_format=fmt)
+    t = torch.from_numpy(special_array(shape, seed=2)).contiguous(memory_format=fmt)
     run = shuffle_fn(inverse, order, last)
     for requires_grad in (False, True):
         primal = x.clone(memory_format=torch.preserve_format).requires_grad_(requires_grad)
         with fwad.dual_level():
             y = run(fwad.make_dual(primal, t))
             out, tangent = fwad.unpack_dual(y)
-            assert_same(out, reference(x, inverse, order, last), "primal")
-            assert_same(tangent, reference(t, inverse, order, last), "tangent")
+            assert_same_bits(out, reference(x, inverse, order, last), "primal")
+            assert_same_bits(tangent, reference(t, inverse, order, last), "tangent")
             assert tangent is not None
             assert tangent.stride() == out.stride()
             if order == "CRD" and not last:
@@ -160,9 +117,9 @@ def test_forward_ad_dual_tensors(size: str, inverse: bool, option: tuple[str, bo
                 assert out.stride() == expected.primal.stride()
                 assert tangent.stride() == expected.tangent.stride()
         if requires_grad:
-            g = special_tensor(tuple(out.shape), seed=3)
+            g = torch.from_numpy(special_array(tuple(out.shape), seed=3))
             (gx,) = torch.autograd.grad(run(primal), primal, g)
-            assert_same(gx, reference(g, not inverse, order, last), "gradient")
+            assert_same_bits(gx, reference(g, not inverse, order, last), "gradient")
 
 
 @pytest.mark.parametrize(("size", "inverse", "option"), CASES, ids=CASE_IDS)
@@ -172,20 +129,22 @@ def test_reverse_double_backward_and_forward_over_reverse(
     order, last = option
     shape = input_shape(SIZES[size], 4, inverse, last)
     run = shuffle_fn(inverse, order, last)
-    x = special_tensor(shape, seed=4).requires_grad_()
+    x = torch.from_numpy(special_array(shape, seed=4)).requires_grad_()
     y = run(x)
-    assert_same(y, reference(x, inverse, order, last))
-    g = special_tensor(tuple(y.shape), seed=5).requires_grad_()
+    assert_same_bits(y, reference(x, inverse, order, last))
+    g = torch.from_numpy(special_array(tuple(y.shape), seed=5)).requires_grad_()
     (gx,) = torch.autograd.grad(y, x, g, create_graph=True)
-    assert_same(gx, reference(g, not inverse, order, last), "gradient")
-    v = special_tensor(shape, seed=6)
+    assert_same_bits(gx, reference(g, not inverse, order, last), "gradient")
+    v = torch.from_numpy(special_array(shape, seed=6))
     (gg,) = torch.autograd.grad(gx, g, v)
-    assert_same(gg, reference(v, inverse, order, last), "double backward")
+    assert_same_bits(gg, reference(v, inverse, order, last), "double backward")
     # Forward over reverse: a dual cotangent's tangent goes through the backward.
-    t = special_tensor(tuple(y.shape), seed=7)
+    t = torch.from_numpy(special_array(tuple(y.shape), seed=7))
     with fwad.dual_level():
         (gd,) = torch.autograd.grad(run(x), x, fwad.make_dual(g.detach(), t))
-        assert_same(fwad.unpack_dual(gd).tangent, reference(t, not inverse, order, last), "tangent of grad")
+        assert_same_bits(
+            fwad.unpack_dual(gd).tangent, reference(t, not inverse, order, last), "tangent of grad"
+        )
 
 
 @pytest.mark.parametrize(("size", "inverse", "option"), CASES, ids=CASE_IDS)
@@ -193,26 +152,26 @@ def test_torch_func_transforms(size: str, inverse: bool, option: tuple[str, bool
     order, last = option
     shape = input_shape(SIZES[size], 4, inverse, last)
     run = shuffle_fn(inverse, order, last)
-    x = special_tensor(shape, seed=8)
-    t = special_tensor(shape, seed=9)
+    x = torch.from_numpy(special_array(shape, seed=8))
+    t = torch.from_numpy(special_array(shape, seed=9))
     out, tangent = func.jvp(run, (x,), (t,))
-    assert_same(out, reference(x, inverse, order, last))
-    assert_same(tangent, reference(t, inverse, order, last), "jvp tangent")
+    assert_same_bits(out, reference(x, inverse, order, last))
+    assert_same_bits(tangent, reference(t, inverse, order, last), "jvp tangent")
     y, vjp_fn = func.vjp(run, x)
-    g = special_tensor(tuple(y.shape), seed=10)
+    g = torch.from_numpy(special_array(tuple(y.shape), seed=10))
     (gx,) = vjp_fn(g)
-    assert_same(gx, reference(g, not inverse, order, last), "vjp")
+    assert_same_bits(gx, reference(g, not inverse, order, last), "vjp")
     # Forward over reverse with torch.func: the jvp of the vjp.
     _, gt = func.jvp(lambda c: vjp_fn(c)[0], (g,), (y.detach(),))
-    assert_same(gt, reference(y, not inverse, order, last), "jvp of vjp")
+    assert_same_bits(gt, reference(y, not inverse, order, last), "jvp of vjp")
     finite = finite_tensor(shape, seed=11)
     weight = finite_tensor(tuple(y.shape), seed=12)
     grad = torch.func.grad(lambda a: (run(a) * weight).sum())(finite)
-    assert_same(grad, reference(weight, not inverse, order, last), "grad")
+    assert_same_bits(grad, reference(weight, not inverse, order, last), "grad")
     stacked = torch.stack([x, t])
     batched = torch.func.vmap(run)(stacked)
     expected = [reference(x, inverse, order, last), reference(t, inverse, order, last)]
-    assert_same(batched, torch.stack(expected), "vmap")
+    assert_same_bits(batched, torch.stack(expected), "vmap")
 
 
 #: (size, inverse, order): every option below the threaded size, a covering pair above it.
@@ -252,15 +211,17 @@ MEMORY_CASES = [
 def laid_out(shape: tuple[int, ...], layout: str, seed: int) -> torch.Tensor:
     if layout == "empty_channels_last":
         x = torch.empty(shape, memory_format=torch.channels_last)
-        x.copy_(special_tensor(shape, seed=seed))
+        x.copy_(torch.from_numpy(special_array(shape, seed=seed)))
         return x
     if layout == "sliced_channels_last":
         wide = (shape[0], 2 * shape[1], *shape[2:])
-        return special_tensor(wide, seed=seed).contiguous(memory_format=torch.channels_last)[:, ::2]
+        return torch.from_numpy(special_array(wide, seed=seed)).contiguous(memory_format=torch.channels_last)[
+            :, ::2
+        ]
     if layout == "transposed":
-        return special_tensor((*shape[:2], shape[3], shape[2]), seed=seed).transpose(-1, -2)
+        return torch.from_numpy(special_array((*shape[:2], shape[3], shape[2]), seed=seed)).transpose(-1, -2)
     fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
-    return special_tensor(shape, seed=seed).contiguous(memory_format=fmt)
+    return torch.from_numpy(special_array(shape, seed=seed)).contiguous(memory_format=fmt)
 
 
 @pytest.mark.parametrize(("direction", "shape", "factor", "layout"), MEMORY_CASES)
@@ -274,7 +235,7 @@ def test_strides_equal_torch(direction: str, shape: tuple[int, ...], factor: int
         y = ours(x, factor, order=order)
         assert y.stride() == expected.stride(), (order, x.stride())
     y = ours(x, factor)
-    assert_same(y, expected)
+    assert_same_bits(y, expected)
     # Gradients: the cotangent's own layout decides, as in PyTorch's backward.
     a = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
     b = x.detach().clone(memory_format=torch.preserve_format).requires_grad_()
@@ -284,7 +245,7 @@ def test_strides_equal_torch(direction: str, shape: tuple[int, ...], factor: int
         g = laid_out(tuple(yb.shape), cotangent_layout, seed=15)
         (ga,) = torch.autograd.grad(ya, a, g, retain_graph=True)
         (gb,) = torch.autograd.grad(yb, b, g, retain_graph=True)
-        assert_same(ga, gb, "gradient")
+        assert_same_bits(ga, gb, "gradient")
         assert ga.stride() == gb.stride(), cotangent_layout
     torch.autograd.backward([ya, yb], [g, g])
     assert a.grad is not None
@@ -300,8 +261,8 @@ def torch_routes(seen: Any) -> set[str]:
 def test_routes_of_autodiff() -> None:
     """Each autodiff route is taken where it should be (NumPy installed or not)."""
     big = input_shape(SIZES["kernel"], 4, False, False)
-    x = special_tensor(big, seed=16).requires_grad_()
-    t = special_tensor(big, seed=17)
+    x = torch.from_numpy(special_array(big, seed=16)).requires_grad_()
+    t = torch.from_numpy(special_array(big, seed=17))
     engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
     wrapped = "torch:kernel-autograd"
     with _routes.counting() as seen:
@@ -314,7 +275,9 @@ def test_routes_of_autodiff() -> None:
         subpixel.pixel_shuffle(fwad.make_dual(x.detach(), t), 2, order="DCR")
     assert torch_routes(seen) == {wrapped, "torch:kernel-forward-ad", engine}
     with _routes.counting() as seen:
-        subpixel.pixel_shuffle(special_tensor(input_shape(SIZES["above"], 4, False, False)), 2, order="DCR")
+        subpixel.pixel_shuffle(
+            torch.from_numpy(special_array(input_shape(SIZES["above"], 4, False, False))), 2, order="DCR"
+        )
     assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine}
     with _routes.counting() as seen:
         torch.func.jvp(lambda a: subpixel.pixel_shuffle(a, 2, order="DCR"), (x.detach(),), (t,))
