@@ -153,6 +153,19 @@ def reference(x: np.ndarray, factor: Any, *, inverse: bool, channels_last: bool,
     return out
 
 
+def expected(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> np.ndarray:
+    """:func:`reference` of ``np.asarray(x)``, with the options positional (the fast-path tests)."""
+    return reference(np.asarray(x), factor, inverse=inverse, channels_last=channels_last, order=order)
+
+
+def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    """``subpixel.pixel_shuffle`` (or ``pixel_unshuffle``) of ``x``, with the options positional."""
+    import subpixel
+
+    function = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+    return function(x, factor, channels_last=channels_last, order=as_order(order))
+
+
 # --- validity, from the documented rules -------------------------------------------------
 
 

@@ -21,7 +21,9 @@ from subpixel import _routes
 from subpixel._fast import _blocked, _compiled
 from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
-from tests.test_fast_paths import call, reference, same_bits, special
+from tests.reference import call
+from tests.reference import expected as reference
+from tests.values import same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -43,7 +45,9 @@ def _input(
     if inverse:
         spatial = [s * f for s, f in zip(spatial, factors, strict=True)]
         channels = 3
-    return special((2, *spatial, channels) if channels_last else (2, channels, *spatial), dtype, seed=11)
+    return special_array(
+        (2, *spatial, channels) if channels_last else (2, channels, *spatial), dtype, seed=11
+    )
 
 
 @needs_numba
@@ -53,7 +57,7 @@ def test_kernels_match_reference(dtype: str, factor: Any) -> None:
     """Both directions, layouts and orders, bit for bit; channels-first copies take the kernels."""
     last = factor if isinstance(factor, int) else factor[-1]
     for inverse, channels_last, order in itertools.product((False, True), (False, True), ("CRD", "DCR")):
-        x = special(_input(factor, inverse, channels_last, dtype).shape, dtype, seed=12)
+        x = special_array(_input(factor, inverse, channels_last, dtype).shape, dtype, seed=12)
         with _routes.counting() as counter:
             y = call(x, factor, inverse, channels_last, order)
         assert same_bits(y, reference(x, factor, inverse, channels_last, order)), (
@@ -82,7 +86,7 @@ def test_every_lane_count_and_short_rows(lanes: int, width: int) -> None:
 @needs_numba
 def test_many_outer_axes_and_threads() -> None:
     """A 3-d shuffle (more than three outer axes: the leading ones loop in Python), threaded."""
-    x = special((3, 2 * 8 * 4, 10, 20, 64), "float32", seed=13)
+    x = special_array((3, 2 * 8 * 4, 10, 20, 64), "float32", seed=13)
     assert x.nbytes >= _blocked.PARALLEL_BYTES
     previous = subpixel.get_num_threads()
     subpixel.set_num_threads(2)
@@ -100,7 +104,7 @@ def test_many_outer_axes_and_threads() -> None:
 @needs_numba
 def test_odd_views_and_strided_destination() -> None:
     """Unaligned and negative-stride sources, and channels-last destinations, keep the NumPy engine."""
-    base = special((2, 3, 96, 128), "uint16", seed=14)
+    base = special_array((2, 3, 96, 128), "uint16", seed=14)
     raw = np.empty(base.nbytes + 1, np.uint8)[1:].view(np.uint16).reshape(base.shape)  # odd address
     raw[...] = base
     flipped = np.ascontiguousarray(base[:, ::-1])[:, ::-1]

@@ -22,8 +22,8 @@ from subpixel._fast import _blocked, _compiled
 from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
 from subpixel._shuffle import apply_plan
-from tests.reference import Order, as_order
-from tests.reference import reference as index_formula
+from tests.reference import Order, as_order, call
+from tests.reference import expected as reference
 from tests.values import byte_view, same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -57,16 +57,6 @@ def shape_for(factor: Any, inverse: bool, channels_last: bool, large: bool) -> t
         channels = 3
     batch = (2,)
     return (*batch, *spatial, channels) if channels_last else (*batch, channels, *spatial)
-
-
-def reference(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    """The index formula's result (tests/reference.py)."""
-    return index_formula(np.asarray(x), factor, inverse=inverse, channels_last=channels_last, order=order)
-
-
-def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    function = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
-    return function(x, factor, channels_last=channels_last, order=as_order(order))
 
 
 # --- NumPy ------------------------------------------------------------------------------------
