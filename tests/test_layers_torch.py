@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -300,7 +301,8 @@ def test_icnr_output_is_nearest_upsampling_of_sub_kernel_conv(
     block = SubPixelConv(3, 2, factor, kernel_size, order=order).double()  # type: ignore[arg-type]
     x = torch.randn(2, 3, *(4 + i for i in range(len(factors))), dtype=torch.float64)
     picks = first_of_groups(2, factors, order)
-    sub = type(block.conv)(3, 2, kernel_size, padding="same", dtype=torch.float64)  # type: ignore[arg-type]
+    conv: Any = type(block.conv)  # Conv1d, Conv2d or Conv3d
+    sub = conv(3, 2, kernel_size, padding="same", dtype=torch.float64)
     assert sub.bias is not None
     with torch.no_grad():
         sub.weight.copy_(block.conv.weight[picks])
