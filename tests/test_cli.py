@@ -167,6 +167,7 @@ def test_conformance_format_prints_the_whole_report(
     assert captured.err.startswith("conformance: PASSED")
 
 
+@pytest.mark.slow  # a subprocess run of seconds to a minute
 def test_closed_pipe_ends_without_a_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     command = [sys.executable, "-m", "subpixel", "conformance", *SMALL, "--out", str(tmp_path)]
@@ -277,6 +278,7 @@ def test_bench_short_names_and_output_formats(tmp_path: Path, capsys: pytest.Cap
     assert capsys.readouterr().out.split()[0] == "tiny"
 
 
+@pytest.mark.slow  # a subprocess run of seconds to a minute
 def test_demo_runs_from_golden_vectors_without_torch() -> None:
     code = """
 import importlib.util, sys

@@ -162,6 +162,7 @@ def _caches() -> dict[str, Any]:
     return found
 
 
+@pytest.mark.slow  # a subprocess run of seconds to a minute
 def test_every_cache_on_the_call_path_is_bounded() -> None:
     caches = _caches()
     memoized = {name: c for name, c in caches.items() if hasattr(c, "cache_info")}

@@ -129,6 +129,7 @@ def _pytest(env_value: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
 
 
+@pytest.mark.slow  # a subprocess run of seconds to a minute
 def test_a_run_collects_only_what_it_requests() -> None:
     """A NumPy run leaves out the torch modules (and source doctests) instead of failing on them.
 
@@ -143,6 +144,7 @@ def test_a_run_collects_only_what_it_requests() -> None:
         assert f"{left_out}: " in result.stdout  # the summary says why
 
 
+@pytest.mark.slow  # a subprocess run of seconds to a minute
 def test_a_requested_framework_that_is_missing_fails_the_run() -> None:
     result = _pytest("numpy,cupy", "--collect-only", "-q", "tests/test_icnr.py")
     if "cupy" in sys.modules or result.returncode == 0:
@@ -151,6 +153,7 @@ def test_a_requested_framework_that_is_missing_fails_the_run() -> None:
     assert "SUBPIXEL_BACKENDS requests frameworks that are not installed: cupy" in result.stderr
 
 
+@pytest.mark.slow  # a subprocess run of seconds to a minute
 def test_a_requested_framework_cannot_be_skipped_for(tmp_path: Path) -> None:
     """``pytest.importorskip`` of a requested framework fails; of another, it skips."""
     (tmp_path / "test_skips.py").write_text(

@@ -305,6 +305,7 @@ def _scenario(tmp_path: Path, main: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a subprocess run of seconds to a minute
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_multiprocessing_children_after_the_parent_used_the_pool(tmp_path: Path, method: str) -> None:
     import multiprocessing
