@@ -301,7 +301,8 @@ def test_keeps_meta_and_dispatches_to_the_dask_path() -> None:
     x = da.from_array(special_array((1, 4, 2, 2), "int8"), chunks=(1, 4, 1, 1))
     from subpixel._fast import dask as dask_path
 
-    assert backend_for(x, "pixel_shuffle").prepare.func is dask_path.prepare
+    prepare: Any = backend_for(x, "pixel_shuffle").prepare  # a functools.partial of the Dask path
+    assert prepare.func is dask_path.prepare
     y = subpixel.pixel_shuffle(x, 2)
     assert type(y._meta) is np.ndarray
     assert y.dtype == np.int8

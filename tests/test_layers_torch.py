@@ -11,6 +11,7 @@ import torch
 
 import subpixel
 from subpixel._spec import ShuffleSpec
+from subpixel._validate import check_factors
 from subpixel.torch import PixelShuffle, PixelUnshuffle, SubPixelConv
 from tests.layer_helpers import (
     ICNR_CASES,
@@ -130,7 +131,7 @@ OPTIONS = [
 
 
 def _shuffle_input(factor: int | tuple[int, ...], last: bool) -> tuple[int, ...]:
-    factors = subpixel._plan.check_factors(factor, "test", "factor")
+    factors = check_factors(factor, "test", "factor")
     spatial = (3,) * len(factors)
     channels = 2 * math.prod(factors)
     return (2, *spatial, channels) if last else (2, channels, *spatial)
@@ -268,7 +269,7 @@ def test_sub_pixel_conv_structure(
 ) -> None:
     block = SubPixelConv(4, 5, factor, 3)  # type: ignore[arg-type]
     assert type(block.conv) is conv_type
-    assert block.conv.out_channels == 5 * math.prod(subpixel._plan.check_factors(factor, "test", "factor"))
+    assert block.conv.out_channels == 5 * math.prod(check_factors(factor, "test", "factor"))
     assert tuple(block(torch.randn(shape)).shape) == out_shape
 
 
@@ -297,7 +298,7 @@ def test_icnr_output_is_nearest_upsampling_of_sub_kernel_conv(
     factor: object, kernel_size: object, order: str
 ) -> None:
     torch.manual_seed(1)
-    factors = subpixel._plan.check_factors(factor, "test", "factor")
+    factors = check_factors(factor, "test", "factor")
     block = SubPixelConv(3, 2, factor, kernel_size, order=order).double()  # type: ignore[arg-type]
     x = torch.randn(2, 3, *(4 + i for i in range(len(factors))), dtype=torch.float64)
     picks = first_of_groups(2, factors, order)

@@ -17,6 +17,7 @@ import tensorflow as tf
 import subpixel
 from subpixel import _routes
 from subpixel._fast import tensorflow as tf_fast
+from subpixel._validate import check_factors
 from tests.reference import reference
 from tests.values import assert_same_bits, special_array
 
@@ -81,7 +82,7 @@ def test_tf_function_with_unknown_batch_and_spatial_sizes(
 ) -> None:
     factor, first, last = CASES[case]
     x = case_input(last if channels_last else first, factor, inverse, channels_last, "float32")
-    k = len(subpixel._plan.check_factors(factor, "test", "factor"))
+    k = len(check_factors(factor, "test", "factor"))
     channel_axis = x.ndim - 1 if channels_last else x.ndim - k - 1
     signature: list[int | None] = [None] * x.ndim
     signature[channel_axis] = x.shape[channel_axis]
