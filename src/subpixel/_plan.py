@@ -344,9 +344,8 @@ def _forward_plan(
     """Plan a shuffle of ``channels`` (a multiple of the factor product) into ``spatial``."""
     k = len(factors)
     nb = len(batch)
-    out_channels = channels
-    for f in factors:
-        out_channels //= f
+    # No augmented assignment on sizes: a tracer's size may be a tensor, changed in place.
+    out_channels = channels // math.prod(factors)
     depth = (out_channels, *factors) if order == "CRD" else (*factors, out_channels)
     # Positions of the out-channel axis and of each factor axis inside the expanded shape.
     depth_start = nb + k if channels_last else nb
