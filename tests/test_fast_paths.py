@@ -487,32 +487,51 @@ def test_torch_routes() -> None:
     with _routes.counting() as seen:
         assert type(subpixel.pixel_shuffle(big, 2).grad_fn).__name__ == "_ShuffleBackward"
     assert torch_routes(seen) == {"torch:kernel-autograd": 1, engine: 1}
-    middle = torch.zeros(1, 16, 40, 40)  # from SMALL_BYTES to KERNEL_BYTES: the methods
-    assert fast_torch.SMALL_BYTES <= middle.numel() * 4 < fast_torch.KERNEL_BYTES
+    middle = torch.zeros(1, 16, 40, 40)  # from SMALL_ELEMENTS to KERNEL_ELEMENTS
+    assert fast_torch.SMALL_ELEMENTS <= middle.numel() < fast_torch.KERNEL_ELEMENTS
+    assert middle.numel() * 4 >= fast_torch.SMALL_BYTES
     with _routes.counting() as seen:
         subpixel.pixel_shuffle(middle, 2, order="DCR")
-        subpixel.pixel_shuffle(middle.to(torch.int16), 2)  # PyTorch's op is slow on 2 bytes
-    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine: 2}
+        subpixel.pixel_shuffle(middle.to(torch.uint8), 2)  # PyTorch's op is slow on 1 byte
+        subpixel.pixel_unshuffle(middle.to(torch.int16), 2)  # and on 2-byte unshuffles
+    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine: 3}
     with _routes.counting() as seen:
-        subpixel.pixel_shuffle(middle, 2)  # 4-byte elements below KERNEL_BYTES: PyTorch's op
+        subpixel.pixel_shuffle(middle, 2)  # elsewhere below KERNEL_ELEMENTS: PyTorch's op
         subpixel.pixel_unshuffle(middle.double(), 2)
-    assert torch_routes(seen) == {"torch:native": 2}
+        subpixel.pixel_shuffle(middle.to(torch.int16), 2)
+    assert torch_routes(seen) == {"torch:native": 3}
+
+
+@pytest.mark.needs("torch")
+@pytest.mark.parametrize("dtype", ["uint16", "uint32", "uint64"])
+def test_torch_op_stand_in(dtype: str) -> None:
+    """Unsigned dtypes PyTorch's op lacks take it through a signed view of the same bits."""
+    torch = _torch()
+    from subpixel import _routes
+
+    for shape, inverse in (((2, 8, 4, 4), False), ((2, 2, 8, 8), True)):
+        x = torch_input(torch, shape, dtype, seed=21)
+        with _routes.counting() as seen:
+            y = call(x, 2, inverse, False, "CRD")
+        assert torch_routes(seen) == {"torch:native": 1}
+        assert y.dtype == x.dtype
+        assert same_bits(y, torch_reference(x, 2, inverse, False, "CRD")), (dtype, inverse)
 
 
 @pytest.mark.needs("torch")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_torch_kernel_every_dtype(dtype: str) -> None:
-    """Above KERNEL_BYTES every dtype of 1 to 8 bytes takes the engine; 16-byte ones the methods."""
+    """From KERNEL_ELEMENTS every dtype of 1 to 8 bytes takes the engine; 16-byte ones the methods."""
     torch = _torch()
     from subpixel import _routes
     from subpixel._fast import torch as fast_torch
 
     item = torch.empty((), dtype=getattr(torch, dtype)).element_size()
-    side = 2 * int((fast_torch.KERNEL_BYTES / item / 2 / 12) ** 0.5 / 3 + 1) * 3
+    side = 2 * int((fast_torch.KERNEL_ELEMENTS / 2 / 12) ** 0.5 / 3 + 1) * 3
     for factor, inverse, channels_last, order in [(2, False, False, "CRD"), (3, True, True, "DCR")]:
         shape = (2, side, side, 12) if channels_last else (2, 12, side, side)
         x = torch_input(torch, shape, dtype, seed=16)
-        assert x.numel() * item >= fast_torch.KERNEL_BYTES
+        assert x.numel() >= fast_torch.KERNEL_ELEMENTS
         with _routes.counting() as seen:
             y = call(x, factor, inverse, channels_last, order)
         assert same_bits(y, torch_reference(x, factor, inverse, channels_last, order)), (dtype, factor)

@@ -45,7 +45,7 @@ SIZES = {
     "tiny": 4 * 8 * 8 * 4,
     "below": fast_torch.SMALL_BYTES - 2 * 64 * 4,
     "above": fast_torch.SMALL_BYTES + 2 * 64 * 4,
-    "kernel": fast_torch.KERNEL_BYTES + 2 * 64 * 4,
+    "kernel": fast_torch.KERNEL_ELEMENTS * 4 + 2 * 64 * 4,
     "threaded": PARALLEL_BYTES + 2 * 64 * 4,
 }
 

@@ -5,13 +5,14 @@ Routes, chosen per call from the plan and the input (never by timing):
 * ``torch:native``: inputs whose plan is exactly PyTorch's own op (``order="CRD"``, channels
   first, one square factor) call ``torch.pixel_shuffle``/``torch.pixel_unshuffle`` below
   :data:`SMALL_ELEMENTS` (one dispatcher call, where the three tensor methods cost four), and
-  below :data:`KERNEL_BYTES` for 4- and 8-byte elements, where PyTorch's op measured faster
-  than the methods. Zero-size inputs are excluded (PyTorch's CPU unshuffle returns the input's
-  shape there).
-* ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_BYTES`
-  or more are copied by the cache-blocked NumPy engine through zero-copy NumPy views of the
-  same bytes, seen as integers of the element size (so every dtype of 1, 2, 4 or 8 bytes
-  copies bit for bit), into a result whose pages are advised huge
+  from there up to :data:`KERNEL_ELEMENTS` wherever PyTorch's op measured faster than the
+  methods (all but :data:`METHODS_FIRST`). Zero-size inputs are excluded (PyTorch's CPU
+  unshuffle returns the input's shape there), and so are dtypes PyTorch's op does not
+  implement (uint16, uint32, uint64: learnt from the first call that raises).
+* ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_ELEMENTS`
+  elements or more are copied by the cache-blocked NumPy engine through zero-copy NumPy views
+  of the same bytes, seen as integers of the element size (so every dtype of 1, 2, 4 or 8
+  bytes copies bit for bit), into a result whose pages are advised huge
   (:mod:`subpixel._fast._pages`). NumPy is imported only when the first such tensor arrives.
 * ``torch:numpy-free``: the same tensors, from :data:`SMALL_BYTES`, where NumPy is not
   installed: the three tensor methods, which measured faster than PyTorch's own op on every
@@ -21,7 +22,7 @@ Routes, chosen per call from the plan and the input (never by timing):
   whose backward is the inverse shuffle and whose ``jvp`` (``torch:kernel-forward-ad``)
   shuffles the tangent, each by these same routes, so gradients of any order,
   forward-over-reverse and the gradients' strides match PyTorch's op.
-* ``torch:plain``: everything else (inputs below :data:`KERNEL_BYTES`, other devices, tensor
+* ``torch:plain``: everything else (inputs below :data:`KERNEL_ELEMENTS`, other devices, tensor
   subclasses, functorch transforms, complex128, quantized tensors) runs the three tensor
   methods of :mod:`subpixel._fast._torch_plain`.
 
@@ -51,7 +52,8 @@ from subpixel._spec import ShuffleSpec
 
 __all__ = [
     "HAS_NUMPY",
-    "KERNEL_BYTES",
+    "KERNEL_ELEMENTS",
+    "METHODS_FIRST",
     "ROUTES",
     "SMALL_BYTES",
     "SMALL_ELEMENTS",
@@ -70,11 +72,14 @@ def _installed(name: str) -> bool:
 
 #: Below this many bytes a tensor takes PyTorch's own op or the three tensor methods.
 SMALL_BYTES = 64 * 1024
-#: From this many bytes the NumPy engine copies; below it (from :data:`SMALL_BYTES`) the three
-#: tensor methods do, inside the autograd Function when it records. Measured here (one torch
-#: thread): at 64 KiB the engine's fixed cost made it 0.75x PyTorch's op on float32, where
-#: the methods were 1.2x to 5.7x; from 256 KiB the engine is ahead of both.
-KERNEL_BYTES = 256 * 1024
+#: From this many elements (and :data:`SMALL_BYTES`) the NumPy engine copies; below it the three
+#: tensor methods or PyTorch's op do, inside the autograd Function when it records. The engine
+#: costs about 40 us per call before it copies a byte (a result, two NumPy views, the copy's
+#: set-up); measured here against PyTorch's op (load 1.8, factors 2 and 4, both directions) it
+#: caught up at about 64 Ki elements for every element size: 64 KiB of uint8, 128 KiB of
+#: int16, 256 KiB of float32 and 512 KiB of float64, where PyTorch's op was still 1.2x to 1.5x
+#: faster than the engine at half those sizes for 4- and 8-byte elements.
+KERNEL_ELEMENTS = 64 * 1024
 #: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
 #: dispatcher call; the cheaper test than bytes on the tiny-input path).
 SMALL_ELEMENTS = 16 * 1024
@@ -82,17 +87,24 @@ SMALL_ELEMENTS = 16 * 1024
 #: route. Decided once, when this module is imported, without importing NumPy.
 HAS_NUMPY = _installed("numpy")
 
+#: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
+#: copy from :data:`SMALL_ELEMENTS` to :data:`KERNEL_ELEMENTS` elements. Measured at 64 KiB:
+#: PyTorch's op took 213 to 241 us on uint8 where the methods took 65 to 135 us, and 61 to
+#: 64 us on an int16 unshuffle against 47 to 49 us; on an int16 shuffle (57 to 63 us against
+#: 78 to 82 us) and on 4- and 8-byte elements the op was the faster.
+METHODS_FIRST = frozenset({(1, False), (1, True), (2, True)})
+
 #: Every route of this module, by the tag it records (see :mod:`subpixel._routes`).
 ROUTES: dict[str, str] = {
     "torch:native": (
-        "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_BYTES for 4- and "
-        "8-byte elements): torch.pixel_shuffle/pixel_unshuffle"
+        "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_ELEMENTS but for "
+        "METHODS_FIRST): torch.pixel_shuffle/pixel_unshuffle"
     ),
     "torch:plain": (
-        "the three tensor methods: inputs below KERNEL_BYTES, other devices, subclasses, functorch "
+        "the three tensor methods: inputs below KERNEL_ELEMENTS, other devices, subclasses, functorch "
         "transforms, 16-byte and quantized elements"
     ),
-    "torch:kernel": "CPU tensor from KERNEL_BYTES: the NumPy engine over views of the same bytes",
+    "torch:kernel": "CPU tensor from KERNEL_ELEMENTS: the NumPy engine over views of the same bytes",
     "torch:kernel-autograd": (
         "CPU tensor from SMALL_BYTES while autograd records or a dual level is open: the copy "
         "(its own tag) inside an autograd Function whose backward is the inverse shuffle"
@@ -105,6 +117,15 @@ _AS_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 _Tensor = torch.Tensor
 _transforms_active: Callable[[], bool] = torch._C._are_functorch_transforms_active
 _is_compiling: Callable[[], bool] = torch.compiler.is_compiling
+#: What PyTorch's op runs on for a dtype it does not implement: the signed integer of the same
+#: size (a view of the same bits), or None where there is none (the other routes copy those).
+#: Dtypes missing here that the op turns out to lack (it raises ``NotImplementedError``) are
+#: added as None by the first call, so no later call raises again.
+_stand_ins: dict[Any, Any] = {
+    getattr(torch, name): getattr(torch, f"int{name[4:]}")
+    for name in ("uint16", "uint32", "uint64")
+    if hasattr(torch, name)
+}
 
 
 def unreachable_routes() -> dict[str, str]:
@@ -152,7 +173,7 @@ def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
 
 def _copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes (no autograd): the engine or the methods."""
-    if x.numel() * x.element_size() < KERNEL_BYTES or not HAS_NUMPY:
+    if x.numel() < KERNEL_ELEMENTS or not HAS_NUMPY:
         if _routes.listening:
             _routes.record("torch:plain" if HAS_NUMPY else "torch:numpy-free")
         return _plain_copy(x, plan)
@@ -209,29 +230,33 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     factor = spec.torch_factor
     # A plan fixes the input's shape, so its size decides the route once, here.
     size = math.prod(plan.collapse_shape)
-    if factor is None or size == 0 or size * 4 >= KERNEL_BYTES:
+    if factor is None or size == 0 or size >= KERNEL_ELEMENTS:
         return run_large
     routes = _routes
     unshuffle = spec.inverse
     op = torch.pixel_unshuffle if unshuffle else torch.pixel_shuffle
     tiny = size < SMALL_ELEMENTS
-    limit = KERNEL_BYTES
+    methods_first = METHODS_FIRST
 
     def run_native(x: Any) -> Any:
         # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only): on
         # export's tensor subclasses the plain methods run (tracers never reach this runner).
-        # Past SMALL_ELEMENTS PyTorch's op keeps 4- and 8-byte elements only: it measured
-        # 1.3x to 1.5x faster than the methods there, and 2x to 4x slower on 1 and 2 bytes.
         if (not unshuffle or type(x) is _Tensor) and (
-            tiny or (4 <= (item := x.element_size()) <= 8 and size * item < limit)
+            tiny or (x.element_size(), unshuffle) not in methods_first
         ):
-            try:
-                result = op(x, factor)
-            except (NotImplementedError, RuntimeError):  # a dtype PyTorch's op lacks (uint16)
-                return run_large(x)
-            if routes.listening:
-                routes.record("torch:native")
-            return result
+            dtype = x.dtype
+            stand_in = _stand_ins.get(dtype, dtype)
+            if stand_in is not None:
+                try:
+                    result = op(x, factor) if stand_in is dtype else op(x.view(stand_in), factor).view(dtype)
+                except NotImplementedError:  # a dtype PyTorch's op lacks: not tried again
+                    _stand_ins[dtype] = None
+                    return run_large(x)
+                except RuntimeError:  # an input PyTorch's op refuses
+                    return run_large(x)
+                if routes.listening:
+                    routes.record("torch:native")
+                return result
         return run_large(x)
 
     return run_native

@@ -533,7 +533,7 @@ def _size_cases() -> list[Case]:
     parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
     torch_small = constant("subpixel._fast.torch", "SMALL_BYTES")
     torch_elements = constant("subpixel._fast.torch", "SMALL_ELEMENTS")
-    torch_kernel = constant("subpixel._fast.torch", "KERNEL_BYTES")
+    torch_kernel = constant("subpixel._fast.torch", "KERNEL_ELEMENTS")
     cases: list[Case] = []
     for backend, small in (("numpy", numpy_small), ("torch", torch_small)):
         cases += _threshold_cases(backend, "SMALL_BYTES", _bytes_threshold(small), below=True, above=True)
@@ -543,8 +543,9 @@ def _size_cases() -> list[Case]:
         cases += _threshold_cases(
             backend, "PARALLEL_BYTES", _bytes_threshold(parallel), below=False, above=True, blocking=True
         )
-    # torch: the three tensor methods (or torch's op) below KERNEL_BYTES, the copy engine above.
-    cases += _threshold_cases("torch", "KERNEL_BYTES", _bytes_threshold(torch_kernel), below=True, above=True)
+    # torch: the three tensor methods (or torch's op) below KERNEL_ELEMENTS, the copy engine above.
+    kernel = dict.fromkeys(SIZE_CLASSES, torch_kernel)
+    cases += _threshold_cases("torch", "KERNEL_ELEMENTS", kernel, below=True, above=True)
     cases += _ambiguous_format_cases(torch_small)
     elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
     cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
