@@ -11,7 +11,9 @@ runs here, one job each:
   without NumPy); each runs its README example and its conformance rows, and the NumPy one the
   NumPy-only tests from the sdist. torch has sessions on Python 3.11 (its CPU wheel here), the others
   on 3.10, 3.12 and 3.13; CI runs ``install-torch-3.11``, ``install-numpy-3.10``,
-  ``install-dask-3.12`` and ``install-jax-3.13`` (:data:`CI_INSTALLS`).
+  ``install-dask-3.12`` and ``install-jax-3.13`` (:data:`CI_INSTALLS`);
+- ``install-speed``: ``subpixel[numpy,speed]`` (numba, on 3.11 where its wheels are): the full
+  NumPy row, whose route coverage requires the compiled kernels, and the kernels' tests.
 
 ``.ci/run`` runs ``conformance``, ``tests``, ``lint``, ``typecheck`` and ``docs`` with
 ``--no-venv --no-install`` inside the environment the README's first command sets up, and the
@@ -152,7 +154,13 @@ def lowest(session: nox.Session) -> None:
 
 #: The install sessions CI runs (``.ci/run`` and the workflow): every supported Python this machine
 #: has (3.10 to 3.13) appears once.
-CI_INSTALLS = ("install-torch-3.11", "install-numpy-3.10", "install-dask-3.12", "install-jax-3.13")
+CI_INSTALLS = (
+    "install-torch-3.11",
+    "install-numpy-3.10",
+    "install-dask-3.12",
+    "install-jax-3.13",
+    "install-speed-3.11",
+)
 
 #: Pythons of the NumPy, Dask and JAX install sessions (torch: 3.11, where its CPU wheel is).
 INSTALL_PYTHONS = ["3.10", "3.12", "3.13"]
@@ -229,14 +237,44 @@ def install_numpy(session: nox.Session) -> None:
     _fresh(session, "numpy", "test")
     _example(session, "numpy")
     _rows(session, "numpy")
+    _sdist_tests(session, "numpy", "-m", "not slow", *session.posargs)
+
+
+@nox.session(name="install-speed", python=["3.11"], reuse_venv=False)
+def install_speed(session: nox.Session) -> None:
+    """``subpixel[numpy,speed]``: the full NumPy row, which must reach the compiled kernels, and their tests.
+
+    Python 3.11 only: numba's wheels here are for 3.11.
+    """
+    _fresh(session, "numpy,speed", "test")
+    out = Path(session.create_tmp()) / "conformance"
+    # Unfiltered, so route coverage is enforced: numpy:compiled-join and -split must run.
+    session.run(
+        "python",
+        "-m",
+        "subpixel",
+        "conformance",
+        "--backends",
+        "numpy",
+        "--devices",
+        "cpu",
+        "--out",
+        str(out),
+    )
+    tests = ("tests/test_compiled.py", "tests/test_fast_paths.py", "tests/test_threads.py")
+    _sdist_tests(session, "numpy,numba", *tests, *session.posargs)
+
+
+def _sdist_tests(session: nox.Session, backends: str, *args: str) -> None:
+    """Run pytest (two workers) in the unpacked sdist with ``SUBPIXEL_BACKENDS=backends``."""
     tree = Path(session.create_tmp()) / "sdist"
     shutil.rmtree(tree, ignore_errors=True)
     tree.mkdir()
     session.run("tar", "xzf", str(_dist(session)["sdist"]), "-C", str(tree), external=True)
     with session.chdir(next(tree.iterdir())):
         session.run(
-            "python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-q", "-m", "not slow",
-            *session.posargs, env={"SUBPIXEL_BACKENDS": "numpy"},
+            "python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-q", *args,
+            env={"SUBPIXEL_BACKENDS": backends},
         )  # fmt: skip
 
 

@@ -1,9 +1,10 @@
 """The frameworks the tests run on, chosen by the ``SUBPIXEL_BACKENDS`` environment variable.
 
-``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``) and
-layer frameworks (``flax``, ``keras``, ``tensorflow``), or ``all`` (every CPU backend and every
-layer framework that ``subpixel[all]`` installs; the default). ``keras`` runs on the library named by
-``KERAS_BACKEND``, which must be installed too.
+``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``), layer
+frameworks (``flax``, ``keras``, ``tensorflow``) and ``numba`` (the ``speed`` extra's compiled
+kernels), or ``all`` (every CPU backend and every layer framework that ``subpixel[all]`` installs;
+the default; numba is not among them, as ``subpixel[all]`` does not install it). ``keras`` runs on
+the library named by ``KERAS_BACKEND``, which must be installed too.
 
 The run requests exactly these frameworks: a test module (or a test marked ``needs``) that needs a
 framework the run does not request is not collected, and a requested framework that cannot be
@@ -89,11 +90,17 @@ LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
 #: What ``all`` requests besides :data:`CPU_BACKENDS`: the layer frameworks ``subpixel[all]`` installs.
 ALL_LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
 
+#: Optional accelerators a run can request: the compiled copy kernels of the ``speed`` extra.
+ACCELERATORS = ("numba",)
+
+#: Frameworks requested by name as they are (not array backend ids).
+NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *ACCELERATORS)
+
 #: The framework (top-level module) each backend id runs on.
 BACKEND_FRAMEWORK = {b: b.module_name.partition(".")[0] for b in Backend}
 
 #: Every framework name a test can need: what is not NumPy or a test tool.
-FRAMEWORKS = frozenset({*BACKEND_FRAMEWORK.values(), *LAYER_FRAMEWORKS}) - {"numpy"}
+FRAMEWORKS = frozenset({*BACKEND_FRAMEWORK.values(), *NAMED_FRAMEWORKS}) - {"numpy"}
 
 
 def to_numpy(array: Any) -> Any:
@@ -117,7 +124,7 @@ def _requested_names() -> list[str]:
     raw = os.environ.get("SUBPIXEL_BACKENDS", "all").strip()
     if raw in ("", "all"):
         return [*(b.value for b in CPU_BACKENDS), *ALL_LAYER_FRAMEWORKS]
-    known = sorted({*(b.value for b in Backend), *LAYER_FRAMEWORKS})
+    known = sorted({*(b.value for b in Backend), *NAMED_FRAMEWORKS})
     names = [part.strip() for part in raw.split(",")]
     for name in names:
         if name not in known:
@@ -141,7 +148,7 @@ def requested_frameworks() -> frozenset[str]:
     """The frameworks (top-level module names) the run requests, NumPy always among them."""
     chosen = {"numpy"}
     for name in _requested_names():
-        if name in LAYER_FRAMEWORKS:
+        if name in NAMED_FRAMEWORKS:
             chosen.add(name)
         else:
             chosen.add(BACKEND_FRAMEWORK[Backend(name)])

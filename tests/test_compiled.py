@@ -1,8 +1,8 @@
 """The compiled join and split kernels of the copy engine (numba, the ``speed`` extra).
 
-Where numba is installed, every test here runs the kernels and checks each result bit for bit
-against the Array-API path, and the route taken; where it is not, the routes must say so and the
-NumPy engine must copy.
+Runs that request ``numba`` (``SUBPIXEL_BACKENDS=numpy,numba``) run the kernels and check each
+result bit for bit against the Array-API path, and the route taken; a run that requests it where
+it is not installed fails. Every run checks that the NumPy engine copies without it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from tests.values import same_bits, special_array
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
 
-needs_numba = pytest.mark.skipif(
-    not _compiled.AVAILABLE, reason="numba is not installed (pip install 'subpixel[speed]')"
-)
+needs_numba = pytest.mark.needs("numba")
 
 
 def _input(

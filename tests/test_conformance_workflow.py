@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.backends import LAYER_FRAMEWORKS, Backend
+from tests.backends import NAMED_FRAMEWORKS, Backend
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -116,7 +116,7 @@ def test_rows_install_one_backend_and_name_known_backends() -> None:
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
         "optional-dependencies"
     ]
-    known = {b.value for b in Backend} | set(LAYER_FRAMEWORKS)
+    known = {b.value for b in Backend} | set(NAMED_FRAMEWORKS)
     frameworks = {"numpy", "strict", "torch", "jax", "dask", "cupy", "flax", "keras"}
     for row, (row_extras, backends) in _nox_rows().items():
         chosen = row_extras.split(",")
