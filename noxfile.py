@@ -12,8 +12,9 @@ runs here, one job each:
   NumPy-only tests from the sdist. torch has sessions on Python 3.11 (its CPU wheel here), the others
   on 3.10, 3.12 and 3.13; CI runs ``install-torch-3.11``, ``install-numpy-3.10``,
   ``install-dask-3.12`` and ``install-jax-3.13`` (:data:`CI_INSTALLS`);
-- ``install-speed``: ``subpixel[numpy,speed]`` (numba, on 3.11 where its wheels are): the full
-  NumPy row, whose route coverage requires the compiled kernels, and the kernels' tests.
+- ``install-speed``: ``subpixel[numpy,torch,speed]`` (numba, on 3.11 where its wheels are): the
+  full NumPy and torch rows, whose route coverage requires the compiled kernels, and the kernels'
+  tests.
 
 ``.ci/run`` runs ``conformance``, ``tests``, ``lint``, ``typecheck`` and ``docs`` with
 ``--no-venv --no-install`` inside the environment the README's first command sets up, and the
@@ -242,27 +243,20 @@ def install_numpy(session: nox.Session) -> None:
 
 @nox.session(name="install-speed", python=["3.11"], reuse_venv=False)
 def install_speed(session: nox.Session) -> None:
-    """``subpixel[numpy,speed]``: the full NumPy row, which must reach the compiled kernels, and their tests.
+    """``subpixel[numpy,torch,speed]``: the NumPy and torch rows, which must reach the compiled kernels.
 
-    Python 3.11 only: numba's wheels here are for 3.11.
+    Python 3.11 only: numba's and torch's wheels here are for 3.11. The rows run unfiltered, so
+    their route coverage is enforced; then the kernels' tests and the fast paths' tests on the
+    kernels, from the sdist.
     """
-    _fresh(session, "numpy,speed", "test")
+    _fresh(session, "numpy,torch,speed", "test")
     out = Path(session.create_tmp()) / "conformance"
-    # Unfiltered, so route coverage is enforced: numpy:compiled-join and -split must run.
     session.run(
-        "python",
-        "-m",
-        "subpixel",
-        "conformance",
-        "--backends",
-        "numpy",
-        "--devices",
-        "cpu",
-        "--out",
-        str(out),
-    )
-    tests = ("tests/test_compiled.py", "tests/test_fast_paths.py", "tests/test_threads.py")
-    _sdist_tests(session, "numpy,numba", *tests, *session.posargs)
+        "python", "-m", "subpixel", "conformance", "--backends", "numpy,torch", "--devices", "cpu",
+        "--out", str(out),
+    )  # fmt: skip
+    tests = ("tests/test_compiled.py", "tests/test_fast_paths.py")
+    _sdist_tests(session, "numpy,torch,numba", *tests, *session.posargs)
 
 
 def _sdist_tests(session: nox.Session, backends: str, *args: str) -> None:
