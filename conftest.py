@@ -5,6 +5,7 @@ from tests.collection import (
     pytest_configure,
     pytest_ignore_collect,
     pytest_report_header,
+    pytest_runtest_makereport,
     pytest_terminal_summary,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "pytest_configure",
     "pytest_ignore_collect",
     "pytest_report_header",
+    "pytest_runtest_makereport",
     "pytest_terminal_summary",
 ]

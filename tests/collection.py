@@ -12,7 +12,10 @@ reading decides the doctest-collected source modules, which declare nothing.
 
 - A module or test that needs a framework the run does not request is not collected (the terminal
   summary lists the modules left out, with what they need).
-- A framework the run requests that cannot be found fails the run at once, before any test.
+- A test parametrized over the requested backends of some kind, of which the run requests none, is
+  not collected either (pytest would otherwise skip it for its empty parameter set).
+- A framework the run requests that cannot be found fails the run at once, before any test; a test
+  that skips itself for want of one (``pytest.importorskip``) fails.
 
 The root ``conftest.py`` installs these hooks for the whole tree (``tests/`` and ``src/subpixel``).
 """
@@ -35,6 +38,9 @@ SOURCE = ROOT / "src"
 
 #: Name of the module-level declaration.
 DECLARATION = "NEEDS"
+
+#: How pytest's reason for the item of an empty parametrization begins (pytest 8 and 9).
+EMPTY_PARAMETER_SET = "got empty parameter set"
 
 _left_out: dict[str, frozenset[str]] = {}
 _reading: set[Path] = set()  # modules being read now: an import cycle adds nothing
@@ -178,8 +184,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(msg)
 
 
+def _empty_parametrization(item: pytest.Item) -> bool:
+    """Whether pytest made ``item`` for a parametrization that has no value (and so would skip it)."""
+    reasons = (str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skip"))
+    return any(reason.startswith(EMPTY_PARAMETER_SET) for reason in reasons)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the tests marked ``needs`` a framework the run does not request."""
+    """Deselect the tests marked ``needs`` a framework the run does not request.
+
+    A test parametrized over the requested backends of some kind (``[b for b in
+    requested_backends() if ...]``) that the run requests none of is deselected too, not skipped.
+    """
     requested = requested_frameworks()
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
@@ -189,7 +205,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if unknown:
             msg = f"{item.nodeid}: needs names {sorted(unknown)}; known frameworks: {sorted(FRAMEWORKS)}"
             raise pytest.UsageError(msg)
-        (dropped if wanted - requested else keep).append(item)
+        (dropped if wanted - requested or _empty_parametrization(item) else keep).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

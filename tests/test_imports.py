@@ -155,11 +155,15 @@ def test_a_requested_framework_that_is_missing_fails_the_run() -> None:
 
 @pytest.mark.slow  # a subprocess run of seconds to a minute
 def test_a_requested_framework_cannot_be_skipped_for(tmp_path: Path) -> None:
-    """``pytest.importorskip`` of a requested framework fails; of another, it skips."""
+    """``pytest.importorskip`` of a requested framework fails; of another, it skips. A test that
+    needs an unrequested framework, or is parametrized over none of the requested backends, is not
+    collected (deselected), never skipped."""
     (tmp_path / "test_skips.py").write_text(
         "import pytest\n\n"
         "def test_requested():\n    pytest.importorskip('numpy.no_such_module')\n\n"
-        "def test_other():\n    pytest.importorskip('no_such_framework')\n",
+        "def test_other():\n    pytest.importorskip('no_such_framework')\n\n"
+        "@pytest.mark.needs('torch')\ndef test_unrequested():\n    pass\n\n"
+        "@pytest.mark.parametrize('backend', [])\ndef test_none_requested(backend):\n    pass\n",
         encoding="utf-8",
     )
     env = {
@@ -170,5 +174,13 @@ def test_a_requested_framework_cannot_be_skipped_for(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "pytest", "-c", os.devnull, "--rootdir", str(tmp_path),
                "-p", "tests.collection", "-p", "no:cacheprovider", "-rA", str(tmp_path)]  # fmt: skip
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
-    assert "1 failed, 1 skipped" in result.stdout, result.stdout + result.stderr
+    assert "1 failed, 1 skipped, 2 deselected" in result.stdout, result.stdout + result.stderr
     assert "SUBPIXEL_BACKENDS requests it, but could not import 'numpy.no_such_module'" in result.stdout
+
+
+def test_the_root_conftest_installs_every_hook() -> None:
+    """The root ``conftest.py`` re-exports each hook of tests/collection.py (one left out is inert)."""
+    hooks = {name for name in vars(collection) if name.startswith("pytest_")}
+    tree = ast.parse((ROOT / "conftest.py").read_text(encoding="utf-8"))
+    imported = {alias.name for node in tree.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert hooks <= imported, hooks - imported
