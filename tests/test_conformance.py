@@ -26,7 +26,8 @@ from subpixel.conformance import (
     unregister_implementation,
 )
 from subpixel.conformance._backends import ADAPTERS
-from subpixel.conformance._engine import NOT_RUN, _run_implementation
+from subpixel.conformance._engine import _run_implementation
+from subpixel.conformance._results import NOT_RUN
 from subpixel.conformance.cli import main
 from tests.backends import Backend, requested_backends
 
@@ -113,10 +114,9 @@ def test_quick_matrix_on_requested_backend(chosen: Backend, book: ReferenceBook)
             )
 
 
+@pytest.mark.needs("torch")
 def test_golden_vectors_match_live_torch() -> None:
     """The stored vectors are what torch computes now (regenerate with conformance/regenerate_golden.py)."""
-    if importlib.util.find_spec("torch") is None and Backend.TORCH not in requested_backends():
-        pytest.skip("torch is not installed in this job; the golden vectors stand in for it here")
     fresh = compute_golden()
     stored = load_golden()
     assert set(stored.cases) == set(fresh.cases)
@@ -168,6 +168,7 @@ class NoTorch(MetaPathFinder):
 
 
 sys.meta_path.insert(0, NoTorch())
+from subpixel.conformance._results import NOT_RUN
 from subpixel.conformance.cli import main
 
 status = main(sys.argv[1:])
@@ -207,9 +208,9 @@ def test_cli_without_torch_uses_the_golden_vectors(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
 
 
+@pytest.mark.needs("torch")  # the golden case is checked without torch
 def test_torch_zero_size_deviation_is_recorded(book: ReferenceBook) -> None:
     """torch's CPU pixel_unshuffle of a zero-size input keeps the input's shape: recorded, not copied."""
-    pytest.importorskip("torch", reason="needs live torch; the golden case is covered without it")
     matrix = run_matrix(["numpy"], ["cpu"], quick=True, dtypes=["int8"], families=["zero_size"], book=book)
     assert matrix.ok
     text = matrix.header["torch_deviations"]["zero_size/unshuffle-batch0-0x2x4x4"]
@@ -408,9 +409,8 @@ def test_cli_fails_on_failure_and_missing_rows(tmp_path: Path, capsys: pytest.Ca
     capsys.readouterr()
 
 
+@pytest.mark.needs("jax")
 def test_jax_rows_without_x64_are_not_run(tmp_path: Path) -> None:
-    if Backend.JAX not in requested_backends():
-        pytest.skip("jax is not requested in this job")
     args = ["--backends", "jax", "--devices", "cpu", "--quick", "--dtypes", "float64,int8"]
     status = main([*args, "--families", "factors", "--no-jax-x64", "--quiet", "--out", str(tmp_path)])
     assert status == 0

@@ -8,9 +8,8 @@ right above a fence changes that:
 ``<!-- docs-test: continue -->``
     Run after the block before it on the same page, in its namespace (a story told in steps).
 ``<!-- docs-test: gpu -->``
-    The example needs a GPU: it runs when ``SUBPIXEL_BACKENDS`` names the GPU backend of each
-    framework it imports (``cupy``, ``torch:gpu``, ``jax:gpu``), and is otherwise reported as
-    skipped with its location.
+    The example needs a GPU: it is collected when ``SUBPIXEL_BACKENDS`` names the GPU backend of
+    each framework it imports (``cupy``, ``torch:gpu``, ``jax:gpu``), and not otherwise.
 
 Any other ``docs-test`` comment is an error, so a typo cannot switch an example off. A block
 that imports a framework is collected only when ``SUBPIXEL_BACKENDS`` requests that framework (all
@@ -149,15 +148,28 @@ def chains() -> list[list[Block]]:
 CHAINS = chains()
 
 
-def _chain_param(chain: list[Block]) -> Any:
-    """A chain as a test case, marked with the frameworks it imports (so it is collected only with them)."""
-    roots = set().union(*(imported_roots(block) for block in chain)) & FRAMEWORKS
-    gpu = any("gpu" in block.markers for block in chain)
-    if gpu:  # CuPy chains need cupy requested; others run when a requested backend is on a GPU
-        marks = [pytest.mark.needs("cupy")] if "cupy" in roots else []
-    else:
+def _gpu_backends_requested(chain: list[Block]) -> bool:
+    """Whether the run requests the GPU backend of each framework a ``gpu`` chain imports (any one
+    GPU backend when it imports none of them)."""
+    requested = set(requested_backends())
+    roots = set().union(*(imported_roots(block) for block in chain))
+    wanted = {GPU_FRAMEWORKS[root] for root in roots if root in GPU_FRAMEWORKS}
+    return wanted <= requested if wanted else any(b.on_gpu for b in requested)
+
+
+def _chain_params() -> list[Any]:
+    """The chains as test cases, each marked with the frameworks it imports (so it is collected only
+    with them); a ``gpu`` chain is collected only when the run requests its GPU backends."""
+    params = []
+    for chain in CHAINS:
+        roots = set().union(*(imported_roots(block) for block in chain)) & FRAMEWORKS
+        if any("gpu" in block.markers for block in chain):
+            if not _gpu_backends_requested(chain):
+                continue
+            roots -= {"cupy"}  # requested as the backend id "cupy" (a GPU backend)
         marks = [pytest.mark.needs(*sorted(roots))] if roots and "cupy" not in roots else []
-    return pytest.param(chain, id=chain[-1].where, marks=marks)
+        params.append(pytest.param(chain, id=chain[-1].where, marks=marks))
+    return params
 
 
 def source_lines(block: Block) -> str:
@@ -209,16 +221,12 @@ def run_block(block: Block, namespace: dict[str, Any]) -> None:
         pytest.fail(f"doctest in {block.where} failed:\n" + "".join(report), pytrace=False)
 
 
-@pytest.mark.parametrize("chain", [_chain_param(chain) for chain in CHAINS])
+@pytest.mark.parametrize("chain", _chain_params())
 def test_example_runs(chain: list[Block], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     where = chain[-1].where
-    requested = set(requested_backends())
     roots = set().union(*(imported_roots(block) for block in chain))
     if any("gpu" in block.markers for block in chain):
-        wanted = {GPU_FRAMEWORKS[root] for root in roots if root in GPU_FRAMEWORKS}
-        if not (wanted <= requested if wanted else any(b.on_gpu for b in requested)):
-            names = ", ".join(sorted(str(b) for b in wanted)) or "a GPU backend"
-            pytest.skip(f"needs a GPU: {where} runs when SUBPIXEL_BACKENDS names {names}")
+        assert _gpu_backends_requested(chain), f"{where} needs a GPU backend the run does not request"
     else:
         if "cupy" in roots:
             pytest.fail(f"{where} imports cupy: mark it <!-- docs-test: gpu -->", pytrace=False)

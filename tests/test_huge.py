@@ -9,20 +9,23 @@ afterwards to show it was not modified.
 
 Peak memory is the process's resident high-water mark (``VmHWM``, reset before each call)
 minus its resident size just before the call: it must stay at the output's size plus bounded
-scratch. Each backend runs in its own subprocess, one after the other, never two at once.
+scratch. Each backend runs in its own subprocess, one after the other (a lock), never two at once.
 
 Run alone: ``pytest tests/test_huge.py -q -s`` (prints the figures); about a minute.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any, TypedDict
 
 import numpy as np
@@ -186,23 +189,36 @@ def _requested() -> list[str]:
     return [b.value for b in requested_backends() if b.value in CASES]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not _requested(), reason="neither numpy nor torch is requested by SUBPIXEL_BACKENDS")
-def test_more_than_2_to_the_31_int8_elements_on_numpy_then_torch() -> None:
-    """One test, so that the two 4 GiB runs never overlap, even under ``pytest -n``.
+@contextlib.contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """Hold a lock that every huge case takes, so that two never run at once (``pytest -n``)."""
+    import fcntl
 
-    Each of NumPy and torch runs where it is requested: once per CI row that asks for it.
+    with open(os.path.join(tempfile.gettempdir(), "subpixel-test-huge.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", _requested())
+def test_more_than_2_to_the_31_int8_elements(backend: str) -> None:
+    """NumPy and torch, each where the run requests it (not collected where it requests neither).
+
+    The cases take a lock in turn, so that their 4 GiB runs never overlap, even under ``pytest -n``.
     """
-    for backend in _requested():
+    with _one_at_a_time():
         figures = run_case(backend)
-        print(json.dumps(figures))
-        size = figures["elements"]
-        assert size > 2**31
-        assert figures["round_trip_sha256_equal"], figures
-        assert figures["samples_checked"] > SAMPLES
-        for step in ("shuffle", "unshuffle"):
-            extra = figures[f"{step}_extra_bytes"]
-            assert extra <= size + SCRATCH_BYTES, (
-                f"{backend} {step}: {extra / 2**20:.0f} MiB beyond the input, "
-                f"more than the output ({size / 2**20:.0f} MiB) + {SCRATCH_BYTES / 2**20:.0f} MiB scratch"
-            )
+    print(json.dumps(figures))
+    size = figures["elements"]
+    assert size > 2**31
+    assert figures["round_trip_sha256_equal"], figures
+    assert figures["samples_checked"] > SAMPLES
+    for step in ("shuffle", "unshuffle"):
+        extra = figures[f"{step}_extra_bytes"]
+        assert extra <= size + SCRATCH_BYTES, (
+            f"{backend} {step}: {extra / 2**20:.0f} MiB beyond the input, "
+            f"more than the output ({size / 2**20:.0f} MiB) + {SCRATCH_BYTES / 2**20:.0f} MiB scratch"
+        )

@@ -9,7 +9,6 @@ pass the same implementation without the bug (the control).
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,9 +33,6 @@ Call = Callable[[Any, Any, bool, bool, str], Any]
 
 SMALL_BYTES = constant("subpixel._fast.numpy", "SMALL_BYTES")
 PARALLEL_BYTES = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
-
-needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
-needs_dask = pytest.mark.skipif(importlib.util.find_spec("dask") is None, reason="dask is not installed")
 
 
 def library(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
@@ -174,7 +170,7 @@ def test_channels_last_only(planted: Callable[..., str], book: ReferenceBook) ->
     assert found
 
 
-@needs_dask
+@pytest.mark.needs("dask")
 def test_several_chunks_only(planted: Callable[..., str], book: ReferenceBook) -> None:
     """Wrong on Dask inputs of more than one chunk only."""
 
@@ -195,7 +191,7 @@ def torch_native(x: Any, factor: Any, inverse: bool, channels_last: bool, order:
     return (torch.pixel_unshuffle if inverse else torch.pixel_shuffle)(x, factor)
 
 
-@needs_torch
+@pytest.mark.needs("torch")
 def test_gradients_only(planted: Callable[..., str], book: ReferenceBook) -> None:
     """Right forward, wrong gradient (the backward flips one element's sign)."""
     import torch
@@ -234,7 +230,7 @@ def test_gradients_only(planted: Callable[..., str], book: ReferenceBook) -> Non
     assert all(case.startswith("autodiff/") for case in found)
 
 
-@needs_torch
+@pytest.mark.needs("torch")
 def test_memory_format_only(planted: Callable[..., str], book: ReferenceBook) -> None:
     """Right values, contiguous result for a channels_last input (torch keeps channels_last)."""
 
@@ -254,13 +250,13 @@ def test_memory_format_only(planted: Callable[..., str], book: ReferenceBook) ->
     assert all("channels_last" in case for case in found), found
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None, reason="tensorflow is not installed")
+@pytest.mark.needs("tensorflow")
 def test_tensorflow_gradients_only(planted: Callable[..., str], book: ReferenceBook) -> None:
     """Right forward, wrong TensorFlow gradient (one sign flipped): tapes and accumulators see it."""
     import tensorflow as tf
 
     def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-        @tf.custom_gradient  # type: ignore[misc]
+        @tf.custom_gradient
         def shuffle(t: Any) -> Any:
             def backward(grad: Any) -> Any:
                 back = tf.reshape(library(grad, factor, not inverse, channels_last, order), [-1])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +23,6 @@ from subpixel.conformance import (
 from subpixel.conformance._cases import SIZE_CLASSES, constant
 from subpixel.conformance._coverage import known_routes
 
-needs_strict = pytest.mark.skipif(
-    importlib.util.find_spec("array_api_strict") is None, reason="array_api_strict is not installed"
-)
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
 
@@ -55,7 +51,7 @@ def rows() -> Iterator[list[str]]:
         unregister_implementation(name)
 
 
-@needs_strict
+@pytest.mark.needs("array_api_strict")
 def test_a_route_no_case_took_fails_a_run_that_requires_routes(rows: list[str]) -> None:
     """A row that claims the generic route but never takes it fails; the library's row passes."""
     for name, call in (("bypass", _bypass), ("through", _library)):
@@ -75,7 +71,7 @@ def test_a_route_no_case_took_fails_a_run_that_requires_routes(rows: list[str]) 
     assert '"array_api:generic": "10 cases' in to_json(through).replace("\n", "")
 
 
-@needs_strict
+@pytest.mark.needs("array_api_strict")
 def test_unreachable_routes_are_reported_never_passed(
     rows: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,7 +84,7 @@ def test_unreachable_routes_are_reported_never_passed(
     assert "not reachable here: no reason" in to_markdown(matrix)
 
 
-@needs_strict
+@pytest.mark.needs("array_api_strict")
 def test_a_route_declared_unreachable_but_taken_fails_any_run(
     rows: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,7 +120,7 @@ def test_a_case_built_for_a_route_must_take_it(rows: list[str]) -> None:
     assert run_matrix(["masked"], ["cpu"], **kwargs).ok
 
 
-@needs_strict
+@pytest.mark.needs("array_api_strict")
 def test_filtered_runs_report_without_enforcing(rows: list[str]) -> None:
     """--families/--dtypes/--quick runs list the routes but do not fail on a missing one."""
     register_implementation(Implementation("bypass", "array_api_strict", _bypass, routes="array_api"))
