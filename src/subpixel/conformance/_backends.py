@@ -153,8 +153,8 @@ class ArrayBackend:
                 raise NotApplicableError(f"{self.name} has no negative strides")
             owner = self.from_host(np.ascontiguousarray(x[..., ::-1, ::-1]), dtype, device)
             return owner[..., ::-1, ::-1], owner
-        if layout == "broadcast":
-            owner = self.from_host(np.ascontiguousarray(x[:1, ...]), dtype, device)
+        if layout in ("broadcast", "broadcast_channels"):
+            owner = self.from_host(_broadcast_source(case, x), dtype, device)
             return self.namespace().broadcast_to(owner, x.shape), owner
         msg = f"unknown layout {layout!r}"
         raise ValueError(msg)
@@ -189,6 +189,12 @@ class ArrayBackend:
     def device_mismatch(self, y: Any, x: Any) -> str | None:
         """Return a description when ``y`` is not on ``x``'s device."""
         return None
+
+
+def _broadcast_source(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Return the one slice that a broadcast layout repeats: batch item 0, or channel 0."""
+    axis = case.channel_axis if case.layout == "broadcast_channels" else 0
+    return np.ascontiguousarray(np.take(x, [0], axis=axis))
 
 
 class NumpyBackend(ArrayBackend):
@@ -290,8 +296,8 @@ class TorchBackend(ArrayBackend):
             plain = self.from_host(x, dtype, device)
             owner = self.load().empty_like(plain, memory_format=formats[x.ndim]).copy_(plain)
             return owner, owner
-        if case.layout == "broadcast":
-            owner = self.from_host(np.ascontiguousarray(x[:1, ...]), dtype, device)
+        if case.layout in ("broadcast", "broadcast_channels"):
+            owner = self.from_host(_broadcast_source(case, x), dtype, device)
             return owner.expand(x.shape), owner
         return super().make_input(case, x, dtype, device)
 
@@ -332,11 +338,12 @@ class TorchBackend(ArrayBackend):
     def memory_format_problem(self, case: Case, x: Any, y: Any) -> str | None:
         """Where torch's own op defines the case, the output's strides must equal its output's.
 
-        Checked for contiguous and ``channels_last`` memory-format inputs (including the shapes
-        where both formats coincide: one channel, or 1x1 pixels).
+        Checked for every input layout: contiguous, ``channels_last`` memory formats (including
+        the shapes where both formats coincide: one channel, or 1x1 pixels), strided views and
+        broadcast axes (a zero-stride channel axis reads as contiguous in torch).
         """
         fn = self._native(case)
-        if fn is None or case.layout not in ("contiguous", "torch_channels_last") or case.round_trip:
+        if fn is None or case.round_trip:
             return None
         torch = self.load()
         if y.numel() == 0 or y.dtype in (torch.uint16, torch.uint32, torch.uint64):

@@ -33,6 +33,7 @@ LAYOUTS = (
     "sliced",  # every other element of a larger array, with an offset
     "negative_strides",  # the last two axes reversed in memory
     "broadcast",  # a zero-stride batch axis
+    "broadcast_channels",  # a zero-stride channel axis (torch: ``expand``)
     "torch_channels_last",  # torch.channels_last / channels_last_3d memory format
     "dask_one_chunk",  # dask: a single chunk
     "dask_unit_chunks",  # dask: chunks of one element along the channel axis
@@ -125,6 +126,11 @@ class Case:
         if isinstance(self.factor, tuple):
             needed.add(OPTION_TUPLE)
         return frozenset(needed)
+
+    @property
+    def channel_axis(self) -> int:
+        """The index of the channel axis in ``shape``."""
+        return len(self.shape) - 1 if self.channels_last else len(self.shape) - len(self.factors) - 1
 
     @property
     def torch_native(self) -> bool:
@@ -243,6 +249,7 @@ def _layout_cases() -> list[Case]:
         "sliced",
         "negative_strides",
         "broadcast",
+        "broadcast_channels",
         "torch_channels_last",
         "dask_one_chunk",
         "dask_unit_chunks",
@@ -547,6 +554,7 @@ def _size_cases() -> list[Case]:
     kernel = dict.fromkeys(SIZE_CLASSES, torch_kernel)
     cases += _threshold_cases("torch", "KERNEL_ELEMENTS", kernel, below=True, above=True)
     cases += _ambiguous_format_cases(torch_small)
+    cases += _broadcast_channel_cases(torch_elements, torch_kernel)
     elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
     cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
     cases += _subclass_cases()
@@ -602,6 +610,39 @@ def _ambiguous_format_cases(torch_small: int) -> list[Case]:
                     ("torch",),
                     target,
                     f"-{layout}",
+                )
+            )
+    return cases
+
+
+def _broadcast_channel_cases(torch_elements: int, torch_kernel: int) -> list[Case]:
+    """Torch inputs whose channel axis has stride 0 (``expand``): the methods and the kernel.
+
+    Torch's op reads such strides as contiguous, whatever the other strides say; the output
+    strides must match it where the library, not torch's op, decides the memory format: above
+    SMALL_ELEMENTS for 1-byte elements (the three tensor methods) and above KERNEL_ELEMENTS.
+    """
+    cases: list[Case] = []
+    options: tuple[bool, bool, Order, int]
+    routes = (
+        ("SMALL_ELEMENTS", torch_elements, "uint8", "torch:plain"),
+        ("KERNEL_ELEMENTS", torch_kernel, "float32", "torch:kernel"),
+    )
+    for label, elements, dtype, route in routes:
+        for inverse in (False, True):
+            options = (inverse, False, "CRD", 2)
+            shape = _near_shape(elements, True, (2, 2), inverse, False)
+            direction = "unshuffle" if inverse else "shuffle"
+            cases.append(
+                _size_case(
+                    f"torch-broadcast-channels-{direction}-above-{label}",
+                    shape,
+                    options,
+                    "broadcast_channels",
+                    dtype,
+                    ("torch",),
+                    f"zero-stride channel axis above {label}",
+                    route=route,
                 )
             )
     return cases

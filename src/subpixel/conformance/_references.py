@@ -270,8 +270,9 @@ class ReferenceBook:
         x = self._inputs.get(key)
         if x is None:
             seed = seed_for(f"{case.id}:{dtype}")
-            if case.layout == "broadcast":  # equal along the (broadcast) first axis
-                one = make_input((1, *case.shape[1:]), dtype, seed)
+            broadcast = {"broadcast": 0, "broadcast_channels": case.channel_axis}.get(case.layout)
+            if broadcast is not None:  # equal along the broadcast axis
+                one = make_input((*case.shape[:broadcast], 1, *case.shape[broadcast + 1 :]), dtype, seed)
                 x = np.ascontiguousarray(np.broadcast_to(one, case.shape))
             else:
                 x = make_input(case.shape, dtype, seed)
