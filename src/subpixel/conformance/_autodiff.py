@@ -9,18 +9,22 @@ bits as the definition:
 - double backward: differentiating the gradient with respect to ``g`` along ``t`` gives the
   shuffle of ``t``; forward over reverse gives the inverse shuffle of the cotangent's tangent.
 
-On torch rows the output and the gradient must also have the strides of torch's own op.
+On torch rows the output and the gradient must also have the strides of torch's own op. The
+Keras rows that run in a worker process check reverse mode: the worker differentiates the
+layer with its Keras backend's own autodiff.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import numpy as np
 
-from subpixel.conformance._backends import ArrayBackend, NotApplicableError
+from subpixel.conformance._backends import ArrayBackend, KerasBackend, NotApplicableError
 from subpixel.conformance._cases import Case, documented_shape
+from subpixel.conformance._keras_worker import keras_call, keras_gradient
 from subpixel.conformance._references import ReferenceBook, definition_output
 from subpixel.conformance._registry import Implementation
 
@@ -28,6 +32,37 @@ __all__ = ["check_autodiff"]
 
 #: Kinds of expected result: the shuffle of the tangent, or the inverse shuffle of the cotangent.
 FORWARD, REVERSE = "forward", "reverse"
+
+
+def _keras_derivatives(impl: Implementation, adapter: ArrayBackend, case: Case) -> Any:
+    """For a built-in Keras worker row, the gradient its worker computes; otherwise None.
+
+    The worker differentiates the layer with its Keras backend's autodiff (reverse mode only).
+    """
+    if not isinstance(adapter, KerasBackend):
+        return None
+    call = impl.call
+    if not (isinstance(call, functools.partial) and call.func is keras_call):
+        msg = f"{impl.name}: only the built-in Keras layers are differentiated in a worker"
+        raise NotApplicableError(msg)
+    backend = adapter.keras_backend
+    tool = {"jax": "jax.vjp", "tensorflow": "tf.GradientTape", "torch": "torch.autograd.grad"}[backend]
+
+    def derivatives(_call: Any, x: Any, _t: Any, g: Any) -> dict[str, tuple[str, Any]]:
+        def gradient() -> Any:
+            return keras_gradient(backend, x, g, case.factor, case.inverse, case.channels_last, case.order)
+
+        return {f"reverse (Keras on {backend}: {tool})": (REVERSE, _attempt(gradient))}
+
+    return derivatives
+
+
+def _attempt(compute: Any) -> Any:
+    """Return ``compute()``, or the exception it raised (a failed check, with its text)."""
+    try:
+        return compute()
+    except Exception as error:  # any exception is a failed check
+        return error
 
 
 def check_autodiff(
@@ -40,7 +75,7 @@ def check_autodiff(
     NotApplicableError
         If the backend has no automatic differentiation or cannot express the input.
     """
-    differentiate = getattr(adapter, "autodiff", None)
+    differentiate = _keras_derivatives(impl, adapter, case) or getattr(adapter, "autodiff", None)
     if differentiate is None:
         msg = f"{adapter.name} has no automatic differentiation"
         raise NotApplicableError(msg)

@@ -564,6 +564,9 @@ def _size_cases() -> list[Case]:
     return cases
 
 
+#: The array backends of the Keras rows that run in a worker process, one per Keras backend.
+KERAS_ADAPTERS = ("keras.tensorflow", "keras.jax", "keras.torch")
+
 #: Inputs of this size and more are large for every backend: a batch of real images.
 LARGE_BYTES = 8 << 20
 
@@ -574,7 +577,7 @@ def _tensorflow_cases() -> list[Case]:
     TensorFlow takes one route per row whatever the size (eager, graph, graph with sizes known
     at run time); these cases check its ops (and XLA's) on large inputs.
     """
-    rows = ("tensorflow", *(f"keras.{backend}" for backend in ("tensorflow", "jax", "torch")))
+    rows = ("tensorflow", *KERAS_ADAPTERS)
     cases = _threshold_cases(
         "tensorflow", "LARGE_BYTES", _bytes_threshold(LARGE_BYTES), below=False, above=True
     )
@@ -730,7 +733,7 @@ def _sharded_cases() -> list[Case]:
 
 
 def _autodiff_cases() -> list[Case]:
-    """Gradients and tangents on torch, JAX and TensorFlow rows, at every torch size route."""
+    """Gradients and tangents on torch, JAX, TensorFlow and Keras rows, at every torch size route."""
     torch_small = constant("subpixel._fast.torch", "SMALL_BYTES")
     torch_elements = constant("subpixel._fast.torch", "SMALL_ELEMENTS")
     parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
@@ -769,7 +772,12 @@ def _autodiff_cases() -> list[Case]:
                         (inverse, channels_last, order, factor),
                         layout,
                         dtype,
-                        ("torch", "jax", "tensorflow"),
+                        (
+                            "torch",
+                            "jax",
+                            "tensorflow",
+                            *(f"keras.{b}" for b in ("tensorflow", "jax", "torch")),
+                        ),
                         f"{side} torch {label}",
                         suffix,
                         "autodiff",

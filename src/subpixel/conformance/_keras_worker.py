@@ -3,12 +3,13 @@
 Keras fixes its backend when it is imported, so each ``subpixel.keras.<backend>`` row runs its
 layers in a process of its own (:func:`serve`), started with ``KERAS_BACKEND`` set. The two
 sides exchange length-prefixed pickles: requests ``("backend",)`` (answered with the backend
-Keras runs on) or ``("shuffle", x, factor, inverse, channels_last, order)`` with ``x`` a NumPy
-array; answers ``("ok", payload)`` or ``("error", text)``. A shuffle's payload is the
-output as a NumPy array and the routes of the library that the call took (counted in the worker
-by :func:`subpixel._routes.counting`), which the client records again in its own process, so a
-Keras row reports its routes like any other row. Anything the frameworks print goes to stderr,
-so stdout carries only answers.
+Keras runs on), ``("shuffle", x, factor, inverse, channels_last, order)`` with ``x`` a NumPy
+array, or ``("gradient", x, factor, inverse, channels_last, order, g)`` for the gradient at ``x``
+of the cotangent ``g``; answers ``("ok", payload)`` or ``("error", text)``. A shuffle's payload
+is the output (or the gradient) as a NumPy array and the routes of the library that the call
+took (counted in the worker by :func:`subpixel._routes.counting`), which the client records
+again in its own process, so a Keras row reports its routes like any other row. Anything the
+frameworks print goes to stderr, so stdout carries only answers.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import pickle
-import struct
 import subprocess
 import sys
 import threading
@@ -26,23 +25,9 @@ from typing import IO, Any
 import numpy as np
 
 from subpixel import _routes
+from subpixel.conformance._messages import receive, send, stdout_for_messages
 
-__all__ = ["Worker", "keras_call", "main", "serve", "worker"]
-
-
-def _send(stream: IO[bytes], obj: object) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(struct.pack("<Q", len(data)) + data)
-    stream.flush()
-
-
-def _receive(stream: IO[bytes]) -> Any:
-    """Return the next message, or raise ``EOFError`` when the stream has ended."""
-    head = stream.read(8)
-    if len(head) < 8:
-        raise EOFError
-    (size,) = struct.unpack("<Q", head)
-    return pickle.loads(stream.read(size))
+__all__ = ["Worker", "keras_call", "keras_gradient", "main", "serve", "worker"]
 
 
 # -- the worker's side ---------------------------------------------------------------------------
@@ -53,26 +38,52 @@ def _answer(request: tuple[Any, ...]) -> Any:
         return str(keras.backend.backend())
     from subpixel import keras as layers
 
-    _, x, factor, inverse, channels_last, order = request
-    kind = layers.PixelUnshuffle if inverse else layers.PixelShuffle
-    data_format = "channels_last" if channels_last else "channels_first"
+    kind, x, factor, inverse, channels_last, order, *cotangent = request
+    layer = (layers.PixelUnshuffle if inverse else layers.PixelShuffle)(
+        factor, data_format="channels_last" if channels_last else "channels_first", order=order
+    )
     with _routes.counting() as seen:
-        y = kind(factor, data_format=data_format, order=order)(x)
+        if kind == "gradient":
+            return _gradient(str(keras.backend.backend()), layer, x, cotangent[0]), dict(seen)
+        y = layer(x)
     return keras.ops.convert_to_numpy(y), dict(seen)
+
+
+def _gradient(backend: str, layer: Any, x: np.ndarray[Any, Any], g: np.ndarray[Any, Any]) -> Any:
+    """Return the gradient of ``layer`` at ``x`` for the cotangent ``g``, by the backend's autodiff."""
+    if backend == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        _, pullback = jax.vjp(layer, jnp.asarray(x))
+        return np.asarray(pullback(jnp.asarray(g))[0])
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        t = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            y = layer(t)
+        return tape.gradient(y, t, output_gradients=tf.constant(g)).numpy()
+    import torch
+
+    t = torch.from_numpy(x.copy()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(layer(t), t, torch.from_numpy(g.copy()))
+    return grad.detach().cpu().numpy()
 
 
 def main(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """Answer requests until stdin closes."""
     while True:
         try:
-            request = _receive(stdin)
+            request = receive(stdin)
         except EOFError:
             return
         try:
             reply: tuple[str, Any] = ("ok", _answer(request))
         except Exception as error:  # reported to the parent as the case's failure
             reply = ("error", f"{type(error).__name__}: {error}")
-        _send(stdout, reply)
+        send(stdout, reply)
 
 
 # -- the matrix's side ---------------------------------------------------------------------------
@@ -109,9 +120,9 @@ class Worker:
             stdin, stdout = self.process.stdin, self.process.stdout
             assert stdin is not None
             assert stdout is not None
-            _send(stdin, request)
+            send(stdin, request)
             try:
-                status, payload = _receive(stdout)
+                status, payload = receive(stdout)
             except EOFError:
                 msg = "the Keras worker process ended"
                 raise RuntimeError(msg) from None
@@ -129,17 +140,38 @@ def worker(backend: str) -> Worker:
 def keras_call(backend: str, x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
     """Run the Keras layer in the worker of ``backend``; record the routes it took here."""
     request = ("shuffle", np.ascontiguousarray(x), factor, inverse, channels_last, order)
-    y, routes = worker(backend).ask(request)
+    return _ask_recording(backend, request)
+
+
+def keras_gradient(
+    backend: str, x: Any, g: Any, factor: Any, inverse: bool, channels_last: bool, order: str
+) -> Any:
+    """Return the gradient of the Keras layer at ``x`` for the cotangent ``g``, from the worker.
+
+    The worker differentiates with its backend's own autodiff (``jax.vjp``,
+    ``tf.GradientTape``, ``torch.autograd.grad``).
+    """
+    request = (
+        "gradient",
+        np.ascontiguousarray(x),
+        factor,
+        inverse,
+        channels_last,
+        order,
+        np.ascontiguousarray(g),
+    )
+    return _ask_recording(backend, request)
+
+
+def _ask_recording(backend: str, request: tuple[Any, ...]) -> Any:
+    result, routes = worker(backend).ask(request)
     if _routes.listening:
         for route, count in routes.items():
             for _ in range(count):
                 _routes.record(route)
-    return y
+    return result
 
 
 def serve() -> None:
     """Be the worker: answer on the real stdout, and send everything printed to stderr."""
-    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # prints from the frameworks go to stderr
-    sys.stdout = sys.stderr
-    main(sys.stdin.buffer, answers)
+    main(sys.stdin.buffer, stdout_for_messages())
