@@ -26,8 +26,8 @@ from subpixel.conformance import (
     unregister_implementation,
 )
 from subpixel.conformance._backends import ADAPTERS
-from subpixel.conformance._engine import _run_implementation
 from subpixel.conformance._results import NOT_RUN
+from subpixel.conformance._rows import run_implementation
 from subpixel.conformance.cli import main
 from tests.backends import Backend, requested_backends
 
@@ -188,6 +188,8 @@ def test_cli_without_torch_uses_the_golden_vectors(tmp_path: Path) -> None:
         "--dtypes",
         "bfloat16,uint64",
         "--quiet",
+        "--jobs",  # in this process: the script blocks torch here, worker processes would see it
+        "1",
     ]
     script = tmp_path / "no_torch.py"
     script.write_text(BLOCK_TORCH, encoding="utf-8")
@@ -394,7 +396,7 @@ def test_cli_fails_on_failure_and_missing_rows(tmp_path: Path, capsys: pytest.Ca
             encoding="utf-8"
         )
         # Reached through "all": reported as not run, which is not a failure.
-        rows = _run_implementation(
+        rows = run_implementation(
             implementations()["missing-lib"], ["cpu"], False, False, ["int8"], {}, ReferenceBook(), print, {}
         )
         assert [(r.status, r.reason) for r in rows] == [(NOT_RUN, "not installed (subpixel_no_such_module)")]

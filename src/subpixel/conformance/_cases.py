@@ -11,10 +11,11 @@ import dataclasses
 import functools
 import importlib.util
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["FAMILIES", "Case", "Family", "all_cases", "cases_by_id", "documented_shape"]
+__all__ = ["FAMILIES", "Case", "Family", "all_cases", "cases_by_id", "documented_shape", "runs_compiled"]
 
 Order = Literal["CRD", "DCR"]
 
@@ -373,6 +374,40 @@ def _all_cases(quick: bool, profile: str) -> tuple[Case, ...]:
     return tuple(c for c in cases if c.quick) if quick else cases
 
 
+def runs_compiled(case: Case, dtype: str, dtypes: Sequence[str]) -> bool:
+    """Whether a row that compiles per shape runs ``case`` in ``dtype``.
+
+    Such a row (``Implementation.compiles_per_shape``) runs the quick cases and the cases made
+    for given dtypes as any row does. Each other case runs on one dtype of each element size:
+    the dtypes of that size in ``dtypes`` (those the row runs) take the cases of a family in
+    turn. So every case meets every element size the row runs, and every dtype meets every
+    family (its quick cases and its share of the rest).
+    """
+    if case.quick or case.dtypes:
+        return True
+    size = ITEMSIZES[dtype]
+    peers = [d for d in dtypes if ITEMSIZES[d] == size]
+    if dtype not in peers:
+        return True
+    return peers[_turn(case.id) % len(peers)] == dtype
+
+
+@functools.lru_cache(maxsize=1)
+def _turns() -> dict[str, int]:
+    """Each case's place among the cases of its family that run on every dtype and are not quick."""
+    turns: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for case in all_cases(profile="slow"):
+        if not case.quick and not case.dtypes:
+            turns[case.id] = counts.get(case.family, 0)
+            counts[case.family] = turns[case.id] + 1
+    return turns
+
+
+def _turn(case_id: str) -> int:
+    return _turns().get(case_id, 0)
+
+
 def cases_by_id() -> dict[str, Case]:
     """Return every case of every profile by its id."""
     return {case.id: case for case in all_cases(profile="slow")}
@@ -388,6 +423,9 @@ SIZE_CLASSES: dict[int, tuple[str, ...]] = {
     8: ("float64", "int64", "complex64", "uint64"),
     16: ("complex128",),
 }
+
+#: The element size of each dtype.
+ITEMSIZES: dict[str, int] = {name: size for size, names in SIZE_CLASSES.items() for name in names}
 
 #: Float dtypes (the autodiff family), cycled over its cases.
 FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")

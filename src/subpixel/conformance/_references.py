@@ -263,6 +263,7 @@ class ReferenceBook:
         self.source_counts: dict[str, int] = {}
         self._inputs: dict[tuple[str, str], np.ndarray[Any, Any]] = {}
         self._expected: dict[tuple[str, str], Expected] = {}
+        self._counted_elsewhere: set[tuple[str, str]] = set()
 
     def input(self, case: Case, dtype: str) -> np.ndarray[Any, Any]:
         """Return the host input of ``case`` in ``dtype`` (cached; callers must not modify it)."""
@@ -300,6 +301,19 @@ class ReferenceBook:
             for source in found.sources:
                 self.source_counts[source] = self.source_counts.get(source, 0) + 1
         return found
+
+    def sources(self) -> dict[tuple[str, str], list[str]]:
+        """Return the references used for each ``(case id, dtype)`` computed so far."""
+        return {key: list(found.sources) for key, found in self._expected.items()}
+
+    def add_sources(self, found: dict[tuple[str, str], list[str]]) -> None:
+        """Count the references another book (a worker's) used, once per case and dtype."""
+        for key, sources in found.items():
+            if key in self._expected or key in self._counted_elsewhere:
+                continue
+            self._counted_elsewhere.add(key)
+            for source in sources:
+                self.source_counts[source] = self.source_counts.get(source, 0) + 1
 
     def _compute(self, case: Case, dtype: str) -> Expected:
         x = self.input(case, dtype)

@@ -75,6 +75,12 @@ class Implementation:
         route the row's cases must take in a full run (see :mod:`subpixel._routes`); None
         (the default for registered implementations) reports the routes taken without
         requiring any.
+    compiles_per_shape : bool
+        The row compiles a program for each input shape and dtype (XLA, a traced graph), so
+        each case costs a compilation. Such a row runs the quick cases and the cases made for
+        one dtype on every dtype, and each other case on one dtype of each element size,
+        taking the dtypes of that size in turn (see :func:`~subpixel.conformance.runs_compiled`):
+        every case still meets every element size, and every dtype every family.
     """
 
     name: str
@@ -85,6 +91,7 @@ class Implementation:
     description: str = ""
     setup: Callable[[], object] | None = None
     routes: str | None = None
+    compiles_per_shape: bool = False
     builtin: bool = field(default=False, compare=False)
 
 
@@ -171,6 +178,8 @@ def _row(
     description: str,
     requires: tuple[str, ...] = (),
     setup: Callable[[], object] | None = None,
+    *,
+    compiles: bool = False,
 ) -> Implementation:
     return Implementation(
         name,
@@ -180,15 +189,21 @@ def _row(
         routes=routes,
         description=description,
         setup=setup,
+        compiles_per_shape=compiles,
     )
 
 
 def _layer_row(name: str, backend: str, requires: tuple[str, ...], routes: str, what: str) -> Implementation:
     """Return the row of the layer module ``name`` (``subpixel.torch``, ...), imported when it starts."""
     call = linen_call if name == "subpixel.flax.linen" else functools.partial(layer_call, name)
-    return _row(
-        name, backend, call, routes, f"{what} PixelShuffle / PixelUnshuffle", requires, _importer(name)
-    )
+    description = f"{what} PixelShuffle / PixelUnshuffle"
+    compiles = backend in _COMPILING_BACKENDS
+    return _row(name, backend, call, routes, description, requires, _importer(name), compiles=compiles)
+
+
+#: Array backends whose every call compiles a program per input shape and dtype (JAX's
+#: executables; Keras's JAX backend compiles each op).
+_COMPILING_BACKENDS = frozenset({"jax", "keras.jax"})
 
 
 def _builtin_rows() -> list[Implementation]:
@@ -198,8 +213,8 @@ def _builtin_rows() -> list[Implementation]:
             "array_api_strict", "array_api_strict", library_call, "array_api", "subpixel on array-api-strict"
         ),
         _row("torch", "torch", library_call, "torch", "subpixel on torch tensors"),
-        _row("jax", "jax", library_call, "jax", "subpixel on JAX arrays (eager)"),
-        _row("jax.jit", "jax", jax_jit_call, "jax", "subpixel inside jax.jit"),
+        _row("jax", "jax", library_call, "jax", "subpixel on JAX arrays (eager)", compiles=True),
+        _row("jax.jit", "jax", jax_jit_call, "jax", "subpixel inside jax.jit", compiles=True),
         _row("cupy", "cupy", library_call, "array_api", "subpixel on CuPy arrays"),
         _row(
             "dask", "dask", library_call, "dask", "subpixel on dask arrays of NumPy chunks", ("dask", "numpy")
@@ -229,6 +244,7 @@ def _builtin_rows() -> list[Implementation]:
             graph_call,
             "tensorflow:graph",
             "subpixel inside tf.function (sizes known when tracing)",
+            compiles=True,
         ),
         _row(
             "tensorflow.function",
@@ -236,6 +252,7 @@ def _builtin_rows() -> list[Implementation]:
             xla_call,
             "tensorflow:graph-dynamic",
             "subpixel inside tf.function(jit_compile=True), batch and spatial sizes unknown",
+            compiles=True,
         ),
     ]
     # The Keras layers on each Keras backend, each in a worker process started with KERAS_BACKEND set.
@@ -248,6 +265,7 @@ def _builtin_rows() -> list[Implementation]:
             f"subpixel.keras layers on the {backend} backend (a worker process)",
             ("keras", backend),
             functools.partial(worker, backend),
+            compiles=f"keras.{backend}" in _COMPILING_BACKENDS,
         )
         for backend in KERAS_BACKENDS
     ]

@@ -99,7 +99,8 @@ def to_markdown(matrix: Matrix) -> str:
         f"**{status}** - every cell compares raw bytes, shape, dtype and device with the references.",
         "",
         f"- date: {h['date']}; command: `{h['command']}`; quick: {h['quick']}; "
-        f"{h['cases_per_dtype']} cases per dtype; {h['seconds']} s",
+        f"{h['cases_per_dtype']} cases per dtype; {h['seconds']} s"
+        + (f" ({h['jobs']} worker processes)" if h.get("jobs", 1) > 1 else ""),
         f"- Python {h['python']} on {h['platform']}; CPU: {h['cpu']} ({h['cpu_count']} logical cores); "
         f"load average {' / '.join(str(v) for v in h.get('load_average', []))}; "
         f"profile {h.get('profile', 'default')}",
@@ -110,6 +111,11 @@ def to_markdown(matrix: Matrix) -> str:
         "- expected results by source (one per case and dtype): "
         + ", ".join(f"{k} {v}" for k, v in h["references"]["cases_per_source"].items()),
     ]
+    if h.get("compiles_per_shape"):
+        lines.append(
+            "- rows that compile per shape, each case that is not quick on one dtype of each element "
+            "size (the quick, size and autodiff cases on every dtype): " + ", ".join(h["compiles_per_shape"])
+        )
     if h["torch_deviations"]:
         lines += ["- known torch deviations (the documented result is the reference):"]
         lines += [f"  - `{case}`: {text}" for case, text in h["torch_deviations"].items()]

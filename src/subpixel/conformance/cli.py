@@ -21,6 +21,7 @@ from subpixel.conformance._backends import ADAPTERS
 from subpixel.conformance._cases import FAMILIES, PROFILES
 from subpixel.conformance._engine import DEVICES, run_matrix
 from subpixel.conformance._inputs import DTYPE_NAMES
+from subpixel.conformance._pool import MAX_DEFAULT_JOBS, default_jobs
 from subpixel.conformance._registry import implementations
 from subpixel.conformance._report import to_json, to_markdown, write_reports
 from subpixel.conformance._results import FAILED, NOT_RUN, Matrix
@@ -67,6 +68,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"comma-separated case families or 'all': {', '.join(f.id for f in FAMILIES)}",
     )
     parser.add_argument("--quick", action="store_true", help="run the quick subset of the cases")
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=default_jobs(),
+        metavar="N",
+        help="run the built-in rows in up to N worker processes side by side, the rows of one array "
+        f"backend in one process (default: the CPUs this process may use, at most {MAX_DEFAULT_JOBS}, "
+        "here %(default)s); 1 runs every row in this process, one after another",
+    )
     parser.add_argument(
         "--no-jax-x64", action="store_true", help="do not enable JAX x64: its 64-bit rows are then 'not run'"
     )
@@ -119,6 +129,18 @@ def _add_user_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive(text: str) -> int:
+    """Parse a whole number of at least 1 (``--jobs``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number of at least 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _split(value: str) -> list[str] | None:
     parts = [p.strip() for p in value.split(",") if p.strip()]
     return None if parts in ([], ["all"]) else parts
@@ -163,9 +185,10 @@ def _main(argv: list[str] | None) -> int:
 class _RowProgress:
     """Turn the engine's one line per row into done/total units (implementation x device x dtype)."""
 
-    def __init__(self, units: dict[str, tuple[int, int]], bar: Progress):
+    def __init__(self, units: dict[str, tuple[int, int]], bar: Progress, *, in_order: bool = True):
         # ``units[name] = (devices, dtypes)``; longest names first, so that "torch.compile" is
-        # not read as "torch".
+        # not read as "torch". ``in_order``: rows run one after another, in the order given.
+        self.in_order = in_order
         self.units = units
         self.names = sorted(units, key=len, reverse=True)
         self.order = list(units)
@@ -180,7 +203,7 @@ class _RowProgress:
             step = {0: devices * dtypes, 1: dtypes}.get(len(words), 1)
             self.done_by[name] = min(self.done_by.get(name, 0) + step, devices * dtypes)
             # Implementations run in order: every one before this is complete.
-            for earlier in self.order[: self.order.index(name)]:
+            for earlier in self.order[: self.order.index(name)] if self.in_order else []:
                 self.done_by[earlier] = math.prod(self.units[earlier])
         self.bar.update(sum(self.done_by.values()), line)
 
@@ -202,6 +225,7 @@ def _run(
         units[name] = (max(len(present), 1), len(dtypes))
     total = sum(math.prod(u) for u in units.values())
     bar = Progress("conformance", total, enabled=not args.quiet)
+    progress = _RowProgress(units, bar, in_order=args.jobs == 1)
     every_dtype = args.dtypes.strip() in ("", "all")
     every_family = args.families.strip() in ("", "all")
     try:
@@ -211,9 +235,10 @@ def _run(
             quick=args.quick,
             dtypes=None if every_dtype else dtypes,
             families=None if every_family else families,
-            progress=_RowProgress(units, bar),
+            progress=progress,
             profile=args.profile,
             jax_x64=not args.no_jax_x64,
+            jobs=args.jobs,
         )
     finally:
         bar.close()

@@ -1,0 +1,128 @@
+"""The built-in rows of the matrix in worker processes, several at once.
+
+Rows are sent in groups: the rows of one array backend go to one worker, in order, so that
+they share what the first one compiled and imported (the Flax rows run the JAX row's
+executables). Groups go longest first to the first idle worker. A worker runs the rows exactly
+as the parent would (:func:`~subpixel.conformance._rows.run_implementation`), with its own
+reference book, and sends back the rows, their route coverage, the devices' names and what its
+references noted. Implementations registered at run time exist in the parent only, so they
+run there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from subpixel.conformance._backends import ADAPTERS, JaxBackend
+from subpixel.conformance._cases import FAMILIES, all_cases
+from subpixel.conformance._coverage import RouteCoverage
+from subpixel.conformance._pool import WorkerError, run_jobs, serve
+from subpixel.conformance._references import ReferenceBook
+from subpixel.conformance._registry import Implementation, implementations
+from subpixel.conformance._results import FAILED, Row
+from subpixel.conformance._rows import Progress, run_implementation
+
+__all__ = ["RowsJob", "RowsResult", "groups", "run_in_workers", "serve_rows"]
+
+#: What a worker runs (see :func:`serve_rows`).
+ENTRY = "from subpixel.conformance._parallel import serve_rows; serve_rows()"
+
+#: Relative cost of a row that compiles per shape, against one that does not (for the order
+#: in which groups start: longest first).
+_COMPILED_WEIGHT = 8
+
+
+@dataclass
+class RowsJob:
+    """Rows to run in a worker, by name, and the settings of the run."""
+
+    names: list[str]
+    devices: list[str]
+    backends_explicit: bool
+    devices_explicit: bool
+    dtypes: list[str]
+    families: list[str]
+    quick: bool
+    profile: str
+    jax_x64: bool
+
+
+@dataclass
+class RowsResult:
+    """What a worker sends back for a :class:`RowsJob`."""
+
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    coverage: dict[str, list[RouteCoverage]] = field(default_factory=dict)
+    device_names: dict[str, str] = field(default_factory=dict)
+    deviations: dict[str, str] = field(default_factory=dict)
+    sources: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+
+def groups(chosen: list[Implementation]) -> list[list[Implementation]]:
+    """Group the built-in rows by array backend, the costliest group first."""
+    by_backend: dict[str, list[Implementation]] = {}
+    for impl in chosen:
+        by_backend.setdefault(impl.backend, []).append(impl)
+
+    def cost(group: list[Implementation]) -> int:
+        return sum(_COMPILED_WEIGHT if impl.compiles_per_shape else 1 for impl in group)
+
+    return sorted(by_backend.values(), key=cost, reverse=True)
+
+
+def run_rows(job: RowsJob, progress: Progress) -> RowsResult:
+    """Run the rows of ``job`` in this process (a worker's side)."""
+    book = ReferenceBook()
+    known = implementations()
+    adapters = ADAPTERS if job.jax_x64 else {**ADAPTERS, "jax": JaxBackend(enable_x64=False)}
+    cases = [c for c in all_cases(job.quick, job.profile) if c.family in job.families]
+    by_family = {f.id: [c for c in cases if c.family == f.id] for f in FAMILIES if f.id in job.families}
+    result = RowsResult()
+    for name in job.names:
+        coverage: list[RouteCoverage] = []
+        result.rows[name] = run_implementation(
+            known[name],
+            job.devices,
+            job.backends_explicit,
+            job.devices_explicit,
+            job.dtypes,
+            by_family,
+            book,
+            progress,
+            result.device_names,
+            coverage,
+            adapters,
+        )
+        result.coverage[name] = coverage
+    result.deviations = dict(book.deviations)
+    result.sources = book.sources()
+    return result
+
+
+def serve_rows() -> None:
+    """Be a worker that runs :class:`RowsJob` requests."""
+    serve(run_rows)
+
+
+def run_in_workers(
+    jobs: list[RowsJob], workers: int, progress: Progress, book: ReferenceBook
+) -> list[RowsResult]:
+    """Run ``jobs`` in at most ``workers`` processes; merge the references' notes into ``book``.
+
+    A job whose worker failed gives a failed row for each of its implementations.
+    """
+    merged = []
+    for job, found in zip(jobs, run_jobs(list(jobs), workers, ENTRY, progress), strict=True):
+        if isinstance(found, WorkerError):
+            reason = f"the worker process running it failed: {found}"
+            progress(f"{', '.join(job.names)}: FAILED: {reason}")
+            rows = {
+                name: [Row(name, ",".join(job.devices), "*", status=FAILED, reason=reason)]
+                for name in job.names
+            }
+            found = RowsResult(rows=rows)
+        result: RowsResult = found
+        book.deviations.update(result.deviations)
+        book.add_sources(result.sources)
+        merged.append(result)
+    return merged
