@@ -40,6 +40,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -300,13 +301,16 @@ def _stage(book: Any, rows: tuple[str, ...], families: tuple[str, ...]) -> tuple
 
 
 def _in_child(
-    book: Any, rows: tuple[str, ...], families: tuple[str, ...], timeout: float
+    book: Any, rows: tuple[str, ...], families: tuple[str, ...], timeout: float, folder: Path | None = None
 ) -> tuple[bool, str, list[str]]:
-    """Run one stage in a forked child; a crash or a timeout fails it."""
+    """Run one stage in a forked child (importing the package copy in ``folder``); a crash or a
+    timeout fails it."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child
         os.close(read)
+        if folder is not None:
+            sys.path[0] = str(folder)
         answer: tuple[bool, str, list[str]] = (False, "", [])
         try:
             answer = _stage(book, rows, families)
@@ -338,7 +342,9 @@ def _in_child(
     return bool(passed), str(detail), list(missing)
 
 
-def check(book: Any, rows: tuple[str, ...], timeouts: dict[tuple[str, ...], float]) -> tuple[bool, str, str]:
+def check(
+    book: Any, rows: tuple[str, ...], timeouts: dict[tuple[str, ...], float], folder: Path | None = None
+) -> tuple[bool, str, str]:
     """The reduced matrix in two stages: ``(passed, stage that failed, detail)``.
 
     The small-input families run first (without TensorFlow's rows when others exist: most
@@ -346,10 +352,14 @@ def check(book: Any, rows: tuple[str, ...], timeouts: dict[tuple[str, ...], floa
     row. A route no case of either stage took fails the second.
     """
     first = tuple(r for r in rows if not r.startswith("tensorflow")) or rows
-    passed, detail, missing = _in_child(book, first, SMALL_FAMILIES, timeouts.get(("small", *rows), 600.0))
+    passed, detail, missing = _in_child(
+        book, first, SMALL_FAMILIES, timeouts.get(("small", *rows), 600.0), folder
+    )
     if not passed:
         return False, "small", detail
-    passed, detail, more = _in_child(book, rows, LARGE_FAMILIES, timeouts.get(("large", *rows), 900.0))
+    passed, detail, more = _in_child(
+        book, rows, LARGE_FAMILIES, timeouts.get(("large", *rows), 900.0), folder
+    )
     if not passed:
         return False, "large", detail
     never = sorted(set(more) & set(missing) | {m for m in more if m.split()[0] not in first})
@@ -368,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--list", action="store_true", help="list the sampled mutants and their rows, and stop"
     )
+    parser.add_argument("--only", default="", help="comma-separated sample numbers (1-based) to run")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants checked at once, each in its own copy")
     args = parser.parse_args(argv)
     pool = candidates()
     # Random order, so that a run stopped early is still a fair sample.
@@ -409,30 +421,57 @@ def main(argv: list[str] | None = None) -> int:
             if not passed:
                 return 1
         baseline = time.monotonic() - started
-        for number, mutant in enumerate(sample, 1):
-            if args.minutes and time.monotonic() - started > 60 * args.minutes:
-                print(f"time is up after {number - 1} mutants", flush=True)
-                break
-            target = copy / mutant.path
-            original = target.read_text(encoding="utf-8")
-            line, source = mutated_source(mutant, copy)
-            target.write_text(source, encoding="utf-8")
-            begun = time.monotonic()
-            try:
-                passed, stage, detail = check(book, rows_for(mutant.path), timeouts)
-            finally:
-                target.write_text(original, encoding="utf-8")
-            seconds = time.monotonic() - begun
-            status = "survived" if passed else "killed"
-            results.append({"mutant": mutant.__dict__, "line": line, "status": status, "stage": stage,
-                            "detail": detail, "seconds": round(seconds, 1)})  # fmt: skip
-            where = f"{mutant.path}:{mutant.line} {mutant.kind}"
-            print(
-                f"[{number}/{len(sample)}] {status:8} {stage:5} {where} ({seconds:.0f} s) {detail[:90]}",
-                flush=True,
-            )
-            _write(args.out, results, len(pool), len(sample), time.monotonic() - started, baseline)
+        # Lanes: each runs its mutants one at a time in its own copy of the package.
+        lanes = [copy]
+        for lane in range(1, max(1, args.jobs)):
+            lanes.append(workdir / f"lane{lane}" / "subpixel")
+            shutil.copytree(copy, lanes[-1])
+        queue = list(enumerate(sample, 1))
+        lock = threading.Lock()
+
+        def lane_loop(package: Path) -> None:
+            while True:
+                with lock:
+                    if not queue or (args.minutes and time.monotonic() - started > 60 * args.minutes):
+                        return
+                    number, mutant = queue.pop(0)
+                result = _run_mutant(mutant, package, book, timeouts)
+                with lock:
+                    results.append(result)
+                    where = f"{mutant.path}:{mutant.line} {mutant.kind}"
+                    print(
+                        f"[{number}/{len(sample)}] {result['status']:8} {result['stage']:5} {where} "
+                        f"({result['seconds']:.0f} s) {result['detail'][:90]}",
+                        flush=True,
+                    )
+                    spent = time.monotonic() - started
+                    _write(args.out, results, len(pool), len(sample), spent, baseline, len(lanes))
+
+        threads = [threading.Thread(target=lane_loop, args=(lane,)) for lane in lanes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if queue:
+            print(f"time is up after {len(results)} mutants", flush=True)
     return 0
+
+
+def _run_mutant(
+    mutant: Mutant, package: Path, book: Any, timeouts: dict[tuple[str, ...], float]
+) -> dict[str, Any]:
+    """Write ``mutant`` into the copy ``package``, check it, restore the file; return the result."""
+    target = package / mutant.path
+    original = target.read_text(encoding="utf-8")
+    line, source = mutated_source(mutant, package)
+    target.write_text(source, encoding="utf-8")
+    begun = time.monotonic()
+    try:
+        passed, stage, detail = check(book, rows_for(mutant.path), timeouts, package.parent)
+    finally:
+        target.write_text(original, encoding="utf-8")
+    return {"mutant": mutant.__dict__, "line": line, "status": "survived" if passed else "killed",
+            "stage": stage, "detail": detail, "seconds": round(time.monotonic() - begun, 1)}  # fmt: skip
 
 
 def _notes() -> dict[str, str]:
@@ -444,7 +483,13 @@ def _notes() -> dict[str, str]:
 
 
 def _write(
-    out: Path, results: list[dict[str, Any]], pool: int, sample: int, seconds: float, baseline: float
+    out: Path,
+    results: list[dict[str, Any]],
+    pool: int,
+    sample: int,
+    seconds: float,
+    baseline: float,
+    jobs: int = 1,
 ) -> None:
     killed = sum(1 for r in results if r["status"] == "killed")
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -456,7 +501,8 @@ def _write(
         f"{len(results) - killed} survived: score {killed / max(1, len(results)):.0%}**.",
         "",
         f"- `python conformance/mutate.py` (`nox -s mutation`); {seconds / 60:.1f} minutes on "
-        f"{os.cpu_count()} cores ({baseline:.0f} s of it for the references and the unmutated baselines); "
+        f"{os.cpu_count()} cores, {jobs} mutant(s) at a time ({baseline:.0f} s of it for the references and "
+        "the unmutated baselines); "
         f"load average at the end {load}.",
         f"- Reduced matrix: families {', '.join(FAMILIES)}; dtypes {', '.join(DTYPES)}; route coverage "
         "enforced; the rows that reach the mutated file (below). Expected results from the definition.",
