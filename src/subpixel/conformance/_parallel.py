@@ -1,8 +1,9 @@
 """The built-in rows of the matrix in worker processes, several at once.
 
-Rows are sent in groups: the rows of one array backend go to one worker, in order, so that
-they share what the first one compiled and imported (the Flax rows run the JAX row's
-executables). Groups go longest first to the first idle worker. A worker runs the rows exactly
+Rows are sent in groups: the library's row on one array backend and its layer rows go to one
+worker, in order, so that they share what the first one compiled and imported (the Flax rows
+run the JAX row's executables); every other row is a group alone. Groups go longest first to
+the first idle worker. A worker runs the rows exactly
 as the parent would (:func:`~subpixel.conformance._rows.run_implementation`), with its own
 reference book, and sends back the rows, their route coverage, the devices' names and what its
 references noted. Implementations registered at run time exist in the parent only, so they
@@ -11,9 +12,11 @@ run there.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from subpixel.conformance._backends import ADAPTERS, JaxBackend
+from subpixel.conformance._calls import layer_call, library_call, linen_call
 from subpixel.conformance._cases import FAMILIES, all_cases
 from subpixel.conformance._coverage import RouteCoverage
 from subpixel.conformance._pool import WorkerError, run_jobs, serve
@@ -27,9 +30,24 @@ __all__ = ["RowsJob", "RowsResult", "groups", "run_in_workers", "serve_rows"]
 #: What a worker runs (see :func:`serve_rows`).
 ENTRY = "from subpixel.conformance._parallel import serve_rows; serve_rows()"
 
-#: Relative cost of a row that compiles per shape, against one that does not (for the order
-#: in which groups start: longest first).
-_COMPILED_WEIGHT = 8
+#: Seconds each built-in row took in a full CPU run here (2 cores, load 4 to 5, two workers:
+#: the report of 2026-12-01 22:23 UTC). They order the groups, costliest first, so that the
+#: longest rows start early; a row not listed counts :data:`_UNKNOWN_SECONDS`.
+_ROW_SECONDS = {
+    "subpixel.keras.jax": 310,
+    "tensorflow.function": 190,
+    "jax": 155,
+    "jax.jit": 135,
+    "dask": 70,
+    "tensorflow.graph": 65,
+    "torch": 30,
+    "tensorflow": 25,
+    "subpixel.keras.tensorflow": 20,
+    "subpixel.torch": 20,
+    "subpixel.keras.torch": 15,
+    "numpy": 10,
+}
+_UNKNOWN_SECONDS = 10
 
 
 @dataclass
@@ -59,15 +77,24 @@ class RowsResult:
 
 
 def groups(chosen: list[Implementation]) -> list[list[Implementation]]:
-    """Group the built-in rows by array backend, the costliest group first."""
-    by_backend: dict[str, list[Implementation]] = {}
+    """Group the built-in rows, the costliest group first.
+
+    The rows that call the library eagerly on one array backend (its row and its layers) form
+    one group: they share the per-plan caches (the Flax rows run the executables the JAX row
+    compiled). A row with compilation of its own (``jax.jit``, ``tf.function``) is a group alone.
+    """
+    by_key: dict[str, list[Implementation]] = {}
     for impl in chosen:
-        by_backend.setdefault(impl.backend, []).append(impl)
+        call = impl.call
+        eager = call in (library_call, linen_call) or (
+            isinstance(call, functools.partial) and call.func is layer_call
+        )
+        by_key.setdefault(impl.backend if eager else impl.name, []).append(impl)
 
     def cost(group: list[Implementation]) -> int:
-        return sum(_COMPILED_WEIGHT if impl.compiles_per_shape else 1 for impl in group)
+        return sum(_ROW_SECONDS.get(impl.name, _UNKNOWN_SECONDS) for impl in group)
 
-    return sorted(by_backend.values(), key=cost, reverse=True)
+    return sorted(by_key.values(), key=cost, reverse=True)
 
 
 def run_rows(job: RowsJob, progress: Progress) -> RowsResult:
