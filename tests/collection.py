@@ -43,7 +43,6 @@ DECLARATION = "NEEDS"
 EMPTY_PARAMETER_SET = "got empty parameter set"
 
 _left_out: dict[str, frozenset[str]] = {}
-_reading: set[Path] = set()  # modules being read now: an import cycle adds nothing
 
 
 def _module_file(name: str) -> Path | None:
@@ -125,29 +124,44 @@ def top_level_imports(tree: ast.Module, name: str | None) -> set[str]:
 
 
 @functools.cache
-def needs(path: Path) -> frozenset[str]:
-    """Every framework the module at ``path`` needs to import (declared or imported at its top)."""
+def _direct(path: Path) -> tuple[frozenset[str], tuple[Path, ...]]:
+    """What the module at ``path`` declares or imports at its top: frameworks, and files of this
+    checkout (``subpixel`` and ``tests`` modules, with the packages above them)."""
     try:
         tree = ast.parse(path.read_bytes(), filename=str(path))
     except (OSError, SyntaxError):
-        return frozenset()  # let pytest report it
+        return frozenset(), ()  # let pytest report it
     name = _module_name(path)
     found = set(declared(tree) or ())
     imports = top_level_imports(tree, name)
     if name:  # importing a.b.c runs a/__init__.py and a/b/__init__.py first
         parts = name.split(".")
         imports.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    files = []
     for imported in imports:
         root = imported.partition(".")[0]
         if root in FRAMEWORKS:
             found.add(root)
         other = _module_file(imported)
-        if other is not None and other not in _reading:
-            _reading.add(path)
-            try:
-                found |= needs(other)
-            finally:
-                _reading.discard(path)
+        if other is not None and other != path:
+            files.append(other)
+    return frozenset(found), tuple(sorted(set(files)))
+
+
+@functools.cache
+def needs(path: Path) -> frozenset[str]:
+    """Every framework the module at ``path`` needs to import (declared or imported at its top,
+    by it or by any module of this checkout it imports, followed through import cycles)."""
+    found: set[str] = set()
+    seen = {path}
+    stack = [path]
+    while stack:
+        frameworks, files = _direct(stack.pop())
+        found |= frameworks
+        for other in files:
+            if other not in seen:
+                seen.add(other)
+                stack.append(other)
     return frozenset(found)
 
 
