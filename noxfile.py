@@ -9,17 +9,19 @@ runs here, one job each:
 - ``install-torch``, ``install-numpy``, ``install-jax``, ``install-dask``: the wheel built from this
   checkout, installed with one framework in a fresh virtual environment, as a user would (torch
   without NumPy); each runs its README example and its conformance rows, and the NumPy one the
-  NumPy-only tests from the sdist. torch has sessions on Python 3.11 (its CPU wheel here), the others
-  on 3.10, 3.12 and 3.13; CI runs ``install-torch-3.11``, ``install-numpy-3.10``,
-  ``install-dask-3.12`` and ``install-jax-3.13`` (:data:`CI_INSTALLS`);
+  NumPy-only tests from the sdist. torch has sessions on Python 3.11 (its CPU wheel here), JAX on
+  3.12 and 3.13 (JAX 0.10 needs 3.11), the others on 3.10, 3.12 and 3.13; CI runs
+  ``install-torch-3.11``, ``install-numpy-3.10``, ``install-dask-3.12`` and ``install-jax-3.13``
+  (:data:`CI_INSTALLS`);
 - ``install-speed``: ``subpixel[numpy,torch,speed]`` (numba, on 3.11 where its wheels are): the
   full NumPy and torch rows, whose route coverage requires the compiled kernels, and the kernels'
   tests.
 
 ``.ci/run`` runs ``conformance``, ``tests``, ``lint``, ``typecheck`` and ``docs`` with
 ``--no-venv --no-install`` inside the environment the README's first command sets up, and the
-install sessions as they are. ``tests-<row>`` (the suite on one backend row), ``lowest`` (the
-declared floors), ``mutation`` and ``peers`` are run by hand and reported, not in CI.
+install sessions as they are. ``tests-<row>`` (the suite on one backend row), ``lowest-jax`` and
+``lowest-tensorflow`` (the declared floors; ``nox -t lowest`` runs both), ``mutation`` and ``peers``
+are run by hand and reported, not in CI.
 """
 
 from __future__ import annotations
@@ -138,17 +140,46 @@ def docs(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", "--quiet", "-d", "out/site", env={"KERAS_BACKEND": "jax"})
 
 
-@nox.session
-def lowest(session: nox.Session) -> None:
-    """Run the tests on the lowest declared versions (constraints-lowest.txt; test tools at their floors)."""
+#: The lowest-versions runs (by hand and weekly, not in CI), one per stack the floors allow together:
+#: JAX 0.10 needs NumPy 2 and Python 3.11, TensorFlow 2.16 needs NumPy 1 (and Python 3.12 or older).
+#: Each: its Python, the extras installed, the backends its tests run, and Keras's backend. The
+#: TensorFlow stack runs on the oldest Python with NumPy at its floor (1.26) for NumPy, Dask and
+#: array-api-strict; the JAX stack on NumPy 2.0.0, the lowest JAX 0.10 accepts.
+LOWEST: dict[str, tuple[str, str, str, str]] = {
+    "jax": ("3.11", "numpy,strict,dask,jax,flax,keras", "numpy,array_api_strict,jax,dask,flax,keras", "jax"),
+    "tensorflow": (
+        "3.10",
+        "numpy,strict,dask,tensorflow,keras",
+        "numpy,array_api_strict,dask,keras,tensorflow",
+        "tensorflow",
+    ),
+}
+
+
+def _lowest(session: nox.Session, stack: str) -> None:
+    """Install ``stack`` at the lowest declared versions and run the tests on it.
+
+    The floors are pinned in constraints-lowest.txt; uv's lowest-direct resolution puts the test
+    tools at their floors too.
+    """
+    _, extras, backends, keras_backend = LOWEST[stack]
     _pip_with_groups(session)
     session.install("uv>=0.5")
     session.run(
         "uv", "pip", "install", "-q", "--resolution", "lowest-direct", "-c", "constraints-lowest.txt",
-        "-e", ".[numpy,jax,dask,strict,flax,keras]", "--group", "test",
+        "-e", f".[{extras}]", "--group", "test",
     )  # fmt: skip
-    env = {"SUBPIXEL_BACKENDS": "numpy,array_api_strict,jax,dask,flax,keras", "KERAS_BACKEND": "jax"}
+    session.run("uv", "pip", "list", "-q")  # the versions this run tested, in its log
+    env = {"SUBPIXEL_BACKENDS": backends, "KERAS_BACKEND": keras_backend, "HYPOTHESIS_PROFILE": "ci"}
     session.run("python", "-m", "pytest", "-n", "2", *session.posargs, env=env)
+
+
+for _stack, (_python, *_) in LOWEST.items():
+
+    @nox.session(name=f"lowest-{_stack}", python=_python, tags=["lowest"])
+    def _lowest_session(session: nox.Session, stack: str = _stack) -> None:
+        """Run the tests on the lowest declared versions (:data:`LOWEST`, constraints-lowest.txt)."""
+        _lowest(session, stack)
 
 
 # -- One framework at a time, from the built wheel, in fresh virtual environments ------------------
@@ -163,8 +194,11 @@ CI_INSTALLS = (
     "install-speed-3.11",
 )
 
-#: Pythons of the NumPy, Dask and JAX install sessions (torch: 3.11, where its CPU wheel is).
+#: Pythons of the NumPy and Dask install sessions (torch: 3.11, where its CPU wheel is).
 INSTALL_PYTHONS = ["3.10", "3.12", "3.13"]
+
+#: Pythons of the JAX install sessions: JAX 0.10, the floor, needs Python 3.11 (3.11 is the main venv).
+JAX_PYTHONS = ["3.12", "3.13"]
 
 _built: dict[str, Path] = {}
 
@@ -272,7 +306,7 @@ def _sdist_tests(session: nox.Session, backends: str, *args: str) -> None:
         )  # fmt: skip
 
 
-@nox.session(name="install-jax", python=INSTALL_PYTHONS, reuse_venv=False)
+@nox.session(name="install-jax", python=JAX_PYTHONS, reuse_venv=False)
 def install_jax(session: nox.Session) -> None:
     """``subpixel[jax]`` alone: the README example and the JAX rows (eager and ``jit``)."""
     _fresh(session, "jax")

@@ -51,6 +51,7 @@ def _noxfile_constant(name: str) -> Any:
 def _nox_sessions() -> set[str]:
     """Every session name ``nox -l`` would list (python-parametrised ones as ``name-3.x``)."""
     names = {f"tests-{row}" for row in _nox_rows()}
+    names |= {f"lowest-{stack}" for stack in _noxfile_constant("LOWEST")}
     for node in ast.parse(NOXFILE.read_text(encoding="utf-8")).body:
         if not isinstance(node, ast.FunctionDef):
             continue
@@ -109,6 +110,28 @@ def test_jobs_are_the_sessions_ci_runs(workflow: dict[str, Any]) -> None:
         assert python == (suffix[1] if suffix else "3.11"), (session, python)
     runs = [step.get("run", "") for step in job["steps"]]
     assert 'nox -s "${{ matrix.session }}"' in runs
+
+
+def test_every_session_a_workflow_names_exists() -> None:
+    """Each job of each workflow runs ``nox -s`` on sessions the noxfile defines, on their Python."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML reads the workflow (it comes with the docs tools)")
+    lowest = _noxfile_constant("LOWEST")
+    for path in sorted(WORKFLOW.parent.glob("*.yml")):
+        for name, job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].items():
+            matrix = job.get("strategy", {}).get("matrix", {})
+            rows = [{"session": s, "python": p} for s in matrix.get("session", []) for p in matrix["python"]]
+            rows += matrix.get("include", [])
+            runs = " ".join(step.get("run", "") for step in job["steps"])
+            assert 'nox -s "${{ matrix.session }}"' in runs, (path.name, name)
+            assert rows, (path.name, name)
+            for row in rows:
+                assert row["session"] in _nox_sessions(), (path.name, row)
+                stack = row["session"].removeprefix("lowest-")
+                if stack in lowest:  # on the Python its nox session is pinned to
+                    assert row["python"] == lowest[stack][0], (path.name, row)
+    slow = yaml.safe_load((WORKFLOW.parent / "slow.yml").read_text(encoding="utf-8"))
+    named = {row["session"] for row in slow["jobs"]["lowest"]["strategy"]["matrix"]["include"]}
+    assert named == {f"lowest-{stack}" for stack in lowest}
 
 
 def test_rows_install_one_backend_and_name_known_backends() -> None:
