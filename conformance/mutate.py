@@ -457,17 +457,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+_AST_LOCK = threading.Lock()
+
+
 def _run_mutant(
     mutant: Mutant, package: Path, book: Any, timeouts: dict[tuple[str, ...], float]
 ) -> dict[str, Any]:
     """Write ``mutant`` into the copy ``package``, check it, restore the file; return the result."""
     target = package / mutant.path
     original = target.read_text(encoding="utf-8")
-    line, source = mutated_source(mutant, package)
+    with _AST_LOCK:  # CPython 3.11's ast.parse fails when two threads parse at once
+        line, source = mutated_source(mutant, package)
+        rows = rows_for(mutant.path)
     target.write_text(source, encoding="utf-8")
     begun = time.monotonic()
     try:
-        passed, stage, detail = check(book, rows_for(mutant.path), timeouts, package.parent)
+        passed, stage, detail = check(book, rows, timeouts, package.parent)
     finally:
         target.write_text(original, encoding="utf-8")
     return {"mutant": mutant.__dict__, "line": line, "status": "survived" if passed else "killed",
