@@ -595,6 +595,7 @@ def _size_cases() -> list[Case]:
     cases += _broadcast_channel_cases(torch_elements, torch_kernel)
     elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
     cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
+    cases += _engine_geometry_cases()
     cases += _subclass_cases()
     cases += _chunk_cases()
     cases += _sharded_cases()
@@ -741,6 +742,41 @@ def _cycled_cases(
         names = SIZE_CLASSES[itemsize]
         dtype = names[i % len(names)] if backend == "dask" else names[0]
         cases.append(_size_case(prefix, shape, options, layout, dtype, (backend,), target, route=route))
+    return cases
+
+
+def _engine_geometry_cases() -> list[Case]:
+    """Large copies whose geometry the copy engine walks in more than one piece.
+
+    A 3-D (volume) shuffle keeps more outer axes than a compiled kernel takes, so the engine
+    loops over the leading ones; many small images make one block of rows run across several
+    images of an unshuffle. Both on the NumPy and torch rows (the same engine), every element size.
+    """
+    options: tuple[bool, bool, Order, int | tuple[int, ...]]
+    shape: tuple[int, ...]
+    cases = []
+    for itemsize in sorted(SIZE_CLASSES):
+        dtype = SIZE_CLASSES[itemsize][0]
+        options = (False, False, "CRD", (2, 2, 2))
+        shape = (2, 16, 8, 16, 16)
+        cases.append(
+            _size_case(
+                "engine-volume", shape, options, "contiguous", dtype, ("numpy", "torch"), "outer axes looped"
+            )
+        )
+        options = (True, False, "CRD", 2)
+        shape = (256, 2, 16, 16)
+        cases.append(
+            _size_case(
+                "engine-small-images",
+                shape,
+                options,
+                "contiguous",
+                dtype,
+                ("numpy", "torch"),
+                "blocks across images",
+            )
+        )
     return cases
 
 
