@@ -584,3 +584,22 @@ def test_jax_matches_array_api_path(factor: Any, inverse: bool, channels_last: b
     assert same_bits(np.asarray(y), reference(x_np, factor, inverse, channels_last, order))
     inside = jax.jit(lambda t: call(t, factor, inverse, channels_last, order))(x)
     assert same_bits(np.asarray(inside), np.asarray(y))
+
+
+@pytest.mark.needs("torch")
+def test_torch_op_refusing_one_input_keeps_its_route_for_others() -> None:
+    """An input PyTorch's op refuses changes nothing for the next input of its dtype.
+
+    PyTorch's op raises ``NotImplementedError`` for a sparse tensor (which subpixel then rejects);
+    later dense float32 tensors must still take the op, with its gradient strides.
+    """
+    torch = _torch()
+    from subpixel import _routes
+
+    x = torch_input(torch, (2, 8, 4, 4), "float32", seed=22)
+    with pytest.raises(TypeError, match="dense"):
+        call(x.to_sparse(), 2, False, False, "CRD")
+    with _routes.counting() as seen:
+        y = call(x, 2, False, False, "CRD")
+    assert torch_routes(seen) == {"torch:native": 1}
+    assert same_bits(y, torch_reference(x, 2, False, False, "CRD"))

@@ -7,8 +7,8 @@ Routes, chosen per call from the plan and the input (never by timing):
   :data:`SMALL_ELEMENTS` (one dispatcher call, where the three tensor methods cost four), and
   from there up to :data:`KERNEL_ELEMENTS` wherever PyTorch's op measured faster than the
   methods (all but :data:`METHODS_FIRST`). Zero-size inputs are excluded (PyTorch's CPU
-  unshuffle returns the input's shape there), and so are dtypes PyTorch's op does not
-  implement (uint16, uint32, uint64: learnt from the first call that raises).
+  unshuffle returns the input's shape there); uint16, uint32 and uint64, which PyTorch's op does
+  not implement, go through it as a view of the signed integer of the same size.
 * ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_ELEMENTS`
   elements or more are copied by the cache-blocked NumPy engine through zero-copy NumPy views
   of the same bytes, seen as integers of the element size (so every dtype of 1, 2, 4 or 8
@@ -117,10 +117,9 @@ _AS_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 _Tensor = torch.Tensor
 _transforms_active: Callable[[], bool] = torch._C._are_functorch_transforms_active
 _is_compiling: Callable[[], bool] = torch.compiler.is_compiling
-#: What PyTorch's op runs on for a dtype it does not implement: the signed integer of the same
-#: size (a view of the same bits), or None where there is none (the other routes copy those).
-#: Dtypes missing here that the op turns out to lack (it raises ``NotImplementedError``) are
-#: added as None by the first call, so no later call raises again.
+#: What PyTorch's op runs on for the dtypes it does not implement: the signed integer of the
+#: same size, a view of the same bits. Any other input the op refuses (it raises) takes the other
+#: routes for that call only: the refusal may come from the input, not its dtype.
 _stand_ins: dict[Any, Any] = {
     getattr(torch, name): getattr(torch, f"int{name[4:]}")
     for name in ("uint16", "uint32", "uint64")
@@ -244,19 +243,14 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
         if (not unshuffle or type(x) is _Tensor) and (
             tiny or (x.element_size(), unshuffle) not in methods_first
         ):
-            dtype = x.dtype
-            stand_in = _stand_ins.get(dtype, dtype)
-            if stand_in is not None:
-                try:
-                    result = op(x, factor) if stand_in is dtype else op(x.view(stand_in), factor).view(dtype)
-                except NotImplementedError:  # a dtype PyTorch's op lacks: not tried again
-                    _stand_ins[dtype] = None
-                    return run_large(x)
-                except RuntimeError:  # an input PyTorch's op refuses
-                    return run_large(x)
-                if routes.listening:
-                    routes.record("torch:native")
-                return result
+            stand_in = _stand_ins.get(x.dtype)
+            try:
+                result = op(x, factor) if stand_in is None else op(x.view(stand_in), factor).view(x.dtype)
+            except (NotImplementedError, RuntimeError):  # an input or dtype PyTorch's op refuses
+                return run_large(x)
+            if routes.listening:
+                routes.record("torch:native")
+            return result
         return run_large(x)
 
     return run_native
