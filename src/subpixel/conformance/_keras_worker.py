@@ -25,7 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from subpixel import _routes
-from subpixel.conformance._messages import receive, send, stdout_for_messages
+from subpixel.conformance._messages import end_worker, receive, send, stdout_for_messages
 
 __all__ = ["Worker", "keras_call", "keras_gradient", "main", "serve", "worker"]
 
@@ -104,15 +104,7 @@ class Worker:
 
     def close(self) -> None:
         """End the worker (it stops when its stdin closes)."""
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        end_worker(self.process, timeout=30)
 
     def ask(self, request: tuple[Any, ...]) -> Any:
         """Send one request and return the answer; a worker error is raised here."""

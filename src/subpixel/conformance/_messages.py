@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+import subprocess
 import sys
 from typing import IO, Any
 
-__all__ = ["receive", "send", "stdout_for_messages"]
+__all__ = ["end_worker", "receive", "send", "stdout_for_messages"]
 
 
 def send(stream: IO[bytes], obj: object) -> None:
@@ -37,3 +38,16 @@ def stdout_for_messages() -> IO[bytes]:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
     return answers
+
+
+def end_worker(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Close a worker's stdin (it stops when that closes), wait up to ``timeout`` s, else kill it."""
+    if process.stdin is not None and not process.stdin.closed:
+        process.stdin.close()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any
 
-from subpixel.conformance._messages import receive, send, stdout_for_messages
+from subpixel.conformance._messages import end_worker, receive, send, stdout_for_messages
 
 __all__ = ["WorkerError", "default_jobs", "run_jobs", "serve"]
 
@@ -66,15 +66,7 @@ class _Worker:
                 return payload
 
     def close(self) -> None:
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        end_worker(self.process, timeout=60)
 
 
 def run_jobs(requests: list[Any], jobs: int, entry: str, progress: Callable[[str], None]) -> list[Any]:
