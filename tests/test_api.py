@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+import types
 from collections.abc import Callable
 from typing import Any
 
+import array_api_compat
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ from subpixel.conformance._golden import load_golden
 from subpixel.conformance._references import ReferenceBook
 from tests.backends import Backend, to_numpy
 from tests.reference import Order, reference
-from tests.values import same_bits, special_array
+from tests.values import assert_same_bits, same_bits, special_array
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -370,3 +372,62 @@ def test_jax_jit_vmap_grad() -> None:
     weight = jnp.asarray(np.random.default_rng(2).standard_normal((2, 2, 6, 6)))
     grad = jax.grad(lambda t: (subpixel.pixel_shuffle(t, 2) * weight).sum())(x)
     assert same_bits(np.asarray(grad), torch_unshuffle(np.array(weight), 2))
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_xp_of_the_array_gives_the_same_bits(backend: Backend, inverse: bool) -> None:
+    x = backend.from_numpy(special_array((2, 8, 4, 6), np.dtype(np.float32), np.random.default_rng(5)))
+    f = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+    expected = to_numpy(f(x, 2))
+    own_namespaces = [backend.namespace(), array_api_compat.array_namespace(x)]
+    for xp in own_namespaces:
+        result = f(x, 2, xp=xp)
+        assert type(result) is type(x)
+        assert_same_bits(to_numpy(result), expected)
+
+
+def test_xp_of_another_library_is_a_type_error_naming_both() -> None:
+    x = np.zeros((1, 4, 2, 2), np.float32)
+    stranger = types.ModuleType("not_numpy")
+    with pytest.raises(
+        TypeError, match=r"pixel_shuffle: xp must be the namespace of x \(.*numpy.*\).*not_numpy"
+    ):
+        subpixel.pixel_shuffle(x, 2, xp=stranger)
+    with pytest.raises(TypeError, match=r"pixel_unshuffle: xp must be the namespace of x"):
+        subpixel.pixel_unshuffle(x, 1, xp="numpy")  # type: ignore[arg-type]
+    # A non-array is named as such first.
+    with pytest.raises(TypeError, match=r"pixel_shuffle: x must be an array"):
+        subpixel.pixel_shuffle([1, 2], 2, xp=np)
+
+
+def test_xp_is_keyword_only() -> None:
+    x = np.zeros((1, 4, 2, 2), np.float32)
+    with pytest.raises(TypeError):
+        subpixel.pixel_shuffle(x, 2, False, "CRD", np)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("f", "channels_last", "fix"),
+    [
+        (subpixel.pixel_unshuffle, False, "x[None]"),
+        (subpixel.pixel_unshuffle, True, "x[..., None]"),
+        (subpixel.pixel_shuffle, False, "x[None]"),
+    ],
+)
+def test_a_two_dimensional_input_is_told_how_to_add_its_channel_axis(
+    f: Any, channels_last: bool, fix: str
+) -> None:
+    raw = np.zeros((6, 8), np.uint16)  # one RAW mosaic, no channel axis
+    with pytest.raises(
+        ValueError, match=re.escape("got shape (6, 8); add the channel axis") + ".*" + re.escape(fix)
+    ):
+        f(raw, 2, channels_last=channels_last)
+    # The fix works: an RGGB mosaic packs into its R, G1, G2, B planes.
+    packed = subpixel.pixel_unshuffle(np.arange(48, dtype=np.uint16).reshape(6, 8)[None], 2)
+    assert packed.shape == (4, 3, 4)
+    assert packed[:, 0, 0].tolist() == [0, 1, 8, 9]
+
+
+def test_a_one_dimensional_input_gets_no_channel_hint() -> None:
+    with pytest.raises(ValueError, match=r"got shape \(6,\)$"):
+        subpixel.pixel_unshuffle(np.zeros(6), 2)

@@ -129,13 +129,85 @@ def test_static_shapes_in_a_graph_are_inferred() -> None:
     assert up.get_concrete_function().structured_outputs.shape.as_list() == [3, 8, 12, 2]
 
 
-@pytest.mark.parametrize(("shape", "channels_last"), [((None, None, 4, 4), False), ((2, 3, 3, None), True)])
-def test_an_unknown_channel_size_is_a_clear_error(shape: tuple[Any, ...], channels_last: bool) -> None:
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
-    def up(t: Any) -> Any:
-        return subpixel.pixel_shuffle(t, 2, channels_last=channels_last)
+UNKNOWN_CHANNELS = [
+    # (signature, factor, inverse, channels_last, order, input shape)
+    ((None, None, None, None), 2, False, True, "CRD", (2, 3, 5, 12)),
+    ((None, None, None, None), 2, False, True, "DCR", (1, 4, 2, 8)),
+    ((None, None, 4, 4), 2, False, False, "CRD", (2, 8, 4, 4)),
+    ((2, 3, 3, None), 3, False, True, "DCR", (2, 3, 3, 18)),
+    ((None, None, None, None), 2, True, False, "CRD", (2, 3, 4, 6)),
+    ((None, None, None, None), (2, 3), True, True, "DCR", (1, 4, 9, 5)),
+    ((None, None, None), (3,), False, False, "CRD", (2, 6, 7)),
+]
 
-    with pytest.raises(ValueError, match=r"pixel_shuffle: the channel axis of x must have a known size"):
+
+@pytest.mark.parametrize(
+    ("signature", "factor", "inverse", "channels_last", "order", "shape"), UNKNOWN_CHANNELS
+)
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_unknown_channel_and_spatial_sizes_give_the_eager_bits(
+    signature: tuple[Any, ...],
+    factor: Any,
+    inverse: bool,
+    channels_last: bool,
+    order: str,
+    shape: tuple[int, ...],
+    jit_compile: bool,
+) -> None:
+    """Every size unknown while tracing, the channel count included, as tf.nn.depth_to_space allows."""
+
+    @tf.function(input_signature=[tf.TensorSpec(signature, tf.float32)], jit_compile=jit_compile)
+    def graph(t: Any) -> Any:
+        return run(t, factor, inverse, channels_last, order)
+
+    x = special_array(shape, np.dtype("float32"), np.random.default_rng(3))
+    expected = reference(x, factor, inverse=inverse, channels_last=channels_last, order=order)
+    assert_same_bits(numpy(graph(tf.constant(x))), expected)
+
+
+def test_unknown_channel_size_keeps_depth_to_space_bits() -> None:
+    @tf.function(input_signature=[tf.TensorSpec((None, None, None, None), tf.uint8)])
+    def up(t: Any) -> Any:
+        return subpixel.pixel_shuffle(t, 2, channels_last=True, order="DCR")
+
+    x = tf.constant(np.arange(2 * 3 * 5 * 8, dtype=np.uint8).reshape(2, 3, 5, 8))
+    assert_same_bits(numpy(up(x)), numpy(tf.nn.depth_to_space(x, 2)))
+
+
+@pytest.mark.parametrize(
+    ("inverse", "shape", "words"),
+    [
+        (
+            False,
+            (1, 2, 2, 10),
+            r"pixel_shuffle: the channel axis of x must be divisible by 4 for upscale_factor=2",
+        ),
+        (
+            True,
+            (1, 3, 4, 4),
+            r"pixel_unshuffle: the spatial size of x must be divisible by 2 for downscale_factor=2",
+        ),
+    ],
+)
+def test_an_indivisible_unknown_size_fails_in_subpixels_words_when_the_graph_runs(
+    inverse: bool, shape: tuple[int, ...], words: str
+) -> None:
+    @tf.function(input_signature=[tf.TensorSpec((None, None, None, None), tf.float32)])
+    def graph(t: Any) -> Any:
+        return run(t, 2, inverse, True, "CRD")
+
+    with pytest.raises(tf.errors.InvalidArgumentError, match=words):
+        graph(tf.zeros(shape))
+
+
+def test_an_unknown_rank_is_a_clear_error() -> None:
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)])
+    def up(t: Any) -> Any:
+        return subpixel.pixel_shuffle(t, 2)
+
+    with pytest.raises(
+        ValueError, match=r"pixel_shuffle: x has an unknown number of dimensions .*input_signature"
+    ):
         up.get_concrete_function()
 
 
@@ -242,3 +314,14 @@ def test_results_are_tensors_of_the_input_dtype() -> None:
     assert not isinstance(y, tf.Variable)
     assert y.dtype == tf.bfloat16
     assert y.shape == (1, 1, 4, 4)
+
+
+def test_xp_may_name_tensorflow_and_nothing_else() -> None:
+    x = tf.constant(special_array((1, 8, 2, 3), np.dtype("float32"), np.random.default_rng(1)))
+    expected = numpy(subpixel.pixel_shuffle(x, 2))
+    for xp in (tf, tf.experimental.numpy):
+        assert_same_bits(numpy(subpixel.pixel_shuffle(x, 2, xp=xp)), expected)
+    with pytest.raises(
+        TypeError, match=r"pixel_unshuffle: xp must be the namespace of x \(a module of tensorflow\)"
+    ):
+        subpixel.pixel_unshuffle(x, 1, xp=np)

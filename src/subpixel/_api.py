@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 from typing import TypeVar
 
-from subpixel._dispatch import Runner, runner_for, traced_runner
+from subpixel._dispatch import Runner, backend_for, runner_for, traced_runner
+from subpixel._namespace import check_namespace
 from subpixel._spec import ShuffleSpec
 from subpixel._validate import Order
 
@@ -30,6 +32,7 @@ def pixel_shuffle(
     *,
     channels_last: bool = False,
     order: Order = "CRD",
+    xp: ModuleType | None = None,
 ) -> ArrayT:
     """Move channels into space: ``(*, C * F, S1, ..., Sk) -> (*, C, S1 * f1, ..., Sk * fk)``.
 
@@ -52,6 +55,10 @@ def pixel_shuffle(
         ``"CRD"`` (PyTorch, ONNX ``mode="CRD"``): output ``(c, s * f + o)`` reads channel
         ``c * F + ravel(o)``. ``"DCR"`` (TensorFlow ``depth_to_space``, ONNX default): it reads
         ``ravel(o) * C + c``. ``ravel`` is row-major over the offsets ``o``.
+    xp : module, optional
+        The Array-API namespace of ``x``, for code that already holds it (as SciPy and
+        array-api-extra pass ``xp=``): ``x``'s own namespace or its ``array_api_compat``
+        wrapper. The result is the same as without it.
 
     Returns
     -------
@@ -62,7 +69,8 @@ def pixel_shuffle(
     Raises
     ------
     TypeError
-        If ``x`` is not an array or ``upscale_factor`` is not an int or tuple of ints.
+        If ``x`` is not an array, ``upscale_factor`` is not an int or tuple of ints, or ``xp``
+        is not the namespace of ``x``.
     ValueError
         If a factor is not positive, ``order`` is unknown, ``x`` has too few axes or its
         channel count is not divisible by ``F``.
@@ -92,6 +100,8 @@ def pixel_shuffle(
     >>> pixel_shuffle(audio, (3,), channels_last=True)[:, 0]
     array([0, 1, 2, 3, 4, 5])
     """
+    if xp is not None:
+        _check_xp(x, xp, "pixel_shuffle")
     return _run(x, upscale_factor, False, channels_last, order, "pixel_shuffle")
 
 
@@ -102,6 +112,7 @@ def pixel_unshuffle(
     *,
     channels_last: bool = False,
     order: Order = "CRD",
+    xp: ModuleType | None = None,
 ) -> ArrayT:
     """Move space into channels: ``(*, C, S1 * f1, ..., Sk * fk) -> (*, C * F, S1, ..., Sk)``.
 
@@ -120,6 +131,8 @@ def pixel_unshuffle(
     order : {"CRD", "DCR"}
         Channel order of the result, as in :func:`pixel_shuffle`. ``"DCR"`` with
         ``channels_last=True`` is TensorFlow's ``space_to_depth``.
+    xp : module, optional
+        The Array-API namespace of ``x``, as in :func:`pixel_shuffle`.
 
     Returns
     -------
@@ -129,7 +142,8 @@ def pixel_unshuffle(
     Raises
     ------
     TypeError
-        If ``x`` is not an array or ``downscale_factor`` is not an int or tuple of ints.
+        If ``x`` is not an array, ``downscale_factor`` is not an int or tuple of ints, or ``xp``
+        is not the namespace of ``x``.
     ValueError
         If a factor is not positive, ``order`` is unknown, ``x`` has too few axes or a spatial
         size is not divisible by its factor.
@@ -148,6 +162,8 @@ def pixel_unshuffle(
     >>> bool((pixel_shuffle(x, 2) == y).all())
     True
     """
+    if xp is not None:
+        _check_xp(x, xp, "pixel_unshuffle")
     return _run(x, downscale_factor, True, channels_last, order, "pixel_unshuffle")
 
 
@@ -168,6 +184,11 @@ def apply_spec(x: ArrayT, spec: ShuffleSpec) -> ArrayT:
     if runner is None:
         runner = _remember(key, runner_for(x, spec))
     return runner(x)  # type: ignore[no-any-return]
+
+
+def _check_xp(x: object, xp: object, caller: str) -> None:
+    backend_for(x, caller)  # a non-array is named as such before its namespace is compared
+    check_namespace(x, xp, caller)
 
 
 def _run(

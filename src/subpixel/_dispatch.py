@@ -91,11 +91,20 @@ def backend_for(x: object, caller: str) -> Backend:
 def runner_for(x: Any, spec: ShuffleSpec) -> Runner:
     """Return a function of one array that applies ``spec`` to arrays of ``x``'s type and shape."""
     backend = backend_for(x, spec.caller)
-    plan = spec.plan(tuple(x.shape))
+    try:
+        shape = tuple(x.shape)
+    except ValueError:  # TensorFlow's shape of unknown rank cannot be iterated
+        msg = (
+            f"{spec.caller}: x has an unknown number of dimensions (shape {x.shape}); the rank must "
+            "be known when the graph is traced (in TensorFlow, give tf.function an input_signature "
+            "with one size or None per axis, for example tf.TensorSpec((None, None, None, 12)))"
+        )
+        raise ValueError(msg) from None
+    plan = spec.plan(shape)
     if has_run_time_sizes(plan) and not backend.run_time_sizes:
         msg = (
             f"{spec.caller}: x has unknown sizes (the plan is {plan}); every size must be known to "
-            "shuffle an array of this type (only TensorFlow tensors may have unknown batch or spatial sizes)"
+            "shuffle an array of this type (only TensorFlow tensors may have unknown sizes)"
         )
         raise ValueError(msg)
     return backend.prepare(spec, plan)

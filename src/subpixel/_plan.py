@@ -23,6 +23,7 @@ __all__ = [
     "has_run_time_sizes",
     "resolve_sizes",
     "shuffle_plan",
+    "too_few_axes_message",
 ]
 
 #: Most plans a process keeps; each is a few small tuples.
@@ -163,10 +164,10 @@ def shuffle_plan(
         Shape of the input. For a shuffle with ``k`` spatial axes it is
         ``(*batch, C * F, S1, ..., Sk)`` (``(*batch, S1, ..., Sk, C * F)`` when channels are
         last), where ``F`` is the product of the factors; for an unshuffle it is
-        ``(*batch, C, S1 * f1, ..., Sk * fk)``. A batch or spatial size may be ``None``
-        (known only at run time, as in a TensorFlow graph); the channel size must be known.
-        The plan's sizes that depend on an unknown one are then ``-1`` (printed ``None``),
-        and the TensorFlow path fills them in from ``tf.shape`` when the graph runs.
+        ``(*batch, C, S1 * f1, ..., Sk * fk)``. Any size may be ``None`` (known only at run
+        time, as in a TensorFlow graph). The plan's sizes that depend on an unknown one are
+        then ``-1`` (printed ``None``); the TensorFlow path fills them in from ``tf.shape``
+        and checks their divisibility when the graph runs.
     factor : int or sequence of int
         ``r`` for two spatial axes with factor ``r`` each, or one factor per spatial axis.
     inverse : bool
@@ -244,20 +245,8 @@ def plan_for(
         )
         raise ValueError(msg)
     if ndim < k + 1:
-        layout = "(*, S1, ..., Sk, C)" if channels_last else "(*, C, S1, ..., Sk)"
-        msg = (
-            f"{caller}: x must have at least {k + 1} dimensions {layout} for {factor_name}="
-            f"{factor_text(factors)} with {k} spatial axes, got shape {shape}"
-        )
-        raise ValueError(msg)
+        raise ValueError(too_few_axes_message(shape, factors, channels_last, caller, factor_name))
     if None in shape:
-        channel_axis = ndim - 1 if channels_last else ndim - k - 1
-        if shape[channel_axis] is None:
-            msg = (
-                f"{caller}: the channel axis of x must have a known size, but x.shape[{channel_axis}] "
-                f"is unknown in shape {shape}; only batch and spatial sizes may be unknown"
-            )
-            raise ValueError(msg)
         shape = tuple(RunTimeSize(axis) if size is None else size for axis, size in enumerate(shape))
     channel_axis = ndim - 1 if channels_last else ndim - k - 1
     spatial_axes = tuple(range(ndim - k - 1, ndim - 1)) if channels_last else tuple(range(ndim - k, ndim))
@@ -289,6 +278,26 @@ def plan_for(
     if 0 in shape:
         _check_zero_size_extent(shape, factors, plan, caller, factor_name)
     return plan
+
+
+def too_few_axes_message(
+    shape: tuple[int | None, ...],
+    factors: tuple[int, ...],
+    channels_last: bool,
+    caller: str,
+    factor_name: str,
+) -> str:
+    """Return the error for an input without room for a channel axis, with the fix for a single channel."""
+    k = len(factors)
+    layout = "(*, S1, ..., Sk, C)" if channels_last else "(*, C, S1, ..., Sk)"
+    msg = (
+        f"{caller}: x must have at least {k + 1} dimensions {layout} for {factor_name}="
+        f"{factor_text(factors)} with {k} spatial axes, got shape {shape}"
+    )
+    if len(shape) == k:  # the spatial axes alone: one image or mosaic without its channel axis
+        fix = "x[..., None]" if channels_last else "x[None]"
+        msg += f"; add the channel axis of a single-channel input with {fix}"
+    return msg
 
 
 def _check_divisible(

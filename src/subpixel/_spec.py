@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from subpixel._plan import ShufflePlan, plan_for
+from subpixel._plan import ShufflePlan, plan_for, too_few_axes_message
 from subpixel._validate import Order, check_bool, check_factors, check_order
 
 __all__ = ["ShuffleSpec", "TracedSteps"]
@@ -196,7 +196,7 @@ class ShuffleSpec:
         dims = tuple(shape)
         k = len(self.factors)
         if len(dims) < k + 1:
-            msg = f"{self.caller}: the input must have at least {k + 1} dimensions, got shape {dims}"
+            msg = too_few_axes_message(dims, self.factors, self.channels_last, self.caller, self.factor_name)
             raise ValueError(msg)
         channel_axis = len(dims) - 1 if self.channels_last else len(dims) - k - 1
         if dims[channel_axis] is None:

@@ -4,9 +4,9 @@ array-api-compat does not know TensorFlow, so :mod:`subpixel._dispatch` sends ev
 whose type comes from ``tensorflow`` here. A plan is applied with ``tf.reshape``,
 ``tf.transpose`` and ``tf.reshape``, so the same code runs eagerly, inside ``tf.function``
 (with or without ``jit_compile=True``), under ``tf.GradientTape`` and
-``tf.autodiff.ForwardAccumulator``. Inside a graph the batch and spatial sizes may be unknown
-(``None``); their plan holds :class:`~subpixel._plan.RunTimeSize` entries, filled here from
-``tf.shape(x)`` when the graph runs.
+``tf.autodiff.ForwardAccumulator``. Inside a graph any size may be unknown (``None``); the
+plan then holds :class:`~subpixel._plan.RunTimeSize` entries, filled here from ``tf.shape(x)``
+when the graph runs, where a graph assertion checks the divisibility the plan could not.
 
 Routes (recorded where they are decided: once per call eagerly, once per trace in a graph):
 
@@ -26,8 +26,9 @@ import tensorflow as tf
 
 from subpixel import _routes
 from subpixel._fast import Runner
-from subpixel._plan import ShufflePlan, has_run_time_sizes, resolve_sizes
+from subpixel._plan import RunTimeSize, ShufflePlan, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
+from subpixel._validate import factor_text
 
 __all__ = ["ROUTES", "check_array", "prepare"]
 
@@ -43,12 +44,36 @@ def _apply_static(x: Any, plan: ShufflePlan) -> Any:
     return tf.reshape(tf.transpose(expanded, plan.axes), plan.collapse_shape)
 
 
-def _apply_dynamic(x: Any, plan: ShufflePlan) -> Any:
+def _run_time_divisors(spec: ShuffleSpec, plan: ShufflePlan) -> dict[int, int]:
+    """Return ``{axis: divisor}`` for each unknown input size the plan divides.
+
+    A shuffle divides the channel count by the factor product, an unshuffle each spatial size
+    by its factor; the plan checked the known sizes, and these are checked when the graph runs.
+    """
+    divisors = {size.axis: size.div for size in plan.expand_shape if isinstance(size, RunTimeSize)}
+    return {axis: div for axis, div in divisors.items() if div > 1}
+
+
+def _check_run_time_sizes(x: Any, sizes: list[Any], divisors: dict[int, int], spec: ShuffleSpec) -> None:
+    """Add a graph assertion, in the words of a plan-time error, per divided unknown size."""
+    what = "spatial size" if spec.inverse else "channel axis"
+    factor = f"{spec.factor_name}={factor_text(spec.factors)}"
+    for axis, div in divisors.items():
+        message = (
+            f"{spec.caller}: the {what} of x must be divisible by {div} for {factor}, but "
+            f"x.shape[{axis}] (known only when the graph runs) is not; x's shape is"
+        )
+        divisible = tf.equal(tf.math.floormod(sizes[axis], div), 0)
+        tf.debugging.Assert(divisible, [message, tf.shape(x)], summarize=64)
+
+
+def _apply_dynamic(x: Any, plan: ShufflePlan, divisors: dict[int, int], spec: ShuffleSpec) -> Any:
     # Known sizes stay Python ints (static shape inference keeps them); unknown ones are
     # scalar tensors from tf.shape, which tf.reshape packs into its shape argument.
     static = x.shape.as_list()
     run_time = tf.shape(x, out_type=tf.int64)
     sizes = [run_time[axis] if size is None else size for axis, size in enumerate(static)]
+    _check_run_time_sizes(x, sizes, divisors, spec)
     expanded = tf.reshape(x, tf.stack(resolve_sizes(plan.expand_shape, sizes)))
     moved = tf.transpose(expanded, plan.axes)
     return tf.reshape(moved, tf.stack(resolve_sizes(plan.collapse_shape, sizes)))
@@ -57,11 +82,12 @@ def _apply_dynamic(x: Any, plan: ShufflePlan) -> Any:
 def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     """Return the function that applies ``plan`` to a tensor or variable (the result is a ``tf.Tensor``)."""
     if has_run_time_sizes(plan):
+        divisors = _run_time_divisors(spec, plan)
 
         def run_dynamic(x: Any) -> Any:
             if _routes.listening:
                 _routes.record("tensorflow:graph-dynamic")
-            return _apply_dynamic(tf.convert_to_tensor(x), plan)
+            return _apply_dynamic(tf.convert_to_tensor(x), plan, divisors, spec)
 
         return run_dynamic
 
