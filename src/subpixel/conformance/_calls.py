@@ -93,9 +93,10 @@ def graph_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: s
 
 
 def xla_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
-    """Run the library inside ``tf.function(jit_compile=True)``, sizes but the channels unknown."""
-    k = len(factor) if isinstance(factor, tuple) else 2
-    ndim = len(x.shape)
-    channel = ndim - 1 if channels_last else ndim - k - 1
-    shape = tuple(int(s) if axis == channel else None for axis, s in enumerate(x.shape))
+    """Run the library inside ``tf.function(jit_compile=True)`` with every size unknown while tracing.
+
+    The channel count is unknown too, as ``tf.nn.depth_to_space`` allows: the divisibility the
+    plan cannot check is asserted when the graph runs.
+    """
+    shape = (None,) * len(x.shape)
     return _function(factor, inverse, channels_last, order, shape, x.dtype, True)(x)

@@ -251,7 +251,7 @@ def _builtin_rows() -> list[Implementation]:
             "tensorflow",
             xla_call,
             "tensorflow:graph-dynamic",
-            "subpixel inside tf.function(jit_compile=True), batch and spatial sizes unknown",
+            "subpixel inside tf.function(jit_compile=True), every size unknown while tracing",
             compiles=True,
         ),
     ]
