@@ -17,6 +17,7 @@ from subpixel._cli import Progress
 from subpixel.benchmark import _cases
 from subpixel.benchmark import cli as bench_cli
 from subpixel.conformance import cli as conformance_cli
+from tests.backends import FRAMEWORKS
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -26,12 +27,42 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 SMALL = ["--quick", "--backends", "numpy", "--dtypes", "int8", "--families", "factors"]
 
 
-def _python(*args: str, code: str | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def _python(
+    *args: str, code: str | None = None, extra: list[str] | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    command = [sys.executable, "-c", code] if code is not None else [sys.executable, "-m", "subpixel", *args]
+    command = [sys.executable, "-m", "subpixel", *args]
+    if code is not None:
+        command = [sys.executable, "-c", code, *(extra or [])]
     return subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=300, check=False, **kwargs
     )
+
+
+#: ``python -m subpixel ARGS`` as if the top-level modules named in ``sys.argv[1]`` were not installed:
+#: importing them fails and ``importlib.util.find_spec`` cannot see them.
+WITHOUT = """
+import importlib.abc, runpy, sys
+
+blocked = set(sys.argv[1].split(","))
+
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotInstalled())
+sys.argv = ["subpixel", *sys.argv[2:]]
+runpy.run_module("subpixel", run_name="__main__", alter_sys=True)
+"""
+
+
+def _python_without(blocked: list[str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m subpixel ARGS`` in ``cwd`` with the modules ``blocked`` missing."""
+    return _python(code=WITHOUT, extra=[",".join(blocked), *args], cwd=cwd)
 
 
 def test_version_and_help() -> None:
@@ -50,6 +81,60 @@ def test_unknown_command_is_one_line_and_status_2(args: list[str]) -> None:
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1
     assert "choose from demo, conformance, bench" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["conformance", "bench", "demo"])
+def test_help_of_every_command_works_without_numpy_or_any_framework(tmp_path: Path, command: str) -> None:
+    done = _python_without(sorted({"numpy", *FRAMEWORKS}), command, "--help", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.startswith(f"usage: python -m subpixel {command} [-h]")
+    if command != "demo":
+        assert "needs numpy, which is not installed: pip install 'subpixel[numpy]'" in " ".join(
+            done.stdout.split()
+        )
+        assert "--format {summary,markdown,json}" in done.stdout
+    if command == "conformance":
+        assert "--ignore-strides" in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (["conformance", "--quick"], "python -m subpixel conformance: needs numpy, which is not installed: "),
+        (["bench", "--quick"], "python -m subpixel bench: needs numpy, which is not installed: "),
+        (
+            ["conformance", "--bogus"],
+            "python -m subpixel conformance: error: unrecognized arguments: --bogus",
+        ),
+        (["bench", "--format", "xml"], "python -m subpixel bench: error: argument --format: invalid choice"),
+    ],
+)
+def test_a_command_without_numpy_is_one_line_and_status_2(tmp_path: Path, args: list[str], text: str) -> None:
+    done = _python_without(["numpy"], *args, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(text)
+    assert list(tmp_path.iterdir()) == []  # no report folder
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--backends", "numpy,torch"],
+        ["--backends", "subpixel.torch", "--out", "elsewhere"],
+        ["--impl", "numpy:copy", "--backends", "numpy,torch"],
+    ],
+)
+def test_conformance_row_whose_library_is_missing_is_a_usage_error(tmp_path: Path, args: list[str]) -> None:
+    done = _python_without(["torch"], "conformance", "--quick", *args, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("python -m subpixel conformance: error: --backends: ")
+    assert "torch needs torch, which is not installed: pip install 'subpixel[torch]'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # neither ./conformance-report nor --out was created
 
 
 def _report_folder(tmp_path: Path) -> Path:
@@ -73,6 +158,13 @@ def _report_folder(tmp_path: Path) -> Path:
         (["--impl", "subpixel_no_such_module:shuffle"], "--impl: "),
         (["--impl", "numpy:copy", "--backends", "foo"], "--backends: unknown 'foo'"),
         (["--impl-inverse", "numpy:copy"], "--impl-inverse needs --impl"),
+        (["--ignore-strides"], "--ignore-strides needs --impl (subpixel's own rows always keep"),
+        (["--backends", "numpy", "--devices", "gpu"], "--devices: numpy runs on cpu only, not on gpu"),
+        (["--backends", "numpy", "--jobs", "0"], "--jobs: expected a whole number of at least 1, got '0'"),
+        (["--profile", "fast"], "argument --profile: invalid choice: 'fast'"),
+        (["--impl", "numpy:copy", "--impl-options", "speed"], "--impl: register_user_function: options"),
+        (["--impl", "numpy"], "--impl: load_function: spec must be 'package.module:function'"),
+        (["--impl", "numpy:no_such_function"], "--impl: load_function: 'numpy' has no attribute"),
     ],
 )
 def test_conformance_bad_argument_runs_nothing_and_keeps_reports(

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
+from collections.abc import Callable
 
 from subpixel import __version__
-from subpixel._cli import run_guarded
+from subpixel._cli import install_hint, run_guarded
+from subpixel._commands import bench_parser, conformance_parser
 
 COMMANDS = {
     "demo": ("subpixel._demo", "show every installed backend agreeing with torch on the ESPCN example"),
     "conformance": ("subpixel.conformance.cli", "run the bit-for-bit conformance matrix"),
     "bench": ("subpixel.benchmark.cli", "time shuffles against a memory copy and torch's own op"),
+}
+
+#: The parsers of the commands whose modules need a library: ``--help`` works without it.
+PARSERS: dict[str, Callable[[None, str], argparse.ArgumentParser]] = {
+    "conformance": conformance_parser,
+    "bench": bench_parser,
 }
 
 USAGE = "usage: python -m subpixel [-h] [--version] COMMAND [ARGS]"
@@ -50,13 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         module = importlib.import_module(COMMANDS[name][0])
     except ModuleNotFoundError as error:
-        hint = "pip install 'subpixel[numpy]'" if error.name == "numpy" else f"pip install {error.name}"
-        print(
-            f"python -m subpixel {name}: needs {error.name}, which is not installed: {hint}", file=sys.stderr
-        )
-        return 2
+        return _cannot_run(name, args[1:], error.name or str(error))
     status: int = module.main(args[1:])
     return status
+
+
+def _cannot_run(name: str, args: list[str], missing: str) -> int:
+    """Answer a command whose library is missing: ``--help`` works; anything else is one line, status 2."""
+    problem = f"needs {missing}, which is not installed: {install_hint(missing)}"
+    parser = PARSERS.get(name)
+    if parser is not None:
+        try:  # --help prints the options (status 0); a bad option is reported as usual (status 2)
+            parser(None, problem).parse_args(args)
+        except SystemExit as done:
+            return done.code if isinstance(done.code, int) else 2
+    print(f"python -m subpixel {name}: {problem}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

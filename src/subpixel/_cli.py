@@ -6,7 +6,10 @@ Standard library only, so that ``python -m subpixel --help`` works without any a
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.metadata
 import os
+import re
 import sys
 import tempfile
 import time
@@ -22,6 +25,7 @@ __all__ = [
     "check_writable_dir",
     "check_writable_file",
     "choose",
+    "install_hint",
     "run_guarded",
 ]
 
@@ -67,6 +71,42 @@ def choose(
         msg = f"{option}: unknown {names}; choose from {', '.join(shown or known)} or all"
         raise UsageError(msg)
     return list(dict.fromkeys(chosen))
+
+
+def install_hint(module: str) -> str:
+    """Return the command that installs ``module``: ``pip install 'subpixel[EXTRA]'`` where an extra has it.
+
+    The extra is read from this installation's metadata (the smallest extra that requires the
+    library), so the hint follows ``pyproject.toml``; a library no extra names, or a checkout
+    that is not installed, gets ``pip install MODULE``.
+    """
+    extras = _extras_of().get(_normalised(module))
+    return f"pip install 'subpixel[{extras[0]}]'" if extras else f"pip install {module}"
+
+
+def _normalised(name: str) -> str:
+    """Spell a distribution or import name one way (``array-api-strict`` = ``array_api_strict``)."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+@functools.cache
+def _extras_of() -> dict[str, list[str]]:
+    """Library -> the extras that require it, smallest extra first."""
+    try:
+        requirements = importlib.metadata.requires("subpixel") or []
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    members: dict[str, set[str]] = {}
+    for requirement in requirements:
+        library = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        marker = re.search(r"extra\s*==\s*[\"']([^\"']+)[\"']", requirement)
+        if library is not None and marker is not None:
+            members.setdefault(marker.group(1), set()).add(_normalised(library.group(1)))
+    found: dict[str, list[str]] = {}
+    for extra in sorted(members, key=lambda e: (len(members[e]), e)):
+        for name in members[extra]:
+            found.setdefault(name, []).append(extra)
+    return found
 
 
 def check_writable_dir(option: str, folder: Path) -> None:

@@ -16,27 +16,25 @@ import json
 import platform
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from subpixel._cli import (
-    FORMATS,
-    ArgumentParser,
     Progress,
     UsageError,
     check_writable_file,
     choose,
     run_guarded,
 )
+from subpixel._commands import BENCH, BenchNames, bench_parser
 from subpixel._fast import _compiled
 from subpixel.benchmark import _cases, _memory, _report, _timing
 
 __all__ = ["main"]
 
 
-PROG = "python -m subpixel bench"
+PROG = BENCH
 
 #: Dtypes the benchmark can time (NumPy dtypes; every candidate library takes them).
 DTYPES = tuple(
@@ -61,50 +59,7 @@ SHORT_SHAPES = {name.split()[0]: name for name in _cases.SHAPES}
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog=PROG,
-        description="Time subpixel against a copy of the same bytes and PyTorch's own op. Prints a short "
-        "summary; --json writes every sample.",
-        epilog="Exit status: 0 after a run, 1 if it could not finish, 2 for bad arguments (found before "
-        "anything runs).",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="skip the >1 GB shape, 3 repeats, shorter samples"
-    )
-    parser.add_argument("--repeats", type=int, default=None, help="repeats per case (default 7, quick 3)")
-    parser.add_argument(
-        "--ops", default="shuffle,unshuffle", metavar="NAMES", help="shuffle, unshuffle or both"
-    )
-    parser.add_argument(
-        "--dtypes",
-        default=",".join(_cases.DTYPES),
-        metavar="NAMES",
-        help=f"comma-separated, among {', '.join(DTYPES)}, or all",
-    )
-    parser.add_argument("--factors", default="2,3,4", metavar="INTS", help="comma-separated positive ints")
-    parser.add_argument(
-        "--shapes", default="all", metavar="NAMES", help=f"comma-separated: {', '.join(SHORT_SHAPES)}, or all"
-    )
-    parser.add_argument("--list", action="store_true", help="list the shape names and exit")
-    parser.add_argument("--memory", action="store_true", help="measure peak memory of the large cases")
-    parser.add_argument(
-        "--json", type=Path, default=None, metavar="PATH", help="write all samples and ratios here"
-    )
-    parser.add_argument(
-        "--plot",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="draw the copy ratios here (PNG; needs matplotlib)",
-    )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="summary",
-        help="what to print to stdout: a short summary (default), the markdown table, or the json results",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress; print only the final line")
-    return parser
+    return bench_parser(BenchNames(dtypes=DTYPES, default_dtypes=_cases.DTYPES, shapes=list(SHORT_SHAPES)))
 
 
 def _factors(value: str) -> tuple[int, ...]:

@@ -8,137 +8,40 @@ import sys
 from pathlib import Path
 
 from subpixel._cli import (
-    FORMATS,
-    ArgumentParser,
     Progress,
     UsageError,
     check_writable_dir,
     check_writable_file,
     choose,
+    install_hint,
     run_guarded,
 )
+from subpixel._commands import CONFORMANCE, ConformanceNames, conformance_parser
 from subpixel.conformance._backends import ADAPTERS
-from subpixel.conformance._cases import FAMILIES, PROFILES
+from subpixel.conformance._cases import FAMILIES, PROFILES, installed
 from subpixel.conformance._engine import DEVICES, run_matrix
 from subpixel.conformance._inputs import DTYPE_NAMES
 from subpixel.conformance._pool import MAX_DEFAULT_JOBS, default_jobs
-from subpixel.conformance._registry import implementations
+from subpixel.conformance._registry import Implementation, implementations
 from subpixel.conformance._report import to_json, to_markdown, write_reports
 from subpixel.conformance._results import FAILED, NOT_RUN, Matrix
 from subpixel.conformance._user import register_user_function
 
 __all__ = ["main"]
 
-PROG = "python -m subpixel conformance"
+PROG = CONFORMANCE
 
 
 def _parser() -> argparse.ArgumentParser:
-    names = ", ".join(implementations())
-    parser = ArgumentParser(
-        prog=PROG,
-        description="Check every backend against torch.nn.PixelShuffle / PixelUnshuffle, bit for bit. "
-        "Prints a short summary; the full report goes to --out.",
-        epilog="Exit status: 0 when every cell that ran passed and every requested backend and device ran; "
-        "1 otherwise; 2 for bad arguments (found before anything runs or is written).",
+    names = ConformanceNames(
+        rows=list(implementations()),
+        dtypes=DTYPE_NAMES,
+        families=[f.id for f in FAMILIES],
+        profiles=PROFILES,
+        jobs=default_jobs(),
+        max_jobs=MAX_DEFAULT_JOBS,
     )
-    parser.add_argument(
-        "--backends",
-        default="all",
-        metavar="NAMES",
-        help=f"comma-separated rows, or 'all' (default): {names}. With 'all', a library that is not "
-        "installed is 'not run'; a row named explicitly must run.",
-    )
-    parser.add_argument(
-        "--devices",
-        default="all",
-        metavar="NAMES",
-        help="comma-separated devices among cpu,gpu, or 'all' (default: cpu, and gpu where present). "
-        "A device named explicitly must be present.",
-    )
-    parser.add_argument(
-        "--dtypes",
-        default="all",
-        metavar="NAMES",
-        help=f"comma-separated dtypes or 'all': {', '.join(DTYPE_NAMES)}",
-    )
-    parser.add_argument(
-        "--families",
-        default="all",
-        metavar="NAMES",
-        help=f"comma-separated case families or 'all': {', '.join(f.id for f in FAMILIES)}",
-    )
-    parser.add_argument("--quick", action="store_true", help="run the quick subset of the cases")
-    parser.add_argument(
-        "--jobs",
-        type=_positive,
-        default=default_jobs(),
-        metavar="N",
-        help="run the built-in rows in up to N worker processes side by side, the rows of one array "
-        f"backend in one process (default: the CPUs this process may use, at most {MAX_DEFAULT_JOBS}, "
-        "here %(default)s); 1 runs every row in this process, one after another",
-    )
-    parser.add_argument(
-        "--no-jax-x64", action="store_true", help="do not enable JAX x64: its 64-bit rows are then 'not run'"
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("conformance-report"),
-        metavar="DIR",
-        help="folder for the full report, matrix.md and matrix.json (default: ./conformance-report)",
-    )
-    parser.add_argument(
-        "--json", type=Path, default=None, metavar="PATH", help="also write the JSON report here"
-    )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="summary",
-        help="what to print to stdout: a short summary (default), or the whole report as markdown or json",
-    )
-    parser.add_argument(
-        "--quiet", action="store_true", help="no progress; print only the final line (with --format summary)"
-    )
-    _add_user_options(parser)
-    return parser
-
-
-def _add_user_options(parser: argparse.ArgumentParser) -> None:
-    """Options that check a user's implementation and choose the profile."""
-    parser.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default="default",
-        help="'slow' adds inputs of about a gigabyte (default: 'default')",
-    )
-    parser.add_argument(
-        "--impl",
-        metavar="MODULE:FUNCTION",
-        help="check your own function instead of the library: called as FUNCTION(x, upscale_factor), "
-        "a channels-first CRD shuffle (torch's semantics), on NumPy arrays and on torch tensors when "
-        "torch is installed; --backends then chooses the array backends",
-    )
-    parser.add_argument(
-        "--impl-inverse", metavar="MODULE:FUNCTION", help="the inverse (unshuffle) of --impl, same signature"
-    )
-    parser.add_argument(
-        "--impl-options",
-        default="",
-        metavar="NAMES",
-        help="comma-separated options --impl takes: channels_last and order (as keywords), tuple_factors",
-    )
-
-
-def _positive(text: str) -> int:
-    """Parse a whole number of at least 1 (``--jobs``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"expected a whole number of at least 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
+    return conformance_parser(names)
 
 
 def _split(value: str) -> list[str] | None:
@@ -158,17 +61,25 @@ def _main(argv: list[str] | None) -> int:
     dtypes = choose("--dtypes", args.dtypes, DTYPE_NAMES)
     families = choose("--families", args.families, [f.id for f in FAMILIES])
     if args.impl is None:
-        for option in ("impl_inverse", "impl_options"):
+        for option in ("impl_inverse", "impl_options", "ignore_strides"):
             if getattr(args, option):
                 msg = f"--{option.replace('_', '-')} needs --impl"
+                if option == "ignore_strides":
+                    msg += " (subpixel's own rows always keep the strides of torch's op)"
                 raise UsageError(msg)
         backends: str | list[str] = args.backends
-        choose("--backends", args.backends, list(implementations()))
+        named = _split(args.backends)
+        known = implementations()
+        rows = choose("--backends", args.backends, list(known))
+        _check_named_rows(
+            [known[name] for name in rows] if named else [], devices if _split(args.devices) else []
+        )
     else:
         # With --impl, --backends names array backends; the rows are the user's function on each.
         chosen = (
             None if _split(args.backends) is None else choose("--backends", args.backends, list(ADAPTERS))
         )
+        _check_libraries({f"{args.impl} on {name}": (ADAPTERS[name].module,) for name in chosen or []})
         try:
             backends = register_user_function(
                 args.impl, inverse=args.impl_inverse, options=_split(args.impl_options) or (), backends=chosen
@@ -180,6 +91,38 @@ def _main(argv: list[str] | None) -> int:
     if args.json is not None:
         check_writable_file("--json", args.json)
     return _run(args, argv, backends, devices, dtypes, families)
+
+
+def _check_named_rows(rows: list[Implementation], devices: list[str]) -> None:
+    """Rows named in ``--backends`` must be installed, and run on a device named in ``--devices``.
+
+    Raises
+    ------
+    UsageError
+        Naming the rows, what each lacks and what to install (or the devices a row runs on).
+    """
+    adapters = {row.name: ADAPTERS.get(row.backend) for row in rows}
+    modules = {row.name: (*row.requires, *[a.module for a in [adapters[row.name]] if a]) for row in rows}
+    _check_libraries(modules)
+    for name, adapter in adapters.items():
+        if adapter is not None and devices and not set(devices) & set(adapter.devices):
+            msg = f"--devices: {name} runs on {', '.join(adapter.devices)} only, not on {', '.join(devices)}"
+            raise UsageError(msg)
+
+
+def _check_libraries(requires: dict[str, tuple[str, ...]]) -> None:
+    """Each row (key) must have its libraries (value) installed; else one line saying what to install."""
+    lacking = {
+        name: [m for m in dict.fromkeys(modules) if not installed(m)] for name, modules in requires.items()
+    }
+    lacking = {name: modules for name, modules in lacking.items() if modules}
+    if lacking:
+        what = "; ".join(f"{name} needs {', '.join(modules)}" for name, modules in lacking.items())
+        hints = dict.fromkeys(
+            install_hint(m.partition(".")[0]) for modules in lacking.values() for m in modules
+        )
+        msg = f"--backends: {what}, which is not installed: {'; '.join(hints)}"
+        raise UsageError(msg)
 
 
 class _RowProgress:
