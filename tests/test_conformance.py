@@ -444,3 +444,106 @@ def test_inputs_carry_the_special_float_values() -> None:
     again = make_input((4, 16), "float32", 7)
     assert again.tobytes() == make_input((4, 16), "float32", 7).tobytes()
     assert make_input((4, 16), "float32", 8).tobytes() != again.tobytes()
+
+
+# -- a user's function: values and memory format, two verdicts ----------------------------------
+
+USER_FUNCTIONS = """
+import torch
+
+
+def exact_contiguous(x, upscale_factor):
+    # torch's values, but a contiguous result where torch's op keeps channels_last
+    return torch.nn.functional.pixel_shuffle(x, upscale_factor).contiguous()
+
+
+def wrong_contiguous(x, upscale_factor):
+    # values moved one pixel along the width: wrong wherever the width is above 1
+    return torch.roll(exact_contiguous(x, upscale_factor), 1, -1)
+"""
+
+
+@pytest.fixture
+def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A module of users' shuffles importable for one test; its rows are removed afterwards."""
+    name = f"user_shuffles_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(USER_FUNCTIONS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name
+    for function in ("exact_contiguous", "wrong_contiguous"):
+        unregister_implementation(f"{name}:{function} [torch]")
+
+
+def _user_run(
+    module: str, function: str, out: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str, dict[str, Any]]:
+    args = ["--impl", f"{module}:{function}", "--backends", "torch", "--devices", "cpu", "--quick"]
+    args += ["--dtypes", "float32,uint8", "--families", "layouts", "--jobs", "1", "--out", str(out)]
+    status = main([*args, *extra])
+    summary = capsys.readouterr().out
+    report = json.loads((out / "matrix.json").read_text(encoding="utf-8"))
+    return status, summary, report
+
+
+@pytest.mark.needs("torch")
+def test_impl_memory_format_is_a_verdict_of_its_own(
+    user_module: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    row = f"{user_module}:exact_contiguous [torch]"
+    # Without --ignore-strides: the channels_last cases fail, on their memory format alone.
+    status, summary, report = _user_run(user_module, "exact_contiguous", tmp_path / "strict", capsys)
+    assert status == 1
+    assert "memory format FAILED: 2 cases differ from torch's op (values: 0 failed" in summary
+    cells = [r["cells"]["layouts"] for r in report["rows"] if r["backend"] == row]
+    assert [c["text"] for c in cells] == ["FAILED 1/2 (values passed 2/2; memory format FAILED 1/2)"] * 2
+    assert all("memory format: output strides" in c["first_failure"]["message"] for c in cells)
+    assert all(c["failures"] == ["layouts/torch_channels_last-2x8x3x4"] for c in cells)
+    assert report["summary"][f"{row} (cpu)"]["cases_memory_format_differs"] == 2
+    # With it: the same function passes on its values, and the report still names the memory format.
+    ignoring = tmp_path / "ignoring"
+    status, summary, report = _user_run(user_module, "exact_contiguous", ignoring, capsys, "--ignore-strides")
+    assert status == 0
+    assert "memory format ignored: 2 cases differ from torch's op" in summary
+    cells = [r["cells"]["layouts"] for r in report["rows"] if r["backend"] == row]
+    assert [c["text"] for c in cells] == [
+        "passed 2/2 (values passed 2/2; memory format ignored: 1/2 differ)"
+    ] * 2
+    assert report["header"]["ignore_strides"] is True
+    markdown = (ignoring / "matrix.md").read_text(encoding="utf-8")
+    assert "memory format ignored (--ignore-strides): 2 cases differ from torch's op" in markdown
+
+
+@pytest.mark.needs("torch")
+def test_impl_with_wrong_values_fails_with_ignore_strides(
+    user_module: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, summary, report = _user_run(user_module, "wrong_contiguous", tmp_path, capsys, "--ignore-strides")
+    assert status == 1
+    assert "FAILED 2 of 2 cells" in summary
+    messages = [r["cells"]["layouts"]["first_failure"]["message"] for r in report["rows"] if r["cells"]]
+    assert messages
+    assert all("bytes differ" in m for m in messages)
+
+
+@pytest.mark.needs("torch")
+def test_ignore_strides_leaves_subpixels_own_rows_strict(book: ReferenceBook) -> None:
+    """run_matrix's ignore_strides applies to registered rows only: a built-in row's cells keep the check."""
+
+    def contiguous(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        return _correct(x, factor, inverse, channels_last, order).contiguous()
+
+    planted = Implementation("strides-builtin", "torch", contiguous, requires=("torch",))
+    object.__setattr__(planted, "builtin", True)  # as subpixel's own rows are marked
+    register_implementation(planted)
+    try:
+        matrix = run_matrix(
+            ["strides-builtin"], ["cpu"], quick=True, dtypes=["float32"], families=["layouts"], book=book,
+            ignore_strides=True,
+        )  # fmt: skip
+    finally:
+        unregister_implementation("strides-builtin")
+    assert not matrix.ok
+    [(_row, _family, cell)] = matrix.failed_cells
+    assert cell.first_failure is not None
+    assert "output strides" in cell.first_failure["message"]
+    assert not cell.strides_ignored

@@ -66,9 +66,18 @@ def _attempt(compute: Any) -> Any:
 
 
 def check_autodiff(
-    impl: Implementation, adapter: ArrayBackend, device: str, dtype: str, case: Case, book: ReferenceBook
+    impl: Implementation,
+    adapter: ArrayBackend,
+    device: str,
+    dtype: str,
+    case: Case,
+    book: ReferenceBook,
+    memory_format: list[str] | None = None,
 ) -> str | None:
     """Run every derivative of ``case`` on ``impl`` and return the first problem, or None.
+
+    With a list ``memory_format``, a memory-format problem (output or gradient strides that
+    differ from torch's op, where every value is right) is appended there instead of returned.
 
     Raises
     ------
@@ -116,5 +125,8 @@ def check_autodiff(
     strides = getattr(adapter, "stride_problem", None)
     if strides is not None:
         problem: str | None = strides(case, call, x, g)
+        if problem is not None and memory_format is not None:
+            memory_format.append(problem)
+            return None
         return problem
     return None

@@ -60,6 +60,7 @@ def run_matrix(
     require_routes: bool | None = None,
     jax_x64: bool = True,
     jobs: int = 1,
+    ignore_strides: bool = False,
 ) -> Matrix:
     """Run the conformance matrix and return it (see :mod:`subpixel.conformance`).
 
@@ -91,6 +92,11 @@ def run_matrix(
         process meanwhile. 1 (the default) runs everything here, one row after another. The
         workers build their own reference books (``ReferenceBook()``); ``book`` then receives
         their notes (deviations, sources).
+    ignore_strides : bool
+        On registered rows (a user's function, not subpixel's own rows), compare values alone:
+        a torch result whose memory format differs from torch's op passes, and the report still
+        names it. Without it such a case fails, its memory format named as its own verdict.
+        subpixel's own rows always need torch's strides; the option does not change them.
 
     Returns
     -------
@@ -164,6 +170,7 @@ def run_matrix(
                 device_names,
                 coverage_of[impl.name],
                 adapters,
+                ignore_strides=ignore_strides,
             )
         for result in running.result() if running is not None else []:
             rows_of.update(result.rows)
@@ -192,6 +199,7 @@ def run_matrix(
     header["jobs"] = jobs if worker_jobs else 1
     header["compiles_per_shape"] = [impl.name for impl in chosen if impl.compiles_per_shape]
     header["route_coverage_enforced"] = enforce
+    header["ignore_strides"] = ignore_strides
     fams = [{"id": f.id, "title": f.title} for f in FAMILIES if f.id in family_ids]
     return Matrix(header, rows, problems, fams, coverage)
 
@@ -207,7 +215,9 @@ def _serialised(progress: Progress) -> Progress:
     return say
 
 
-def reproduce(backend: str, device: str, dtype: str, case_id: str) -> CaseResult:
+def reproduce(
+    backend: str, device: str, dtype: str, case_id: str, *, ignore_strides: bool = False
+) -> CaseResult:
     """Rerun one case of the matrix and print what it does; raise ``AssertionError`` if it fails.
 
     Parameters
@@ -220,6 +230,9 @@ def reproduce(backend: str, device: str, dtype: str, case_id: str) -> CaseResult
         Dtype name.
     case_id : str
         Case id (``family/name``), as in the failure message.
+    ignore_strides : bool
+        A registered row whose memory format differs from torch's op passes (as in
+        :func:`run_matrix`); the difference is printed.
 
     Returns
     -------
@@ -241,5 +254,9 @@ def reproduce(backend: str, device: str, dtype: str, case_id: str) -> CaseResult
     print(f"input bits (first 8): {np.ascontiguousarray(x).reshape(-1)[:8].view(np.uint8).tobytes().hex()}")
     if result.ok is False:
         raise AssertionError(result.message)
+    if result.memory_format:
+        if not ignore_strides:
+            raise AssertionError(result.memory_format)
+        print(f"{result.memory_format} (ignored: values alone are compared)")
     print("passed" if result.ok else f"not applicable: {result.message}")
     return result

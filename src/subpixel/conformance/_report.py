@@ -116,6 +116,11 @@ def to_markdown(matrix: Matrix) -> str:
             "- rows that compile per shape, each case that is not quick on one dtype of each element "
             "size (the quick, size and autodiff cases on every dtype): " + ", ".join(h["compiles_per_shape"])
         )
+    if h.get("ignore_strides"):
+        lines.append(
+            "- --ignore-strides: registered rows are checked on their values; a memory format that differs "
+            "from torch's op is reported, not failed (subpixel's own rows always need torch's strides)"
+        )
     if h["torch_deviations"]:
         lines += ["- known torch deviations (the documented result is the reference):"]
         lines += [f"  - `{case}`: {text}" for case, text in h["torch_deviations"].items()]
@@ -128,7 +133,13 @@ def to_markdown(matrix: Matrix) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in matrix.summary().items():
-        row_notes = _escape("; ".join(s.get("notes", [])))
+        notes_of = list(s.get("notes", []))
+        if s["cases_memory_format_differs"]:
+            verdict = "ignored (--ignore-strides)" if h.get("ignore_strides") else "FAILED"
+            notes_of.append(
+                f"memory format {verdict}: {s['cases_memory_format_differs']} cases differ from torch's op"
+            )
+        row_notes = _escape("; ".join(notes_of))
         lines.append(
             f"| {name} | {s['dtypes_run']} | {s['cells_run']} | {s['cells_passed']} | {s['cells_failed']} | "
             f"{s['cells_not_run']} | {s['cases_run']} | {s['cases_failed']} | {s['cases_not_applicable']} | "

@@ -18,6 +18,10 @@ class CaseResult:
 
     ``warnings`` holds the warnings the implementation emitted (recorded, never failures);
     ``routes`` the routes of the library that the case took (see :mod:`subpixel._routes`).
+    ``memory_format`` is the memory-format verdict of a registered row (not one of subpixel's
+    own): how its torch result's strides differ from those of torch's own op, a case whose
+    values passed (``ok`` True); the cell decides whether that fails it. Empty when they agree,
+    and always on subpixel's own rows, where differing strides make ``ok`` False.
     """
 
     case_id: str
@@ -25,6 +29,7 @@ class CaseResult:
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     routes: set[str] = field(default_factory=set)
+    memory_format: str = ""
 
 
 @dataclass
@@ -32,7 +37,9 @@ class Cell:
     """A family of cases for one implementation, device and dtype.
 
     ``failures`` lists the ids of every failed case; ``first_failure`` has the first one's
-    message and reproducer.
+    message and reproducer. ``memory_format_failed`` counts the cases of a registered row whose
+    values are exact but whose memory format differs from torch's op: failures (in ``failed``),
+    or, when ``strides_ignored``, passes that the report still names.
     """
 
     status: str
@@ -44,6 +51,8 @@ class Cell:
     failures: list[str] = field(default_factory=list)
     warnings: int = 0
     first_warning: str = ""
+    memory_format_failed: int = 0
+    strides_ignored: bool = False
 
     @property
     def total(self) -> int:
@@ -51,12 +60,26 @@ class Cell:
         return self.passed + self.failed
 
     def text(self) -> str:
-        """Return ``passed N/N``, ``FAILED k/N`` or ``not run: why``."""
+        """Return ``passed N/N``, ``FAILED k/N`` or ``not run: why``, and the memory-format verdict.
+
+        A registered row's cell whose memory format differs from torch's op reads, for example,
+        ``FAILED 3/12 (values passed 12/12; memory format FAILED 3/12)``, or with
+        ``--ignore-strides``, ``passed 12/12 (values passed 12/12; memory format ignored: 3/12 differ)``.
+        """
         if self.status == NOT_RUN:
             return f"not run: {self.reason}"
-        if self.status == FAILED:
-            return f"FAILED {self.failed}/{self.total}"
-        return f"passed {self.passed}/{self.total}"
+        head = (
+            f"FAILED {self.failed}/{self.total}"
+            if self.status == FAILED
+            else f"passed {self.passed}/{self.total}"
+        )
+        if not self.memory_format_failed:
+            return head
+        values_failed = self.failed - (0 if self.strides_ignored else self.memory_format_failed)
+        values = f"FAILED {values_failed}" if values_failed else f"passed {self.total - values_failed}"
+        layout = f"{self.memory_format_failed}/{self.total}"
+        layout = f"ignored: {layout} differ" if self.strides_ignored else f"FAILED {layout}"
+        return f"{head} (values {values}/{self.total}; memory format {layout})"
 
 
 @dataclass
@@ -112,6 +135,7 @@ class Matrix:
                     "cases_run": 0,
                     "cases_failed": 0,
                     "cases_not_applicable": 0,
+                    "cases_memory_format_differs": 0,
                 },
             )
             if not row.cells and row.reason:
@@ -129,6 +153,7 @@ class Matrix:
                 entry["cases_run"] += cell.total
                 entry["cases_failed"] += cell.failed
                 entry["cases_not_applicable"] += cell.not_applicable
+                entry["cases_memory_format_differs"] += cell.memory_format_failed
         return out
 
 

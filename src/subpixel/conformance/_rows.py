@@ -81,16 +81,20 @@ def run_case(
 def _run_case(
     impl: Implementation, adapter: ArrayBackend, device: str, dtype: str, case: Case, book: ReferenceBook
 ) -> CaseResult:
+    # A registered row's memory format is a verdict of its own; subpixel's own rows must match torch's.
+    layout: list[str] | None = None if impl.builtin else []
     if case.autodiff:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                found = check_autodiff(impl, adapter, device, dtype, case, book)
+                found = check_autodiff(impl, adapter, device, dtype, case, book, layout)
             except NotApplicableError as why:
                 return CaseResult(case.id, None, str(why))
         warned = [f"{w.category.__name__}: {w.message}" for w in caught]
         where = f"{case.describe()} on {impl.name} {device} {dtype}"
-        return CaseResult(case.id, not found, f"{where}: {found}" if found else "", warned)
+        result = CaseResult(case.id, not found, f"{where}: {found}" if found else "", warned)
+        result.memory_format = f"{where}: memory format: {layout[0]}" if layout else ""
+        return result
     x_host = book.input(case, dtype)
     try:
         x, owner = adapter.make_input(case, x_host, dtype, device)
@@ -114,7 +118,7 @@ def _run_case(
     expected = book.expected(case, dtype)
     try:
         problem = _check_output(
-            impl, adapter, dtype, case, x, owner, y, expected.shape, expected.data, x_host
+            impl, adapter, dtype, case, x, owner, y, expected.shape, expected.data, x_host, layout
         )
     except Exception as error:
         problem = f"checking the output raised {type(error).__name__}: {error}"
@@ -122,7 +126,9 @@ def _run_case(
         problem = expected.error
     if problem is not None:
         return CaseResult(case.id, False, f"{where}: {problem}", warned)
-    return CaseResult(case.id, True, "", warned)
+    return CaseResult(
+        case.id, True, "", warned, memory_format=f"{where}: memory format: {layout[0]}" if layout else ""
+    )
 
 
 def _check_output(
@@ -136,6 +142,7 @@ def _check_output(
     shape: tuple[int, ...],
     data: bytes,
     x_host: np.ndarray[Any, Any],
+    memory_format: list[str] | None = None,
 ) -> str | None:
     if not adapter.is_array(y):
         return f"returned {type(y).__module__}.{type(y).__name__}, not a {adapter.name} array"
@@ -155,7 +162,11 @@ def _check_output(
     if adapter.shares_memory(y, got, owner):
         return "the output shares memory with the input"
     if isinstance(adapter, TorchBackend):
-        return adapter.memory_format_problem(case, x, y)
+        problem = adapter.memory_format_problem(case, x, y)
+        if problem is not None and memory_format is not None:  # a verdict of its own
+            memory_format.append(problem)
+            return None
+        return problem
     return None
 
 
@@ -171,13 +182,16 @@ def run_implementation(
     device_names: dict[str, str],
     coverage: list[RouteCoverage] | None = None,
     adapters: dict[str, ArrayBackend] = ADAPTERS,
+    *,
+    ignore_strides: bool = False,
 ) -> list[Row]:
     """Run one implementation on each device and dtype; return its rows.
 
     A library that is not installed, a failed import or setup, or an absent device gives one
     row saying so (failed when the backend or device was asked for explicitly). The route
     coverage of each device is appended to ``coverage`` and the devices' names are added to
-    ``device_names``.
+    ``device_names``. ``ignore_strides``: a registered row whose values are exact passes whatever
+    its memory format (which is still reported); subpixel's own rows always need torch's strides.
     """
     adapter = adapters.get(impl.backend)
     if adapter is None:
@@ -233,7 +247,7 @@ def run_implementation(
         # The dtypes this row runs: a row that compiles per shape shares its cases among them.
         runnable = [d for d in dtypes if adapter.dtype_problem(d, device) is None]
         rows.extend(
-            _run_row(impl, adapter, device, dtype, by_family, book, say, covered, runnable)
+            _run_row(impl, adapter, device, dtype, by_family, book, say, covered, runnable, ignore_strides)
             for dtype in dtypes
         )
     return rows
@@ -249,6 +263,7 @@ def _run_row(
     say: Progress,
     coverage: RouteCoverage | None = None,
     runnable: Sequence[str] = (),
+    ignore_strides: bool = False,
 ) -> Row:
     row = Row(impl.name, device, dtype)
     started = time.perf_counter()
@@ -264,7 +279,9 @@ def _run_row(
                 mine = [c for c in cases if c.runs_on(adapter.name, dtype)]
                 if impl.compiles_per_shape:
                     mine = [c for c in mine if runs_compiled(c, dtype, runnable)]
-                row.cells[family] = _run_cell(impl, adapter, device, dtype, mine, book, coverage)
+                row.cells[family] = _run_cell(
+                    impl, adapter, device, dtype, mine, book, coverage, ignore_strides
+                )
     except Exception as error:
         row.status = FAILED
         row.reason = f"the row stopped: {type(error).__name__}: {error}"
@@ -289,8 +306,9 @@ def _run_cell(
     cases: list[Case],
     book: ReferenceBook,
     coverage: RouteCoverage | None = None,
+    ignore_strides: bool = False,
 ) -> Cell:
-    cell = Cell(PASSED)
+    cell = Cell(PASSED, strides_ignored=ignore_strides and not impl.builtin)
     reasons: list[str] = []
     itemsize = _ITEMSIZE[dtype]
     for case in cases:
@@ -300,6 +318,10 @@ def _run_cell(
         if result.warnings:
             cell.warnings += len(result.warnings)
             cell.first_warning = cell.first_warning or f"{case.id}: {result.warnings[0]}"
+        if result.memory_format:
+            cell.memory_format_failed += 1
+            if not ignore_strides:
+                result.ok, result.message = False, result.memory_format
         if result.ok is None:
             cell.not_applicable += 1
             reasons.append(result.message)

@@ -6,6 +6,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 from subpixel._cli import (
     Progress,
@@ -182,6 +183,7 @@ def _run(
             profile=args.profile,
             jax_x64=not args.no_jax_x64,
             jobs=args.jobs,
+            ignore_strides=args.ignore_strides,
         )
     finally:
         bar.close()
@@ -218,6 +220,7 @@ def _summary(matrix: Matrix) -> list[str]:
         else:
             notes = entry.get("notes") or ["no cell ran"]
             text = "; ".join(notes)
+        text += _memory_format(entry, ignored=bool(matrix.header.get("ignore_strides")))
         lines.append(f"  {key:<{width}}  {text}")
     lines.extend(f"  problem: {p}" for p in matrix.problems)
     for row, family, cell in matrix.failed_cells[:5]:
@@ -226,6 +229,18 @@ def _summary(matrix: Matrix) -> list[str]:
             f"  failed: {row.backend} {row.device} {row.dtype} {family}" + (f": {first}" if first else "")
         )
     return lines
+
+
+def _memory_format(entry: dict[str, Any], *, ignored: bool) -> str:
+    """Say how many torch results of a registered row differ from torch's op in memory format."""
+    differs = entry.get("cases_memory_format_differs", 0)
+    if not differs:
+        return ""
+    what = f"{differs} {'case differs' if differs == 1 else 'cases differ'} from torch's op"
+    if ignored:
+        return f"; memory format ignored: {what}"
+    values = entry["cases_failed"] - differs
+    return f"; memory format FAILED: {what} (values: {values} failed; --ignore-strides compares values alone)"
 
 
 def _final_line(matrix: Matrix, bar: Progress, written: list[Path]) -> str:
