@@ -1,22 +1,40 @@
-"""Framework-free settings of the convolution block: :class:`SubPixelConvSpec`.
+"""Framework-free settings of the layers: :class:`SubPixelConvSpec` and :func:`arguments_text`.
 
 Every framework's ``SubPixelConv`` holds one :class:`SubPixelConvSpec` (a convolution's sizes
 and the :class:`~subpixel._spec.ShuffleSpec` that follows it), so its checks, ``repr`` and
-config are written once, here.
+config are written once, here. Every layer's ``repr`` lists its arguments with
+:func:`arguments_text`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from subpixel._spec import ShuffleSpec
-from subpixel._validate import check_bool, check_positive_int, check_sizes
+from subpixel._validate import Order, check_bool, check_positive_int, check_sizes
 
-__all__ = ["SubPixelConvSpec"]
+__all__ = ["SubPixelConvSpec", "arguments_text"]
 
 _CALLER = "SubPixelConv"
+
+
+def arguments_text(arguments: Mapping[str, object], defaults: Mapping[str, object]) -> str:
+    """Return ``name=value`` for each argument, in order, leaving out those at their default.
+
+    Examples
+    --------
+    >>> arguments_text({"upscale_factor": 2, "channels_last": True, "order": "DCR"}, {"channels_last": True})
+    "upscale_factor=2, order='DCR'"
+    """
+    missing = object()
+    return ", ".join(
+        f"{name}={value!r}"
+        for name, value in arguments.items()
+        if defaults.get(name, missing) != value or type(defaults[name]) is not type(value)
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,19 +115,35 @@ class SubPixelConvSpec:
         """Output channels of the convolution: ``out_channels`` times the factor product."""
         return self.out_channels * math.prod(self.factors)
 
+    @property
+    def channels_last(self) -> bool:
+        """The channel axis is the last one."""
+        return self.shuffle.channels_last
+
+    @property
+    def order(self) -> Order:
+        """Channel order of the shuffle: ``"CRD"`` or ``"DCR"``."""
+        return self.shuffle.order
+
     def extra_repr(self, *, channels_last_default: bool = False) -> str:
-        """Return the arguments inside the layer's ``repr``, leaving out options at their default."""
-        parts = [] if self.in_channels is None else [f"in_channels={self.in_channels}"]
-        parts.append(f"out_channels={self.out_channels}")
-        parts.append(f"upscale_factor={self.shuffle.factor!r}")
+        """Return the arguments inside the layer's ``repr``, leaving out options at their default.
+
+        Examples
+        --------
+        >>> options = {"channels_last": False, "order": "DCR", "bias": False, "icnr": True}
+        >>> SubPixelConvSpec.create(3, 1, 3, 3, **options).extra_repr()
+        "in_channels=3, out_channels=1, upscale_factor=3, kernel_size=3, order='DCR', bias=False"
+        """
         kernel: Any = self.kernel_size[0] if len(set(self.kernel_size)) == 1 else self.kernel_size
-        parts.append(f"kernel_size={kernel!r}")
-        if self.shuffle.channels_last != channels_last_default:
-            parts.append(f"channels_last={self.shuffle.channels_last!r}")
-        if self.shuffle.order != "CRD":
-            parts.append(f"order={self.shuffle.order!r}")
-        if not self.bias:
-            parts.append("bias=False")
-        if not self.icnr:
-            parts.append("icnr=False")
-        return ", ".join(parts)
+        arguments = {
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "upscale_factor": self.shuffle.factor,
+            "kernel_size": kernel,
+            "channels_last": self.channels_last,
+            "order": self.order,
+            "bias": self.bias,
+            "icnr": self.icnr,
+        }
+        defaults = {"in_channels": None, "channels_last": channels_last_default, "order": "CRD"}
+        return arguments_text(arguments, {**defaults, "bias": True, "icnr": True})

@@ -5,6 +5,16 @@ reshape), so they give the same answer on every Keras backend; ``keras.ops.depth
 does not (its ``channels_first`` order differs between backends). They follow Keras
 conventions: ``data_format=None`` means ``keras.config.image_data_format()``, and every class is
 registered for serialisation under the package name ``"subpixel"``.
+
+Registration happens when this module is imported, and Keras imports only its own packages
+while loading a model: a process that loads a saved ``.keras`` file holding these layers must
+``import subpixel.keras`` before ``keras.saving.load_model`` (otherwise Keras reports that the
+layer "could not be deserialized properly")::
+
+    import keras
+    import subpixel.keras  # noqa: F401  (registers the layers with Keras)
+
+    model = keras.saving.load_model("model.keras")
 """
 
 from __future__ import annotations
@@ -16,8 +26,15 @@ from typing import Any
 
 from subpixel import _routes
 from subpixel._icnr import IcnrSteps, icnr_draw
-from subpixel._layer_spec import SubPixelConvSpec
-from subpixel._layers import Factor, ShuffleLayer, conv_class, reject_input
+from subpixel._layer_spec import SubPixelConvSpec, arguments_text
+from subpixel._layers import (
+    Factor,
+    ShuffleLayer,
+    SubPixelConvLayer,
+    conv_class,
+    missing_framework,
+    reject_input,
+)
 from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
 
@@ -25,9 +42,7 @@ _KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def _import_error_text(error: ImportError) -> str:
-    """Explain a failed ``import keras``: which backends are installed and how to choose one."""
-    if importlib.util.find_spec("keras") is None:
-        return "subpixel.keras needs Keras 3: pip install 'subpixel[keras]'"
+    """Explain an ``import keras`` whose backend failed: which backends are installed, how to choose."""
     chosen = os.environ.get("KERAS_BACKEND", "tensorflow (the default when KERAS_BACKEND is unset)")
     installed = [name for name in _KERAS_BACKENDS if importlib.util.find_spec(name) is not None]
     if installed:
@@ -52,6 +67,8 @@ def _import_keras() -> None:
     try:
         importlib.import_module("keras")
     except ImportError as error:
+        if (missing := missing_framework(error, __name__, ["keras"], "keras")) is not None:
+            raise missing from error
         raise ImportError(_import_error_text(error)) from error
 
 
@@ -98,16 +115,47 @@ def _moves_nothing(plan: ShufflePlan) -> bool:
     return moving == sorted(moving)
 
 
+def _layer_repr(layer: keras.layers.Layer, arguments: dict[str, Any]) -> str:
+    """Return Keras's ``repr`` of ``layer`` with its arguments: ``<Name name=..., built=..., ...>``."""
+    return f"<{type(layer).__name__} name={layer.name}, built={layer.built}, {arguments_text(arguments, {})}>"
+
+
+def _layout(spec: Any) -> str:
+    """Return the ``data_format`` of a spec's layout."""
+    return "channels_last" if spec.channels_last else "channels_first"
+
+
 class _Shuffle(ShuffleLayer, keras.layers.Layer):  # type: ignore[misc]
-    """Both shuffle layers: a spec, the plan applied with ``keras.ops``, shapes and config."""
+    """Both shuffle layers: a spec, the plan applied with ``keras.ops``, shapes and config.
+
+    The settings are read-only attributes, as the config holds them: the factor
+    (``upscale_factor`` or ``downscale_factor``), ``data_format`` and ``order``.
+    """
 
     def __init__(self, factor: Factor, data_format: str | None, order: Order, **kwargs: Any):
         # A shuffle moves values and must keep every bit: no cast of float inputs to the
         # layer's compute dtype (Keras's default for layers with weights).
         kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
-        self.data_format = _data_format(data_format)
-        self.spec = self.new_spec(factor, self.data_format == "channels_last", order)
+        self.spec = self.new_spec(factor, _data_format(data_format) == "channels_last", order)
+
+    @property
+    def data_format(self) -> str:
+        """Where the channel axis is: ``"channels_last"`` or ``"channels_first"``."""
+        return _layout(self.spec)
+
+    @property
+    def order(self) -> Order:
+        """Channel order: ``"CRD"`` or ``"DCR"``."""
+        return self.spec.order
+
+    def settings(self) -> dict[str, Any]:
+        """Return the factor, ``data_format`` and ``order``, as the attributes hold them."""
+        return {self.spec.factor_name: self.spec.factor, "data_format": self.data_format, "order": self.order}
+
+    def __repr__(self) -> str:
+        """Return Keras's ``repr`` with the settings: ``<PixelShuffle name=..., upscale_factor=2, ...>``."""
+        return _layer_repr(self, self.settings())
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         """Check that ``inputs`` is not another framework's tensor, then call the layer."""
@@ -140,20 +188,20 @@ class _Shuffle(ShuffleLayer, keras.layers.Layer):  # type: ignore[misc]
         return result
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        """Return the output shape; unknown (``None``) sizes stay unknown."""
-        return self.spec.output_shape(input_shape)
+        """Return the output shape; unknown (``None``) sizes stay unknown.
+
+        An input the layer cannot take is a ``ValueError`` that shows its shape as given, with
+        ``None`` for each unknown size; the channel size must be known.
+        """
+        shape = tuple(input_shape)
+        self.spec.plan(shape)  # checks the known sizes, naming the shape as given
+        return self.spec.output_shape(shape)
 
     def get_config(self) -> dict[str, Any]:
-        """Return the layer's config (the factor, ``data_format`` and ``order``)."""
+        """Return the layer's config: the base layer's, the factor, ``data_format`` and ``order``."""
         config: dict[str, Any] = super().get_config()
-        spec = self.spec.config()
-        config.update(
-            {
-                self.spec.factor_name: spec[self.spec.factor_name],
-                "data_format": self.data_format,
-                "order": spec["order"],
-            }
-        )
+        config.update(self.settings())
+        config[self.spec.factor_name] = self.spec.config()[self.spec.factor_name]  # a list, as JSON has
         return config
 
 
@@ -171,6 +219,15 @@ class PixelShuffle(_Shuffle):
         Channel order (see :func:`subpixel.pixel_shuffle`).
     **kwargs
         Base ``keras.layers.Layer`` arguments (``name``, ``dtype``, ...).
+
+    The arguments are read-only attributes of the same names (``data_format`` resolved); the
+    config holds them.
+
+    Notes
+    -----
+    A process that loads a saved model holding this layer must ``import subpixel.keras`` before
+    ``keras.saving.load_model``: Keras imports only its own packages while loading, and this
+    import registers the layer.
     """
 
     def __init__(
@@ -178,13 +235,20 @@ class PixelShuffle(_Shuffle):
     ):
         super().__init__(upscale_factor, data_format, order, **kwargs)
 
+    @property
+    def upscale_factor(self) -> Factor:
+        """The factor as given: ``r`` or one factor per spatial axis."""
+        return self.spec.factor
+
 
 @keras.saving.register_keras_serializable(package="subpixel")
 class PixelUnshuffle(_Shuffle):
     """Move space into channels: ``(N, *(S * f), C) -> (N, *S, C * F)``.
 
-    The inverse of :class:`PixelShuffle`, with the same arguments (``downscale_factor`` for its
-    factor); ``order`` is the channel order of the result.
+    The inverse of :class:`PixelShuffle`, with the same arguments and attributes
+    (``downscale_factor`` for its factor); ``order`` is the channel order of the result. As for
+    :class:`PixelShuffle`, a process that loads a saved model holding it must
+    ``import subpixel.keras`` first.
     """
 
     inverse = True
@@ -193,6 +257,11 @@ class PixelUnshuffle(_Shuffle):
         self, downscale_factor: Factor, *, data_format: str | None = None, order: Order = "CRD", **kwargs: Any
     ):
         super().__init__(downscale_factor, data_format, order, **kwargs)
+
+    @property
+    def downscale_factor(self) -> Factor:
+        """The factor as given: ``r`` or one factor per spatial axis."""
+        return self.spec.factor
 
 
 @keras.saving.register_keras_serializable(package="subpixel")
@@ -212,6 +281,11 @@ class ICNR(keras.initializers.Initializer):  # type: ignore[misc]
         Factors of the shuffle.
     order : {"CRD", "DCR"}
         Channel order of the shuffle.
+
+    Notes
+    -----
+    Registered with Keras when ``subpixel.keras`` is imported: import it before loading a saved
+    model that uses it.
     """
 
     def __init__(
@@ -252,7 +326,7 @@ def _expand(sub: Any, steps: IcnrSteps) -> Any:
 
 
 @keras.saving.register_keras_serializable(package="subpixel")
-class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
+class SubPixelConv(SubPixelConvLayer, keras.layers.Layer):  # type: ignore[misc]
     """Sub-pixel convolution (ESPCN): a "same" convolution to ``filters * F`` channels, then a shuffle.
 
     Parameters
@@ -277,6 +351,15 @@ class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
         Keras initialisers (of the sub-kernel when ``icnr``).
     **kwargs
         Base ``keras.layers.Layer`` arguments.
+
+    The arguments are attributes of the same names, as in ``Conv2D`` (``kernel_size`` a tuple,
+    ``data_format`` resolved); all but the initialisers are read-only. The config holds them.
+
+    Notes
+    -----
+    A process that loads a saved model holding this layer must ``import subpixel.keras`` before
+    ``keras.saving.load_model``: Keras imports only its own packages while loading, and this
+    import registers the layer.
     """
 
     def __init__(
@@ -294,13 +377,13 @@ class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        self.data_format = _data_format(data_format)
+        layout = _data_format(data_format)
         self.spec = SubPixelConvSpec.create(
             None,
             filters,
             upscale_factor,
             kernel_size,
-            channels_last=self.data_format == "channels_last",
+            channels_last=layout == "channels_last",
             order=order,
             bias=use_bias,
             icnr=icnr,
@@ -328,6 +411,33 @@ class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
             upscale_factor, data_format=self.data_format, order=order, dtype=self.dtype_policy, name="shuffle"
         )
 
+    @property
+    def filters(self) -> int:
+        """Channels after the block."""
+        return self.spec.out_channels
+
+    @property
+    def data_format(self) -> str:
+        """Where the channel axis is: ``"channels_last"`` or ``"channels_first"``."""
+        return _layout(self.spec)
+
+    @property
+    def use_bias(self) -> bool:
+        """The convolution has a bias."""
+        return self.spec.bias
+
+    def __repr__(self) -> str:
+        """Return Keras's ``repr`` with the block's settings."""
+        kernel: Any = self.kernel_size[0] if len(set(self.kernel_size)) == 1 else self.kernel_size
+        settings = {
+            "filters": self.filters,
+            "upscale_factor": self.upscale_factor,
+            "kernel_size": kernel,
+            "data_format": self.data_format,
+            "order": self.order,
+        }
+        return _layer_repr(self, settings)
+
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Create the convolution's weights."""
         self.conv.build(input_shape)
@@ -348,17 +458,15 @@ class SubPixelConv(keras.layers.Layer):  # type: ignore[misc]
     def get_config(self) -> dict[str, Any]:
         """Return the layer's config."""
         config: dict[str, Any] = super().get_config()
-        spec = self.spec
-        kernel: Any = list(spec.kernel_size)
         config.update(
             {
-                "filters": spec.out_channels,
-                "upscale_factor": spec.shuffle.config()["upscale_factor"],
-                "kernel_size": kernel,
+                "filters": self.filters,
+                "upscale_factor": self.spec.shuffle.config()["upscale_factor"],
+                "kernel_size": list(self.kernel_size),
                 "data_format": self.data_format,
-                "order": spec.shuffle.order,
-                "use_bias": spec.bias,
-                "icnr": spec.icnr,
+                "order": self.order,
+                "use_bias": self.use_bias,
+                "icnr": self.icnr,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }

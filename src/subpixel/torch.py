@@ -1,6 +1,7 @@
 """PyTorch layers: drop-in ``PixelShuffle``/``PixelUnshuffle`` and the ``SubPixelConv`` block.
 
-Importing this module imports torch. With their defaults the shuffle layers are
+Importing this module imports torch (without it, a ``ModuleNotFoundError`` says to
+``pip install 'subpixel[torch]'``). With their defaults the shuffle layers are
 ``torch.nn.PixelShuffle``/``PixelUnshuffle`` bit for bit, ``repr`` included; they also take
 per-axis factors (1-D, 3-D, non-square), ``channels_last`` and ``order="DCR"``.
 
@@ -12,14 +13,27 @@ models are reshapes and one transpose.
 """
 
 import math
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import torch
-from torch import nn
+from subpixel._layers import (
+    Factor,
+    ShuffleLayer,
+    SubPixelConvLayer,
+    conv_class,
+    missing_framework,
+    reject_input,
+)
+
+try:
+    import torch
+    from torch import nn
+except ModuleNotFoundError as error:
+    if (missing := missing_framework(error, __name__, ["torch"], "torch")) is None:
+        raise
+    raise missing from error
 
 from subpixel._icnr import icnr_draw
 from subpixel._layer_spec import SubPixelConvSpec
-from subpixel._layers import Factor, ShuffleLayer, conv_class, reject_input
 from subpixel._plan import Order
 from subpixel._spec import ShuffleSpec
 
@@ -35,12 +49,13 @@ class _Shuffle(ShuffleLayer, nn.Module):
     :class:`~subpixel._spec.ShuffleSpec` is rebuilt from them when one changed.
     """
 
+    if TYPE_CHECKING:  # set by ``keep_settings``; torch.jit.script reads no annotation here
+        channels_last: bool
+        order: Order
+
     def __init__(self, factor: Factor, channels_last: bool, order: Order):
         super().__init__()
-        spec = self.new_spec(factor, channels_last, order)
-        self.channels_last = spec.channels_last
-        self.order = spec.order
-        self._spec = spec
+        self.keep_settings(self.new_spec(factor, channels_last, order))
 
     @property
     def spec(self) -> ShuffleSpec:
@@ -64,7 +79,7 @@ class _Shuffle(ShuffleLayer, nn.Module):
 
     def extra_repr(self) -> str:
         """Return the arguments, as torch's layer writes them (``upscale_factor=2``)."""
-        return _spec_of(self).extra_repr()
+        return self.arguments_text(_spec_of(self))
 
 
 # ``torch.jit.script`` reads no property and no non-scriptable attribute of a layer.
@@ -72,23 +87,17 @@ _Shuffle.__jit_unused_properties__ = ["spec"]  # type: ignore[attr-defined]
 
 
 def _spec_of(layer: Any) -> ShuffleSpec:
-    """Return the layer's spec, rebuilt when its attributes changed since it was made.
+    """Return the layer's spec, rebuilt (and kept) when its attributes changed since it was made.
 
     ``layer`` may be a scripted module calling back into Python: it has the plain attributes
     but not the spec (nor the class's ``inverse``), and the spec is rebuilt on every call.
     """
-    spec: ShuffleSpec | None = layer.__dict__.get("_spec")
-    kind = PixelUnshuffle if hasattr(layer, "downscale_factor") else PixelShuffle
-    if spec is not None and (spec.factor, spec.channels_last, spec.order) == (
-        getattr(layer, spec.factor_name),
-        layer.channels_last,
-        layer.order,
-    ):
-        return spec
-    spec = kind.spec_of(layer)
     if isinstance(layer, _Shuffle):
+        spec = layer.current_spec()
         layer._spec = spec
-    return spec
+        return spec
+    kind = PixelUnshuffle if hasattr(layer, "downscale_factor") else PixelShuffle
+    return kind.spec_of(layer)
 
 
 class PixelShuffle(_Shuffle):
@@ -118,9 +127,11 @@ class PixelShuffle(_Shuffle):
     torch.Size([1, 2, 10, 5])
     """
 
+    if TYPE_CHECKING:  # set by ``keep_settings``; torch.jit.script reads no annotation here
+        upscale_factor: Factor
+
     def __init__(self, upscale_factor: Factor, *, channels_last: bool = False, order: Order = "CRD"):
         super().__init__(upscale_factor, channels_last, order)
-        self.upscale_factor = self._spec.factor
 
 
 class PixelUnshuffle(_Shuffle):
@@ -138,13 +149,19 @@ class PixelUnshuffle(_Shuffle):
 
     inverse = True
 
+    if TYPE_CHECKING:
+        downscale_factor: Factor
+
     def __init__(self, downscale_factor: Factor, *, channels_last: bool = False, order: Order = "CRD"):
         super().__init__(downscale_factor, channels_last, order)
-        self.downscale_factor = self._spec.factor
 
 
-class SubPixelConv(nn.Module):
+class SubPixelConv(SubPixelConvLayer, nn.Module):
     """Sub-pixel convolution (ESPCN): a "same" convolution to ``out_channels * F`` channels, then a shuffle.
+
+    Its arguments ``in_channels``, ``out_channels``, ``upscale_factor``, ``kernel_size`` (a tuple,
+    as in ``Conv2d``), ``order`` and ``icnr`` are read-only attributes, with ``channels_last``
+    (``False``: channels come first).
 
     Parameters
     ----------
@@ -231,6 +248,21 @@ class SubPixelConv(nn.Module):
         if bias is not None:
             bias.copy_(icnr_draw(offsets, bias.shape, spec.factor, order=spec.order, caller="SubPixelConv"))
 
+    @property
+    def in_channels(self) -> int:
+        """Channels before the block."""
+        return cast(int, self.spec.in_channels)
+
+    @property
+    def out_channels(self) -> int:
+        """Channels after the block."""
+        return self.spec.out_channels
+
+    @property
+    def channels_last(self) -> bool:
+        """``False``: the channel axis comes before the spatial axes, as in ``Conv2d``."""
+        return self.spec.channels_last
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Convolve, then shuffle."""
         out: torch.Tensor = self.shuffle(self.conv(x))
@@ -239,3 +271,14 @@ class SubPixelConv(nn.Module):
     def extra_repr(self) -> str:
         """Return the block's arguments."""
         return self.spec.extra_repr()
+
+
+SubPixelConv.__jit_unused_properties__ = [  # type: ignore[attr-defined]
+    "in_channels",
+    "out_channels",
+    "upscale_factor",
+    "kernel_size",
+    "channels_last",
+    "order",
+    "icnr",
+]

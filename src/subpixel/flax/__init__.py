@@ -2,13 +2,24 @@
 
 ``from subpixel.flax import PixelShuffle`` gives the NNX layer. The NNX classes are loaded on
 first use, so that ``import subpixel.flax.linen`` loads neither ``flax.nnx`` nor
-:mod:`subpixel.flax.nnx`.
+:mod:`subpixel.flax.nnx`. Without Flax or JAX, importing any of them is a
+``ModuleNotFoundError`` that says to ``pip install 'subpixel[flax]'``.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from subpixel._layers import missing_framework
+
+try:
+    import flax  # noqa: F401  # Linen loads with it, NNX does not
+    import jax  # noqa: F401
+except ModuleNotFoundError as error:
+    if (missing := missing_framework(error, __name__, ["flax", "jax", "jaxlib"], "flax")) is None:
+        raise
+    raise missing from error
 
 from subpixel.flax._shared import icnr_init
 

@@ -65,7 +65,8 @@ class SubPixelConv(nn.Module):
     arguments except the input channels, which are inferred (as in ``nn.Conv``), and ``rngs``:
     ``features`` (channels after the block), ``upscale_factor``, ``kernel_size=3``,
     ``order="CRD"``, ``use_bias=True``, ``icnr=True`` (see :func:`subpixel.flax.icnr_init`),
-    ``kernel_init``, ``bias_init``, ``dtype=None`` and ``param_dtype=float32``.
+    ``kernel_init``, ``bias_init``, ``dtype=None`` and ``param_dtype=float32``. Its layout is
+    the read-only attribute ``channels_last`` (``True``).
     """
 
     features: int
@@ -78,6 +79,11 @@ class SubPixelConv(nn.Module):
     bias_init: Initializer = BIAS_INIT
     dtype: Any = None
     param_dtype: Any = jnp.float32
+
+    @property
+    def channels_last(self) -> bool:
+        """``True``: the channel axis is the last one, as in ``nn.Conv``."""
+        return True
 
     def _spec(self) -> SubPixelConvSpec:
         return SubPixelConvSpec.create(

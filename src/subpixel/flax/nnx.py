@@ -8,7 +8,7 @@ Channels are last by default, as in Flax convolutions. The layers call
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -23,19 +23,23 @@ __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv", "icnr_init"]
 
 
 class _Shuffle(ShuffleLayer, nnx.Module):
-    """Both shuffle layers: a validated spec, the functional call and a ``repr``."""
+    """Both shuffle layers: the plain attributes (factor, ``channels_last``, ``order``), call and ``repr``."""
 
     channels_last_default = True
 
+    if TYPE_CHECKING:  # set by ``keep_settings``
+        channels_last: bool
+        order: Order
+
     def __init__(self, factor: Factor, channels_last: bool, order: Order):
-        self.spec = self.new_spec(factor, channels_last, order)
+        self.keep_settings(self.new_spec(factor, channels_last, order))
 
     def __call__(self, x: jax.Array) -> jax.Array:
         """Shuffle ``x`` (a JAX or NumPy array; another framework's tensor is a ``TypeError``)."""
-        return self.run(self.spec, checked_input(x, type(self).__name__))
+        return self.run(self.current_spec(), checked_input(x, type(self).__name__))
 
     def __repr__(self) -> str:
-        return self.describe(self.spec)
+        return self.describe(self.current_spec())
 
 
 class PixelShuffle(_Shuffle):
@@ -49,7 +53,19 @@ class PixelShuffle(_Shuffle):
         The channel axis is the last one (default, as in Flax).
     order : {"CRD", "DCR"}
         Channel order (see :func:`subpixel.pixel_shuffle`).
+
+    The arguments are attributes of the same names; setting one later takes effect.
+
+    Examples
+    --------
+    >>> PixelShuffle(2, order="DCR")
+    PixelShuffle(upscale_factor=2, order='DCR')
+    >>> PixelShuffle(2).upscale_factor
+    2
     """
+
+    if TYPE_CHECKING:
+        upscale_factor: Factor
 
     def __init__(self, upscale_factor: Factor, *, channels_last: bool = True, order: Order = "CRD"):
         super().__init__(upscale_factor, channels_last, order)
@@ -64,6 +80,9 @@ class PixelUnshuffle(_Shuffle):
 
     inverse = True
 
+    if TYPE_CHECKING:
+        downscale_factor: Factor
+
     def __init__(self, downscale_factor: Factor, *, channels_last: bool = True, order: Order = "CRD"):
         super().__init__(downscale_factor, channels_last, order)
 
@@ -72,6 +91,9 @@ class SubPixelConv(nnx.Module):
     """Sub-pixel convolution (ESPCN): an ``nnx.Conv`` to ``out_features * F`` features, then a shuffle.
 
     Channels are last: ``(*, S1, ..., Sk, in_features) -> (*, S1 * f1, ..., Sk * fk, out_features)``.
+    The block's attributes, as ``nnx.Conv``'s, are its settings: ``in_features``,
+    ``out_features``, ``upscale_factor``, ``kernel_size`` (a tuple), ``channels_last``
+    (``True``), ``order``, ``use_bias`` and ``icnr``; its submodules are ``conv`` and ``shuffle``.
 
     Parameters
     ----------
@@ -127,7 +149,15 @@ class SubPixelConv(nnx.Module):
             bias=use_bias,
             icnr=icnr,
         )
-        self.spec = spec
+        self.in_features = in_features
+        self.out_features = spec.out_channels
+        self.upscale_factor = spec.shuffle.factor
+        self.kernel_size = spec.kernel_size
+        self.channels_last = spec.channels_last
+        self.order = spec.order
+        self.use_bias = spec.bias
+        self.icnr = spec.icnr
+        self._spec = spec
         kernel_init, bias_init = conv_inits(spec, kernel_init, bias_init)
         self.conv = nnx.Conv(
             in_features,
