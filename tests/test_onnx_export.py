@@ -66,13 +66,27 @@ def run_both(proto: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
     return [np.asarray(runtime), np.asarray(reference)]
 
 
+def highest_rank(proto: onnx.ModelProto) -> int:
+    """The rank of the largest tensor in the graph, from ONNX's shape inference."""
+    inferred = onnx.shape_inference.infer_shapes(proto)
+    values = [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
+    return max(len(value.type.tensor_type.shape.dim) for value in values)
+
+
 @pytest.mark.parametrize(("layer", "shape"), CASES, ids=lambda case: repr(case))
 def test_shuffle_layers_export_bit_for_bit(layer: torch.nn.Module, shape: tuple[int, ...]) -> None:
     proto = export(layer, torch.from_numpy(special_array(shape, base="normal")))
     ops = [node.op_type for node in proto.graph.node]
-    # Reshape, Transpose, Reshape; the exporter drops a Transpose that moves nothing.
-    assert set(ops) <= {"Reshape", "Transpose"}, ops
-    assert ops.count("Transpose") <= 1, ops
+    if getattr(layer, "upscale_factor", None) in (2, 3) and layer.extra_repr().count("=") == 1:
+        # PyTorch's own shuffle: exported as torch.nn.PixelShuffle is, one CRD DepthToSpace.
+        assert ops == ["DepthToSpace"], ops
+        attributes = {a.name: onnx.helper.get_attribute_value(a) for a in proto.graph.node[0].attribute}
+        assert attributes["mode"] == b"CRD", attributes
+    else:
+        # Reshapes and transposes of rank 4 (rank 5 for volumes): what ncnn, Core ML and
+        # TensorRT-style runtimes take; never a SpaceToDepth, whose order some runtimes mistake.
+        assert set(ops) <= {"Reshape", "Transpose"}, ops
+        assert highest_rank(proto) <= max(4, len(shape)), ops
     for batch in (shape[0], 3):
         x = special_array((batch, *shape[1:]), seed=batch, base="normal")
         expected = layer(torch.from_numpy(x)).numpy()
@@ -123,3 +137,50 @@ def test_sub_pixel_conv_exports(factor: object, order: str) -> None:
         expected = block(x).numpy()
     for out in run_both(proto, x.numpy()):
         np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+DYNAMIC = [
+    (PixelShuffle(2), (2, 8, 3, 4), (3, 8, 5, 2)),
+    (PixelUnshuffle(2), (2, 3, 4, 6), (1, 3, 8, 2)),
+    (PixelShuffle(3, order="DCR"), (1, 18, 2, 2), (2, 18, 3, 1)),
+    (PixelShuffle(2, channels_last=True), (2, 3, 4, 8), (1, 5, 2, 8)),
+    (PixelUnshuffle((2, 3), order="DCR"), (2, 3, 4, 6), (3, 3, 2, 9)),
+    (PixelShuffle((2, 2, 2)), (1, 16, 2, 3, 2), (2, 16, 1, 2, 3)),
+]
+
+
+@pytest.mark.parametrize(("layer", "shape", "other"), DYNAMIC, ids=lambda case: repr(case))
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "torchscript"])
+def test_batch_and_spatial_sizes_stay_dynamic(
+    layer: torch.nn.Module, shape: tuple[int, ...], other: tuple[int, ...], dynamo: bool
+) -> None:
+    """Exported once, run on other batch and spatial sizes: torch's bytes, no tensor above rank 4 (5)."""
+    x = torch.from_numpy(special_array(shape, base="normal"))
+    spatial = range(2, len(shape)) if not getattr(layer, "channels_last", False) else range(1, len(shape) - 1)
+    dynamic = [0, *spatial]
+    if dynamo:
+        dims = {axis: torch.export.Dim(f"d{axis}") for axis in dynamic}
+        program = torch.onnx.export(layer.eval(), (x,), dynamo=True, dynamic_shapes=(dims,), verbose=False)
+        assert program is not None
+        proto = program.model_proto
+    else:
+        buffer = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter says it is legacy
+            torch.onnx.export(
+                layer.eval(),
+                (x,),
+                buffer,  # type: ignore[arg-type]  # the exporter writes to a file object too
+                dynamo=False,
+                input_names=["x"],
+                dynamic_axes={"x": {axis: f"d{axis}" for axis in dynamic}},
+            )
+        proto = onnx.load_from_string(buffer.getvalue())
+    onnx.checker.check_model(proto)
+    assert "SpaceToDepth" not in {node.op_type for node in proto.graph.node}
+    if dynamo:
+        assert highest_rank(proto) <= max(4, len(shape))
+    y = special_array(other, seed=7, base="normal")
+    expected = layer(torch.from_numpy(y)).numpy()
+    for out in run_both(proto, y):
+        assert_same_bits(out, expected)

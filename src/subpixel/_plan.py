@@ -20,6 +20,7 @@ __all__ = [
     "Order",
     "RunTimeSize",
     "ShufflePlan",
+    "block_moves",
     "has_run_time_sizes",
     "resolve_sizes",
     "shuffle_plan",
@@ -373,3 +374,35 @@ def _forward_plan(
     big = tuple(s * f for s, f in zip(spatial, factors, strict=True))
     collapse_shape = (*batch, *big, out_channels) if channels_last else (*batch, out_channels, *big)
     return ShufflePlan(expand_shape, axes, collapse_shape)
+
+
+def block_moves(axes: Sequence[int]) -> tuple[tuple[int, int, int], ...]:
+    """Spell the permutation ``axes`` as moves of runs of adjacent axes, each a rank-4 transpose.
+
+    Each move ``(start, source, count)`` takes the ``count`` axes at ``source`` and puts them at
+    ``start``, before the axes in between: with the axes before ``start`` merged into one and
+    those after the run into another, that is the transpose ``(0, 2, 1, 3)`` of a 4-d array.
+    A shuffle needs one move per spatial axis (and one more for channels last or DCR at most).
+
+    Examples
+    --------
+    >>> block_moves(shuffle_plan((1, 8, 3, 3), 2).axes)  # (N, C, r, r, H, W) -> (N, C, H, r, W, r)
+    ((2, 4, 1), (4, 5, 1))
+    >>> block_moves((0, 1, 2))
+    ()
+    """
+    current = list(range(len(axes)))
+    moves: list[tuple[int, int, int]] = []
+    start = 0
+    while start < len(axes):
+        source = current.index(axes[start])
+        if source == start:
+            start += 1
+            continue
+        count = 1
+        while source + count < len(current) and current[source + count] == axes[start + count]:
+            count += 1
+        moves.append((start, source, count))
+        current[start : source + count] = current[source : source + count] + current[start:source]
+        start += count
+    return tuple(moves)

@@ -11,9 +11,10 @@ or NumPy) and do not import torch: the caller passes the module in.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from subpixel._plan import ShufflePlan
+from subpixel._plan import ShufflePlan, block_moves
 from subpixel._spec import ShuffleSpec
 
 __all__ = ["apply_plain", "apply_traced", "channels_last_result", "strides_like_channels_last"]
@@ -79,7 +80,9 @@ def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:
 def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
     """Apply ``spec`` to ``x`` by splitting, permuting and merging axes; no size arithmetic.
 
-    Validates the known sizes as :meth:`ShuffleSpec.plan` does; the result never aliases
+    A shuffle that is PyTorch's own (CRD, channels first, one square factor) is traced as
+    ``torch.nn.functional.pixel_shuffle`` itself, so exported graphs hold the op PyTorch's layer
+    gives. Validates the known sizes as :meth:`ShuffleSpec.plan` does; the result never aliases
     ``x`` and has the memory format PyTorch's own op gives.
     """
     _check_dense(torch, x)
@@ -88,15 +91,50 @@ def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
     sized = all(isinstance(size, (int, torch.SymInt)) for size in shape)
     if sized:
         spec.plan(shape, cached=False)  # the errors of an eager call; symbolic sizes pass through
-    steps = spec.traced_steps(shape)
-    moved = x
-    for axis, sizes in steps.splits:
-        moved = moved.unflatten(axis, sizes)
-    moved = moved.permute(steps.axes)
-    for first, last in steps.merges:
-        moved = moved.flatten(first, last)
+    factor = spec.torch_factor
+    if factor is not None and not spec.inverse and len(shape) >= 3:
+        # PyTorch's own op: every exporter and converter maps it as it maps torch.nn.PixelShuffle
+        # (one ONNX DepthToSpace in CRD mode, one ncnn or Core ML op), with its memory format.
+        return torch.nn.functional.pixel_shuffle(x, factor)
+    if sized:
+        moved = _low_rank(x, spec.plan(shape, cached=False))
+    else:
+        steps = spec.traced_steps(shape)
+        moved = x
+        for axis, sizes in steps.splits:
+            moved = moved.unflatten(axis, sizes)
+        moved = moved.permute(steps.axes)
+        for first, last in steps.merges:
+            moved = moved.flatten(first, last)
     nhwc = sized and len(shape) == 4 and strides_like_channels_last(shape, tuple(x.stride()))
     return moved.clone(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+
+
+def _low_rank(x: Any, plan: ShufflePlan) -> Any:
+    """Apply ``plan`` as rank-4 transposes of merged axis groups, one per :func:`block_moves` step.
+
+    The plan's one transpose has rank up to ``2k + 2``; runtimes and converters that stop at
+    rank 4 or 5 take this spelling, and the first group (``-1``) keeps symbolic sizes symbolic.
+    """
+    sizes = list(plan.expand_shape)
+    moved = x
+    for start, source, count in block_moves(plan.axes):
+        groups = [sizes[:start], sizes[start:source], sizes[source : source + count], sizes[source + count :]]
+        moved = moved.reshape(_inferred(groups)).permute(0, 2, 1, 3)
+        sizes[start : source + count] = sizes[source : source + count] + sizes[start:source]
+    return moved.reshape(_inferred([[size] for size in plan.collapse_shape]))
+
+
+def _inferred(groups: list[list[Any]]) -> list[Any]:
+    """Return the sizes of merged ``groups``, with ``-1`` for the first group holding a symbolic size.
+
+    A reshape whose only symbolic size is inferred needs no size arithmetic in the traced graph.
+    """
+    merged = [math.prod(group) for group in groups]
+    symbolic = [i for i, group in enumerate(groups) if any(type(size) is not int for size in group)]
+    if symbolic:
+        merged[symbolic[0]] = -1
+    return merged
 
 
 def _check_dense(torch: Any, x: Any) -> None:
