@@ -83,6 +83,59 @@ def test_repr_and_bad_arguments() -> None:
         sl.SubPixelConv(2, 2, kernel_size=(3, 3, 3))
 
 
+def test_every_layer_has_the_attributes_its_repr_shows() -> None:
+    shuffle = PixelShuffle((2, 3), channels_last=False, order="DCR")
+    unshuffle = PixelUnshuffle(2)
+    assert (shuffle.upscale_factor, shuffle.channels_last, shuffle.order) == ((2, 3), False, "DCR")
+    assert (unshuffle.downscale_factor, unshuffle.channels_last, unshuffle.order) == (2, True, "CRD")
+    assert not hasattr(shuffle, "downscale_factor")
+    assert not hasattr(unshuffle, "upscale_factor")
+    block = SubPixelConv(3, 2, (2, 1), 5, order="DCR", use_bias=False, rngs=nnx.Rngs(0))
+    settings = {
+        "in_features": 3,
+        "out_features": 2,
+        "upscale_factor": (2, 1),
+        "kernel_size": (5, 5),
+        "channels_last": True,
+        "order": "DCR",
+        "use_bias": False,
+        "icnr": True,
+    }
+    assert {name: getattr(block, name) for name in settings} == settings
+    text = repr(block)  # Flax's own repr of a module: its attributes and submodules
+    for name, value in settings.items():
+        assert f"{name}={value!r}" in text
+    assert "Spec" not in text
+    assert "caller" not in text
+    assert "shuffle=PixelShuffle(" in text
+    # Linen: the fields, and channels_last as an attribute of the block too.
+    linen_shuffle = sl.PixelUnshuffle((2, 1), order="DCR")
+    assert (linen_shuffle.downscale_factor, linen_shuffle.channels_last, linen_shuffle.order) == (
+        (2, 1),
+        True,
+        "DCR",
+    )
+    linen_block = sl.SubPixelConv(2, (2, 1), 5, order="DCR")
+    assert (linen_block.features, linen_block.upscale_factor, linen_block.kernel_size) == (2, (2, 1), 5)
+    assert (linen_block.channels_last, linen_block.order) == (True, "DCR")
+    for layer in (linen_shuffle, linen_block):
+        assert "Spec" not in repr(layer)
+        assert "order = 'DCR'" in repr(layer)
+
+
+def test_nnx_options_set_after_construction_take_effect_and_show() -> None:
+    layer = PixelShuffle(2)
+    layer.upscale_factor, layer.order = 3, "DCR"
+    x = special_array((1, 2, 2, 18), base="normal")
+    expected = subpixel.pixel_shuffle(x, 3, channels_last=True, order="DCR")
+    assert_same_bits(np.asarray(layer(jnp.asarray(x))), expected)
+    assert_same_bits(np.asarray(nnx.jit(lambda m, v: m(v))(layer, jnp.asarray(x))), expected)
+    assert repr(layer) == "PixelShuffle(upscale_factor=3, order='DCR')"
+    layer.upscale_factor = 0
+    with pytest.raises(ValueError, match="upscale_factor"):
+        layer(jnp.asarray(x))
+
+
 def test_transformations_of_nnx_layers() -> None:
     x = jnp.asarray(channels_last_input((2, 3), batch=4))
     shuffle = PixelShuffle((2, 3), order="DCR")

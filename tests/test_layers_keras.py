@@ -7,6 +7,7 @@ for each backend in :data:`BACKENDS` other than the current one.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import subprocess
@@ -187,6 +188,150 @@ def test_functional_model_with_unknown_sizes_saves_and_loads(tmp_path: Path) -> 
     known = keras.Input((4, 6, 8))
     assert tuple(PixelShuffle((2, 1))(known).shape) == (None, 8, 6, 4)
     assert tuple(PixelUnshuffle((3, 2), data_format="channels_first")(known).shape) == (None, 24, 2, 4)
+
+
+# --- settings as attributes, repr and config ----------------------------------------------------
+
+
+def test_attributes_repr_and_config_agree() -> None:
+    shuffle = PixelShuffle((2, 3), data_format="channels_first", order="DCR", name="up")
+    unshuffle = PixelUnshuffle(2, data_format="channels_last")
+    block = SubPixelConv(3, (2,), 5, data_format="channels_first", order="DCR", use_bias=False)
+    assert (shuffle.upscale_factor, shuffle.data_format, shuffle.order) == ((2, 3), "channels_first", "DCR")
+    assert (unshuffle.downscale_factor, unshuffle.data_format, unshuffle.order) == (2, "channels_last", "CRD")
+    assert not hasattr(shuffle, "downscale_factor")
+    assert not hasattr(unshuffle, "upscale_factor")
+    assert not hasattr(shuffle, "channels_last")  # Keras names the layout data_format
+    assert (block.filters, block.upscale_factor, block.kernel_size) == (3, (2,), (5,))
+    assert (block.data_format, block.order, block.use_bias, block.icnr) == (
+        "channels_first",
+        "DCR",
+        False,
+        True,
+    )
+    assert repr(shuffle) == (
+        "<PixelShuffle name=up, built=False, upscale_factor=(2, 3), data_format='channels_first', "
+        "order='DCR'>"
+    )
+    assert repr(unshuffle).endswith(", downscale_factor=2, data_format='channels_last', order='CRD'>")
+    assert repr(block).endswith(
+        ", filters=3, upscale_factor=(2,), kernel_size=5, data_format='channels_first', order='DCR'>"
+    )
+    cases: list[tuple[Any, list[str]]] = [
+        (shuffle, ["upscale_factor", "data_format", "order"]),
+        (unshuffle, ["downscale_factor", "data_format", "order"]),
+        (block, ["filters", "upscale_factor", "kernel_size", "data_format", "order", "use_bias", "icnr"]),
+    ]
+    for layer, names in cases:
+        config = layer.get_config()
+        clone = type(layer).from_config(config)
+        for name in names:
+            value = getattr(layer, name)
+            assert getattr(clone, name) == value, name
+            assert config[name] == (list(value) if isinstance(value, tuple) else value), name
+        assert repr(clone) == repr(layer)
+    with pytest.raises(AttributeError):
+        shuffle.upscale_factor = 3  # type: ignore[misc]  # read-only: the config holds it
+
+
+def _symbolic_errors() -> list[str]:
+    """The messages of three layers given symbolic inputs they cannot take (the first line of each)."""
+    cases = [
+        (PixelShuffle(2), (None, None, 10)),
+        (PixelUnshuffle(2), (None, 5, 10)),
+        (PixelShuffle((2, 3), data_format="channels_first"), (10, None, 4)),
+    ]
+    messages = []
+    for layer, shape in cases:
+        with pytest.raises(ValueError, match=r"of shape \(None, ") as caught:
+            layer(keras.Input(shape))
+        messages.append(next(line for line in str(caught.value).splitlines() if "shape" in line))
+    return messages
+
+
+SYMBOLIC_ERRORS = [
+    "the channel axis of x must be divisible by 4, the product of upscale_factor=2, but x.shape[3]=10 "
+    "of shape (None, None, None, 10) is not divisible by 4",
+    "the spatial sizes of x must be divisible by downscale_factor=2, but x.shape[2]=5 of shape "
+    "(None, None, 5, 10) is not divisible by 2",
+    "the channel axis of x must be divisible by 6, the product of upscale_factor=(2, 3), but x.shape[1]=10 "
+    "of shape (None, 10, None, 4) is not divisible by 6",
+]
+
+
+def test_symbolic_input_errors_show_the_shape_as_given() -> None:
+    # Not the stand-in shape the output shape was once planned with, (1, 2, 2, 10).
+    for message, expected in zip(_symbolic_errors(), SYMBOLIC_ERRORS, strict=True):
+        assert expected in message
+    with pytest.raises(ValueError, match=r"must be known, got shape \(None, None, None, None\)"):
+        PixelShuffle(2)(keras.Input((None, None, None)))
+
+
+if keras.backend.backend() != "tensorflow":
+
+    @pytest.mark.needs("tensorflow")
+    def test_symbolic_input_errors_show_the_shape_as_given_on_tensorflow() -> None:
+        program = (
+            "import json\n"
+            "from tests.test_layers_keras import _symbolic_errors\n"
+            "print(json.dumps(_symbolic_errors()))\n"
+        )
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow", CHILD: "1"}
+        root = Path(__file__).resolve().parent.parent
+        result = subprocess.run(
+            [sys.executable, "-c", program], cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        messages = json.loads(result.stdout.strip().splitlines()[-1])
+        for message, expected in zip(messages, SYMBOLIC_ERRORS, strict=True):
+            assert expected in message
+
+
+# --- a saved model in another process ----------------------------------------------------------
+
+LOAD_PROGRAM = """
+import sys
+import keras
+import numpy as np
+{import_line}
+path, x_path, y_path = sys.argv[1:]
+try:
+    model = keras.saving.load_model(path)
+except TypeError as error:
+    print(f"TypeError: {{error}}")
+    raise SystemExit(3)
+y = model(np.load(x_path))
+y = y.detach().cpu().numpy() if hasattr(y, "detach") else keras.ops.convert_to_numpy(y)
+np.save(y_path, np.asarray(y))
+"""
+
+
+def _load_in_new_process(tmp_path: Path, import_line: str) -> subprocess.CompletedProcess[str]:
+    paths = [str(tmp_path / name) for name in ("model.keras", "x.npy", "loaded.npy")]
+    program = LOAD_PROGRAM.format(import_line=import_line)
+    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    return subprocess.run(
+        [sys.executable, "-c", program, *paths], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_saved_model_loads_in_a_new_process_that_imports_subpixel_keras(tmp_path: Path) -> None:
+    # Keras imports only its own packages while loading: the serving process imports subpixel.keras.
+    inputs = keras.Input((None, None, 3))
+    hidden = SubPixelConv(4, 2, order="DCR", bias_initializer="random_normal")(inputs)
+    outputs = PixelShuffle(2, name="up")(PixelUnshuffle(2, name="down")(hidden))
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(1).standard_normal((2, 5, 7, 3)).astype(np.float32)
+    model.save(tmp_path / "model.keras")
+    np.save(tmp_path / "x.npy", x)
+    served = _load_in_new_process(tmp_path, "import subpixel.keras")
+    assert served.returncode == 0, served.stdout + served.stderr[-3000:]
+    assert_same_bits(np.load(tmp_path / "loaded.npy"), numpy(model(x)))
+    # Without the import: the failure the layers page and the docstrings describe.
+    bare = _load_in_new_process(tmp_path, "")
+    assert bare.returncode == 3, bare.stdout + bare.stderr[-3000:]
+    assert "could not be deserialized properly" in bare.stdout
+    assert "Could not locate class 'SubPixelConv'" in bare.stdout
 
 
 def test_sub_pixel_conv_trains() -> None:

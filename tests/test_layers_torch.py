@@ -283,6 +283,38 @@ def test_sub_pixel_conv_repr_and_options() -> None:
     assert "(shuffle): PixelShuffle(upscale_factor=3, order='DCR')" in repr(block)
 
 
+def test_every_layer_has_the_attributes_its_repr_shows() -> None:
+    shuffle = PixelShuffle((2, 3), channels_last=True, order="DCR")
+    unshuffle = PixelUnshuffle(2)
+    assert (shuffle.upscale_factor, shuffle.channels_last, shuffle.order) == ((2, 3), True, "DCR")
+    assert (unshuffle.downscale_factor, unshuffle.channels_last, unshuffle.order) == (2, False, "CRD")
+    assert not hasattr(shuffle, "downscale_factor")
+    assert not hasattr(unshuffle, "upscale_factor")
+    block = SubPixelConv(3, 2, (2, 1), 5, order="DCR", icnr=False)
+    assert (block.in_channels, block.out_channels, block.upscale_factor) == (3, 2, (2, 1))
+    assert (block.kernel_size, block.channels_last, block.order, block.icnr) == ((5, 5), False, "DCR", False)
+    assert block.kernel_size == block.conv.kernel_size
+    text = repr(block)
+    assert text.startswith(
+        "SubPixelConv(\n  in_channels=3, out_channels=2, upscale_factor=(2, 1), kernel_size=5, order='DCR', "
+        "icnr=False\n"
+    )
+    assert "Spec" not in text
+    assert "caller" not in text
+    with pytest.raises(AttributeError):
+        block.upscale_factor = 3  # type: ignore[misc]  # the convolution was made for the factor
+    # Defaults are left out, so the text is torch's own.
+    assert repr(PixelShuffle(3)) == repr(nn.PixelShuffle(3)) == "PixelShuffle(upscale_factor=3)"
+
+
+def test_options_set_after_construction_take_effect_and_show() -> None:
+    layer = PixelShuffle(2)
+    layer.channels_last, layer.order = True, "DCR"
+    x = tensor((1, 3, 3, 8))
+    assert_same_bits(layer(x).numpy(), subpixel.pixel_shuffle(x, 2, channels_last=True, order="DCR").numpy())
+    assert repr(layer) == "PixelShuffle(upscale_factor=2, channels_last=True, order='DCR')"
+
+
 def test_sub_pixel_conv_without_icnr_is_not_grouped() -> None:
     torch.manual_seed(0)
     weight = SubPixelConv(2, 1, 2, icnr=False).conv.weight.detach()
