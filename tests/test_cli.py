@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from subpixel import __version__
+from subpixel import __version__, _quiet
 from subpixel._cli import Progress
 from subpixel.benchmark import _cases
 from subpixel.benchmark import cli as bench_cli
@@ -406,3 +406,29 @@ def test_demo_with_torch_and_bad_arguments(capsys: pytest.CaptureFixture[str]) -
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1
     assert "unrecognized arguments: --bogus" in err
+
+
+def test_native_start_up_logs_are_dropped_and_everything_else_passes(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    written = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+        "I0000 00:00:1796560120.559955   20978 port.cc:153] oneDNN custom operations are on.\n",
+        "W0000 00:00:1796560120.560200   20978 cudart_stub.cc:31] Could not find cuda drivers.\n",
+        "E0000 00:00:1796560128.441121   20978 cuda_platform.cc:52] an error passes\n",
+        "a line of the command\n",
+        "\rconformance: [1/2] a progress line without its end",
+    ]
+    with _quiet.native_logs_quieted():
+        assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+        for text in written:
+            os.write(2, text.encode())
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    assert capfd.readouterr().err == "".join(written[3:])
+    # A value the user set is kept, and nothing is dropped.
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    with _quiet.native_logs_quieted():
+        assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+        os.write(2, written[1].encode())
+    assert capfd.readouterr().err == written[1]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -547,3 +549,25 @@ def test_ignore_strides_leaves_subpixels_own_rows_strict(book: ReferenceBook) ->
     assert cell.first_failure is not None
     assert "output strides" in cell.first_failure["message"]
     assert not cell.strides_ignored
+
+
+@pytest.mark.slow  # two subprocess runs that import TensorFlow
+@pytest.mark.needs("tensorflow")
+def test_tensorflow_rows_print_no_native_start_up_logs(tmp_path: Path) -> None:
+    """TensorFlow's C++ start-up lines stay out of the output, here and in the worker processes."""
+    args = [sys.executable, "-m", "subpixel", "conformance", "--backends", "numpy,tensorflow"]
+    args += ["--quick", "--dtypes", "float32", "--families", "factors", "--jobs", "2", "--out", str(tmp_path)]
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    native = re.compile(
+        r"^([IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\]|WARNING: All log messages before absl)"
+    )
+    run = subprocess.run(args, capture_output=True, text=True, check=False, env=env, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert "tensorflow (cpu)  passed 1 cells" in run.stdout
+    assert [line for line in (run.stdout + run.stderr).splitlines() if native.match(line)] == []
+    # The check can fail: with the user's TF_CPP_MIN_LOG_LEVEL=0 every line shows.
+    shown = subprocess.run(
+        args, capture_output=True, text=True, check=False, env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"}, cwd=ROOT
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert [line for line in shown.stderr.splitlines() if native.match(line)] != []

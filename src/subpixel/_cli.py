@@ -200,10 +200,18 @@ def _isatty(stream: IO[str]) -> bool:
 
 
 def _columns() -> int:
+    """Return the terminal's width: of stderr, else of stdout (stderr may be a log filter's pipe)."""
+    streams = [stream for stream in (sys.stderr, sys.__stdout__) if stream is not None]
+    fds = [stream.fileno() for stream in streams if _has_fd(stream)]
+    sizes = [os.get_terminal_size(fd).columns for fd in fds if os.isatty(fd)]
+    return sizes[0] if sizes else 80
+
+
+def _has_fd(stream: object) -> bool:
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
-    except (OSError, ValueError):
-        return 80
+        return isinstance(stream.fileno(), int)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _duration(seconds: float) -> str:

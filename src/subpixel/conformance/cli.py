@@ -18,6 +18,7 @@ from subpixel._cli import (
     run_guarded,
 )
 from subpixel._commands import CONFORMANCE, ConformanceNames, conformance_parser
+from subpixel._quiet import native_logs_quieted
 from subpixel.conformance._backends import ADAPTERS
 from subpixel.conformance._cases import FAMILIES, PROFILES, installed
 from subpixel.conformance._engine import DEVICES, run_matrix
@@ -173,18 +174,19 @@ def _run(
     every_dtype = args.dtypes.strip() in ("", "all")
     every_family = args.families.strip() in ("", "all")
     try:
-        matrix = run_matrix(
-            backends,
-            args.devices,
-            quick=args.quick,
-            dtypes=None if every_dtype else dtypes,
-            families=None if every_family else families,
-            progress=progress,
-            profile=args.profile,
-            jax_x64=not args.no_jax_x64,
-            jobs=args.jobs,
-            ignore_strides=args.ignore_strides,
-        )
+        with native_logs_quieted():  # TensorFlow's and XLA's C++ start-up lines, here and in the workers
+            matrix = run_matrix(
+                backends,
+                args.devices,
+                quick=args.quick,
+                dtypes=None if every_dtype else dtypes,
+                families=None if every_family else families,
+                progress=progress,
+                profile=args.profile,
+                jax_x64=not args.no_jax_x64,
+                jobs=args.jobs,
+                ignore_strides=args.ignore_strides,
+            )
     finally:
         bar.close()
     shown = [a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[2:])]
