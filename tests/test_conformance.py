@@ -571,3 +571,19 @@ def test_tensorflow_rows_print_no_native_start_up_logs(tmp_path: Path) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert [line for line in shown.stderr.splitlines() if native.match(line)] != []
+
+
+@pytest.mark.slow  # a subprocess run with worker processes and the Keras worker
+@pytest.mark.needs("array_api_strict", "keras", "jax")
+def test_a_run_leaves_no_unclosed_file(tmp_path: Path) -> None:
+    """Every process of a run (this one, the row workers, the Keras worker) closes what it opens."""
+    args = [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-m", "subpixel", "conformance"]
+    args += ["--backends", "numpy,array_api_strict,subpixel.keras.jax", "--quick", "--dtypes", "int8"]
+    args += ["--families", "factors", "--jobs", "2", "--quiet", "--out", str(tmp_path)]
+    # The workers inherit the development mode and the warning filter through the environment.
+    env = {**os.environ, "PYTHONDEVMODE": "1", "PYTHONWARNINGS": "error::ResourceWarning"}
+    run = subprocess.run(args, capture_output=True, text=True, check=False, env=env, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("conformance: PASSED: 3 cells")
+    assert "ResourceWarning" not in run.stderr, run.stderr
+    assert "Exception ignored" not in run.stderr, run.stderr

@@ -166,4 +166,5 @@ def _ask_recording(backend: str, request: tuple[Any, ...]) -> Any:
 
 def serve() -> None:
     """Be the worker: answer on the real stdout, and send everything printed to stderr."""
-    main(sys.stdin.buffer, stdout_for_messages())
+    with stdout_for_messages() as answers:  # closed when stdin ends: no unclosed file at exit
+        main(sys.stdin.buffer, answers)

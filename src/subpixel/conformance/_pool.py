@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 from subpixel.conformance._messages import end_worker, receive, send, stdout_for_messages
 
@@ -114,19 +114,19 @@ def run_jobs(requests: list[Any], jobs: int, entry: str, progress: Callable[[str
 
 def serve(handle: Callable[[Any, Callable[[str], None]], Any]) -> None:
     """Be a worker: answer each job with ``handle(request, progress)`` until stdin closes."""
-    answers: IO[bytes] = stdout_for_messages()
     stdin = sys.stdin.buffer
+    with stdout_for_messages() as answers:  # closed when stdin ends: no unclosed file at exit
 
-    def progress(line: str) -> None:
-        send(answers, ("progress", line))
+        def progress(line: str) -> None:
+            send(answers, ("progress", line))
 
-    while True:
-        try:
-            _, request = receive(stdin)
-        except EOFError:
-            return
-        try:
-            reply: tuple[str, Any] = ("ok", handle(request, progress))
-        except Exception as error:  # reported to the parent as the job's failure
-            reply = ("error", f"{type(error).__name__}: {error}")
-        send(answers, reply)
+        while True:
+            try:
+                _, request = receive(stdin)
+            except EOFError:
+                return
+            try:
+                reply: tuple[str, Any] = ("ok", handle(request, progress))
+            except Exception as error:  # reported to the parent as the job's failure
+                reply = ("error", f"{type(error).__name__}: {error}")
+            send(answers, reply)
