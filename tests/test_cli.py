@@ -432,3 +432,21 @@ def test_native_start_up_logs_are_dropped_and_everything_else_passes(
         assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
         os.write(2, written[1].encode())
     assert capfd.readouterr().err == written[1]
+
+
+def test_load_average_reads_as_three_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.7294921875, 2.1, 1.5))
+    small = ["--quick", "--repeats", "1", "--shapes", "tiny", "--ops", "shuffle", "--dtypes", "uint8"]
+    assert bench_cli.main([*small, "--factors", "2", "--json", str(tmp_path / "b.json")]) == 0
+    final = capsys.readouterr().out.splitlines()[-1]
+    assert ", load average 3.73, 2.10, 1.50; wrote " in final, final
+    assert json.loads((tmp_path / "b.json").read_text())["environment"]["loadavg_at_start"] == [
+        3.73,
+        2.1,
+        1.5,
+    ]
+    # The conformance report says it the same way.
+    assert conformance_cli.main([*SMALL, "--out", str(tmp_path), "--quiet"]) == 0
+    assert "; load average 3.73, 2.10, 1.50; " in (tmp_path / "matrix.md").read_text()

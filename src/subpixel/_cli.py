@@ -26,6 +26,7 @@ __all__ = [
     "check_writable_file",
     "choose",
     "install_hint",
+    "load_text",
     "run_guarded",
 ]
 
@@ -71,6 +72,11 @@ def choose(
         msg = f"{option}: unknown {names}; choose from {', '.join(shown or known)} or all"
         raise UsageError(msg)
     return list(dict.fromkeys(chosen))
+
+
+def load_text(load: Sequence[float] | None) -> str:
+    """Return the load average as ``3.73, 2.10, 1.50`` (1, 5 and 15 minutes), or ``unknown``."""
+    return ", ".join(f"{value:.2f}" for value in load) if load else "unknown"
 
 
 def install_hint(module: str) -> str:

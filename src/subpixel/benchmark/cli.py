@@ -25,6 +25,7 @@ from subpixel._cli import (
     UsageError,
     check_writable_file,
     choose,
+    load_text,
     run_guarded,
 )
 from subpixel._commands import BENCH, BenchNames, bench_parser
@@ -210,7 +211,7 @@ def _environment() -> dict[str, Any]:
     for module in ("torch", "jax", "einops", "numba"):
         if _cases.installed(module):
             versions[module] = __import__(module).__version__
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    load = [round(value, 2) for value in os.getloadavg()] if hasattr(os, "getloadavg") else None
     return {
         "machine": platform.platform(),
         "processor": platform.processor(),
@@ -288,7 +289,7 @@ def _main(argv: list[str] | None) -> int:
         sys.stdout.write("\n")
     elif not args.quiet:
         print("\n".join(summary))
-    final = f"bench: {len(todo)} cases in {elapsed:.0f} s, load average {env['loadavg_at_start']}"
+    final = f"bench: {len(todo)} cases in {elapsed:.0f} s, load average {load_text(env['loadavg_at_start'])}"
     final += f"; wrote {' and '.join(written)}" if written else "; --json PATH keeps every sample"
     print(final, file=sys.stdout if args.format == "summary" else sys.stderr)
     return 0

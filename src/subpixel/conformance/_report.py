@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from subpixel._cli import load_text
 from subpixel.conformance._cases import all_cases
 from subpixel.conformance._coverage import RouteCoverage
 from subpixel.conformance._results import FAILED, NOT_RUN, Matrix
@@ -102,7 +103,7 @@ def to_markdown(matrix: Matrix) -> str:
         f"{h['cases_per_dtype']} cases per dtype; {h['seconds']} s"
         + (f" ({h['jobs']} worker processes)" if h.get("jobs", 1) > 1 else ""),
         f"- Python {h['python']} on {h['platform']}; CPU: {h['cpu']} ({h['cpu_count']} logical cores); "
-        f"load average {' / '.join(str(v) for v in h.get('load_average', []))}; "
+        f"load average {load_text(h.get('load_average'))}; "
         f"profile {h.get('profile', 'default')}",
         "- devices: " + (", ".join(f"{k} = {v}" for k, v in h["devices"].items()) or "none"),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in h["versions"].items()),
