@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -49,49 +48,25 @@ import numpy as np
 
 from subpixel import _routes, _threads
 from subpixel._fast import _compiled
+from subpixel._limits import (
+    BLOCK_BYTES,
+    COMPILED_BLOCK_BYTES,
+    JOIN_LANES,
+    LANE_BYTES,
+    MAX_TAIL,
+    MIN_ROW,
+    PARALLEL_BYTES,
+    SPLIT_LANES,
+    routes,
+)
 
 __all__ = ["BLOCK_BYTES", "LANE_BYTES", "PARALLEL_BYTES", "ROUTES", "copy_into", "unreachable_routes"]
-
-#: Destination bytes per block: a quarter of this machine's 1 MiB L2 per core leaves room for
-#: the source rows and for the other thread's block when both cores share a cache.
-BLOCK_BYTES = 256 * 1024
-
-#: Copies of at least this many bytes are split over the worker threads.
-PARALLEL_BYTES = 8 * 1024 * 1024
-
-#: Destination bytes per block of the compiled kernels (they need no cache blocking: each row
-#: streams; blocks only split the work over the threads).
-COMPILED_BLOCK_BYTES = 1024 * 1024
-
-#: Longest run of trailing destination elements copied slice by slice.
-MAX_TAIL = 64
-
-#: Shortest source-contiguous row worth a slice of its own.
-MIN_ROW = 8
-
-#: Widths (bytes) of the unsigned integers that the lanes kernels join and split.
-LANE_BYTES = (2, 4, 8) if sys.byteorder == "little" else ()
-
-#: ``(element bytes, lanes)`` that the lanes kernels take, per direction; the others (4 lanes,
-#: 4-byte elements, and 2-byte elements when joining) measured as fast or faster with the
-#: plain or blocked copy.
-SPLIT_LANES = frozenset({(1, 2), (2, 2)})
-JOIN_LANES = frozenset({(1, 2)})
 
 Blocks = list[tuple[Any, ...]]
 
 #: The compiled routes (numba installed): the copy engine's other routes are in
 #: :data:`subpixel._fast.numpy.ROUTES`.
-ROUTES: dict[str, str] = {
-    "numpy:compiled-join": (
-        "shuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop joins "
-        "contiguous source rows into groups (numba installed)"
-    ),
-    "numpy:compiled-split": (
-        "unshuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop deals "
-        "contiguous source rows out to the destination rows (numba installed)"
-    ),
-}
+ROUTES = {name: text for name, text in routes("numpy").items() if name.startswith("numpy:compiled-")}
 
 
 def unreachable_routes() -> dict[str, str]:

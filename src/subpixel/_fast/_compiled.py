@@ -34,14 +34,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from subpixel._limits import COMPILED_ITEM_SIZES, COMPILED_LANES
+
 __all__ = ["AVAILABLE", "LANES", "kernel", "reason_unavailable"]
 
-#: Lane counts (the innermost factor) with a kernel of their own; other copies keep the NumPy
-#: engine (larger innermost factors are rare, and each lane count is one more compile).
-LANES = (2, 3, 4, 5, 6, 7, 8)
+#: Lane counts (the innermost factor) with a kernel of their own.
+LANES = COMPILED_LANES
 
 #: Element sizes (bytes) the kernels move, as unsigned integers of that size.
-ITEM_SIZES = (1, 2, 4, 8)
+ITEM_SIZES = COMPILED_ITEM_SIZES
 
 
 def _installed(name: str) -> bool:

@@ -17,14 +17,16 @@ import array_api_compat
 import numpy as np
 
 from subpixel import _routes, _threads
-from subpixel._fast import Runner
-from subpixel._fast._blocked import (
+from subpixel._fast import Runner, _blocked
+from subpixel._fast._blocked import copy_into
+from subpixel._limits import (
     BLOCK_BYTES,
     JOIN_LANES,
     LANE_BYTES,
+    NUMPY_SMALL_BYTES,
     PARALLEL_BYTES,
     SPLIT_LANES,
-    copy_into,
+    routes,
 )
 from subpixel._plan import ShufflePlan
 from subpixel._shuffle import apply_plan
@@ -44,22 +46,11 @@ __all__ = [
 ]
 
 #: Below this many bytes the plain reshape/transpose/copy is fastest (no planning overhead).
-SMALL_BYTES = 64 * 1024
+SMALL_BYTES = NUMPY_SMALL_BYTES
 
-#: Every route of the NumPy path. The torch CPU path runs the same copy engine through
-#: :func:`shuffle_large` but records only its own route.
-ROUTES: dict[str, str] = {
-    "numpy:small": f"under {SMALL_BYTES} bytes: NumPy's reshape, transpose and copy",
-    "numpy:plain-copy": "no slicing needed: one np.copyto of the permuted view, on the calling thread",
-    "numpy:blocked": "cache-blocked slice copies, one per index of the short trailing axes",
-    "numpy:lanes-split": "unshuffle of 1- or 2-byte elements by 2: wide integers split with shifts",
-    "numpy:lanes-join": "shuffle of 1-byte elements by 2: lanes joined into wide integers by shifts",
-    "numpy:threaded": (
-        "beside one of the copy engine's routes: its blocks split over the thread pool "
-        f"(from {PARALLEL_BYTES} bytes, main thread only)"
-    ),
-    "numpy:array-api": "subclasses (masked arrays, matrices) and object arrays: the Array-API path",
-}
+#: Every route of the NumPy path, the copy engine's among them. The torch CPU path runs the same
+#: copy engine through :func:`shuffle_large` but records only its own route.
+ROUTES = routes("numpy")
 
 
 def unreachable_routes() -> dict[str, str]:
@@ -69,9 +60,10 @@ def unreachable_routes() -> dict[str, str]:
     -------
     dict of str to str
         ``"numpy:threaded"`` when :func:`subpixel.get_num_threads` is 1; the lanes kernels on a
-        big-endian machine.
+        big-endian machine; the copy engine's compiled or lanes routes (see
+        :func:`subpixel._fast._blocked.unreachable_routes`).
     """
-    missing = {}
+    missing = _blocked.unreachable_routes()
     if _threads.get_num_threads() == 1:
         missing["numpy:threaded"] = "one copy thread allowed (subpixel.get_num_threads() == 1)"
     if not LANE_BYTES:

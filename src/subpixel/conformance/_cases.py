@@ -6,7 +6,6 @@ is given in. Its id (``family/name``) is stable: golden vectors and reproducers 
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
 import importlib.util
@@ -14,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from subpixel import _limits
 
 __all__ = ["FAMILIES", "Case", "Family", "all_cases", "cases_by_id", "documented_shape", "runs_compiled"]
 
@@ -408,12 +409,18 @@ def _turn(case_id: str) -> int:
     return _turns().get(case_id, 0)
 
 
+def clear_cache() -> None:
+    """Forget the cases built so far (they follow :mod:`subpixel._limits` when built again)."""
+    _all_cases.cache_clear()
+    _turns.cache_clear()
+
+
 def cases_by_id() -> dict[str, Case]:
     """Return every case of every profile by its id."""
     return {case.id: case for case in all_cases(profile="slow")}
 
 
-# -- sizes: the thresholds of the fast paths, read from their source ---------------------------
+# -- sizes: the thresholds of the fast paths, from subpixel._limits ------------------------------
 
 #: Dtypes that stand for each element size, cycled so that several dtypes of a size take part.
 SIZE_CLASSES: dict[int, tuple[str, ...]] = {
@@ -448,56 +455,6 @@ def installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):  # a parent package is missing, or the module is blocked
         return False
-
-
-def assigned(module: str, name: str) -> ast.expr:
-    """Return the expression assigned to the module-level ``name`` in the source of ``module``.
-
-    The module is read, never imported (``subpixel._fast.torch`` imports torch, and importing
-    ``subpixel.keras`` fixes Keras's backend for the process).
-    """
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
-        msg = f"assigned: module {module!r} not found"
-        raise ValueError(msg)
-    with open(spec.origin, encoding="utf-8") as handle:
-        tree = ast.parse(handle.read())
-    for node in tree.body:
-        target: ast.expr
-        if isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        else:
-            continue
-        if isinstance(target, ast.Name) and target.id == name:
-            return value
-    msg = f"assigned: {module} has no constant {name!r}"
-    raise ValueError(msg)
-
-
-@functools.lru_cache(maxsize=32)
-def constant(module: str, name: str) -> int:
-    """Read the integer constant ``name`` from the source of ``module`` without importing it.
-
-    The size cases follow the fast paths' thresholds when they move; reading the source keeps
-    listing the cases free of framework imports.
-    """
-    return _evaluate(assigned(module, name))
-
-
-def _evaluate(node: ast.expr) -> int:
-    """Evaluate integer arithmetic of literals (``64 * 1024``, ``1 << 20``)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, int):
-        return int(node.value)
-    if isinstance(node, ast.BinOp):
-        a, b = _evaluate(node.left), _evaluate(node.right)
-        ops = {ast.Mult: a * b, ast.Add: a + b, ast.Sub: a - b, ast.LShift: a << b, ast.Pow: a**b}
-        for kind, value in ops.items():
-            if isinstance(node.op, kind):
-                return int(value)
-    msg = f"constant: not integer arithmetic of literals: {ast.dump(node)}"
-    raise ValueError(msg)
 
 
 def _near_shape(
@@ -573,12 +530,12 @@ def _bytes_threshold(threshold: int) -> dict[int, int]:
 
 
 def _size_cases() -> list[Case]:
-    numpy_small = constant("subpixel._fast.numpy", "SMALL_BYTES")
-    block = constant("subpixel._fast._blocked", "BLOCK_BYTES")
-    parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
-    torch_small = constant("subpixel._fast.torch", "SMALL_BYTES")
-    torch_elements = constant("subpixel._fast.torch", "SMALL_ELEMENTS")
-    torch_kernel = constant("subpixel._fast.torch", "KERNEL_ELEMENTS")
+    numpy_small = _limits.NUMPY_SMALL_BYTES
+    block = _limits.BLOCK_BYTES
+    parallel = _limits.PARALLEL_BYTES
+    torch_small = _limits.TORCH_SMALL_BYTES
+    torch_elements = _limits.TORCH_SMALL_ELEMENTS
+    torch_kernel = _limits.TORCH_KERNEL_ELEMENTS
     cases: list[Case] = []
     for backend, small in (("numpy", numpy_small), ("torch", torch_small)):
         cases += _threshold_cases(backend, "SMALL_BYTES", _bytes_threshold(small), below=True, above=True)
@@ -808,9 +765,9 @@ def _sharded_cases() -> list[Case]:
 
 def _autodiff_cases() -> list[Case]:
     """Gradients and tangents on torch, JAX, TensorFlow and Keras rows, at every torch size route."""
-    torch_small = constant("subpixel._fast.torch", "SMALL_BYTES")
-    torch_elements = constant("subpixel._fast.torch", "SMALL_ELEMENTS")
-    parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
+    torch_small = _limits.TORCH_SMALL_BYTES
+    torch_elements = _limits.TORCH_SMALL_ELEMENTS
+    parallel = _limits.PARALLEL_BYTES
     cases: list[Case] = []
     n = 0
     for label, threshold, in_bytes, sides in (
