@@ -10,10 +10,10 @@ Routes, chosen per call from the plan and the input (never by timing):
   unshuffle returns the input's shape there); uint16, uint32 and uint64, which PyTorch's op does
   not implement, go through it as a view of the signed integer of the same size.
 * ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_ELEMENTS`
-  elements or more are copied by the cache-blocked NumPy engine through zero-copy NumPy views
-  of the same bytes, seen as integers of the element size (so every dtype of 1, 2, 4 or 8
-  bytes copies bit for bit), into a result whose pages are advised huge
-  (:mod:`subpixel._fast._pages`). NumPy is imported only when the first such tensor arrives.
+  elements or more are copied by the copy engine of :mod:`subpixel._copy` through zero-copy
+  NumPy views of the same bytes, seen as integers of the element size (so every dtype of 1, 2,
+  4 or 8 bytes copies bit for bit), into a result whose pages are advised huge
+  (:mod:`subpixel._copy._pages`). NumPy is imported only when the first such tensor arrives.
 * ``torch:numpy-free``: the same tensors, from :data:`SMALL_BYTES`, where NumPy is not
   installed: the three tensor methods, which measured faster than PyTorch's own op on every
   large case tried.
@@ -44,8 +44,8 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 
 from subpixel import _routes
+from subpixel._copy._pages import advise_huge_pages
 from subpixel._fast import Runner
-from subpixel._fast._pages import advise_huge_pages
 from subpixel._fast._torch_plain import apply_plain, channels_last_result
 from subpixel._limits import (
     TORCH_KERNEL_ELEMENTS,
@@ -132,7 +132,7 @@ def _kernel_takes(x: Any) -> bool:
 
 def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes with the NumPy engine, into a new tensor."""
-    from subpixel._fast.numpy import shuffle_large  # NumPy loads with the first large tensor
+    from subpixel._copy._blocked import shuffle_large  # NumPy loads with the first large tensor
 
     fmt = torch.channels_last if channels_last_result(x, plan) else torch.contiguous_format
     out = torch.empty(plan.collapse_shape, dtype=x.dtype, memory_format=fmt)

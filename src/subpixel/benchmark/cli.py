@@ -30,7 +30,7 @@ from subpixel._cli import (
     choose,
     run_guarded,
 )
-from subpixel._fast import _compiled
+from subpixel._copy import _compiled
 from subpixel.benchmark import _cases, _memory, _report, _timing
 
 __all__ = ["main"]

@@ -30,11 +30,15 @@ only moved, never interpreted, so every dtype of the element size copies bit for
 orders take the plain or blocked copy). :data:`SPLIT_LANES` and :data:`JOIN_LANES` list the
 ``(element bytes, L)`` pairs where the kernels measured faster than the slice copies.
 
+Copies whose views have the join or split form go to the compiled kernels of
+:mod:`subpixel._copy._compiled` instead, where numba is installed.
+
 Routes recorded (see :mod:`subpixel._routes`) when the caller names its backend (the NumPy
-fast path does; the torch path records its own route instead): ``numpy:plain-copy`` (one
-``np.copyto``: the view needs no blocking), ``numpy:blocked``, ``numpy:lanes-split`` and
-``numpy:lanes-join`` (the kernels), and ``numpy:threaded`` beside a kernel's tag when its
-blocks were split over the pool.
+fast path does; the torch path records its own route instead), as declared in
+:data:`subpixel._limits.ENGINE_ROUTES`: ``numpy:plain-copy`` (one ``np.copyto``: the view needs
+no blocking), ``numpy:blocked``, ``numpy:lanes-split`` and ``numpy:lanes-join`` (the kernels),
+``numpy:compiled-join`` and ``numpy:compiled-split``, and ``numpy:threaded`` beside a kernel's
+tag when its blocks were split over the pool.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from subpixel import _routes, _threads
-from subpixel._fast import _compiled
+from subpixel._copy import _compiled
 from subpixel._limits import (
     BLOCK_BYTES,
     COMPILED_BLOCK_BYTES,
@@ -57,32 +61,12 @@ from subpixel._limits import (
     MIN_ROW,
     PARALLEL_BYTES,
     SPLIT_LANES,
-    routes,
 )
+from subpixel._plan import ShufflePlan
 
-__all__ = ["BLOCK_BYTES", "LANE_BYTES", "PARALLEL_BYTES", "ROUTES", "copy_into", "unreachable_routes"]
+__all__ = ["copy_into", "shuffle_large"]
 
 Blocks = list[tuple[Any, ...]]
-
-#: The compiled routes (numba installed): the copy engine's other routes are in
-#: :data:`subpixel._fast.numpy.ROUTES`.
-ROUTES = {name: text for name, text in routes("numpy").items() if name.startswith("numpy:compiled-")}
-
-
-def unreachable_routes() -> dict[str, str]:
-    """Return the copy-engine routes this process cannot take, each with the reason.
-
-    Returns
-    -------
-    dict of str to str
-        The compiled routes when numba is missing or failed to load; the lanes kernels when the
-        compiled kernels take every copy they would take.
-    """
-    reason = _compiled.reason_unavailable()
-    if reason is not None:
-        return dict.fromkeys(ROUTES, f"not reachable here: {reason}")
-    why = "not reachable here: numba is installed (the compiled kernels or the slice copies take these)"
-    return {"numpy:lanes-split": why, "numpy:lanes-join": why}
 
 
 def _simplify(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> tuple[Any, Any]:
@@ -166,6 +150,30 @@ def _split_axis(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], minimum: i
 
 def _unsigned(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return a.view(np.dtype(f"u{a.itemsize}"))
+
+
+def shuffle_large(
+    x: np.ndarray[Any, Any],
+    plan: ShufflePlan,
+    out: np.ndarray[Any, Any] | None = None,
+    *,
+    backend: str | None = None,
+) -> Any:
+    """Apply ``plan`` to ``x`` with the cache-blocked copy, into ``out`` or a new array.
+
+    ``out`` (shape ``plan.collapse_shape``, any strides, not overlapping ``x``) lets the torch
+    fast path write a channels-last result. ``backend`` names the routes the copy engine
+    records (``"numpy"`` from the NumPy fast path; nothing is recorded without it).
+    """
+    src = x.reshape(plan.expand_shape).transpose(plan.axes)
+    if out is None:
+        out = np.empty(plan.collapse_shape, dtype=x.dtype)
+    dst = out.reshape(src.shape)
+    if dst.size and not np.may_share_memory(dst, out):  # pragma: no cover - splitting axes is a view
+        msg = "internal error: reshaping the result copied it"
+        raise RuntimeError(msg)
+    copy_into(dst, src, backend=backend)
+    return out
 
 
 def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backend: str | None = None) -> None:

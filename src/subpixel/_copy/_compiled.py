@@ -1,7 +1,7 @@
 """Compiled interleave kernels for the copy engine, built with numba when it is installed.
 
 Two copies make up almost every channels-first shuffle once the copy engine has merged and
-sorted the axes (see :mod:`subpixel._fast._blocked`):
+sorted the axes (see :mod:`subpixel._copy._blocked`):
 
 * **join** (shuffles): each destination row holds ``width`` groups of ``L`` adjacent elements;
   lane ``k`` of the groups is one contiguous source row. ``dst[w * L + k] = src_k[w]``.
