@@ -29,22 +29,31 @@ from typing import Any
 import numpy as np
 
 import subpixel
-from subpixel._fast import _compiled
+from subpixel._copy import _compiled
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 2**20
 H = W = 256
 
 
+#: Where the copy engine lived: ``src/subpixel/_copy/`` now, ``src/subpixel/_fast/`` before.
+ENGINE_FILES = ("src/subpixel/_copy/_blocked.py", "src/subpixel/_fast/_blocked.py")
+
+
 def _engine_at(revision: str) -> Any:
-    """The ``copy_into`` of ``src/subpixel/_fast/_blocked.py`` at ``revision``."""
-    text = subprocess.run(
-        ["git", "show", f"{revision}:src/subpixel/_fast/_blocked.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    """The ``copy_into`` of the copy engine's ``_blocked.py`` at ``revision``."""
+    for name in ENGINE_FILES:
+        shown = subprocess.run(
+            ["git", "show", f"{revision}:{name}"], cwd=ROOT, capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            text = shown.stdout
+            break
+    else:
+        msg = f"--before: {revision} has none of {', '.join(ENGINE_FILES)}"
+        raise SystemExit(msg)
+    # An engine from before the move imports its kernels from where they were.
+    text = text.replace("from subpixel._fast import _compiled", "from subpixel._copy import _compiled")
     folder = Path(tempfile.mkdtemp())
     path = folder / "before_blocked.py"
     path.write_text(text)

@@ -2,13 +2,14 @@
 
 Samples mutants (one small change each: a comparison, an arithmetic operator, a boolean
 operator, an integer constant, a negated condition, a dropped ``not``) over ``_plan.py``,
-``_shuffle.py`` and every ``_fast/*.py`` there is, leaving out performance constants
-(module-level upper-case assignments: block sizes, thresholds) and docstrings. Each mutant is
-written into a copy of the package and checked by a reduced matrix restricted to the rows that
-can reach the mutated file (a fast path's own backend; the backends of the fast paths that
-import a helper module; every backend for ``_plan.py`` and ``_shuffle.py``), which still takes
-every route of those rows (route coverage enforced). A mutant is *killed* when the matrix fails
-(or crashes, or times out) and *survives* when it passes.
+``_shuffle.py`` and every ``_fast/*.py`` and ``_copy/*.py`` there is, leaving out performance
+constants (module-level upper-case assignments: block sizes, thresholds) and docstrings. Each
+mutant is written into a copy of the package and checked by a reduced matrix restricted to the
+rows that can reach the mutated file (a fast path's own backend; the backends of the fast paths
+that import a helper module or the copy engine; every backend for ``_plan.py`` and
+``_shuffle.py``), which still takes every route of those rows (route coverage enforced). A
+mutant is *killed* when the matrix fails (or crashes, or times out) and *survives* when it
+passes.
 
 To fit about 150 mutants in half an hour on two cores:
 
@@ -48,7 +49,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "subpixel"
-TARGETS = ("_plan.py", "_shuffle.py", "_fast")
+TARGETS = ("_plan.py", "_shuffle.py", "_fast", "_copy")
+#: The copy engine's package: its files are reached through the fast paths that import it.
+ENGINE = "_copy"
 NOTES = Path(__file__).with_name("mutation-survivors.json")
 
 #: The rows that check a fast path, by the backend it serves.
@@ -62,7 +65,7 @@ ROWS = {
 #: Rows for the core (``_plan.py``, ``_shuffle.py``) and for a file nothing maps to.
 ALL_ROWS = ("numpy", "array_api_strict", "torch", "jax", "dask", "tensorflow", "tensorflow.function")
 #: Files that run only when an optional library is installed (the compiled kernels need numba).
-OPTIONAL = {"_fast/_compiled.py": "numba"}
+OPTIONAL = {"_copy/_compiled.py": "numba"}
 #: Frameworks imported before the first fork (imported, never run: no thread pool starts).
 PRELOAD = ("numpy", "array_api_strict", "array_api_compat.numpy", "ml_dtypes", "torch", "jax", "dask.array")
 SMALL_FAMILIES = ("factors", "unshuffle", "ndim", "zero_size", "layouts", "channels_last", "dcr", "nd_tuple")
@@ -102,7 +105,7 @@ class Mutant:
 
 
 def target_files() -> list[str]:
-    """The files mutated, relative to the package: the core and whatever ``_fast/*.py`` exist.
+    """The files mutated, relative to the package: the core, ``_fast/*.py`` and ``_copy/*.py``.
 
     A file that runs only with an optional library (see :data:`OPTIONAL`) is left out where the
     library is not installed: none of its code could run, so each mutant would survive.
@@ -116,27 +119,38 @@ def target_files() -> list[str]:
 
 
 def _fast_imports(path: Path) -> set[str]:
-    """The ``subpixel._fast`` modules that ``path`` imports (at the top or inside a function)."""
+    """The ``subpixel._fast`` modules that ``path`` imports (at the top or inside a function).
+
+    An import of the copy engine (``subpixel._copy`` or any module of it) counts as :data:`ENGINE`.
+    """
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module == "subpixel._fast":
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("subpixel._fast."):
-            found.add((node.module or "").split(".")[2])
+        if isinstance(node, ast.ImportFrom):
+            names = [f"{node.module or ''}.{alias.name}" for alias in node.names]
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[2] for a in node.names if a.name.startswith("subpixel._fast."))
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[:2] == ["subpixel", "_fast"] and len(parts) > 2:
+                found.add(parts[2])
+            elif parts[:2] == ["subpixel", ENGINE]:
+                found.add(ENGINE)
     return found
 
 
 def rows_for(relative: str, seen: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """The matrix rows that can reach ``relative``.
 
-    A fast path's own rows, and the rows of every fast path that imports it (the torch path
-    copies large tensors with the NumPy engine); every row for the core, or for a file no
-    fast path imports.
+    A fast path's own rows, and the rows of every fast path that imports it; for a file of the
+    copy engine, the rows of every fast path that imports the engine (NumPy and torch); every
+    row for the core, or for a file no fast path imports.
     """
     stem = Path(relative).stem
-    if not relative.startswith("_fast/"):
+    if relative.startswith(f"{ENGINE}/"):
+        stem = ENGINE
+    elif not relative.startswith("_fast/"):
         return ALL_ROWS
     found = list(ROWS.get(stem, ()))
     for other in sorted((PACKAGE / "_fast").glob("*.py")):
@@ -502,7 +516,7 @@ def _write(
         "# Mutation score of the conformance matrix",
         "",
         f"{len(results)} of {sample} sampled mutants run (from {pool} mutation points in `_plan.py`, "
-        f"`_shuffle.py` and `_fast/`, performance constants excluded); **{killed} killed, "
+        f"`_shuffle.py`, `_fast/` and `_copy/`, performance constants excluded); **{killed} killed, "
         f"{len(results) - killed} survived: score {killed / max(1, len(results)):.0%}**.",
         "",
         f"- `python conformance/mutate.py` (`nox -s mutation`); {seconds / 60:.1f} minutes on "

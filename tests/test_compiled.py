@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import subpixel
-from subpixel import _routes
-from subpixel._fast import _blocked, _compiled
+from subpixel import _copy, _limits, _routes
+from subpixel._copy import _blocked, _compiled
 from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
 from tests.reference import call
@@ -29,6 +29,9 @@ from tests.values import same_bits, special_array
 NEEDS = ()
 
 needs_numba = pytest.mark.needs("numba")
+
+#: The copy engine's compiled routes, as the NumPy path records them.
+COMPILED_ROUTES = {"numpy:compiled-join", "numpy:compiled-split"}
 
 
 def _input(
@@ -85,7 +88,7 @@ def test_every_lane_count_and_short_rows(lanes: int, width: int) -> None:
 def test_many_outer_axes_and_threads() -> None:
     """A 3-d shuffle (more than three outer axes: the leading ones loop in Python), threaded."""
     x = special_array((3, 2 * 8 * 4, 10, 20, 64), "float32", seed=13)
-    assert x.nbytes >= _blocked.PARALLEL_BYTES
+    assert x.nbytes >= _limits.PARALLEL_BYTES
     previous = subpixel.get_num_threads()
     subpixel.set_num_threads(2)
     try:
@@ -116,7 +119,7 @@ def test_odd_views_and_strided_destination() -> None:
             channels_last = np.empty((n, h, w, c), source.dtype).transpose(0, 3, 1, 2)
             for out in (None, channels_last):
                 with _routes.counting() as counter:
-                    result = fast_numpy.shuffle_large(source, plan, out, backend="numpy")
+                    result = _blocked.shuffle_large(source, plan, out, backend="numpy")
                 assert same_bits(np.ascontiguousarray(result), expected)
                 taken = any(route.startswith("numpy:compiled") for route in counter)
                 # A channels-last destination has the channels innermost: no join or split there.
@@ -126,8 +129,8 @@ def test_odd_views_and_strided_destination() -> None:
 def test_without_numba_the_numpy_engine_copies(monkeypatch: pytest.MonkeyPatch) -> None:
     """With numba absent the compiled routes are not reachable, and the lanes kernels are."""
     monkeypatch.setattr(_compiled, "AVAILABLE", False)
-    missing = _blocked.unreachable_routes()
-    assert set(missing) == set(_blocked.ROUTES)
+    missing = {k: v for k, v in _copy.unreachable_routes("numpy").items() if k != "numpy:threaded"}
+    assert set(missing) == COMPILED_ROUTES
     assert all(reason.startswith("not reachable here: numba is not installed") for reason in missing.values())
     x = _input(2, True, False, "uint8")
     with _routes.counting() as counter:
@@ -138,7 +141,7 @@ def test_without_numba_the_numpy_engine_copies(monkeypatch: pytest.MonkeyPatch) 
 
 @needs_numba
 def test_with_numba_the_lanes_kernels_are_not_reachable() -> None:
-    missing = _blocked.unreachable_routes()
+    missing = {k: v for k, v in _copy.unreachable_routes("numpy").items() if k != "numpy:threaded"}
     assert set(missing) == {"numpy:lanes-split", "numpy:lanes-join"}
     assert all("numba is installed" in reason for reason in missing.values())
 
@@ -161,7 +164,7 @@ def test_a_numba_that_fails_to_load_leaves_the_numpy_engine(monkeypatch: pytest.
     assert same_bits(y, reference(x, 3, False, False, "CRD"))
     assert not any(route.startswith("numpy:compiled") for route in counter), dict(counter)
     assert _compiled.reason_unavailable() == "numba failed to load: ImportError: no LLVM here"
-    assert set(_blocked.unreachable_routes()) == set(_blocked.ROUTES)
+    assert set(_copy.unreachable_routes("numpy")) >= COMPILED_ROUTES
 
 
 def test_importing_subpixel_imports_no_numba() -> None:
@@ -195,7 +198,7 @@ print(os.waitstatus_to_exitcode(status))
 
 def test_huge_page_advice_only_between_the_bounds() -> None:
     """Advice from MIN_BYTES up to MAX_BYTES (large results stalled on compaction), never outside."""
-    from subpixel._fast import _pages
+    from subpixel._copy import _pages
 
     buffer = np.empty(_pages.MIN_BYTES + 4 * 1024 * 1024, np.uint8)
     address = buffer.ctypes.data
@@ -214,4 +217,4 @@ def test_views_the_kernels_decline_skip_the_lanes_kernels() -> None:
     with _routes.counting() as counter:
         y = call(raw, 2, True, False, "CRD")
     assert same_bits(y, reference(base, 2, True, False, "CRD"))
-    assert not set(counter) & {*_blocked.ROUTES, "numpy:lanes-split", "numpy:lanes-join"}, dict(counter)
+    assert not set(counter) & {*COMPILED_ROUTES, "numpy:lanes-split", "numpy:lanes-join"}, dict(counter)

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import subpixel
-from subpixel import _routes
+from subpixel import _limits, _routes
 from subpixel._api import _runners
-from subpixel._fast import _blocked, _compiled
+from subpixel._copy import _blocked, _compiled
 from subpixel._fast import numpy as fast_numpy
 from subpixel._plan import shuffle_plan
 from subpixel._shuffle import apply_plan
@@ -207,7 +207,7 @@ def _threshold_shape(
 @pytest.mark.parametrize("dtype", LANE_DTYPES)
 @pytest.mark.parametrize(
     ("threshold", "step"),
-    [("SMALL_BYTES", -1), ("SMALL_BYTES", 1), ("PARALLEL_BYTES", -1), ("PARALLEL_BYTES", 1)],
+    [("NUMPY_SMALL_BYTES", -1), ("NUMPY_SMALL_BYTES", 1), ("PARALLEL_BYTES", -1), ("PARALLEL_BYTES", 1)],
     ids=["below-small", "above-small", "below-parallel", "above-parallel"],
 )
 def test_numpy_lanes_kernels_at_the_thresholds(
@@ -219,19 +219,19 @@ def test_numpy_lanes_kernels_at_the_thresholds(
     for inverse, channels_last, order in itertools.product((False, True), (False, True), ("CRD", "DCR")):
         if threshold == "PARALLEL_BYTES" and (channels_last or order == "DCR"):
             continue  # the large sizes cover the lanes layouts only (channels first)
-        shape = _threshold_shape(getattr(fast_numpy, threshold), itemsize, inverse, channels_last, step)
+        shape = _threshold_shape(getattr(_limits, threshold), itemsize, inverse, channels_last, step)
         x = special_array(shape, dtype, seed=7)
-        assert (x.nbytes >= getattr(fast_numpy, threshold)) == (step > 0)
+        assert (x.nbytes >= getattr(_limits, threshold)) == (step > 0)
         with _routes.counting() as counter:
             y = call(x, 2, inverse, channels_last, order)
         assert same_bits(y, reference(x, 2, inverse, channels_last, order)), (inverse, channels_last, order)
         if x.nbytes < fast_numpy.SMALL_BYTES:
             assert set(counter) == {"numpy:small"}
             continue
-        table = fast_numpy.SPLIT_LANES if inverse else fast_numpy.JOIN_LANES
+        table = _limits.SPLIT_LANES if inverse else _limits.JOIN_LANES
         if not channels_last and (itemsize, 2) in table:
             assert f"numpy:lanes-{'split' if inverse else 'join'}" in counter, dict(counter)
-        big = x.nbytes >= fast_numpy.PARALLEL_BYTES and subpixel.get_num_threads() > 1
+        big = x.nbytes >= _limits.PARALLEL_BYTES and subpixel.get_num_threads() > 1
         assert ("numpy:threaded" in counter) == (big and "numpy:plain-copy" not in counter), dict(counter)
 
 
@@ -273,10 +273,10 @@ def test_numpy_lanes_kernels_on_odd_views(monkeypatch: pytest.MonkeyPatch) -> No
             plan = shuffle_plan(x.shape if inverse else (2, 12, 48, 64), 2, inverse=inverse)
             source = x if inverse else x.reshape(2, 12, 48, 64)
             expected = reference(source, 2, inverse, False, "CRD")
-            assert same_bits(fast_numpy.shuffle_large(source, plan), expected)
+            assert same_bits(_blocked.shuffle_large(source, plan), expected)
             n, c, h, w = plan.collapse_shape
             channels_last = np.empty((n, h, w, c), source.dtype).transpose(0, 3, 1, 2)
-            fast_numpy.shuffle_large(source, plan, channels_last)
+            _blocked.shuffle_large(source, plan, channels_last)
             assert same_bits(np.ascontiguousarray(channels_last), expected)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from subpixel import pixel_shuffle, pixel_unshuffle
+from subpixel import _limits, pixel_shuffle, pixel_unshuffle
 from subpixel.conformance import (
     Implementation,
     Matrix,
@@ -24,15 +24,14 @@ from subpixel.conformance import (
     run_matrix,
     unregister_implementation,
 )
-from subpixel.conformance._cases import constant
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
 
 Call = Callable[[Any, Any, bool, bool, str], Any]
 
-SMALL_BYTES = constant("subpixel._fast.numpy", "SMALL_BYTES")
-PARALLEL_BYTES = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
+SMALL_BYTES = _limits.NUMPY_SMALL_BYTES
+PARALLEL_BYTES = _limits.PARALLEL_BYTES
 
 
 def library(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import subpixel._dispatch
-from subpixel import pixel_shuffle, pixel_unshuffle
+from subpixel import _limits, pixel_shuffle, pixel_unshuffle
 from subpixel.conformance import (
     Implementation,
     all_cases,
@@ -20,7 +20,7 @@ from subpixel.conformance import (
     to_markdown,
     unregister_implementation,
 )
-from subpixel.conformance._cases import SIZE_CLASSES, constant
+from subpixel.conformance._cases import SIZE_CLASSES
 from subpixel.conformance._coverage import known_routes
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -167,8 +167,8 @@ def test_size_family_is_a_covering_set() -> None:
 
 def test_size_cases_sit_at_the_thresholds() -> None:
     """'below' cases are under the threshold, 'above' ones at or over it (within a few percent)."""
-    small = constant("subpixel._fast.numpy", "SMALL_BYTES")
-    parallel = constant("subpixel._fast._blocked", "PARALLEL_BYTES")
+    small = _limits.NUMPY_SMALL_BYTES
+    parallel = _limits.PARALLEL_BYTES
     for case in all_cases():
         if case.family != "sizes" or case.backends != ("numpy",):
             continue

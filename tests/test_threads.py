@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 
 import subpixel
-from subpixel import _routes, _threads
-from subpixel._fast import _compiled
+from subpixel import _limits, _routes, _threads
+from subpixel._copy import _compiled
 from subpixel._fast import numpy as fast_numpy
 from tests.reference import reference
 
@@ -50,7 +50,7 @@ def _large() -> np.ndarray[Any, Any]:
     """A float32 input past the threaded copy's threshold whose shuffle takes the slice copies."""
     rng = np.random.default_rng(0)
     shape = (4, 64, 96, 96)
-    assert 4 * np.prod(shape) >= fast_numpy.PARALLEL_BYTES
+    assert 4 * np.prod(shape) >= _limits.PARALLEL_BYTES
     return rng.integers(0, 2**32, size=shape, dtype=np.uint32).view(np.float32)
 
 
@@ -105,10 +105,11 @@ def test_default_follows_cpu_affinity_and_one_cpu_means_no_pool() -> None:
         with _routes.counting() as counter:
             subpixel.pixel_shuffle(x, 2)
         names = [t.name for t in threading.enumerate() if t.name.startswith("subpixel")]
-        print(subpixel.get_num_threads(), sorted(counter), names, sorted(fast_numpy.unreachable_routes()))
+        missing = fast_numpy.unreachable_routes()
+        print(subpixel.get_num_threads(), sorted(counter), names, missing.get("numpy:threaded"))
     """
     out = _run_script(script, env={_threads.ENV_VAR: None}).stdout.strip()
-    assert out == f"1 [{ENGINE!r}] [] ['numpy:threaded']"
+    assert out == f"1 [{ENGINE!r}] [] one copy thread allowed (subpixel.get_num_threads() == 1)"
 
 
 def test_set_num_threads_validates_n() -> None:
@@ -174,8 +175,10 @@ def test_one_thread_runs_on_the_caller_and_removes_the_pool() -> None:
     _shuffle_routes(_large())
     subpixel.set_num_threads(1)
     assert _threads._pool is None
-    assert fast_numpy.unreachable_routes() == {
-        "numpy:threaded": "one copy thread allowed (subpixel.get_num_threads() == 1)"
+    missing = fast_numpy.unreachable_routes()
+    assert missing["numpy:threaded"] == "one copy thread allowed (subpixel.get_num_threads() == 1)"
+    assert {route for route in missing if "lanes" not in route and "compiled" not in route} == {
+        "numpy:threaded"
     }
     assert _shuffle_routes(_large()) == {ENGINE}
     assert _threads._pool is None
@@ -236,7 +239,7 @@ import json, sys, warnings
 import numpy as np
 import subpixel
 from subpixel import _routes
-from subpixel._fast import _compiled
+from subpixel._copy import _compiled
 
 ENGINE = "numpy:compiled-join" if _compiled.AVAILABLE else "numpy:blocked"
 

@@ -20,7 +20,7 @@ import torch.autograd.forward_ad as _forward_ad
 import torch.nn.functional as nnf
 
 import subpixel
-from subpixel import _routes
+from subpixel import _limits, _routes
 from subpixel._fast import torch as fast_torch
 from tests.reference import reference as index_formula
 from tests.values import assert_same_bits, special_array
@@ -35,10 +35,8 @@ func: Any = torch.func
 # PyTorch's first dual tensor scripts its forward-AD decompositions, which warns in torch 2.13.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
-#: The engine's threaded-copy threshold, read from the code so the sizes follow it.
-PARALLEL_BYTES = 8 * 1024 * 1024
-if fast_torch.HAS_NUMPY:
-    from subpixel._fast._blocked import PARALLEL_BYTES
+#: The engine's threaded-copy threshold, from the library's thresholds so the sizes follow it.
+PARALLEL_BYTES = _limits.PARALLEL_BYTES
 
 #: Input bytes of each size route (float32), from the thresholds in the code.
 SIZES = {

@@ -35,6 +35,7 @@ from subpixel._layers import (
     missing_framework,
     reject_input,
 )
+from subpixel._limits import routes
 from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
 
@@ -82,10 +83,7 @@ __all__ = ["ICNR", "PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 _DATA_FORMATS = ("channels_last", "channels_first")
 
 #: The routes of the layers (see :mod:`subpixel._routes`), recorded when a layer is called.
-ROUTES: dict[str, str] = {
-    "keras:ops": "keras.ops reshape, transpose, reshape with every size known when called",
-    "keras:ops-dynamic": "keras.ops with batch or spatial sizes read by keras.ops.shape when it runs",
-}
+ROUTES = routes("keras")
 
 
 def _data_format(data_format: object) -> str:

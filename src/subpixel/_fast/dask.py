@@ -39,6 +39,7 @@ from typing import Any
 
 from subpixel import _routes
 from subpixel._fast import Runner
+from subpixel._limits import routes
 from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 from subpixel._warnings import ChunkingWarning
@@ -46,11 +47,7 @@ from subpixel._warnings import ChunkingWarning
 __all__ = ["ROUTES", "SHUFFLES_CHUNKS", "aligned_chunks", "prepare"]
 
 #: The routes of this fast path (see :mod:`subpixel._routes`).
-ROUTES: dict[str, str] = {
-    "dask:one-chunk": "an input of one chunk: one task",
-    "dask:chunked": "several chunks that hold whole groups: one task per chunk, no rechunk",
-    "dask:rechunked": "chunks that split a group: rechunked once, then one task per chunk",
-}
+ROUTES = routes("dask")
 
 
 Chunks = tuple[tuple[int, ...], ...]

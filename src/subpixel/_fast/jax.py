@@ -16,16 +16,14 @@ import jax
 from subpixel import _routes
 from subpixel._fast import Runner
 from subpixel._fast.jax_sharding import apply_plan_sharded, explicit_spec
+from subpixel._limits import routes
 from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
 __all__ = ["ROUTES", "prepare", "unreachable_routes"]
 
 #: The routes of this fast path (see :mod:`subpixel._routes`).
-ROUTES: dict[str, str] = {
-    "jax:jit": "one jax.jit-compiled reshape, transpose, reshape per plan",
-    "jax:sharded": "an input sharded over explicit mesh axes: each reshape is told its sharding",
-}
+ROUTES = routes("jax")
 
 
 def unreachable_routes() -> dict[str, str]:

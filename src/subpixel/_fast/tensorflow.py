@@ -26,17 +26,14 @@ import tensorflow as tf
 
 from subpixel import _routes
 from subpixel._fast import Runner
+from subpixel._limits import routes
 from subpixel._plan import RunTimeSize, ShufflePlan, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
 from subpixel._validate import factor_text
 
 __all__ = ["ROUTES", "check_array", "prepare"]
 
-ROUTES: dict[str, str] = {
-    "tensorflow:eager": "eager tensor or variable: tf.reshape, tf.transpose, tf.reshape run eagerly",
-    "tensorflow:graph": "inside tf.function (plain or XLA) with every size known when tracing",
-    "tensorflow:graph-dynamic": "inside tf.function with batch or spatial sizes known only at run time",
-}
+ROUTES = routes("tensorflow")
 
 
 def _apply_static(x: Any, plan: ShufflePlan) -> Any:

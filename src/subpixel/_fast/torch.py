@@ -10,10 +10,10 @@ Routes, chosen per call from the plan and the input (never by timing):
   unshuffle returns the input's shape there); uint16, uint32 and uint64, which PyTorch's op does
   not implement, go through it as a view of the signed integer of the same size.
 * ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_ELEMENTS`
-  elements or more are copied by the cache-blocked NumPy engine through zero-copy NumPy views
-  of the same bytes, seen as integers of the element size (so every dtype of 1, 2, 4 or 8
-  bytes copies bit for bit), into a result whose pages are advised huge
-  (:mod:`subpixel._fast._pages`). NumPy is imported only when the first such tensor arrives.
+  elements or more are copied by the copy engine of :mod:`subpixel._copy` through zero-copy
+  NumPy views of the same bytes, seen as integers of the element size (so every dtype of 1, 2,
+  4 or 8 bytes copies bit for bit), into a result whose pages are advised huge
+  (:mod:`subpixel._copy._pages`). NumPy is imported only when the first such tensor arrives.
 * ``torch:numpy-free``: the same tensors, from :data:`SMALL_BYTES`, where NumPy is not
   installed: the three tensor methods, which measured faster than PyTorch's own op on every
   large case tried.
@@ -44,9 +44,16 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 
 from subpixel import _routes
+from subpixel._copy._pages import advise_huge_pages
 from subpixel._fast import Runner
-from subpixel._fast._pages import advise_huge_pages
 from subpixel._fast._torch_plain import apply_plain, channels_last_result
+from subpixel._limits import (
+    TORCH_KERNEL_ELEMENTS,
+    TORCH_METHODS_FIRST,
+    TORCH_SMALL_BYTES,
+    TORCH_SMALL_ELEMENTS,
+    routes,
+)
 from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
@@ -70,48 +77,22 @@ def _installed(name: str) -> bool:
         return False
 
 
-#: Below this many bytes a tensor takes PyTorch's own op or the three tensor methods.
-SMALL_BYTES = 64 * 1024
-#: From this many elements (and :data:`SMALL_BYTES`) the NumPy engine copies; below it the three
-#: tensor methods or PyTorch's op do, inside the autograd Function when it records. The engine
-#: costs about 40 us per call before it copies a byte (a result, two NumPy views, the copy's
-#: set-up); measured here against PyTorch's op (load 1.8, factors 2 and 4, both directions) it
-#: caught up at about 64 Ki elements for every element size: 64 KiB of uint8, 128 KiB of
-#: int16, 256 KiB of float32 and 512 KiB of float64, where PyTorch's op was still 1.2x to 1.5x
-#: faster than the engine at half those sizes for 4- and 8-byte elements.
-KERNEL_ELEMENTS = 64 * 1024
-#: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
-#: dispatcher call; the cheaper test than bytes on the tiny-input path).
-SMALL_ELEMENTS = 16 * 1024
+#: The thresholds of this path (see :mod:`subpixel._limits`): below SMALL_BYTES a tensor takes
+#: PyTorch's op or the three tensor methods; the copy engine copies from KERNEL_ELEMENTS; a
+#: tensor whose plan is PyTorch's own op takes that op below SMALL_ELEMENTS.
+SMALL_BYTES = TORCH_SMALL_BYTES
+KERNEL_ELEMENTS = TORCH_KERNEL_ELEMENTS
+SMALL_ELEMENTS = TORCH_SMALL_ELEMENTS
 #: Whether NumPy is installed: large CPU tensors take the NumPy engine, else the NumPy-free
 #: route. Decided once, when this module is imported, without importing NumPy.
 HAS_NUMPY = _installed("numpy")
 
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
-#: copy from :data:`SMALL_ELEMENTS` to :data:`KERNEL_ELEMENTS` elements. Measured at 64 KiB:
-#: PyTorch's op took 213 to 241 us on uint8 where the methods took 65 to 135 us, and 61 to
-#: 64 us on an int16 unshuffle against 47 to 49 us; on an int16 shuffle (57 to 63 us against
-#: 78 to 82 us) and on 4- and 8-byte elements the op was the faster.
-METHODS_FIRST = frozenset({(1, False), (1, True), (2, True)})
+#: copy from SMALL_ELEMENTS to KERNEL_ELEMENTS elements.
+METHODS_FIRST = TORCH_METHODS_FIRST
 
 #: Every route of this module, by the tag it records (see :mod:`subpixel._routes`).
-ROUTES: dict[str, str] = {
-    "torch:native": (
-        "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_ELEMENTS but for "
-        "METHODS_FIRST): torch.pixel_shuffle/pixel_unshuffle"
-    ),
-    "torch:plain": (
-        "the three tensor methods: inputs below KERNEL_ELEMENTS, other devices, subclasses, functorch "
-        "transforms, 16-byte and quantized elements"
-    ),
-    "torch:kernel": "CPU tensor from KERNEL_ELEMENTS: the NumPy engine over views of the same bytes",
-    "torch:kernel-autograd": (
-        "CPU tensor from SMALL_BYTES while autograd records or a dual level is open: the copy "
-        "(its own tag) inside an autograd Function whose backward is the inverse shuffle"
-    ),
-    "torch:kernel-forward-ad": "the autograd Function's jvp: shuffles a forward-mode tangent",
-    "torch:numpy-free": "CPU tensor from SMALL_BYTES, NumPy not installed: the three tensor methods",
-}
+ROUTES = routes("torch")
 
 _AS_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 _Tensor = torch.Tensor
@@ -151,7 +132,7 @@ def _kernel_takes(x: Any) -> bool:
 
 def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes with the NumPy engine, into a new tensor."""
-    from subpixel._fast.numpy import shuffle_large  # NumPy loads with the first large tensor
+    from subpixel._copy._blocked import shuffle_large  # NumPy loads with the first large tensor
 
     fmt = torch.channels_last if channels_last_result(x, plan) else torch.contiguous_format
     out = torch.empty(plan.collapse_shape, dtype=x.dtype, memory_format=fmt)

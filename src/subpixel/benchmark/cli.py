@@ -29,7 +29,7 @@ from subpixel._cli import (
     run_guarded,
 )
 from subpixel._commands import BENCH, BenchNames, bench_parser
-from subpixel._fast import _compiled
+from subpixel._copy import _compiled
 from subpixel.benchmark import _cases, _memory, _report, _timing
 
 __all__ = ["main"]

@@ -1,69 +1,52 @@
 """Route coverage: which routes of a fast path the cases of a row actually took.
 
-Each fast-path module lists its routes in ``ROUTES`` (name -> description) and says which of
-them this machine cannot take in ``unreachable_routes()`` (name -> reason); the library records
-the route of every call while :func:`subpixel._routes.counting` listens. A row of the matrix
-names the route prefix it must cover (``Implementation.routes``): a full run fails when a route
-with that prefix was reached by no case, unless it is not reachable here.
+Every route of every fast path is declared in :data:`subpixel._limits.ROUTES` (name ->
+description), read here without importing a framework; each fast-path module says which of its
+routes this machine cannot take in ``unreachable_routes()`` (name -> reason). The library
+records the route of every call while :func:`subpixel._routes.counting` listens. A row of the
+matrix names the route prefix it must cover (``Implementation.routes``): a full run fails when a
+route with that prefix was reached by no case, unless it is not reachable here.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib
 from dataclasses import dataclass, field
 
-from subpixel.conformance._cases import assigned
+from subpixel import _limits
 
-__all__ = ["ROUTE_MODULES", "ROUTE_SOURCES", "RouteCoverage", "known_routes"]
+__all__ = ["UNREACHABLE_MODULES", "RouteCoverage", "known_routes"]
 
-#: The modules that declare the routes of each prefix (besides ``subpixel._dispatch.FAST_PATHS``).
-ROUTE_MODULES: dict[str, tuple[str, ...]] = {
-    "numpy": ("subpixel._fast.numpy", "subpixel._fast._blocked"),
-    "torch": ("subpixel._fast.torch",),
-    "jax": ("subpixel._fast.jax", "subpixel._fast.jax_sharding"),
-    "dask": ("subpixel._fast.dask",),
-    "array_api": ("subpixel._dispatch",),
-}
-
-#: Modules whose ``ROUTES`` are read from their source, never imported: importing
-#: ``subpixel.keras`` fixes Keras's backend in this process, and the Keras rows run their layers
-#: in worker processes. No route of theirs depends on the machine.
-ROUTE_SOURCES: dict[str, tuple[str, ...]] = {"keras": ("subpixel.keras",)}
+#: Modules that say which routes of a prefix cannot run here, besides the prefix's fast path in
+#: ``subpixel._dispatch.FAST_PATHS``. The Keras layers' routes depend on no machine: their
+#: module is never imported here (importing ``subpixel.keras`` fixes Keras's backend in this
+#: process, and the Keras rows run their layers in worker processes).
+UNREACHABLE_MODULES: dict[str, tuple[str, ...]] = {"array_api": ("subpixel._dispatch",)}
 
 
 def known_routes(prefix: str) -> tuple[dict[str, str], dict[str, str]]:
     """Return ``(routes, unreachable)`` for a prefix: every route and why some cannot run here.
 
     A backend prefix (``"numpy"``) means every route named ``"numpy:..."``; a full route name
-    (``"tensorflow:eager"``) means that route alone, for a row that can take only one. A module
-    that cannot be imported contributes nothing (its row is then "not run" anyway).
+    (``"tensorflow:eager"``) means that route alone, for a row that can take only one. A fast
+    path that cannot be imported names no unreachable route (its row is then "not run" anyway).
     """
     from subpixel._dispatch import FAST_PATHS
 
-    prefix, colon, route = prefix.partition(":")
-
-    routes: dict[str, str] = {}
+    backend, colon, _ = prefix.partition(":")
+    routes = {name: text for name, text in _limits.routes(backend).items() if not colon or name == prefix}
+    modules = list(UNREACHABLE_MODULES.get(backend, ()))
+    if backend in FAST_PATHS:
+        modules.append(FAST_PATHS[backend])
     unreachable: dict[str, str] = {}
-    modules = list(ROUTE_MODULES.get(prefix, ()))
-    if prefix in FAST_PATHS and FAST_PATHS[prefix] not in modules:  # e.g. a newer fast path
-        modules.append(FAST_PATHS[prefix])
     for name in modules:
         try:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        routes.update(getattr(module, "ROUTES", {}))
         find = getattr(module, "unreachable_routes", None)
         if find is not None:
             unreachable.update(find())
-    for name in ROUTE_SOURCES.get(prefix, ()):
-        try:
-            routes.update(ast.literal_eval(assigned(name, "ROUTES")))
-        except ValueError:  # noqa: PERF203 - not installed here, or without routes
-            continue
-    mine = f"{prefix}:"
-    routes = {k: v for k, v in routes.items() if k == f"{mine}{route}" or (not colon and k.startswith(mine))}
     return routes, {k: v for k, v in unreachable.items() if k in routes}
 
 

@@ -30,84 +30,43 @@ only moved, never interpreted, so every dtype of the element size copies bit for
 orders take the plain or blocked copy). :data:`SPLIT_LANES` and :data:`JOIN_LANES` list the
 ``(element bytes, L)`` pairs where the kernels measured faster than the slice copies.
 
+Copies whose views have the join or split form go to the compiled kernels of
+:mod:`subpixel._copy._compiled` instead, where numba is installed.
+
 Routes recorded (see :mod:`subpixel._routes`) when the caller names its backend (the NumPy
-fast path does; the torch path records its own route instead): ``numpy:plain-copy`` (one
-``np.copyto``: the view needs no blocking), ``numpy:blocked``, ``numpy:lanes-split`` and
-``numpy:lanes-join`` (the kernels), and ``numpy:threaded`` beside a kernel's tag when its
-blocks were split over the pool.
+fast path does; the torch path records its own route instead), as declared in
+:data:`subpixel._limits.ENGINE_ROUTES`: ``numpy:plain-copy`` (one ``np.copyto``: the view needs
+no blocking), ``numpy:blocked``, ``numpy:lanes-split`` and ``numpy:lanes-join`` (the kernels),
+``numpy:compiled-join`` and ``numpy:compiled-split``, and ``numpy:threaded`` beside a kernel's
+tag when its blocks were split over the pool.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from subpixel import _routes, _threads
-from subpixel._fast import _compiled
+from subpixel._copy import _compiled
+from subpixel._limits import (
+    BLOCK_BYTES,
+    COMPILED_BLOCK_BYTES,
+    JOIN_LANES,
+    LANE_BYTES,
+    MAX_TAIL,
+    MIN_ROW,
+    PARALLEL_BYTES,
+    SPLIT_LANES,
+)
+from subpixel._plan import ShufflePlan
 
-__all__ = ["BLOCK_BYTES", "LANE_BYTES", "PARALLEL_BYTES", "ROUTES", "copy_into", "unreachable_routes"]
-
-#: Destination bytes per block: a quarter of this machine's 1 MiB L2 per core leaves room for
-#: the source rows and for the other thread's block when both cores share a cache.
-BLOCK_BYTES = 256 * 1024
-
-#: Copies of at least this many bytes are split over the worker threads.
-PARALLEL_BYTES = 8 * 1024 * 1024
-
-#: Destination bytes per block of the compiled kernels (they need no cache blocking: each row
-#: streams; blocks only split the work over the threads).
-COMPILED_BLOCK_BYTES = 1024 * 1024
-
-#: Longest run of trailing destination elements copied slice by slice.
-MAX_TAIL = 64
-
-#: Shortest source-contiguous row worth a slice of its own.
-MIN_ROW = 8
-
-#: Widths (bytes) of the unsigned integers that the lanes kernels join and split.
-LANE_BYTES = (2, 4, 8) if sys.byteorder == "little" else ()
-
-#: ``(element bytes, lanes)`` that the lanes kernels take, per direction; the others (4 lanes,
-#: 4-byte elements, and 2-byte elements when joining) measured as fast or faster with the
-#: plain or blocked copy.
-SPLIT_LANES = frozenset({(1, 2), (2, 2)})
-JOIN_LANES = frozenset({(1, 2)})
+__all__ = ["copy_into", "shuffle_large"]
 
 Blocks = list[tuple[Any, ...]]
-
-#: The compiled routes (numba installed): the copy engine's other routes are in
-#: :data:`subpixel._fast.numpy.ROUTES`.
-ROUTES: dict[str, str] = {
-    "numpy:compiled-join": (
-        "shuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop joins "
-        "contiguous source rows into groups (numba installed)"
-    ),
-    "numpy:compiled-split": (
-        "unshuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop deals "
-        "contiguous source rows out to the destination rows (numba installed)"
-    ),
-}
-
-
-def unreachable_routes() -> dict[str, str]:
-    """Return the copy-engine routes this process cannot take, each with the reason.
-
-    Returns
-    -------
-    dict of str to str
-        The compiled routes when numba is missing or failed to load; the lanes kernels when the
-        compiled kernels take every copy they would take.
-    """
-    reason = _compiled.reason_unavailable()
-    if reason is not None:
-        return dict.fromkeys(ROUTES, f"not reachable here: {reason}")
-    why = "not reachable here: numba is installed (the compiled kernels or the slice copies take these)"
-    return {"numpy:lanes-split": why, "numpy:lanes-join": why}
 
 
 def _simplify(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> tuple[Any, Any]:
@@ -191,6 +150,30 @@ def _split_axis(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], minimum: i
 
 def _unsigned(a: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return a.view(np.dtype(f"u{a.itemsize}"))
+
+
+def shuffle_large(
+    x: np.ndarray[Any, Any],
+    plan: ShufflePlan,
+    out: np.ndarray[Any, Any] | None = None,
+    *,
+    backend: str | None = None,
+) -> Any:
+    """Apply ``plan`` to ``x`` with the cache-blocked copy, into ``out`` or a new array.
+
+    ``out`` (shape ``plan.collapse_shape``, any strides, not overlapping ``x``) lets the torch
+    fast path write a channels-last result. ``backend`` names the routes the copy engine
+    records (``"numpy"`` from the NumPy fast path; nothing is recorded without it).
+    """
+    src = x.reshape(plan.expand_shape).transpose(plan.axes)
+    if out is None:
+        out = np.empty(plan.collapse_shape, dtype=x.dtype)
+    dst = out.reshape(src.shape)
+    if dst.size and not np.may_share_memory(dst, out):  # pragma: no cover - splitting axes is a view
+        msg = "internal error: reshaping the result copied it"
+        raise RuntimeError(msg)
+    copy_into(dst, src, backend=backend)
+    return out
 
 
 def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backend: str | None = None) -> None:

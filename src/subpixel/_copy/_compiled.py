@@ -1,7 +1,7 @@
 """Compiled interleave kernels for the copy engine, built with numba when it is installed.
 
 Two copies make up almost every channels-first shuffle once the copy engine has merged and
-sorted the axes (see :mod:`subpixel._fast._blocked`):
+sorted the axes (see :mod:`subpixel._copy._blocked`):
 
 * **join** (shuffles): each destination row holds ``width`` groups of ``L`` adjacent elements;
   lane ``k`` of the groups is one contiguous source row. ``dst[w * L + k] = src_k[w]``.
@@ -34,14 +34,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from subpixel._limits import COMPILED_ITEM_SIZES, COMPILED_LANES
+
 __all__ = ["AVAILABLE", "LANES", "kernel", "reason_unavailable"]
 
-#: Lane counts (the innermost factor) with a kernel of their own; other copies keep the NumPy
-#: engine (larger innermost factors are rare, and each lane count is one more compile).
-LANES = (2, 3, 4, 5, 6, 7, 8)
+#: Lane counts (the innermost factor) with a kernel of their own.
+LANES = COMPILED_LANES
 
 #: Element sizes (bytes) the kernels move, as unsigned integers of that size.
-ITEM_SIZES = (1, 2, 4, 8)
+ITEM_SIZES = COMPILED_ITEM_SIZES
 
 
 def _installed(name: str) -> bool:

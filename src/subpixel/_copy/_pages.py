@@ -24,12 +24,14 @@ import mmap
 import sys
 from collections.abc import Callable
 
+from subpixel._limits import HUGE_PAGES_MAX_BYTES, HUGE_PAGES_MIN_BYTES
+
 __all__ = ["MAX_BYTES", "MIN_BYTES", "advise_huge_pages"]
 
 #: Smallest buffer worth the system call (NumPy uses the same threshold).
-MIN_BYTES = 4 * 1024 * 1024
+MIN_BYTES = HUGE_PAGES_MIN_BYTES
 #: Buffers of this size and more get no advice: finding that many huge pages stalls.
-MAX_BYTES = 256 * 1024 * 1024
+MAX_BYTES = HUGE_PAGES_MAX_BYTES
 _HUGE = 2 * 1024 * 1024
 
 

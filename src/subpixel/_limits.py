@@ -1,0 +1,268 @@
+"""The fast paths' size thresholds and route tables, as data that imports no framework.
+
+Every number at which a fast path changes its route, and every route it can record (see
+:mod:`subpixel._routes`), is declared here once. The fast paths read them from this module;
+the conformance matrix reads them from here too, to place its size cases on both sides of each
+threshold and to know which routes a row must cover, without importing a framework. Importing
+this module imports only the standard library.
+
+Thresholds, by the route they separate:
+
+* NumPy: below :data:`NUMPY_SMALL_BYTES`, NumPy's own three calls (``numpy:small``); from there,
+  the copy engine of :mod:`subpixel._copy`.
+* torch: below :data:`TORCH_SMALL_ELEMENTS`, PyTorch's op where the plan is its own; below
+  :data:`TORCH_KERNEL_ELEMENTS` that op or the three tensor methods (:data:`TORCH_METHODS_FIRST`
+  says which); from there the copy engine. :data:`TORCH_SMALL_BYTES` is where the autograd
+  Function and the NumPy-free route start.
+* The copy engine: blocks of :data:`BLOCK_BYTES`, split over the thread pool from
+  :data:`PARALLEL_BYTES`; the compiled kernels take innermost factors in :data:`COMPILED_LANES`
+  and element sizes in :data:`COMPILED_ITEM_SIZES`; huge pages are advised for torch results
+  from :data:`HUGE_PAGES_MIN_BYTES` up to, not including, :data:`HUGE_PAGES_MAX_BYTES`.
+* JAX, Dask, TensorFlow, the Keras layers and the Array-API route take no size threshold: Dask
+  chooses its route from the chunks alone.
+
+:data:`THRESHOLDS` lists the size thresholds as records, for tools that walk them all.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "BLOCK_BYTES",
+    "COMPILED_BLOCK_BYTES",
+    "COMPILED_ITEM_SIZES",
+    "COMPILED_LANES",
+    "ENGINE_ROUTES",
+    "HUGE_PAGES_MAX_BYTES",
+    "HUGE_PAGES_MIN_BYTES",
+    "JOIN_LANES",
+    "LANE_BYTES",
+    "MAX_TAIL",
+    "MIN_ROW",
+    "NUMPY_SMALL_BYTES",
+    "PARALLEL_BYTES",
+    "ROUTES",
+    "SPLIT_LANES",
+    "THRESHOLDS",
+    "TORCH_KERNEL_ELEMENTS",
+    "TORCH_METHODS_FIRST",
+    "TORCH_SMALL_BYTES",
+    "TORCH_SMALL_ELEMENTS",
+    "Threshold",
+    "routes",
+]
+
+# -- the NumPy fast path ------------------------------------------------------------------------
+
+#: Below this many bytes the plain reshape/transpose/copy is fastest (no planning overhead).
+NUMPY_SMALL_BYTES = 64 * 1024
+
+# -- the torch fast path ------------------------------------------------------------------------
+
+#: Below this many bytes a tensor takes PyTorch's own op or the three tensor methods.
+TORCH_SMALL_BYTES = 64 * 1024
+#: From this many elements (and :data:`TORCH_SMALL_BYTES`) the copy engine copies; below it the
+#: three tensor methods or PyTorch's op do, inside the autograd Function when it records. The
+#: engine costs about 40 us per call before it copies a byte (a result, two NumPy views, the
+#: copy's set-up); measured here against PyTorch's op (load 1.8, factors 2 and 4, both
+#: directions) it caught up at about 64 Ki elements for every element size: 64 KiB of uint8,
+#: 128 KiB of int16, 256 KiB of float32 and 512 KiB of float64, where PyTorch's op was still 1.2x
+#: to 1.5x faster than the engine at half those sizes for 4- and 8-byte elements.
+TORCH_KERNEL_ELEMENTS = 64 * 1024
+#: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
+#: dispatcher call; the cheaper test than bytes on the tiny-input path).
+TORCH_SMALL_ELEMENTS = 16 * 1024
+#: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
+#: copy from :data:`TORCH_SMALL_ELEMENTS` to :data:`TORCH_KERNEL_ELEMENTS` elements. Measured at
+#: 64 KiB: PyTorch's op took 213 to 241 us on uint8 where the methods took 65 to 135 us, and 61
+#: to 64 us on an int16 unshuffle against 47 to 49 us; on an int16 shuffle (57 to 63 us against
+#: 78 to 82 us) and on 4- and 8-byte elements the op was the faster.
+TORCH_METHODS_FIRST = frozenset({(1, False), (1, True), (2, True)})
+
+# -- the copy engine (NumPy arrays and CPU tensors) ----------------------------------------------
+
+#: Destination bytes per block: a quarter of this machine's 1 MiB L2 per core leaves room for
+#: the source rows and for the other thread's block when both cores share a cache.
+BLOCK_BYTES = 256 * 1024
+#: Copies of at least this many bytes are split over the worker threads.
+PARALLEL_BYTES = 8 * 1024 * 1024
+#: Destination bytes per block of the compiled kernels (they need no cache blocking: each row
+#: streams; blocks only split the work over the threads).
+COMPILED_BLOCK_BYTES = 1024 * 1024
+#: Longest run of trailing destination elements copied slice by slice.
+MAX_TAIL = 64
+#: Shortest source-contiguous row worth a slice of its own.
+MIN_ROW = 8
+#: Widths (bytes) of the unsigned integers that the lanes kernels join and split.
+LANE_BYTES = (2, 4, 8) if sys.byteorder == "little" else ()
+#: ``(element bytes, lanes)`` that the lanes kernels take, per direction; the others (4 lanes,
+#: 4-byte elements, and 2-byte elements when joining) measured as fast or faster with the
+#: plain or blocked copy.
+SPLIT_LANES = frozenset({(1, 2), (2, 2)})
+JOIN_LANES = frozenset({(1, 2)})
+#: Lane counts (the innermost factor) with a compiled kernel of their own; other copies keep the
+#: NumPy engine (larger innermost factors are rare, and each lane count is one more compile).
+COMPILED_LANES = (2, 3, 4, 5, 6, 7, 8)
+#: Element sizes (bytes) the compiled kernels move, as unsigned integers of that size.
+COMPILED_ITEM_SIZES = (1, 2, 4, 8)
+#: Smallest result buffer worth the huge-page system call (NumPy uses the same threshold).
+HUGE_PAGES_MIN_BYTES = 4 * 1024 * 1024
+#: Buffers of this size and more get no huge-page advice: finding that many huge pages stalls.
+HUGE_PAGES_MAX_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One size at which a fast path changes what it does.
+
+    ``name`` is the label the conformance size cases use; ``unit`` says whether ``value``
+    counts bytes or elements; ``backends`` are the fast paths (route prefixes) it applies to;
+    ``meaning`` says what changes there.
+    """
+
+    name: str
+    value: int
+    unit: Literal["bytes", "elements"]
+    backends: tuple[str, ...]
+    meaning: str
+
+
+#: Every size threshold of the fast paths.
+THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold(
+        "SMALL_BYTES", NUMPY_SMALL_BYTES, "bytes", ("numpy",), "numpy:small below, the copy engine from here"
+    ),
+    Threshold(
+        "SMALL_BYTES",
+        TORCH_SMALL_BYTES,
+        "bytes",
+        ("torch",),
+        "from here: the autograd Function while autograd records, torch:numpy-free without NumPy",
+    ),
+    Threshold(
+        "SMALL_ELEMENTS",
+        TORCH_SMALL_ELEMENTS,
+        "elements",
+        ("torch",),
+        "torch:native below for PyTorch's own plans",
+    ),
+    Threshold(
+        "KERNEL_ELEMENTS",
+        TORCH_KERNEL_ELEMENTS,
+        "elements",
+        ("torch",),
+        "torch:kernel (the copy engine) from here",
+    ),
+    Threshold(
+        "BLOCK_BYTES", BLOCK_BYTES, "bytes", ("numpy", "torch"), "the copy engine's blocks: one block below"
+    ),
+    Threshold(
+        "PARALLEL_BYTES", PARALLEL_BYTES, "bytes", ("numpy", "torch"), "the copy engine's threads from here"
+    ),
+    Threshold(
+        "COMPILED_BLOCK_BYTES",
+        COMPILED_BLOCK_BYTES,
+        "bytes",
+        ("numpy", "torch"),
+        "the compiled kernels' blocks of rows: one block below",
+    ),
+    Threshold(
+        "HUGE_PAGES_MIN_BYTES",
+        HUGE_PAGES_MIN_BYTES,
+        "bytes",
+        ("torch",),
+        "huge pages advised for the result from here",
+    ),
+    Threshold(
+        "HUGE_PAGES_MAX_BYTES", HUGE_PAGES_MAX_BYTES, "bytes", ("torch",), "no huge-page advice from here"
+    ),
+)
+
+# -- routes (see subpixel._routes) ---------------------------------------------------------------
+
+#: The copy engine's routes, recorded as ``"<backend>:<route>"`` by the fast path that names its
+#: backend (the NumPy path; the torch path records ``torch:kernel`` instead).
+ENGINE_ROUTES: dict[str, str] = {
+    "plain-copy": "no slicing needed: one np.copyto of the permuted view, on the calling thread",
+    "blocked": "cache-blocked slice copies, one per index of the short trailing axes",
+    "lanes-split": "unshuffle of 1- or 2-byte elements by 2: wide integers split with shifts",
+    "lanes-join": "shuffle of 1-byte elements by 2: lanes joined into wide integers by shifts",
+    "compiled-join": (
+        "shuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop joins "
+        "contiguous source rows into groups (numba installed)"
+    ),
+    "compiled-split": (
+        "unshuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop deals "
+        "contiguous source rows out to the destination rows (numba installed)"
+    ),
+    "threaded": (
+        "beside one of the copy engine's routes: its blocks split over the thread pool "
+        f"(from {PARALLEL_BYTES} bytes, main thread only)"
+    ),
+}
+
+#: Every route of every fast path, by backend (the prefix of its route names): name -> description.
+ROUTES: dict[str, dict[str, str]] = {
+    "numpy": {
+        "numpy:small": f"under {NUMPY_SMALL_BYTES} bytes: NumPy's reshape, transpose and copy",
+        **{f"numpy:{name}": text for name, text in ENGINE_ROUTES.items()},
+        "numpy:array-api": "subclasses (masked arrays, matrices) and object arrays: the Array-API path",
+    },
+    "torch": {
+        "torch:native": (
+            "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_ELEMENTS but for "
+            "METHODS_FIRST): torch.pixel_shuffle/pixel_unshuffle"
+        ),
+        "torch:plain": (
+            "the three tensor methods: inputs below KERNEL_ELEMENTS, other devices, subclasses, functorch "
+            "transforms, 16-byte and quantized elements"
+        ),
+        "torch:kernel": "CPU tensor from KERNEL_ELEMENTS: the NumPy engine over views of the same bytes",
+        "torch:kernel-autograd": (
+            "CPU tensor from SMALL_BYTES while autograd records or a dual level is open: the copy "
+            "(its own tag) inside an autograd Function whose backward is the inverse shuffle"
+        ),
+        "torch:kernel-forward-ad": "the autograd Function's jvp: shuffles a forward-mode tangent",
+        "torch:numpy-free": "CPU tensor from SMALL_BYTES, NumPy not installed: the three tensor methods",
+    },
+    "jax": {
+        "jax:jit": "one jax.jit-compiled reshape, transpose, reshape per plan",
+        "jax:sharded": "an input sharded over explicit mesh axes: each reshape is told its sharding",
+    },
+    "dask": {
+        "dask:one-chunk": "an input of one chunk: one task",
+        "dask:chunked": "several chunks that hold whole groups: one task per chunk, no rechunk",
+        "dask:rechunked": "chunks that split a group: rechunked once, then one task per chunk",
+    },
+    "tensorflow": {
+        "tensorflow:eager": "eager tensor or variable: tf.reshape, tf.transpose, tf.reshape run eagerly",
+        "tensorflow:graph": "inside tf.function (plain or XLA) with every size known when tracing",
+        "tensorflow:graph-dynamic": "inside tf.function with batch or spatial sizes known only at run time",
+    },
+    "keras": {
+        "keras:ops": "keras.ops reshape, transpose, reshape with every size known when called",
+        "keras:ops-dynamic": "keras.ops with batch or spatial sizes read by keras.ops.shape when it runs",
+    },
+    "array_api": {
+        "array_api:generic": "the Array-API reshape, permute_dims, reshape of subpixel._shuffle",
+    },
+}
+
+
+def routes(backend: str) -> dict[str, str]:
+    """Return the routes of one backend (a fresh copy), or an empty mapping for an unknown one.
+
+    Parameters
+    ----------
+    backend : str
+        The prefix of the route names, such as ``"numpy"`` or ``"array_api"``.
+
+    Returns
+    -------
+    dict of str to str
+        Route name (``"numpy:blocked"``) to a one-line description.
+    """
+    return dict(ROUTES.get(backend, {}))

@@ -1,0 +1,353 @@
+"""The size family: cases on both sides of every threshold of the fast paths, and the slow profile.
+
+The thresholds come from :mod:`subpixel._limits`, the library's own table (read when the cases
+are built, so they follow it when it moves; no framework is imported). Each threshold meets
+every element size and both values of each option (a covering set, not the full product); the
+NumPy and torch rows, which share the copy engine, also get its geometry cases, and the Dask,
+JAX and TensorFlow rows the cases of their own routes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from subpixel import _limits
+from subpixel.conformance._case import SIZE_CLASSES, Case, Order
+
+__all__ = ["OPTION_CYCLE", "near_shape", "size_case", "size_cases", "slow_cases"]
+
+#: Options cycled over the cases of one size route: (inverse, channels_last, order, factor).
+#: Any five consecutive entries meet both directions, both layouts, both orders and both
+#: factor shapes.
+OPTION_CYCLE: tuple[tuple[bool, bool, Order, int | tuple[int, ...]], ...] = (
+    (False, False, "CRD", 2),
+    (True, True, "DCR", (2, 3)),
+    (True, False, "CRD", (3, 2)),
+    (False, True, "DCR", 3),
+    (False, False, "DCR", 2),
+)
+
+
+def near_shape(
+    elements: int, above: bool, factors: tuple[int, ...], inverse: bool, channels_last: bool, batch: int = 1
+) -> tuple[int, ...]:
+    """Return a 4-D shape of about ``elements`` elements: the largest below, or the smallest not below."""
+    product = math.prod(factors)
+    channels = 2 * product if not inverse else 2
+    width = 16 * factors[1]
+    step = factors[0] if inverse else 1
+    row = batch * channels * width
+    height = -(-elements // row) if above else (elements - 1) // row
+    height = max(step, (-(-height // step) if above else height // step) * step)
+    if channels_last:
+        return (batch, height, width, channels)
+    return (batch, channels, height, width)
+
+
+def _threshold_cases(
+    backend: str,
+    label: str,
+    elements_of: dict[int, int],
+    below: bool,
+    above: bool,
+    native_only: bool = False,
+    blocking: bool = False,
+) -> list[Case]:
+    """Cases just below and/or just above one threshold, one per element size, options cycled.
+
+    ``elements_of`` maps an element size to the threshold in elements for that size. With
+    ``blocking``, each element size also gets a channels-first shuffle with a square factor:
+    the copy engine blocks (and threads) such copies, where it copies the cycled options'
+    short-tailed views with one ``np.copyto``, so every element size meets those routes too;
+    and a channels-first unshuffle by 2, which 1- and 2-byte elements take through the lanes
+    kernel (``numpy:lanes-split``).
+    """
+    cases: list[Case] = []
+    sides = [s for s, keep in (("below", below), ("above", above)) if keep]
+    plans = [
+        (side, i, itemsize, count, variant)
+        for side in sides
+        for variant in ((0, 1, 2) if blocking else (0,))
+        for i, (itemsize, count) in enumerate(sorted(elements_of.items()))
+    ]
+    for side, i, itemsize, count, variant in plans:
+        inverse, channels_last, order, factor = OPTION_CYCLE[i % len(OPTION_CYCLE)]
+        if variant:
+            if inverse == (variant == 2) and not channels_last and not isinstance(factor, tuple):
+                continue  # the cycled case is one already
+            inverse, channels_last, factor = variant == 2, False, 2
+        if native_only:  # torch's own op: CRD, channels first, one square factor
+            channels_last, order, factor = False, "CRD", 2
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        shape = near_shape(count, side == "above", factors, inverse, channels_last)
+        layout = "contiguous"
+        if backend == "torch" and not channels_last and i % 2 == 0:
+            layout = "torch_channels_last"
+        dtypes = SIZE_CLASSES[itemsize]
+        dtype = dtypes[len(cases) % len(dtypes)]
+        suffix = f"-{order.lower()}" + ("-unshuffle" if variant == 2 else "") if variant else ""
+        if layout != "contiguous":
+            suffix += f"-{layout}"
+        options = (inverse, channels_last, order, factor)
+        target = f"{side} {label}"
+        cases.append(
+            size_case(f"{backend}-{side}-{label}", shape, options, layout, dtype, (backend,), target, suffix)
+        )
+    return cases
+
+
+def _bytes_threshold(threshold: int) -> dict[int, int]:
+    return {size: max(1, threshold // size) for size in SIZE_CLASSES}
+
+
+def size_cases() -> list[Case]:
+    numpy_small = _limits.NUMPY_SMALL_BYTES
+    block = _limits.BLOCK_BYTES
+    parallel = _limits.PARALLEL_BYTES
+    torch_small = _limits.TORCH_SMALL_BYTES
+    torch_elements = _limits.TORCH_SMALL_ELEMENTS
+    torch_kernel = _limits.TORCH_KERNEL_ELEMENTS
+    cases: list[Case] = []
+    for backend, small in (("numpy", numpy_small), ("torch", torch_small)):
+        cases += _threshold_cases(backend, "SMALL_BYTES", _bytes_threshold(small), below=True, above=True)
+        cases += _threshold_cases(
+            backend, "BLOCK_BYTES", _bytes_threshold(block), below=True, above=True, blocking=True
+        )
+        cases += _threshold_cases(
+            backend, "PARALLEL_BYTES", _bytes_threshold(parallel), below=False, above=True, blocking=True
+        )
+    # torch: the three tensor methods (or torch's op) below KERNEL_ELEMENTS, the copy engine above.
+    kernel = dict.fromkeys(SIZE_CLASSES, torch_kernel)
+    cases += _threshold_cases("torch", "KERNEL_ELEMENTS", kernel, below=True, above=True)
+    cases += _ambiguous_format_cases(torch_small)
+    cases += _broadcast_channel_cases(torch_elements, torch_kernel)
+    elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
+    cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
+    cases += _engine_geometry_cases()
+    cases += _subclass_cases()
+    cases += _chunk_cases()
+    cases += _sharded_cases()
+    cases += _tensorflow_cases()
+    return cases
+
+
+#: The array backends of the Keras rows that run in a worker process, one per Keras backend.
+KERAS_ADAPTERS = ("keras.tensorflow", "keras.jax", "keras.torch")
+
+#: Inputs of this size and more are large for every backend: a batch of real images.
+LARGE_BYTES = 8 << 20
+
+
+def _tensorflow_cases() -> list[Case]:
+    """TensorFlow and the Keras layers: every element size, every option, above LARGE_BYTES.
+
+    TensorFlow takes one route per row whatever the size (eager, graph, graph with sizes known
+    at run time); these cases check its ops (and XLA's) on large inputs.
+    """
+    rows = ("tensorflow", *KERAS_ADAPTERS)
+    cases = _threshold_cases(
+        "tensorflow", "LARGE_BYTES", _bytes_threshold(LARGE_BYTES), below=False, above=True
+    )
+    return [dataclasses.replace(case, backends=rows) for case in cases]
+
+
+def _ambiguous_format_cases(torch_small: int) -> list[Case]:
+    """Torch inputs that are both contiguous and channels_last (one channel, or 1x1 pixels).
+
+    Torch's op gives such an input's result the strides of the format the input was made in;
+    the output and gradient strides must match it on the small and the large routes.
+    """
+    cases: list[Case] = []
+    options: tuple[bool, bool, Order, int]
+    for inverse, base in ((True, (4, 1, 8, 8)), (False, (4, 4, 1, 1))):
+        for large in (False, True):
+            shape = base
+            if large:  # grow the axis that keeps the shape ambiguous past the byte threshold
+                grow = -(-torch_small // (4 * math.prod(base)))
+                side = math.isqrt(grow) + 1
+                shape = (4, 1, 8 * side, 8 * side) if inverse else (4, 4 * grow, 1, 1)
+            direction = "unshuffle" if inverse else "shuffle"
+            options = (inverse, False, "CRD", 2)
+            target = "contiguous and channels_last at once"
+            layout = "torch_channels_last"
+            cases.append(
+                size_case(
+                    f"torch-ambiguous-{direction}",
+                    shape,
+                    options,
+                    layout,
+                    "float32",
+                    ("torch",),
+                    target,
+                    f"-{layout}",
+                )
+            )
+    return cases
+
+
+def _broadcast_channel_cases(torch_elements: int, torch_kernel: int) -> list[Case]:
+    """Torch inputs whose channel axis has stride 0 (``expand``): the methods and the kernel.
+
+    Torch's op reads such strides as contiguous, whatever the other strides say; the output
+    strides must match it where the library, not torch's op, decides the memory format: above
+    SMALL_ELEMENTS for 1-byte elements (the three tensor methods) and above KERNEL_ELEMENTS.
+    """
+    cases: list[Case] = []
+    options: tuple[bool, bool, Order, int]
+    routes = (
+        ("SMALL_ELEMENTS", torch_elements, "uint8", "torch:plain"),
+        ("KERNEL_ELEMENTS", torch_kernel, "float32", "torch:kernel"),
+    )
+    for label, elements, dtype, route in routes:
+        for inverse in (False, True):
+            options = (inverse, False, "CRD", 2)
+            shape = near_shape(elements, True, (2, 2), inverse, False)
+            direction = "unshuffle" if inverse else "shuffle"
+            cases.append(
+                size_case(
+                    f"torch-broadcast-channels-{direction}-above-{label}",
+                    shape,
+                    options,
+                    "broadcast_channels",
+                    dtype,
+                    ("torch",),
+                    f"zero-stride channel axis above {label}",
+                    route=route,
+                )
+            )
+    return cases
+
+
+def size_case(
+    prefix: str,
+    shape: tuple[int, ...],
+    options: tuple[bool, bool, Order, int | tuple[int, ...]],
+    layout: str,
+    dtype: str,
+    backends: tuple[str, ...],
+    target: str,
+    suffix: str = "",
+    family: str = "sizes",
+    *,
+    autodiff: bool = False,
+    quick: bool = False,
+    route: str = "",
+) -> Case:
+    """Return the case ``{family}/{prefix}-{dtype}-{shape}{suffix}`` for one dtype."""
+    inverse, channels_last, order, factor = options
+    return Case(
+        family,
+        f"{prefix}-{dtype}-{'x'.join(map(str, shape))}{suffix}",
+        shape,
+        factor,
+        inverse=inverse,
+        channels_last=channels_last,
+        order=order,
+        layout=layout,
+        dtypes=(dtype,),
+        backends=backends,
+        target=target,
+        autodiff=autodiff,
+        quick=quick,
+        route=route,
+    )
+
+
+def _cycled_cases(
+    prefix: str, backend: str, layout: str, rows: int, batch: int, target: str, route: str
+) -> list[Case]:
+    """One case per element size, options cycled, with ``rows`` rows of 16 pixel blocks per batch item.
+
+    Each must take ``route`` on the rows of the library on ``backend``.
+    """
+    cases = []
+    for i, itemsize in enumerate(sorted(SIZE_CLASSES)):
+        options = OPTION_CYCLE[i]
+        inverse, channels_last, _, factor = options
+        factors = factor if isinstance(factor, tuple) else (factor, factor)
+        elements = batch * 2 * math.prod(factors) * rows * 16 * factors[1]
+        shape = near_shape(elements, True, factors, inverse, channels_last, batch)
+        names = SIZE_CLASSES[itemsize]
+        dtype = names[i % len(names)] if backend == "dask" else names[0]
+        cases.append(size_case(prefix, shape, options, layout, dtype, (backend,), target, route=route))
+    return cases
+
+
+def _engine_geometry_cases() -> list[Case]:
+    """Large copies whose geometry the copy engine walks in more than one piece.
+
+    A 3-D (volume) shuffle keeps more outer axes than a compiled kernel takes, so the engine
+    loops over the leading ones; many small images make one block of rows run across several
+    images of an unshuffle. Both on the NumPy and torch rows (the same engine), every element size.
+    """
+    options: tuple[bool, bool, Order, int | tuple[int, ...]]
+    shape: tuple[int, ...]
+    cases = []
+    for itemsize in sorted(SIZE_CLASSES):
+        dtype = SIZE_CLASSES[itemsize][0]
+        options = (False, False, "CRD", (2, 2, 2))
+        shape = (2, 16, 8, 16, 16)
+        cases.append(
+            size_case(
+                "engine-volume", shape, options, "contiguous", dtype, ("numpy", "torch"), "outer axes looped"
+            )
+        )
+        options = (True, False, "CRD", 2)
+        shape = (256, 2, 16, 16)
+        cases.append(
+            size_case(
+                "engine-small-images",
+                shape,
+                options,
+                "contiguous",
+                dtype,
+                ("numpy", "torch"),
+                "blocks across images",
+            )
+        )
+    return cases
+
+
+def _subclass_cases() -> list[Case]:
+    """NumPy subclasses (a masked array with nothing masked): the Array-API route, every element size."""
+    return _cycled_cases("numpy-masked", "numpy", "numpy_masked", 8, 1, "ndarray subclass", "numpy:array-api")
+
+
+def _chunk_cases() -> list[Case]:
+    """Dask inputs of one chunk, of many aligned chunks, and of chunks that force a rechunk."""
+    routes = {
+        "one_chunk": "dask:one-chunk",
+        "aligned_chunks": "dask:chunked",
+        "misaligned_chunks": "dask:rechunked",
+    }
+    return [
+        case
+        for chunking, route in routes.items()
+        for case in _cycled_cases(
+            f"dask-{chunking}", "dask", f"dask_{chunking}", 6, 2, chunking.replace("_", " "), route
+        )
+    ]
+
+
+def _sharded_cases() -> list[Case]:
+    """JAX inputs sharded over the batch axis (not applicable where JAX sees one device)."""
+    return _cycled_cases("jax-sharded", "jax", "jax_sharded", 8, 8, "sharded batch axis", "jax:sharded")
+
+
+def slow_cases() -> list[Case]:
+    """Return inputs of about a gigabyte (the ``slow`` profile), on the NumPy and torch fast paths."""
+    shape = (64, 4, 1024, 1024)
+    return [
+        size_case(
+            f"{backend}-gigabyte-{'unshuffle' if inverse else 'shuffle'}",
+            shape,
+            (inverse, False, "CRD", 2),
+            "contiguous",
+            "float32",
+            (backend,),
+            "over a gigabyte",
+        )
+        for backend in ("numpy", "torch")
+        for inverse in (False, True)
+    ]
