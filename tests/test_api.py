@@ -199,7 +199,16 @@ ERRORS: list[tuple[tuple[int, ...], Any, dict[str, Any], type[Exception], str]] 
         2,
         {},
         ValueError,
-        r"channel axis of x must be divisible by 4.*x\.shape\[1\]=3.*\(1, 3, 4, 4\)",
+        r"channel axis of x must be divisible by 4 \(upscale_factor=2 squared\), but x\.shape\[1\]=3 "
+        r"of shape \(1, 3, 4, 4\)",
+    ),
+    (
+        (1, 5, 4, 4),
+        (2, 3),
+        {},
+        ValueError,
+        r"channel axis of x must be divisible by 6, the product of upscale_factor=\(2, 3\), but "
+        r"x\.shape\[1\]=5 of shape \(1, 5, 4, 4\)",
     ),
     ((4, 4), 2, {}, ValueError, r"at least 3 dimensions.*got shape \(4, 4\)"),
     ((1, 4, 4, 4), 0, {}, ValueError, r"upscale_factor must be positive, got 0"),

@@ -250,7 +250,7 @@ def _symbolic_errors() -> list[str]:
 
 
 SYMBOLIC_ERRORS = [
-    "the channel axis of x must be divisible by 4, the product of upscale_factor=2, but x.shape[3]=10 "
+    "the channel axis of x must be divisible by 4 (upscale_factor=2 squared), but x.shape[3]=10 "
     "of shape (None, None, None, 10) is not divisible by 4",
     "the spatial sizes of x must be divisible by downscale_factor=2, but x.shape[2]=5 of shape "
     "(None, None, 5, 10) is not divisible by 2",

@@ -253,18 +253,18 @@ def plan_for(
     spatial_axes = tuple(range(ndim - k - 1, ndim - 1)) if channels_last else tuple(range(ndim - k, ndim))
     if inverse:
         for axis, f in zip(spatial_axes, factors, strict=True):
-            _check_divisible(
-                shape, axis, f, f"the spatial sizes of x must be divisible by {factor_name}=", factors, caller
-            )
+            rule = f"the spatial sizes of x must be divisible by {factor_name}={factor_text(factors)}"
+            _check_divisible(shape, axis, f, rule, caller)
     else:
         product = math.prod(factors)
+        given = factor_text(factors)  # an int factor reads as the square it is
+        why = (
+            f" ({factor_name}={given} squared)"
+            if given.isdigit()
+            else f", the product of {factor_name}={given}"
+        )
         _check_divisible(
-            shape,
-            channel_axis,
-            product,
-            f"the channel axis of x must be divisible by {product}, the product of {factor_name}=",
-            factors,
-            caller,
+            shape, channel_axis, product, f"the channel axis of x must be divisible by {product}{why}", caller
         )
     batch = shape[: ndim - k - 1]
     spatial = tuple(shape[a] for a in spatial_axes)
@@ -301,13 +301,11 @@ def too_few_axes_message(
     return msg
 
 
-def _check_divisible(
-    shape: tuple[int, ...], axis: int, divisor: int, rule: str, factors: tuple[int, ...], caller: str
-) -> None:
-    """Raise ``ValueError`` (``caller: <rule><factors>, but ...``) unless ``divisor`` divides it."""
+def _check_divisible(shape: tuple[int, ...], axis: int, divisor: int, rule: str, caller: str) -> None:
+    """Raise ``ValueError`` (``caller: <rule>, but ...``) unless ``divisor`` divides ``shape[axis]``."""
     if shape[axis] % divisor:
         msg = (
-            f"{caller}: {rule}{factor_text(factors)}, but x.shape[{axis}]={shape[axis]} of shape {shape} "
+            f"{caller}: {rule}, but x.shape[{axis}]={shape[axis]} of shape {shape} "
             f"is not divisible by {divisor}"
         )
         raise ValueError(msg)
