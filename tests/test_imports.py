@@ -190,3 +190,12 @@ def test_the_root_conftest_installs_every_hook() -> None:
     tree = ast.parse((ROOT / "conftest.py").read_text(encoding="utf-8"))
     imported = {alias.name for node in tree.body if isinstance(node, ast.ImportFrom) for alias in node.names}
     assert hooks <= imported, hooks - imported
+
+
+def test_the_package_namespace_holds_its_public_names_only() -> None:
+    """``dir(subpixel)`` in a fresh process: ``__all__``, dunders and private modules, nothing else."""
+    program = "import subpixel; print(sorted(n for n in dir(subpixel) if not n.startswith('_')))"
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    import subpixel
+
+    assert result.stdout.strip() == str(sorted(n for n in subpixel.__all__ if not n.startswith("_")))

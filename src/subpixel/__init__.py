@@ -5,8 +5,6 @@ arrays is passed in. The layers live in :mod:`subpixel.torch`, :mod:`subpixel.fl
 :mod:`subpixel.keras`, each importing its framework.
 """
 
-from __future__ import annotations
-
 from subpixel._api import pixel_shuffle, pixel_unshuffle
 from subpixel._order import convert_order
 from subpixel._plan import ORDERS, Order, ShufflePlan, shuffle_plan
