@@ -450,3 +450,28 @@ def test_load_average_reads_as_three_numbers(
     # The conformance report says it the same way.
     assert conformance_cli.main([*SMALL, "--out", str(tmp_path), "--quiet"]) == 0
     assert "; load average 3.73, 2.10, 1.50; " in (tmp_path / "matrix.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [("raise RuntimeError('boom\\nagain')\n", "RuntimeError: boom again"), ("def f(:\n", "SyntaxError: ")],
+)
+def test_conformance_impl_module_that_fails_to_import_is_a_usage_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+    text: str,
+) -> None:
+    name = f"broken_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(conformance_cli, "run_matrix", _must_not_run)
+    out = tmp_path / "report"
+    assert conformance_cli.main(["--impl", f"{name}:shuffle", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1, captured.err
+    assert f"--impl: load_function: cannot import module {name!r}" in captured.err
+    assert text in captured.err
+    assert not out.exists()

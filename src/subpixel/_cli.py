@@ -244,7 +244,8 @@ def run_guarded(prog: str, main: Callable[[], int]) -> int:
     except SystemExit as done:  # argparse: --help (0) or a bad argument (2)
         return done.code if isinstance(done.code, int) else 2
     except UsageError as error:
-        print(f"{prog}: error: {error} (see --help)", file=sys.stderr)
+        text = " ".join(str(error).splitlines())  # one line, whatever a user's module raised
+        print(f"{prog}: error: {text} (see --help)", file=sys.stderr)
         return 2
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -39,7 +39,8 @@ def load_function(spec: str) -> Callable[..., Any]:
     Raises
     ------
     ValueError
-        If ``spec`` has no ``:``, or the module or attribute does not exist, or is not callable.
+        If ``spec`` has no ``:``, or the module cannot be imported (whatever its import raised),
+        or the attribute does not exist or is not callable.
     """
     module_name, colon, attribute = spec.partition(":")
     if not colon or not module_name or not attribute:
@@ -47,8 +48,9 @@ def load_function(spec: str) -> Callable[..., Any]:
         raise ValueError(msg)
     try:
         found: Any = importlib.import_module(module_name)
-    except ImportError as error:
-        msg = f"load_function: cannot import module {module_name!r} of spec {spec!r}: {error}"
+    except Exception as error:  # not only ImportError: the module may fail while it runs
+        why = f"{type(error).__name__}: {error}"
+        msg = f"load_function: cannot import module {module_name!r} of spec {spec!r}: {why}"
         raise ValueError(msg) from error
     for part in attribute.split("."):
         if not hasattr(found, part):
