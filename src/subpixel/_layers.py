@@ -142,28 +142,20 @@ def reject_input(value: object, argument: str, wanted: str, advice: str = "") ->
     raise TypeError(msg)
 
 
-def missing_framework(
-    error: ImportError, module: str, packages: Sequence[str], extra: str
-) -> ImportError | None:
-    """Return the error to raise where importing ``module`` failed for want of one of ``packages``.
+def missing_framework(error: ModuleNotFoundError, module: str, install: str) -> ModuleNotFoundError:
+    """Return the error to raise where importing ``module`` found its framework (or a part of it) missing.
 
-    The new error is a ``ModuleNotFoundError``, as the original is, and names the extra to
-    install; the caller raises it ``from error``. An error about any other module (a framework
-    that is installed but broken) gives ``None``: the caller lets it through unchanged.
+    The new error is a ``ModuleNotFoundError``, as the original is, names the missing module and
+    says what to install (``install``, for example ``pip install 'subpixel[torch]'``, which
+    installs the framework with what it needs); the caller raises it ``from error``.
 
     Examples
     --------
-    >>> error = ModuleNotFoundError("No module named 'torch'", name="torch")
-    >>> print(missing_framework(error, "subpixel.torch", ["torch"], "torch"))  # doctest: +ELLIPSIS
-    subpixel.torch needs torch, which is not installed (No module named ...): pip install 'subpixel[torch]'
-    >>> other = ModuleNotFoundError("No module named 'sympy'", name="sympy")
-    >>> missing_framework(other, "subpixel.torch", ["torch"], "torch") is None
-    True
+    >>> error = ModuleNotFoundError("No module named 'jax'", name="jax")
+    >>> print(missing_framework(error, "subpixel.flax", "pip install 'subpixel[flax]'"))
+    subpixel.flax needs jax, which is not installed (No module named 'jax'): pip install 'subpixel[flax]'
     """
-    missing = (error.name or "").partition(".")[0]
-    if not isinstance(error, ModuleNotFoundError) or missing not in packages:
-        return None
-    msg = f"{module} needs {missing}, which is not installed ({error}): pip install 'subpixel[{extra}]'"
+    msg = f"{module} needs {error.name}, which is not installed ({error}): {install}"
     return ModuleNotFoundError(msg, name=error.name)
 
 

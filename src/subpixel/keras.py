@@ -68,8 +68,8 @@ def _import_keras() -> None:
     try:
         importlib.import_module("keras")
     except ImportError as error:
-        if (missing := missing_framework(error, __name__, ["keras"], "keras")) is not None:
-            raise missing from error
+        if isinstance(error, ModuleNotFoundError) and (error.name or "").partition(".")[0] == "keras":
+            raise missing_framework(error, __name__, "pip install 'subpixel[keras]'") from error
         raise ImportError(_import_error_text(error)) from error
 
 

@@ -24,18 +24,24 @@ from subpixel._layers import (
     reject_input,
 )
 
-try:
-    import torch
-    from torch import nn
-except ModuleNotFoundError as error:
-    if (missing := missing_framework(error, __name__, ["torch"], "torch")) is None:
-        raise
-    raise missing from error
 
-from subpixel._icnr import icnr_draw
-from subpixel._layer_spec import SubPixelConvSpec
-from subpixel._plan import Order
-from subpixel._spec import ShuffleSpec
+def _import_torch() -> None:
+    """Import PyTorch; where it is not installed, say which extra installs it."""
+    try:
+        import torch  # noqa: F401
+    except ModuleNotFoundError as error:
+        raise missing_framework(error, __name__, "pip install 'subpixel[torch]'") from error
+
+
+_import_torch()
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from subpixel._icnr import icnr_draw  # noqa: E402
+from subpixel._layer_spec import SubPixelConvSpec  # noqa: E402
+from subpixel._plan import Order  # noqa: E402
+from subpixel._spec import ShuffleSpec  # noqa: E402
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "SubPixelConv"]
 

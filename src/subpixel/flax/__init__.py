@@ -13,15 +13,19 @@ from typing import TYPE_CHECKING, Any
 
 from subpixel._layers import missing_framework
 
-try:
-    import flax  # noqa: F401  # Linen loads with it, NNX does not
-    import jax  # noqa: F401
-except ModuleNotFoundError as error:
-    if (missing := missing_framework(error, __name__, ["flax", "jax", "jaxlib"], "flax")) is None:
-        raise
-    raise missing from error
 
-from subpixel.flax._shared import icnr_init
+def _import_flax() -> None:
+    """Import JAX and Flax (which loads Linen, not NNX); where one is missing, say which extra installs it."""
+    try:
+        import flax  # noqa: F401
+        import jax  # noqa: F401
+    except ModuleNotFoundError as error:
+        raise missing_framework(error, __name__, "pip install 'subpixel[flax]'") from error
+
+
+_import_flax()
+
+from subpixel.flax._shared import icnr_init  # noqa: E402
 
 if TYPE_CHECKING:
     from subpixel.flax.nnx import PixelShuffle, PixelUnshuffle, SubPixelConv
