@@ -291,6 +291,11 @@ def test_onnx_space_to_depth_then_conv() -> None:
         ({"factor": 0}, ValueError, "factor must be positive, got 0"),
         ({"factor": 2.0}, TypeError, "factor must be a positive int"),
         ({"factor": (3,)}, ValueError, "not divisible by 3, the product of factor=(3,)"),
+        (
+            {"factor": 3},
+            ValueError,
+            "weight.shape[0]=8 of shape (8, 3, 2, 2) is not divisible by 9 (factor=3 squared)",
+        ),
     ],
 )
 def test_bad_input(kwargs: dict[str, Any], error: type[Exception], words: str) -> None:

@@ -136,9 +136,10 @@ def _order_plan(
         product *= f
     size = shape[axis]
     if size % product:
+        given = factor_text(factors)  # an int factor reads as the square it is
+        why = f" (factor={given} squared)" if given.isdigit() else f", the product of factor={given}"
         msg = (
-            f"convert_order: weight.shape[{axis}]={size} of shape {shape} is not divisible by "
-            f"{product}, the product of factor={factor_text(factors)}"
+            f"convert_order: weight.shape[{axis}]={size} of shape {shape} is not divisible by {product}{why}"
         )
         raise ValueError(msg)
     channels = size // product
