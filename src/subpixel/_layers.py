@@ -70,12 +70,18 @@ class ShuffleLayer:
     def current_spec(self) -> ShuffleSpec:
         """Return the spec of the plain attributes: the kept one, or a new one if one was set since.
 
-        The new spec is validated (a bad value set after construction raises here) but not kept.
+        The kept spec is current while each attribute is still the object it was set from (a
+        cheap test on every call); otherwise the attributes are validated again, so a bad value
+        set after construction raises here. The new spec is not kept.
         """
-        spec: ShuffleSpec | None = vars(self).get("_spec")
-        if spec is not None and self.arguments(spec) == {
-            name: getattr(self, name) for name in self.arguments(spec)
-        }:
+        attributes = vars(self)
+        spec: ShuffleSpec | None = attributes.get("_spec")
+        if (
+            spec is not None
+            and attributes.get(spec.factor_name) is spec.factor
+            and attributes.get("channels_last") is spec.channels_last
+            and attributes.get("order") is spec.order
+        ):
             return spec
         return self.spec_of(self)
 

@@ -100,7 +100,8 @@ def _spec_of(layer: Any) -> ShuffleSpec:
     """
     if isinstance(layer, _Shuffle):
         spec = layer.current_spec()
-        layer._spec = spec
+        if spec is not layer._spec:
+            layer._spec = spec
         return spec
     kind = PixelUnshuffle if hasattr(layer, "downscale_factor") else PixelShuffle
     return kind.spec_of(layer)
