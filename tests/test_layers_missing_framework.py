@@ -48,6 +48,9 @@ SCRIPT = textwrap.dedent(
     """
 )
 
+#: What the Flax layers add on Python 3.10, where the flax extra installs nothing.
+PYTHON_310_ADVICE = " on Python 3.11 or newer (JAX 0.10 needs it; this is Python 3.10)"
+
 #: (statement, modules refused, the module that says so, the module it names, the extra).
 CASES = [
     ("import subpixel.torch", "torch", "subpixel.torch", "torch", "torch"),
@@ -83,9 +86,18 @@ def test_a_missing_framework_names_the_extra(
     report = run(statement, blocked)
     assert report is not None, f"{statement!r} worked with {blocked} refused"
     assert report["kind"] == "ModuleNotFoundError"  # an ImportError, as before, now with advice
+    advice = f"pip install 'subpixel[{extra}]'"
+    if extra == "flax" and sys.version_info < (3, 11):
+        advice += PYTHON_310_ADVICE
     assert report["message"] == (
-        f"{module} needs {missing}, which is not installed (No module named {missing!r}): "
-        f"pip install 'subpixel[{extra}]'"
+        f"{module} needs {missing}, which is not installed (No module named {missing!r}): {advice}"
     )
     assert report["name"] == missing
     assert report["cause"] == ["ModuleNotFoundError", missing]  # chained from the original error
+
+
+def test_flax_on_python_310_says_which_python_the_extra_needs() -> None:
+    # The flax and jax extras install nothing on Python 3.10 (JAX 0.10 needs 3.11): the error says so.
+    report = run("sys.version_info = (3, 10, 13, 'final', 0)\nimport subpixel.flax", "flax")
+    assert report is not None
+    assert str(report["message"]).endswith("pip install 'subpixel[flax]'" + PYTHON_310_ADVICE)

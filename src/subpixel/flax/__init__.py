@@ -9,6 +9,7 @@ first use, so that ``import subpixel.flax.linen`` loads neither ``flax.nnx`` nor
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from subpixel._layers import missing_framework
@@ -20,7 +21,11 @@ def _import_flax() -> None:
         import flax  # noqa: F401
         import jax  # noqa: F401
     except ModuleNotFoundError as error:
-        raise missing_framework(error, __name__, "pip install 'subpixel[flax]'") from error
+        install = "pip install 'subpixel[flax]'"
+        if sys.version_info < (3, 11):  # the extra's requirements carry python_version >= '3.11'
+            running = ".".join(map(str, sys.version_info[:2]))
+            install += f" on Python 3.11 or newer (JAX 0.10 needs it; this is Python {running})"
+        raise missing_framework(error, __name__, install) from error
 
 
 _import_flax()
