@@ -1,0 +1,25 @@
+"""ndonnx: ONNX-backed arrays (eager ones hold their values), through the Array-API route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from subpixel._catalog._entry import Entry
+
+__all__ = ["Ndonnx"]
+
+
+class Ndonnx(Entry):
+    """ndonnx arrays with values; symbolic ones (unknown sizes) are refused with a clear error."""
+
+    name = "ndonnx"
+    title = "ndonnx"
+    modules = ("ndonnx",)
+    namespace = "ndonnx"
+    requires = ("ndonnx", "numpy")
+    extra = "ndonnx"
+    distributions = ("ndonnx", "spox", "onnxruntime")
+
+    def to_numpy(self, y: Any) -> Any:
+        """``unwrap_numpy()``."""
+        return y.unwrap_numpy()
