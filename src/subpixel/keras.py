@@ -15,13 +15,14 @@ import sys
 from typing import Any
 
 from subpixel import _routes
+from subpixel._catalog import keras_backends
 from subpixel._icnr import IcnrSteps, icnr_draw
 from subpixel._layer_spec import SubPixelConvSpec
 from subpixel._layers import Factor, ShuffleLayer, conv_class, reject_input
 from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
 
-_KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+_KERAS_BACKENDS = keras_backends()
 
 
 def _import_error_text(error: ImportError) -> str:

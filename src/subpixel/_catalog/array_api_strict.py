@@ -17,7 +17,6 @@ class ArrayApiStrict(Entry):
     modules = ("array_api_strict",)
     namespace = "array_api_strict"
     requires = ("array_api_strict", "numpy")
-    adapter = "subpixel.conformance._backends.array_api_strict"
     extra = "strict"
     distributions = ("array-api-strict",)
 

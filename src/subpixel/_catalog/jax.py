@@ -16,7 +16,7 @@ class Jax(Entry):
     title = "JAX"
     modules = ("jax", "jaxlib")
     namespace = "jax.numpy"
-    requires = ("jax",)
+    requires = ("jax", "numpy")
     fast_path = "subpixel._fast.jax"
     routes = "jax"
     adapter = "subpixel.conformance._backends.jax"

@@ -12,8 +12,8 @@ __all__ = ["MArray"]
 class MArray(Entry):
     """marray arrays over NumPy: the shuffle moves the mask with the data.
 
-    The conversions carry the data only (no element masked); the conformance matrix checks
-    that the mask follows the data with a separate mask case.
+    The conversions carry the data only (no element masked); the conformance adapter masks
+    part of every input and checks that the output's mask follows its data.
     """
 
     name = "marray"
@@ -21,6 +21,7 @@ class MArray(Entry):
     modules = ("marray",)
     namespace = "marray"
     requires = ("marray", "numpy")
+    adapter = "subpixel.conformance._backends.marray"
     extra = "marray"
     distributions = ("marray",)
 

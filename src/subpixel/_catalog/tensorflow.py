@@ -16,7 +16,7 @@ class TensorFlow(Entry):
     title = "TensorFlow"
     modules = ("tensorflow",)
     namespace = "tensorflow"
-    requires = ("tensorflow",)
+    requires = ("tensorflow", "numpy")
     fast_path = "subpixel._fast.tensorflow"
     run_time_sizes = True
     routes = "tensorflow"

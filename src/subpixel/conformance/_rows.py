@@ -5,20 +5,14 @@ from __future__ import annotations
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from subpixel import _routes
 from subpixel.conformance._autodiff import check_autodiff
-from subpixel.conformance._backends import (
-    ADAPTERS,
-    ArrayBackend,
-    HostResult,
-    NotApplicableError,
-    TorchBackend,
-)
+from subpixel.conformance._backends import ADAPTERS, ArrayBackend, HostResult, NotApplicableError
 from subpixel.conformance._cases import Case, installed, runs_compiled
 from subpixel.conformance._coverage import RouteCoverage, known_routes
 from subpixel.conformance._inputs import DTYPES
@@ -154,9 +148,7 @@ def _check_output(
         return "modified its input"
     if adapter.shares_memory(y, got, owner):
         return "the output shares memory with the input"
-    if isinstance(adapter, TorchBackend):
-        return adapter.memory_format_problem(case, x, y)
-    return None
+    return adapter.output_problem(case, x, y)
 
 
 def run_implementation(
@@ -170,7 +162,7 @@ def run_implementation(
     say: Progress,
     device_names: dict[str, str],
     coverage: list[RouteCoverage] | None = None,
-    adapters: dict[str, ArrayBackend] = ADAPTERS,
+    adapters: Mapping[str, ArrayBackend] = ADAPTERS,
 ) -> list[Row]:
     """Run one implementation on each device and dtype; return its rows.
 
@@ -190,7 +182,7 @@ def run_implementation(
                 reason=f"no conformance adapter for the {impl.backend!r} array backend",
             )
         ]
-    missing = [m for m in (*impl.requires, adapter.module) if not installed(m)]
+    missing = [m for m in (*impl.requires, *adapter.requires) if not installed(m)]
     if missing:
         status = FAILED if backend_explicit else NOT_RUN
         reason = f"not installed ({', '.join(dict.fromkeys(missing))})"
