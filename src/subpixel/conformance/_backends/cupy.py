@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from subpixel._catalog import Entry, entry
 from subpixel.conformance._backends._base import ArrayBackend, HostResult
 
 __all__ = ["ADAPTER", "CupyBackend"]
@@ -14,9 +13,6 @@ __all__ = ["ADAPTER", "CupyBackend"]
 
 class CupyBackend(ArrayBackend):
     """CuPy on the GPU only."""
-
-    def __init__(self, entry: Entry | None = None) -> None:
-        super().__init__(entry or _cupy())
 
     def namespace(self) -> Any:
         """array-api-compat's CuPy namespace."""
@@ -44,10 +40,6 @@ class CupyBackend(ArrayBackend):
     def device_mismatch(self, y: Any, x: Any) -> str | None:
         """Compare ``.device``."""
         return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
-
-
-def _cupy() -> Entry:
-    return entry("cupy")
 
 
 ADAPTER = CupyBackend

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from subpixel._catalog import Entry, entry
 from subpixel.conformance._backends._base import ArrayBackend, HostResult, RowSpec
 from subpixel.conformance._backends.numpy import NumpyBackend
 from subpixel.conformance._cases import Case
@@ -20,9 +19,6 @@ class DaskBackend(ArrayBackend):
     """Dask arrays of NumPy chunks; layouts are chunkings (plus NumPy's strided views)."""
 
     seconds = 70
-
-    def __init__(self, entry: Entry | None = None) -> None:
-        super().__init__(entry or _dask())
 
     def rows(self) -> tuple[RowSpec, ...]:
         """Return the rows of the library's functions on dask arrays of NumPy chunks."""
@@ -94,10 +90,6 @@ def _dask_chunks(case: Case, shape: tuple[int, ...]) -> tuple[int, ...]:
     for axis, f in zip(spatial, case.factors, strict=True):
         chunks[axis] = 2 * f if case.inverse else 2
     return tuple(chunks)
-
-
-def _dask() -> Entry:
-    return entry("dask")
 
 
 ADAPTER = DaskBackend

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from subpixel._catalog import Entry, entry
+from subpixel._catalog import entry_for_type
 from subpixel.conformance._backends._base import (
     ArrayBackend,
     Derivatives,
@@ -22,8 +22,18 @@ from subpixel.conformance._inputs import host_dtype
 __all__ = ["ADAPTER", "TensorFlowBackend", "graph_call", "xla_call"]
 
 
+def _library(x: Any) -> Any:
+    """Return TensorFlow, the library of tensor ``x``."""
+    found = entry_for_type(type(x))
+    if found is None:
+        msg = f"expected a tf.Tensor, got {type(x).__name__}"
+        raise TypeError(msg)
+    return found.load()
+
+
 @functools.lru_cache(maxsize=256)
 def _function(
+    tf: Any,
     factor: Any,
     inverse: bool,
     channels_last: bool,
@@ -32,8 +42,6 @@ def _function(
     dtype: Any,
     xla: bool,
 ) -> Any:
-    tf = _tensorflow().load()
-
     def run(t: Any) -> Any:
         return library_call(t, factor, inverse, channels_last, order)
 
@@ -44,7 +52,7 @@ def _function(
 def graph_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
     """Run the library inside a plain ``tf.function`` traced for the exact shape."""
     shape = tuple(int(s) for s in x.shape)
-    return _function(factor, inverse, channels_last, order, shape, x.dtype, False)(x)
+    return _function(_library(x), factor, inverse, channels_last, order, shape, x.dtype, False)(x)
 
 
 def xla_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
@@ -53,7 +61,7 @@ def xla_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str
     ndim = len(x.shape)
     channel = ndim - 1 if channels_last else ndim - k - 1
     shape = tuple(int(s) if axis == channel else None for axis, s in enumerate(x.shape))
-    return _function(factor, inverse, channels_last, order, shape, x.dtype, True)(x)
+    return _function(_library(x), factor, inverse, channels_last, order, shape, x.dtype, True)(x)
 
 
 class TensorFlowBackend(ArrayBackend):
@@ -62,9 +70,6 @@ class TensorFlowBackend(ArrayBackend):
     strided = False
     seconds = 25
     peer_reference = True
-
-    def __init__(self, entry: Entry | None = None) -> None:
-        super().__init__(entry or _tensorflow())
 
     def rows(self) -> tuple[RowSpec, ...]:
         """Return its rows: the library eagerly, in a graph per shape, in XLA with unknown sizes."""
@@ -156,10 +161,6 @@ class TensorFlowBackend(ArrayBackend):
         tf = self.load()
         op = tf.nn.space_to_depth if case.inverse else tf.nn.depth_to_space
         return np.asarray(op(tf.constant(x), case.factors[0]).numpy())
-
-
-def _tensorflow() -> Entry:
-    return entry("tensorflow")
 
 
 ADAPTER = TensorFlowBackend

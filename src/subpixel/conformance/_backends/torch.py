@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from subpixel._catalog import Entry, entry
 from subpixel.conformance._backends._base import (
     ArrayBackend,
     Derivatives,
@@ -26,9 +25,6 @@ class TorchBackend(ArrayBackend):
 
     negative_strides = False
     seconds = 30
-
-    def __init__(self, entry: Entry | None = None) -> None:
-        super().__init__(entry or _torch())
 
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
         """``from_numpy`` of the bits (bfloat16 via int16, ml_dtypes or not), then ``.to(device)``."""
@@ -164,10 +160,6 @@ def _strides_problem(what: str, got: Any, want: Any, x: Any) -> str | None:
         f"{what} strides {tuple(got.stride())} differ from torch's op: {tuple(want.stride())} "
         f"(input strides {tuple(x.stride())})"
     )
-
-
-def _torch() -> Entry:
-    return entry("torch")
 
 
 ADAPTER = TorchBackend
