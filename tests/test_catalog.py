@@ -281,3 +281,19 @@ def test_ndonnx_arrays_of_unknown_sizes_are_a_clear_error() -> None:
         subpixel.pixel_shuffle(x, 2)
     known = subpixel.pixel_shuffle(ndonnx.argument(shape=(1, 4, 3, 3), dtype=ndonnx.float32), 2)
     assert tuple(known.shape) == (1, 1, 6, 6)
+
+
+def test_the_readme_main_job_runs_the_rows_of_every_backend_the_all_extra_installs() -> None:
+    spec = importlib.util.spec_from_file_location("readme", ROOT / ".ci" / "readme.py")
+    assert spec is not None
+    assert spec.loader is not None
+    readme = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme)
+    _, args = readme.run(1)
+    rows = set(args[args.index("--backends") + 1].split(","))
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (listed,) = re.findall(r'^all = \["subpixel\[(.*)\]"\]$', pyproject, flags=re.MULTILINE)
+    for entry in _catalog.entries():
+        if entry.extra in listed.split(",") and "cpu" in entry.devices:
+            wanted = {spec.name for spec in adapter_of(entry).rows()}
+            assert wanted <= rows, f"README's main job lacks {sorted(wanted - rows)}"
