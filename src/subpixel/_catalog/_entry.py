@@ -56,6 +56,10 @@ class Entry:
         The distributions whose versions the conformance report lists when it ran.
     devices : tuple of str
         The devices it can run on among ``cpu`` and ``gpu``.
+    compiles_per_shape : bool
+        Whether each call builds a program for the input's shape and dtype (an XLA executable, an
+        ONNX graph, a Cubed plan): its conformance row runs each case on one dtype of each element
+        size rather than on every dtype (see ``Implementation.compiles_per_shape``).
     keras_backend : bool
         Whether Keras 3 can run on it (the Keras layers get a row on it).
     gradient_tool : str
@@ -74,6 +78,7 @@ class Entry:
     extra: ClassVar[str | None] = None
     distributions: ClassVar[tuple[str, ...]] = ()
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    compiles_per_shape: ClassVar[bool] = False
     keras_backend: ClassVar[bool] = False
     gradient_tool: ClassVar[str] = ""
 

@@ -18,6 +18,7 @@ class Cubed(Entry):
     namespace = "cubed"
     requires = ("cubed", "numpy")
     extra = "cubed"
+    compiles_per_shape = True
     distributions = ("cubed",)
 
     def from_numpy(self, x: Any, device: str = "cpu") -> Any:

@@ -21,6 +21,7 @@ class Jax(Entry):
     routes = "jax"
     adapter = "subpixel.conformance._backends.jax"
     extra = "jax"
+    compiles_per_shape = True
     distributions = ("jax", "jaxlib")
     devices = ("cpu", "gpu")
     keras_backend = True

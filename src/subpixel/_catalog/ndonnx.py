@@ -18,6 +18,7 @@ class Ndonnx(Entry):
     namespace = "ndonnx"
     requires = ("ndonnx", "numpy")
     extra = "ndonnx"
+    compiles_per_shape = True
     distributions = ("ndonnx", "spox", "onnxruntime")
 
     def to_numpy(self, y: Any) -> Any:

@@ -36,6 +36,11 @@ __all__ = [
 #: The 64-bit dtypes.
 WIDE = frozenset(d.name for d in DTYPES if d.wide)
 
+#: The layouts made as views (or broadcasts) of a host array put on the device.
+_VIEWS = frozenset(
+    {"transposed", "transposed_channels", "sliced", "negative_strides", "broadcast", "broadcast_channels"}
+)
+
 #: ``(x, factor, inverse, channels_last, order) -> array``: what a row calls.
 RowCall = Callable[[Any, Any, bool, bool, str], Any]
 
@@ -111,8 +116,6 @@ class ArrayBackend:
     strided: bool = True
     #: Whether its arrays can have negative strides.
     negative_strides: bool = True
-    #: Whether each call compiles a program per input shape and dtype (see ``compiles_per_shape``).
-    compiles: bool = False
     #: Seconds its library row took in a full CPU run (orders the worker groups); None: unknown.
     seconds: float | None = None
     #: Whether :meth:`reference` gives the library's own op for some cases (a reference).
@@ -123,6 +126,8 @@ class ArrayBackend:
         self.name = entry.name
         self.module = entry.namespace
         self.devices = entry.devices
+        #: Whether each call compiles a program per input shape and dtype (see ``compiles_per_shape``).
+        self.compiles = entry.compiles_per_shape
         #: The modules its rows need installed.
         self.requires = entry.requires or (entry.namespace,)
 
@@ -191,6 +196,20 @@ class ArrayBackend:
             raise NotApplicableError("torch memory formats apply to torch only")
         if not self.strided:
             raise NotApplicableError(f"{self.name} arrays have no strides")
+        if layout == "negative_strides" and not self.negative_strides:
+            raise NotApplicableError(f"{self.name} has no negative strides")
+        if layout not in _VIEWS:
+            msg = f"unknown layout {layout!r}"
+            raise ValueError(msg)
+        try:
+            return self._view(case, x, dtype, device)
+        except (NotImplementedError, IndexError, ValueError) as error:  # e.g. Cubed's step slices
+            msg = f"{self.name} cannot make the {layout} layout ({type(error).__name__}: {error})"
+            raise NotApplicableError(msg) from None
+
+    def _view(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """Return ``(view, owner)`` for the strided and broadcast layouts."""
+        layout = case.layout
         nd = x.ndim
         if layout == "transposed":
             axes = (*range(nd - 2), nd - 1, nd - 2)
@@ -208,19 +227,12 @@ class ArrayBackend:
             owner = self.from_host(big, dtype, device)
             return owner[..., 1:, 1::2], owner
         if layout == "negative_strides":
-            if not self.negative_strides:
-                raise NotApplicableError(f"{self.name} has no negative strides")
             owner = self.from_host(np.ascontiguousarray(x[..., ::-1, ::-1]), dtype, device)
-            try:
-                return owner[..., ::-1, ::-1], owner
-            except (NotImplementedError, IndexError, ValueError) as error:  # e.g. Cubed
-                msg = f"{self.name} cannot index with negative steps ({type(error).__name__}: {error})"
-                raise NotApplicableError(msg) from None
+            return owner[..., ::-1, ::-1], owner
         if layout in ("broadcast", "broadcast_channels"):
             owner = self.from_host(broadcast_source(case, x), dtype, device)
             return self.namespace().broadcast_to(owner, x.shape), owner
-        msg = f"unknown layout {layout!r}"
-        raise ValueError(msg)
+        raise AssertionError(layout)  # make_input checked it
 
     def namespace(self) -> Any:
         """Return the Array-API namespace used to build layouts."""

@@ -40,7 +40,6 @@ class JaxBackend(ArrayBackend):
     """JAX on CPU and GPU; 64-bit dtypes run with x64 enabled; arrays have no strides."""
 
     strided = False
-    compiles = True
     seconds = 155
 
     def __init__(self, entry: Entry | None = None, enable_x64: bool = True) -> None:
