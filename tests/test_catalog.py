@@ -161,7 +161,7 @@ def test_registering_a_taken_name_or_module_is_an_error(throwaway: _catalog.Entr
 def test_dispatch_reads_the_catalog() -> None:
     fast = {m: e.fast_path for e in _catalog.entries() if e.fast_path for m in e.modules}
     assert fast == _dispatch.FAST_PATHS
-    assert [e.name for e in _catalog.entries() if e.run_time_sizes] == ["tensorflow"]
+    assert [e.name for e in _catalog.entries() if e.run_time_sizes] == ["tensorflow", "ndonnx"]
 
 
 def test_importing_the_catalog_and_asking_what_is_installed_imports_no_framework() -> None:
@@ -273,14 +273,30 @@ def test_the_marray_adapter_fails_an_output_whose_mask_stayed_behind() -> None:
 
 
 @pytest.mark.needs("ndonnx")
-def test_ndonnx_arrays_of_unknown_sizes_are_a_clear_error() -> None:
+def test_an_ndonnx_model_with_a_dynamic_batch_runs_on_every_batch_size() -> None:
     import ndonnx
+    import onnxruntime
 
     x = ndonnx.argument(shape=("N", 4, 3, 3), dtype=ndonnx.float32)
-    with pytest.raises(ValueError, match=r"pixel_shuffle: x has unknown sizes .* of type Array"):
+    y = subpixel.pixel_shuffle(x, 2)
+    assert tuple(y.shape) == (None, 1, 6, 6)
+    model = ndonnx.build({"x": x}, {"y": y})
+    session = onnxruntime.InferenceSession(model.SerializeToString())
+    for batch in (1, 3):
+        data = np.arange(batch * 36, dtype=np.float32).reshape(batch, 4, 3, 3)
+        (out,) = session.run(None, {"x": data})
+        assert out.tobytes() == subpixel.pixel_shuffle(data, 2).tobytes()
+
+
+@pytest.mark.needs("ndonnx")
+def test_ndonnx_arrays_with_two_unknown_sizes_are_a_clear_error() -> None:
+    import ndonnx
+
+    x = ndonnx.argument(shape=("N", 4, "H", 3), dtype=ndonnx.float32)
+    with pytest.raises(
+        ValueError, match=r"pixel_shuffle: x has 2 axes of unknown size .* infers one unknown size"
+    ):
         subpixel.pixel_shuffle(x, 2)
-    known = subpixel.pixel_shuffle(ndonnx.argument(shape=(1, 4, 3, 3), dtype=ndonnx.float32), 2)
-    assert tuple(known.shape) == (1, 1, 6, 6)
 
 
 def test_the_readme_main_job_runs_the_rows_of_every_backend_the_all_extra_installs() -> None:

@@ -24,7 +24,7 @@ import array_api_compat
 from subpixel import _catalog, _routes
 from subpixel._fast import Runner
 from subpixel._fast._torch_plain import apply_traced
-from subpixel._plan import ShufflePlan, has_run_time_sizes
+from subpixel._plan import RunTimeSize, ShufflePlan, has_run_time_sizes
 from subpixel._shuffle import apply_plan
 from subpixel._spec import ShuffleSpec
 
@@ -154,6 +154,8 @@ def _namespace(x: object, caller: str) -> Any:
 
 
 def _prepare_generic(xp: Any, spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
+    if has_run_time_sizes(plan):
+        return functools.partial(_generic, xp, _inferred(plan, spec.caller))
     if 0 in plan.collapse_shape:
         return functools.partial(_generic_empty, xp, plan)
     return functools.partial(_generic, xp, plan)
@@ -175,3 +177,23 @@ def _generic_empty(xp: Any, plan: ShufflePlan, x: Any) -> Any:
     if _routes.listening:
         _routes.record("array_api:generic")
     return xp.zeros(plan.collapse_shape, dtype=x.dtype, device=array_api_compat.device(x))
+
+
+def _inferred(plan: ShufflePlan, caller: str) -> ShufflePlan:
+    """Return ``plan`` with its one run-time size per shape as ``-1``, which the Array API's reshape infers.
+
+    The standard's ``reshape`` takes sizes as ints, and infers one ``-1``: an input with one unknown
+    axis (the batch of a model exported with a dynamic batch) can take the generic route; more is a
+    ``ValueError``.
+    """
+    unknown = [s for s in plan.expand_shape if isinstance(s, RunTimeSize)]
+    if len(unknown) > 1 or sum(isinstance(s, RunTimeSize) for s in plan.collapse_shape) > 1:
+        msg = (
+            f"{caller}: x has {len(unknown)} axes of unknown size (the plan is {plan}); the Array-API "
+            "route infers one unknown size only (reshape's -1): give every axis but one a known size"
+        )
+        raise ValueError(msg)
+    return plan._replace(
+        expand_shape=tuple(int(s) for s in plan.expand_shape),
+        collapse_shape=tuple(int(s) for s in plan.collapse_shape),
+    )

@@ -43,7 +43,8 @@ class Entry:
         ``shuffle_chunk``).
     run_time_sizes : bool
         Whether its arrays may have sizes known only at run time (``None`` in their shape),
-        which its fast path fills in when it runs.
+        which its fast path fills in when it runs; on the Array-API route, one axis of unknown
+        size (reshape's ``-1``).
     routes : str
         The route prefix whose every route its conformance row must take (see
         :mod:`subpixel._routes`): ``array_api`` for the Array-API route.

@@ -10,13 +10,14 @@ __all__ = ["Ndonnx"]
 
 
 class Ndonnx(Entry):
-    """ndonnx arrays with values; symbolic ones (unknown sizes) are refused with a clear error."""
+    """ndonnx arrays, eager or symbolic (for ONNX export); one axis may have an unknown size."""
 
     name = "ndonnx"
     title = "ndonnx"
     modules = ("ndonnx",)
     namespace = "ndonnx"
     requires = ("ndonnx", "numpy")
+    run_time_sizes = True
     extra = "ndonnx"
     compiles_per_shape = True
     distributions = ("ndonnx", "spox", "onnxruntime")
