@@ -313,3 +313,10 @@ def test_the_readme_main_job_runs_the_rows_of_every_backend_the_all_extra_instal
         if entry.extra in listed.split(",") and "cpu" in entry.devices:
             wanted = {spec.name for spec in adapter_of(entry).rows()}
             assert wanted <= rows, f"README's main job lacks {sorted(wanted - rows)}"
+
+
+def test_keras_backends_start_with_keras_default() -> None:
+    assert (
+        _catalog.keras_backends()[0] == "tensorflow"
+    )  # Keras 3 picks TensorFlow when KERAS_BACKEND is unset
+    assert set(_catalog.keras_backends()) == {"tensorflow", "jax", "torch"}

@@ -84,8 +84,9 @@ def entry_for_type(kind: type) -> Entry | None:
 
 
 def keras_backends() -> tuple[str, ...]:
-    """Return the names of the backends Keras 3 can run on."""
-    return tuple(e.name for e in entries() if e.keras_backend)
+    """Return the names of the backends Keras 3 can run on, its default (``KERAS_BACKEND`` unset) first."""
+    found = [e for e in entries() if e.keras_backend]
+    return tuple(e.name for e in sorted(found, key=lambda e: not e.keras_default))
 
 
 def register(new: Entry, *, replace: bool = False) -> None:

@@ -63,6 +63,8 @@ class Entry:
         size rather than on every dtype (see ``Implementation.compiles_per_shape``).
     keras_backend : bool
         Whether Keras 3 can run on it (the Keras layers get a row on it).
+    keras_default : bool
+        Whether Keras 3 runs on it when ``KERAS_BACKEND`` is unset.
     gradient_tool : str
         The autodiff call that differentiates a Keras layer on it, in words (Keras backends only).
     """
@@ -81,6 +83,7 @@ class Entry:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     compiles_per_shape: ClassVar[bool] = False
     keras_backend: ClassVar[bool] = False
+    keras_default: ClassVar[bool] = False
     gradient_tool: ClassVar[str] = ""
 
     def __repr__(self) -> str:

@@ -24,6 +24,7 @@ class TensorFlow(Entry):
     extra = "tensorflow"
     distributions = ("tensorflow", "tensorflow-cpu")
     keras_backend = True
+    keras_default = True
     gradient_tool = "tf.GradientTape"
 
     def from_numpy(self, x: Any, device: str = "cpu") -> Any:

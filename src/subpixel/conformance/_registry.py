@@ -142,7 +142,7 @@ def keras_backend() -> str:
     """Return the array backend Keras runs on (or will run on once imported).
 
     ``KERAS_BACKEND`` when set, else the backend of an already imported Keras, else Keras's own
-    default (the first Keras backend of the catalog). The environment is read, never written.
+    default (the catalog's ``keras_default`` entry). The environment is read, never written.
     """
     name = os.environ.get("KERAS_BACKEND")
     if name is None:

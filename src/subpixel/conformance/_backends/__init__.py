@@ -73,7 +73,7 @@ def adapter_of(entry: _catalog.Entry) -> ArrayBackend:
 
 def keras_adapters() -> list[KerasBackend]:
     """Return the adapter of the Keras layers on each backend Keras can run on."""
-    found = [_cached(entry, "keras") for entry in _catalog.entries() if entry.keras_backend]
+    found = [_cached(_catalog.entry(name), "keras") for name in _catalog.keras_backends()]
     return [adapter for adapter in found if isinstance(adapter, KerasBackend)]
 
 
