@@ -271,7 +271,7 @@ def _references(rows: set[str]) -> Any:
     """Inputs and expected results of every case the reduced matrices run, from the definition."""
     conformance = importlib.import_module("subpixel.conformance")
     book = conformance.ReferenceBook(use_torch=False, use_onnx=False, golden=conformance.GoldenVectors())
-    book.use_tensorflow = False
+    book.peer_references = ()
     documented_shape = conformance.documented_shape
     for case, dtype in _cases_of(conformance, tuple(rows), FAMILIES):
         if case.autodiff:

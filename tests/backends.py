@@ -1,10 +1,11 @@
 """The frameworks the tests run on, chosen by the ``SUBPIXEL_BACKENDS`` environment variable.
 
 ``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``), layer
-frameworks (``flax``, ``keras``, ``tensorflow``) and ``numba`` (the ``speed`` extra's compiled
-kernels), or ``all`` (every CPU backend and every layer framework that ``subpixel[all]`` installs;
-the default; numba is not among them, as ``subpixel[all]`` does not install it). ``keras`` runs on
-the library named by ``KERAS_BACKEND``, which must be installed too.
+frameworks (``flax``, ``keras``, ``tensorflow``), the other backends of the catalog
+(:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), and ``numba`` (the
+``speed`` extra's compiled kernels), or ``all`` (every CPU backend and every layer framework that
+``subpixel[all]`` installs; the default; numba and the catalog's other backends are not among
+them). ``keras`` runs on the library named by ``KERAS_BACKEND``, which must be installed too.
 
 The run requests exactly these frameworks: a test module (or a test marked ``needs``) that needs a
 framework the run does not request is not collected, and a requested framework that cannot be
@@ -15,10 +16,11 @@ NumPy and the test tools are always installed (the ``test`` dependency group bri
 from __future__ import annotations
 
 import enum
-import importlib
 import os
 from types import ModuleType
 from typing import Any
+
+from subpixel import _catalog
 
 
 class Backend(enum.Enum):
@@ -37,49 +39,31 @@ class Backend(enum.Enum):
         return self.value
 
     @property
+    def entry(self) -> _catalog.Entry:
+        """The backend's entry in the catalog (:mod:`subpixel._catalog`)."""
+        return _catalog.entry(self.value.partition(":")[0])
+
+    @property
     def module_name(self) -> str:
-        return {
-            Backend.NUMPY: "numpy",
-            Backend.ARRAY_API_STRICT: "array_api_strict",
-            Backend.TORCH: "torch",
-            Backend.TORCH_GPU: "torch",
-            Backend.JAX: "jax.numpy",
-            Backend.JAX_GPU: "jax.numpy",
-            Backend.DASK: "dask.array",
-            Backend.CUPY: "cupy",
-        }[self]
+        return self.entry.namespace
+
+    @property
+    def device(self) -> str:
+        """``cpu`` or ``gpu``: the id's suffix, else the backend's first device."""
+        return self.value.partition(":")[2] or self.entry.devices[0]
 
     @property
     def on_gpu(self) -> bool:
-        return self in (Backend.CUPY, Backend.TORCH_GPU, Backend.JAX_GPU)
+        return self.device == "gpu"
 
     def namespace(self) -> ModuleType:
         """Import the library; raise (and so fail the test) when it is missing."""
-        return importlib.import_module(self.module_name)
+        module: ModuleType = self.entry.load()
+        return module
 
     def from_numpy(self, array: Any) -> Any:
-        """Convert a NumPy array to this backend, on its device, keeping every bit."""
-        if self is Backend.NUMPY:
-            return array.copy()
-        if self is Backend.ARRAY_API_STRICT:
-            return self.namespace().asarray(array)
-        if self in (Backend.TORCH, Backend.TORCH_GPU):
-            import torch
-
-            tensor = torch.from_numpy(array.copy())
-            return tensor.cuda() if self is Backend.TORCH_GPU else tensor
-        if self in (Backend.JAX, Backend.JAX_GPU):
-            import jax
-
-            device = jax.devices("gpu" if self is Backend.JAX_GPU else "cpu")[0]
-            return jax.device_put(array, device)
-        if self is Backend.DASK:
-            import dask.array as da
-
-            # One chunk: chunkings (and the warning for ones that split channel groups) are tested in
-            # tests/test_dask.py.
-            return da.from_array(array.copy(), chunks=-1)
-        return self.namespace().asarray(array)
+        """Convert a NumPy array to this backend, on its device, keeping every bit (Dask: one chunk)."""
+        return self.entry.from_numpy(array, self.device)
 
 
 CPU_BACKENDS = (Backend.NUMPY, Backend.ARRAY_API_STRICT, Backend.TORCH, Backend.JAX, Backend.DASK)
@@ -93,8 +77,16 @@ ALL_LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
 #: Optional accelerators a run can request: the compiled copy kernels of the ``speed`` extra.
 ACCELERATORS = ("numba",)
 
+#: The catalog's other backends (Array API libraries of the generic route), requested by name;
+#: ``all`` does not request them (their rows run in the conformance matrix).
+CATALOG_FRAMEWORKS = tuple(
+    entry.name
+    for entry in _catalog.entries()
+    if entry.name not in {b.value for b in Backend} and entry.name not in LAYER_FRAMEWORKS
+)
+
 #: Frameworks requested by name as they are (not array backend ids).
-NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *ACCELERATORS)
+NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS)
 
 #: The framework (top-level module) each backend id runs on.
 BACKEND_FRAMEWORK = {b: b.module_name.partition(".")[0] for b in Backend}
@@ -107,16 +99,8 @@ def to_numpy(array: Any) -> Any:
     """Bring any backend's array to host NumPy, keeping every bit."""
     import numpy as np
 
-    module = type(array).__module__
-    if module.startswith("torch"):
-        return array.detach().cpu().numpy()
-    if module.startswith("dask"):
-        return np.asarray(array.compute())
-    if module.startswith("cupy"):
-        return array.get()
-    if module.startswith("array_api_strict"):
-        return np.asarray(array._array)
-    return np.asarray(array)
+    entry = _catalog.entry_for_type(type(array))
+    return np.asarray(array) if entry is None else entry.to_numpy(array)
 
 
 def _requested_names() -> list[str]:

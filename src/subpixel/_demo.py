@@ -1,52 +1,24 @@
-"""``python -m subpixel demo``: every installed backend agrees with torch on the ESPCN example."""
+"""``python -m subpixel demo``: every installed backend agrees with torch on the ESPCN example.
+
+The backends are the entries of :mod:`subpixel._catalog`, plus the Keras layers on the backend
+Keras runs on. Inputs are made from raw bytes by each entry's ``from_bytes`` and results read
+back with its ``to_bytes``, so the demo needs no NumPy when torch is installed.
+"""
 
 from __future__ import annotations
 
-import importlib
+import array
+import functools
+import hashlib
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import subpixel
+from subpixel import _catalog
 from subpixel._cli import ArgumentParser, run_guarded
-
-#: Backend name -> the module that must be importable for it.
-_BACKENDS: dict[str, str] = {
-    "numpy": "numpy",
-    "array_api_strict": "array_api_strict",
-    "torch": "torch",
-    "jax": "jax",
-    "dask": "dask.array",
-    "cupy": "cupy",
-}
-
-
-def _converter(name: str) -> Callable[[Any], Any]:
-    module = importlib.import_module(_BACKENDS[name])
-    if name == "numpy":
-        return lambda a: a.copy()
-    if name == "torch":
-        return lambda a: module.from_numpy(a.copy())
-    if name == "jax":
-        module.config.update("jax_enable_x64", True)  # keep int64, as torch does
-        return lambda a: module.numpy.asarray(a)
-    if name == "dask":
-        return lambda a: module.from_array(a, chunks=(1, *a.shape[1:]))
-    return lambda a: module.asarray(a)
-
-
-def _to_numpy(array: Any) -> Any:
-    import numpy as np
-
-    if hasattr(array, "compute"):  # dask
-        array = array.compute()
-    if hasattr(array, "detach"):  # torch
-        return array.detach().cpu().numpy()
-    if hasattr(array, "get"):  # cupy
-        return array.get()
-    return np.from_dlpack(array)
-
 
 PROG = "python -m subpixel demo"
 
@@ -55,9 +27,23 @@ PROG = "python -m subpixel demo"
 GOLDEN_CASE = "factors/r2-2x12x3x2"
 GOLDEN_DTYPE = "float32"
 
+#: The example: ``arange(36)`` as int32 (every backend has it, JAX without x64 included).
+EXAMPLE_SHAPE = (1, 4, 3, 3)
+EXAMPLE_DTYPE = "int32"
+
+
+class Source(NamedTuple):
+    """An input as raw bytes, and what a backend's result must be."""
+
+    data: bytes
+    shape: tuple[int, ...]
+    dtype: str
+    #: ``(shape, sha256 of the bytes)`` of the expected result.
+    expected: tuple[tuple[int, ...], str]
+
 
 def main(argv: list[str] | None = None) -> int:
-    """Shuffle ``torch.arange(36).view(1, 4, 3, 3)`` with each backend and compare to torch.
+    """Shuffle ``arange(36).reshape(1, 4, 3, 3)`` with each backend and compare with torch.
 
     Without torch, every backend is compared with torch's result recorded in the package (the
     golden vectors of the conformance suite).
@@ -72,61 +58,54 @@ def _main(argv: list[str]) -> int:
         "the comparison uses torch's results recorded in the package.",
         epilog="Exit status: 0 when every installed backend agrees, 1 otherwise, 2 for bad arguments.",
     ).parse_args(argv)
-    if importlib.util.find_spec("numpy") is None:
-        print(f"{PROG}: needs numpy, which is not installed: pip install 'subpixel[numpy]'", file=sys.stderr)
+    torch = _catalog.entry("torch")
+    if torch.installed():
+        source = _torch_source(torch)
+        agreed = "all backends agree with torch"
+    elif _findable("numpy"):
+        found = _golden_source()
+        if found is None:
+            print(f"{PROG}: torch is not installed and this package has no golden vectors", file=sys.stderr)
+            return 1
+        source = found
+        agreed = "all backends agree with torch's recorded result"
+    else:
+        print(
+            f"{PROG}: needs torch or numpy, and neither is installed: pip install 'subpixel[torch]'",
+            file=sys.stderr,
+        )
         return 1
-    if importlib.util.find_spec("torch") is None:
-        return _golden_demo()
-    import numpy as np
-    import torch
-
-    reference = torch.nn.PixelShuffle(2)(torch.arange(36).view(1, 4, 3, 3)).numpy()
-    print("torch.nn.PixelShuffle(2)(torch.arange(36).view(1, 4, 3, 3))[0, 0] =")
-    print(reference[0, 0])
-    source = np.arange(36).reshape(1, 4, 3, 3)
-    failures = _compare_backends(
-        source,
-        lambda result: (
-            result.shape == reference.shape
-            and result.dtype == reference.dtype
-            and result.tobytes() == reference.tobytes()
-        ),
-    )
-    print("all backends agree with torch" if not failures else f"{failures} backend(s) disagree")
+    failures = _compare_backends(source)
+    print(agreed if not failures else f"{failures} backend(s) disagree")
     return 1 if failures else 0
 
 
-def _compare_backends(source: Any, same: Callable[[Any], bool]) -> int:
-    """Shuffle ``source`` on every backend, print one line each; return how many disagree or fail."""
-    failures = 0
-    for name in _BACKENDS:
-        result = _attempt(name, source)
-        if isinstance(result, str):
-            failures += result.startswith("ERROR")
-            print(f"{name:>17}: {result}")
-            continue
-        agrees = same(result)
-        failures += not agrees
-        verdict = "identical bytes" if agrees else "DIFFERENT"
-        print(f"{name:>17}: {verdict} (shape {result.shape}, {result.dtype})")
-    return failures
-
-
-def _attempt(name: str, source: Any) -> Any:
-    """Return the shuffled result as NumPy, or a line saying why there is none."""
-    if importlib.util.find_spec(_BACKENDS[name].partition(".")[0]) is None:
-        return "not installed"
+def _findable(module: str) -> bool:
     try:
-        return _to_numpy(subpixel.pixel_shuffle(_converter(name)(source), 2))
-    except Exception as error:  # a backend that cannot even run is reported, not hidden
-        return f"ERROR {type(error).__name__}: {error}"
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
 
 
-def _golden_demo() -> int:
-    import hashlib
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
-    import numpy as np
 
+def _torch_source(torch_entry: _catalog.Entry) -> Source:
+    """Return the example, with torch's own ``PixelShuffle`` result as the reference."""
+    torch = torch_entry.load()
+    data = array.array("i", range(36)).tobytes()
+    x = torch_entry.from_bytes(data, EXAMPLE_SHAPE, EXAMPLE_DTYPE)
+    reference = torch.nn.PixelShuffle(2)(x)
+    print("torch.nn.PixelShuffle(2)(torch.arange(36, dtype=torch.int32).view(1, 4, 3, 3))[0, 0] =")
+    for line in reference[0, 0].tolist():
+        print(" ", line)
+    expected = (tuple(reference.shape), _sha(torch_entry.to_bytes(reference)))
+    return Source(data, EXAMPLE_SHAPE, EXAMPLE_DTYPE, expected)
+
+
+def _golden_source() -> Source | None:
+    """Return the golden case's input, with torch's recorded result as the reference (needs NumPy)."""
     from subpixel.conformance._cases import cases_by_id
     from subpixel.conformance._golden import load_golden
     from subpixel.conformance._references import ReferenceBook
@@ -135,27 +114,74 @@ def _golden_demo() -> int:
     found = golden.lookup(GOLDEN_CASE, GOLDEN_DTYPE)
     case = cases_by_id().get(GOLDEN_CASE)
     if found is None or case is None:
-        print(f"{PROG}: torch is not installed and this package has no golden vectors", file=sys.stderr)
-        return 1
+        return None
     shape, digest, _ = found
-    source = ReferenceBook(use_torch=False, use_onnx=False, golden=golden).input(case, GOLDEN_DTYPE)
-    example = subpixel.pixel_shuffle(np.arange(36).reshape(1, 4, 3, 3), 2)
-    print("subpixel.pixel_shuffle(np.arange(36).reshape(1, 4, 3, 3), 2)[0, 0] =")
-    print(example[0, 0])
+    x = ReferenceBook(use_torch=False, use_onnx=False, golden=golden).input(case, GOLDEN_DTYPE)
     print(
         f"torch is not installed: comparing with torch {golden.torch_version}'s result recorded in the "
         f"package for {case.describe()} ({GOLDEN_DTYPE}, with NaN payloads, -0.0, inf and subnormals)"
     )
-    failures = _compare_backends(
-        source,
-        lambda result: (
-            tuple(result.shape) == shape
-            and hashlib.sha256(np.ascontiguousarray(result).tobytes()).hexdigest() == digest
-        ),
-    )
-    print(
-        "all backends agree with torch's recorded result"
-        if not failures
-        else f"{failures} backend(s) disagree"
-    )
-    return 1 if failures else 0
+    return Source(x.tobytes(), tuple(x.shape), GOLDEN_DTYPE, (shape, digest))
+
+
+def _compare_backends(source: Source) -> int:
+    """Shuffle ``source`` on every backend, print one line each; return how many disagree or fail."""
+    failures = 0
+    for label, attempt in _attempts(source):
+        try:
+            result = attempt()
+        except Exception as error:  # a backend that cannot even run is reported, not hidden
+            result = f"ERROR {type(error).__name__}: {error}"
+        if isinstance(result, str):
+            failures += result.startswith("ERROR")
+            print(f"{label:>17}: {result}")
+            continue
+        shape, digest, dtype = result
+        agrees = (shape, digest) == source.expected
+        failures += not agrees
+        verdict = "identical bytes" if agrees else "DIFFERENT"
+        print(f"{label:>17}: {verdict} (shape {shape}, {dtype})")
+    return failures
+
+
+#: What an attempt returns: ``(shape, sha256, dtype name)`` of the result, or a line saying why none.
+Outcome = tuple[tuple[int, ...], str, str] | str
+
+
+def _attempts(source: Source) -> list[tuple[str, Callable[[], Outcome]]]:
+    """Each backend of the catalog, then the Keras layers: a label and the call that tries it."""
+    attempts: list[tuple[str, Callable[[], Outcome]]] = [
+        (entry.name, functools.partial(_library, entry, source)) for entry in _catalog.entries()
+    ]
+    chosen = os.environ.get("KERAS_BACKEND") or _catalog.keras_backends()[0]
+    return [*attempts, (f"keras ({chosen})", functools.partial(_keras, chosen, source))]
+
+
+def _outcome(entry: _catalog.Entry, result: Any) -> Outcome:
+    return tuple(int(s) for s in result.shape), _sha(entry.to_bytes(result)), entry.dtype_name(result)
+
+
+def _library(entry: _catalog.Entry, source: Source) -> Outcome:
+    """Shuffle ``source`` as an array of ``entry`` with :func:`subpixel.pixel_shuffle`."""
+    if not entry.installed():
+        return "not installed"
+    device = entry.devices[0]
+    problem = entry.device_problem(device)
+    if problem is not None:
+        return f"not run: {problem}"
+    x = entry.from_bytes(source.data, source.shape, source.dtype)
+    return _outcome(entry, subpixel.pixel_shuffle(x, 2))
+
+
+def _keras(chosen: str, source: Source) -> Outcome:
+    """Shuffle ``source`` with the Keras layer on ``chosen``, the backend Keras runs on."""
+    if not (_findable("keras") and _findable("numpy")):  # Keras needs NumPy
+        return "not installed"
+    backend = next((e for e in _catalog.entries() if e.keras_backend and e.name == chosen), None)
+    if backend is None or not backend.installed():
+        return f"not run: Keras's backend {chosen!r} is not installed"
+    import subpixel.keras
+
+    layer = subpixel.keras.PixelShuffle(2, data_format="channels_first")
+    x = backend.from_bytes(source.data, source.shape, source.dtype)
+    return _outcome(backend, layer(x))

@@ -25,6 +25,7 @@ import sys
 from typing import Any
 
 from subpixel import _routes
+from subpixel._catalog import keras_backends
 from subpixel._icnr import IcnrSteps, icnr_draw
 from subpixel._layer_spec import SubPixelConvSpec, arguments_text
 from subpixel._layers import (
@@ -39,7 +40,7 @@ from subpixel._limits import routes
 from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
 
-_KERAS_BACKENDS = ("tensorflow", "jax", "torch")
+_KERAS_BACKENDS = keras_backends()
 
 
 def _import_error_text(error: ImportError) -> str:

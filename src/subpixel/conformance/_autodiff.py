@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from subpixel._catalog import entry
 from subpixel.conformance._backends import ArrayBackend, KerasBackend, NotApplicableError
 from subpixel.conformance._cases import Case, documented_shape
 from subpixel.conformance._keras_worker import keras_call, keras_gradient
@@ -46,7 +47,7 @@ def _keras_derivatives(impl: Implementation, adapter: ArrayBackend, case: Case) 
         msg = f"{impl.name}: only the built-in Keras layers are differentiated in a worker"
         raise NotApplicableError(msg)
     backend = adapter.keras_backend
-    tool = {"jax": "jax.vjp", "tensorflow": "tf.GradientTape", "torch": "torch.autograd.grad"}[backend]
+    tool = entry(backend).gradient_tool
 
     def derivatives(_call: Any, x: Any, _t: Any, g: Any) -> dict[str, tuple[str, Any]]:
         def gradient() -> Any:

@@ -9,35 +9,26 @@ import platform
 import sys
 from typing import Any
 
+from subpixel import _catalog
 from subpixel.conformance._references import ReferenceBook
 from subpixel.conformance._registry import Implementation
 
-__all__ = ["DISTRIBUTIONS", "environment"]
+__all__ = ["TOOLS", "distributions", "environment"]
 
-#: Distributions whose versions the header lists (when installed).
-DISTRIBUTIONS = (
-    "subpixel",
-    "numpy",
-    "array-api-compat",
-    "array-api-strict",
-    "torch",
-    "jax",
-    "jaxlib",
-    "dask",
-    "cupy",
-    "cupy-cuda12x",
-    "cupy-cuda13x",
-    "cupy-cuda11x",
-    "ml_dtypes",
-    "onnx",
-    "flax",
-    "keras",
-)
+#: Distributions of the package and its tools whose versions the header lists (when installed);
+#: each backend's come from its catalog entry (see :func:`distributions`).
+TOOLS = ("subpixel", "array-api-compat", "onnx", "onnxruntime", "flax", "keras")
+
+
+def distributions() -> tuple[str, ...]:
+    """Return every distribution whose version the header lists: the tools', then each backend's."""
+    backends = (dist for entry in _catalog.entries() for dist in entry.distributions)
+    return tuple(dict.fromkeys((*TOOLS, *backends)))
 
 
 def _versions() -> dict[str, str]:
     found = {}
-    for dist in DISTRIBUTIONS:
+    for dist in distributions():
         try:
             found[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:  # noqa: PERF203 - a dozen look-ups

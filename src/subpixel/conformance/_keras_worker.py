@@ -25,6 +25,7 @@ from typing import IO, Any
 import numpy as np
 
 from subpixel import _routes
+from subpixel._catalog import entry
 from subpixel.conformance._messages import end_worker, receive, send, stdout_for_messages
 
 __all__ = ["Worker", "keras_call", "keras_gradient", "main", "serve", "worker"]
@@ -51,25 +52,7 @@ def _answer(request: tuple[Any, ...]) -> Any:
 
 def _gradient(backend: str, layer: Any, x: np.ndarray[Any, Any], g: np.ndarray[Any, Any]) -> Any:
     """Return the gradient of ``layer`` at ``x`` for the cotangent ``g``, by the backend's autodiff."""
-    if backend == "jax":
-        import jax
-        import jax.numpy as jnp
-
-        _, pullback = jax.vjp(layer, jnp.asarray(x))
-        return np.asarray(pullback(jnp.asarray(g))[0])
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        t = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(t)
-            y = layer(t)
-        return tape.gradient(y, t, output_gradients=tf.constant(g)).numpy()
-    import torch
-
-    t = torch.from_numpy(x.copy()).requires_grad_(True)
-    (grad,) = torch.autograd.grad(layer(t), t, torch.from_numpy(g.copy()))
-    return grad.detach().cpu().numpy()
+    return entry(backend).gradient(layer, x, g)
 
 
 def main(stdin: IO[bytes], stdout: IO[bytes]) -> None:

@@ -30,23 +30,8 @@ __all__ = ["RowsJob", "RowsResult", "groups", "run_in_workers", "serve_rows"]
 #: What a worker runs (see :func:`serve_rows`).
 ENTRY = "from subpixel.conformance._parallel import serve_rows; serve_rows()"
 
-#: Seconds each built-in row took in a full CPU run here (2 cores, load 4 to 5, two workers:
-#: the report of 2026-12-01 22:23 UTC). They order the groups, costliest first, so that the
-#: longest rows start early; a row not listed counts :data:`_UNKNOWN_SECONDS`.
-_ROW_SECONDS = {
-    "subpixel.keras.jax": 310,
-    "tensorflow.function": 190,
-    "jax": 155,
-    "jax.jit": 135,
-    "dask": 70,
-    "tensorflow.graph": 65,
-    "torch": 30,
-    "tensorflow": 25,
-    "subpixel.keras.tensorflow": 20,
-    "subpixel.torch": 20,
-    "subpixel.keras.torch": 15,
-    "numpy": 10,
-}
+#: What a row without recorded seconds (``Implementation.seconds``) counts when the groups are
+#: ordered, costliest first, so that the longest rows start early.
 _UNKNOWN_SECONDS = 10
 
 
@@ -91,8 +76,8 @@ def groups(chosen: list[Implementation]) -> list[list[Implementation]]:
         )
         by_key.setdefault(impl.backend if eager else impl.name, []).append(impl)
 
-    def cost(group: list[Implementation]) -> int:
-        return sum(_ROW_SECONDS.get(impl.name, _UNKNOWN_SECONDS) for impl in group)
+    def cost(group: list[Implementation]) -> float:
+        return sum(impl.seconds or _UNKNOWN_SECONDS for impl in group)
 
     return sorted(by_key.values(), key=cost, reverse=True)
 

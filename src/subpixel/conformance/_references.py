@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from subpixel import _catalog
+from subpixel.conformance._backends import adapter_of
 from subpixel.conformance._cases import Case, all_cases, documented_shape, installed
 from subpixel.conformance._golden import GoldenVectors, load_golden
 from subpixel.conformance._inputs import DTYPE_NAMES, make_input, seed_for
@@ -217,24 +218,6 @@ def onnx_output(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.moveaxis(out, -3, -1) if case.channels_last else out
 
 
-def tensorflow_applies(case: Case) -> bool:
-    """``depth_to_space`` / ``space_to_depth``: channels-last DCR, 4-D, square factor >= 2."""
-    return (
-        case.channels_last
-        and case.order == "DCR"
-        and case.torch_native
-        and len(case.shape) == 4
-        and case.factors[0] >= 2
-    )
-
-
-def tensorflow_output(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Run ``tf.nn.depth_to_space`` (or ``space_to_depth`` for an unshuffle) on ``x``."""
-    tf = importlib.import_module("tensorflow")
-    op = tf.nn.space_to_depth if case.inverse else tf.nn.depth_to_space
-    return np.asarray(op(tf.constant(x), case.factors[0]).numpy())
-
-
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -257,7 +240,12 @@ class ReferenceBook:
     ) -> None:
         self.use_torch = installed("torch") if use_torch is None else use_torch
         self.use_onnx = installed("onnx") if use_onnx is None else use_onnx
-        self.use_tensorflow = installed("tensorflow")
+        #: The installed backends whose own op is a reference for the cases it defines.
+        self.peer_references = tuple(
+            adapter
+            for adapter in (adapter_of(entry) for entry in _catalog.entries() if entry.installed())
+            if adapter.peer_reference
+        )
         self.golden = load_golden() if golden is None else golden
         self.deviations: dict[str, str] = {}
         self.source_counts: dict[str, int] = {}
@@ -349,13 +337,14 @@ class ReferenceBook:
             if (tuple(out.shape), out.tobytes()) != (shape, result.data):
                 disagree.append(f"onnx gives shape {tuple(out.shape)} sha256 {_sha(out.tobytes())[:12]}")
             result.sources.append("onnx")
-        if self.use_tensorflow and tensorflow_applies(case):
-            out = tensorflow_output(case, x)
-            if (tuple(out.shape), out.tobytes()) != (shape, result.data):
-                disagree.append(
-                    f"tensorflow gives shape {tuple(out.shape)} sha256 {_sha(out.tobytes())[:12]}"
-                )
-            result.sources.append("tensorflow")
+        for peer in self.peer_references:
+            own = peer.reference(case, x)
+            if own is None:
+                continue
+            if (tuple(own.shape), own.tobytes()) != (shape, result.data):
+                digest = _sha(own.tobytes())[:12]
+                disagree.append(f"{peer.name} gives shape {tuple(own.shape)} sha256 {digest}")
+            result.sources.append(peer.name)
         if disagree:
             result.error = (
                 f"references disagree for {case.describe()} in {dtype}: definition gives shape {shape} "

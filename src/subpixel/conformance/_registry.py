@@ -16,20 +16,13 @@ import importlib.util
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from subpixel.conformance._backends import ADAPTERS, KERAS_BACKENDS
-from subpixel.conformance._calls import (
-    graph_call,
-    jax_jit_call,
-    keras_call,
-    layer_call,
-    library_call,
-    linen_call,
-    xla_call,
-)
+from subpixel import _catalog
+from subpixel.conformance._backends import ADAPTERS, adapter_of, keras_adapters
+from subpixel.conformance._calls import keras_call, layer_call, linen_call
 from subpixel.conformance._cases import ALL_OPTIONS, installed
 from subpixel.conformance._keras_worker import worker
 
@@ -55,8 +48,9 @@ class Implementation:
     name : str
         Row name, used by ``--backends``.
     backend : str
-        Array backend of its inputs and outputs: ``numpy``, ``array_api_strict``, ``torch``,
-        ``jax``, ``cupy`` or ``dask``.
+        Array backend of its inputs and outputs: the name of a backend of the catalog
+        (``numpy``, ``torch``, ...) or ``keras.<backend>`` (NumPy in and out, the Keras layers
+        run in a worker).
     call : callable
         ``call(x, factor, inverse, channels_last, order) -> array``: shuffle ``x`` (unshuffle
         when ``inverse``) with the given options.
@@ -93,11 +87,15 @@ class Implementation:
     routes: str | None = None
     compiles_per_shape: bool = False
     builtin: bool = field(default=False, compare=False)
+    #: Seconds the row took in a full CPU run (orders the worker groups); None: unknown.
+    seconds: float | None = field(default=None, compare=False)
 
 
 _registry: dict[str, Implementation] = {}
 _lock = threading.Lock()
 _wrappers_done = False
+#: The catalog entries whose rows are registered, by name.
+_entries_seen: dict[str, _catalog.Entry] = {}
 
 
 def register_implementation(implementation: Implementation, *, replace: bool = False) -> None:
@@ -144,12 +142,12 @@ def keras_backend() -> str:
     """Return the array backend Keras runs on (or will run on once imported).
 
     ``KERAS_BACKEND`` when set, else the backend of an already imported Keras, else Keras's own
-    default, ``tensorflow``. The environment is read, never written.
+    default (the catalog's ``keras_default`` entry). The environment is read, never written.
     """
     name = os.environ.get("KERAS_BACKEND")
     if name is None:
         keras: Any = sys.modules.get("keras")
-        name = "tensorflow" if keras is None else str(keras.backend.backend())
+        name = _catalog.keras_backends()[0] if keras is None else str(keras.backend.backend())
     return name
 
 
@@ -180,6 +178,7 @@ def _row(
     setup: Callable[[], object] | None = None,
     *,
     compiles: bool = False,
+    seconds: float | None = None,
 ) -> Implementation:
     return Implementation(
         name,
@@ -190,41 +189,50 @@ def _row(
         description=description,
         setup=setup,
         compiles_per_shape=compiles,
+        seconds=seconds,
     )
 
 
-def _layer_row(name: str, backend: str, requires: tuple[str, ...], routes: str, what: str) -> Implementation:
+def _layer_row(
+    name: str, backend: str, requires: tuple[str, ...], routes: str, what: str, seconds: float | None = None
+) -> Implementation:
     """Return the row of the layer module ``name`` (``subpixel.torch``, ...), imported when it starts."""
     call = linen_call if name == "subpixel.flax.linen" else functools.partial(layer_call, name)
     description = f"{what} PixelShuffle / PixelUnshuffle"
-    compiles = backend in _COMPILING_BACKENDS
-    return _row(name, backend, call, routes, description, requires, _importer(name), compiles=compiles)
+    adapter = ADAPTERS.get(backend)
+    compiles = adapter is not None and adapter.compiles
+    setup = _importer(name)
+    return _row(name, backend, call, routes, description, requires, setup, compiles=compiles, seconds=seconds)
 
 
-#: Array backends whose every call compiles a program per input shape and dtype (JAX's
-#: executables; Keras's JAX backend compiles each op).
-_COMPILING_BACKENDS = frozenset({"jax", "keras.jax"})
+def _library_rows(entries: Iterable[_catalog.Entry]) -> list[Implementation]:
+    """Return the rows of each backend's adapter: the library's functions (and other calls)."""
+    rows = []
+    for entry in entries:
+        adapter = adapter_of(entry)
+        requires = entry.requires or (entry.name,)
+        rows += [
+            _row(
+                spec.name,
+                entry.name,
+                spec.call,
+                spec.routes,
+                spec.description,
+                requires,
+                compiles=spec.compiles,
+                seconds=spec.seconds,
+            )
+            for spec in adapter.rows()
+        ]
+    return rows
 
 
 def _builtin_rows() -> list[Implementation]:
-    rows = [
-        _row("numpy", "numpy", library_call, "numpy", "subpixel on NumPy"),
-        _row(
-            "array_api_strict", "array_api_strict", library_call, "array_api", "subpixel on array-api-strict"
-        ),
-        _row("torch", "torch", library_call, "torch", "subpixel on torch tensors"),
-        _row("jax", "jax", library_call, "jax", "subpixel on JAX arrays (eager)", compiles=True),
-        _row("jax.jit", "jax", jax_jit_call, "jax", "subpixel inside jax.jit", compiles=True),
-        _row("cupy", "cupy", library_call, "array_api", "subpixel on CuPy arrays"),
-        _row(
-            "dask", "dask", library_call, "dask", "subpixel on dask arrays of NumPy chunks", ("dask", "numpy")
-        ),
-    ]
     # Layer wrappers: registered only when their module exists in this installation.
     found = _module_exists("keras")
     keras = keras_backend() if found else "jax"
     layers = [
-        _layer_row("subpixel.torch", "torch", ("torch",), "torch", "subpixel.torch"),
+        _layer_row("subpixel.torch", "torch", ("torch",), "torch", "subpixel.torch", 20),
         _layer_row("subpixel.flax", "jax", ("jax", "flax"), "jax", "subpixel.flax (NNX)"),
         _layer_row("subpixel.flax.linen", "jax", ("jax", "flax"), "jax", "subpixel.flax.linen"),
         _layer_row(
@@ -235,50 +243,38 @@ def _builtin_rows() -> list[Implementation]:
             f"subpixel.keras ({keras} backend)",
         ),
     ]
+    rows = _library_rows(_catalog.entries())
     rows += [row for row in layers if _module_exists(row.name)]
-    rows += [
-        _row("tensorflow", "tensorflow", library_call, "tensorflow:eager", "subpixel on tf.Tensor (eager)"),
-        _row(
-            "tensorflow.graph",
-            "tensorflow",
-            graph_call,
-            "tensorflow:graph",
-            "subpixel inside tf.function (sizes known when tracing)",
-            compiles=True,
-        ),
-        _row(
-            "tensorflow.function",
-            "tensorflow",
-            xla_call,
-            "tensorflow:graph-dynamic",
-            "subpixel inside tf.function(jit_compile=True), every size unknown while tracing",
-            compiles=True,
-        ),
-    ]
     # The Keras layers on each Keras backend, each in a worker process started with KERAS_BACKEND set.
     rows += [
         _row(
-            f"subpixel.keras.{backend}",
-            f"keras.{backend}",
-            functools.partial(keras_call, backend),
+            f"subpixel.{adapter.name}",
+            adapter.name,
+            functools.partial(keras_call, adapter.keras_backend),
             "keras:ops",
-            f"subpixel.keras layers on the {backend} backend (a worker process)",
-            ("keras", backend),
-            functools.partial(worker, backend),
-            compiles=f"keras.{backend}" in _COMPILING_BACKENDS,
+            f"subpixel.keras layers on the {adapter.keras_backend} backend (a worker process)",
+            ("keras", adapter.keras_backend),
+            functools.partial(worker, adapter.keras_backend),
+            compiles=adapter_of(_catalog.entry(adapter.keras_backend)).compiles,
+            # Keras compiles each op on a compiling backend: its worker row is the costliest.
+            seconds=310 if adapter_of(_catalog.entry(adapter.keras_backend)).compiles else 20,
         )
-        for backend in KERAS_BACKENDS
+        for adapter in keras_adapters()
     ]
     return rows
 
 
 def _register_builtins() -> None:
+    """Register the built-in rows once, and the rows of backends added to the catalog since."""
     global _wrappers_done
     with _lock:
-        if _wrappers_done:
-            return
+        first = not _wrappers_done
         _wrappers_done = True
-    rows = _builtin_rows()
+        new = [e for e in _catalog.entries() if _entries_seen.get(e.name) is not e]
+        _entries_seen.update((e.name, e) for e in new)
+    if not first and not new:
+        return
+    rows = _builtin_rows() if first else _library_rows(new)
     with _lock:
         for row in rows:
             object.__setattr__(row, "builtin", True)

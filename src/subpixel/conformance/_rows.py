@@ -5,20 +5,14 @@ from __future__ import annotations
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from subpixel import _routes
 from subpixel.conformance._autodiff import check_autodiff
-from subpixel.conformance._backends import (
-    ADAPTERS,
-    ArrayBackend,
-    HostResult,
-    NotApplicableError,
-    TorchBackend,
-)
+from subpixel.conformance._backends import ADAPTERS, ArrayBackend, HostResult, NotApplicableError
 from subpixel.conformance._cases import Case, installed, runs_compiled
 from subpixel.conformance._coverage import RouteCoverage, known_routes
 from subpixel.conformance._inputs import DTYPES
@@ -161,13 +155,12 @@ def _check_output(
         return "modified its input"
     if adapter.shares_memory(y, got, owner):
         return "the output shares memory with the input"
-    if isinstance(adapter, TorchBackend):
-        problem = adapter.memory_format_problem(case, x, y)
-        if problem is not None and memory_format is not None:  # a verdict of its own
-            memory_format.append(problem)
-            return None
-        return problem
-    return None
+    problem = adapter.memory_format_problem(case, x, y)
+    if problem is not None:
+        if memory_format is None:
+            return problem
+        memory_format.append(problem)  # a verdict of its own
+    return adapter.output_problem(case, x, y)
 
 
 def run_implementation(
@@ -181,7 +174,7 @@ def run_implementation(
     say: Progress,
     device_names: dict[str, str],
     coverage: list[RouteCoverage] | None = None,
-    adapters: dict[str, ArrayBackend] = ADAPTERS,
+    adapters: Mapping[str, ArrayBackend] = ADAPTERS,
     *,
     ignore_strides: bool = False,
 ) -> list[Row]:
@@ -204,7 +197,7 @@ def run_implementation(
                 reason=f"no conformance adapter for the {impl.backend!r} array backend",
             )
         ]
-    missing = [m for m in (*impl.requires, adapter.module) if not installed(m)]
+    missing = [m for m in (*impl.requires, *adapter.requires) if not installed(m)]
     if missing:
         status = FAILED if backend_explicit else NOT_RUN
         reason = f"not installed ({', '.join(dict.fromkeys(missing))})"

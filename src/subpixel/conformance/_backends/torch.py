@@ -1,0 +1,161 @@
+"""PyTorch's conformance adapter: ``channels_last`` memory formats, torch's strides, autodiff."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from subpixel.conformance._backends._base import (
+    ArrayBackend,
+    Derivatives,
+    HostResult,
+    NotApplicableError,
+    broadcast_source,
+    derivatives,
+)
+from subpixel.conformance._cases import Case
+
+__all__ = ["ADAPTER", "TorchBackend"]
+
+
+class TorchBackend(ArrayBackend):
+    """PyTorch on CPU and CUDA; no negative strides; ``channels_last`` memory formats."""
+
+    negative_strides = False
+    seconds = 30
+
+    def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
+        """``from_numpy`` of the bits (bfloat16 via int16, ml_dtypes or not), then ``.to(device)``."""
+        torch = self.load()
+        if dtype == "bfloat16":
+            t = torch.from_numpy(x.view(np.int16).copy()).view(torch.bfloat16)
+            return t.to("cuda") if device == "gpu" else t
+        return self.entry.from_numpy(x, device)
+
+    def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
+        """Torch layouts, including the ``channels_last`` memory formats."""
+        if case.layout == "torch_channels_last":
+            torch = self.load()
+            formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+            if x.ndim not in formats:
+                raise NotApplicableError("channels_last memory format needs 4-D or 5-D input")
+            # empty_like + copy_ gives the format's own strides even where the tensor is also
+            # contiguous (one channel, 1x1 pixels), where .contiguous(memory_format=) is a no-op.
+            plain = self.from_host(x, dtype, device)
+            owner = self.load().empty_like(plain, memory_format=formats[x.ndim]).copy_(plain)
+            return owner, owner
+        if case.layout in ("broadcast", "broadcast_channels"):
+            owner = self.from_host(broadcast_source(case, x), dtype, device)
+            return owner.expand(x.shape), owner
+        return super().make_input(case, x, dtype, device)
+
+    def namespace(self) -> Any:
+        """array-api-compat's torch namespace."""
+        import array_api_compat.torch
+
+        return array_api_compat.torch
+
+    def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
+        """Overlap of the two storages' byte ranges."""
+        if y.numel() == 0 or owner.numel() == 0:
+            return False
+        a = y.untyped_storage()
+        b = owner.untyped_storage()
+        a0, b0 = a.data_ptr(), b.data_ptr()
+        return bool(a0 < b0 + b.nbytes() and b0 < a0 + a.nbytes())
+
+    def device_mismatch(self, y: Any, x: Any) -> str | None:
+        """Compare ``.device``."""
+        return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
+
+    def _native(self, case: Case) -> Any:
+        """Return torch's own op where it defines ``case`` (the strides to match), else None."""
+        if not case.torch_native or case.channels_last or case.order != "CRD":
+            return None
+        functional = self.load().nn.functional
+        return functional.pixel_unshuffle if case.inverse else functional.pixel_shuffle
+
+    def memory_format_problem(self, case: Case, x: Any, y: Any) -> str | None:
+        """Where torch's own op defines the case, the output's strides must equal its output's.
+
+        Checked for every input layout: contiguous, ``channels_last`` memory formats (including
+        the shapes where both formats coincide: one channel, or 1x1 pixels), strided views and
+        broadcast axes (a zero-stride channel axis reads as contiguous in torch).
+        """
+        fn = self._native(case)
+        if fn is None or case.round_trip:
+            return None
+        torch = self.load()
+        if y.numel() == 0 or y.dtype in (torch.uint16, torch.uint32, torch.uint64):
+            return None
+        try:
+            reference = fn(x, case.factors[0])
+        except (RuntimeError, NotImplementedError):  # torch's own op rejects this input
+            return None
+        return _strides_problem("output", y, reference, x)
+
+    def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> Derivatives:
+        """Every derivative of ``call`` at ``x`` along ``t`` (forward) and ``g`` (reverse)."""
+        torch = self.load()
+        fw_ad: Any = importlib.import_module("torch.autograd.forward_ad")
+
+        def reverse() -> Any:
+            xr = x.detach().requires_grad_(True)
+            return torch.autograd.grad(call(xr), xr, g)[0]
+
+        def dual(requires_grad: bool) -> Any:
+            with fw_ad.dual_level():
+                y = call(fw_ad.make_dual(x.detach().requires_grad_(requires_grad), t))
+                return fw_ad.unpack_dual(y).tangent
+
+        def double() -> Any:
+            xr = x.detach().requires_grad_(True)
+            gr = g.detach().requires_grad_(True)
+            gx = torch.autograd.grad(call(xr), xr, gr, create_graph=True)[0]
+            return torch.autograd.grad(gx, gr, t)[0]
+
+        def forward_over_reverse() -> Any:
+            with fw_ad.dual_level():
+                xr = x.detach().requires_grad_(True)
+                gx = torch.autograd.grad(call(xr), xr, fw_ad.make_dual(g, g))[0]
+                return fw_ad.unpack_dual(gx).tangent
+
+        return derivatives(
+            [
+                ("reverse (torch.autograd.grad)", "reverse", reverse),
+                ("forward (forward_ad dual tensor)", "forward", lambda: dual(False)),
+                ("forward (forward_ad dual tensor with requires_grad)", "forward", lambda: dual(True)),
+                ("forward (torch.func.jvp)", "forward", lambda: torch.func.jvp(call, (x,), (t,))[1]),
+                ("double backward", "forward", double),
+                ("forward over reverse", "reverse", forward_over_reverse),
+            ]
+        )
+
+    def stride_problem(self, case: Case, call: Any, x: Any, g: Any) -> str | None:
+        """Where torch's own op defines the case, output and gradient strides must equal its."""
+        fn = self._native(case)
+        if fn is None:
+            return None
+        torch = self.load()
+        xr = x.detach().requires_grad_(True)
+        want_y = fn(xr, case.factors[0])
+        (want_g,) = torch.autograd.grad(want_y, xr, g)
+        xr = x.detach().requires_grad_(True)
+        y = call(xr)
+        (gx,) = torch.autograd.grad(y, xr, g)
+        return _strides_problem("output", y, want_y, x) or _strides_problem("gradient", gx, want_g, x)
+
+
+def _strides_problem(what: str, got: Any, want: Any, x: Any) -> str | None:
+    """Describe how the strides of ``got`` differ from those of torch's ``want``, or None."""
+    if tuple(got.stride()) == tuple(want.stride()):
+        return None
+    return (
+        f"{what} strides {tuple(got.stride())} differ from torch's op: {tuple(want.stride())} "
+        f"(input strides {tuple(x.stride())})"
+    )
+
+
+ADAPTER = TorchBackend
