@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from subpixel import _limits
+from subpixel import _catalog, _limits
 from subpixel.conformance._case import FLOAT_DTYPES, Case, Order
-from subpixel.conformance._cases_sizes import OPTION_CYCLE, near_shape, size_case
+from subpixel.conformance._cases_sizes import KERAS_ADAPTERS, OPTION_CYCLE, near_shape, size_case
 
 __all__ = ["autodiff_cases"]
 
@@ -49,12 +49,7 @@ def autodiff_cases() -> list[Case]:
                         (inverse, channels_last, order, factor),
                         layout,
                         dtype,
-                        (
-                            "torch",
-                            "jax",
-                            "tensorflow",
-                            *(f"keras.{b}" for b in ("tensorflow", "jax", "torch")),
-                        ),
+                        (*(e.name for e in _catalog.entries() if e.gradient_tool), *KERAS_ADAPTERS),
                         f"{side} torch {label}",
                         suffix,
                         "autodiff",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from subpixel import _limits
+from subpixel import _catalog, _limits
 from subpixel.conformance._case import SIZE_CLASSES, Case, Order
 
 __all__ = ["OPTION_CYCLE", "near_shape", "size_case", "size_cases", "slow_cases"]
@@ -145,11 +145,19 @@ def _tensorflow_cases() -> list[Case]:
     TensorFlow takes one route per row whatever the size (eager, graph, graph with sizes known
     at run time); these cases check its ops (and XLA's) on large inputs.
     """
-    rows = ("tensorflow", *KERAS_ADAPTERS)
-    cases = _threshold_cases(
-        "tensorflow", "LARGE_BYTES", _bytes_threshold(LARGE_BYTES), below=False, above=True
-    )
-    return [dataclasses.replace(case, backends=rows) for case in cases]
+    cases: list[Case] = []
+    for name in _own_op_backends():
+        found = _threshold_cases(name, "LARGE_BYTES", _bytes_threshold(LARGE_BYTES), below=False, above=True)
+        cases += [dataclasses.replace(case, backends=(name, *KERAS_ADAPTERS)) for case in found]
+    return cases
+
+
+def _own_op_backends() -> tuple[str, ...]:
+    """Return the Keras backends whose fast path is their own reshape and transpose at every size.
+
+    Those take sizes known only at run time (TensorFlow's graphs): no copy engine, one route.
+    """
+    return tuple(e.name for e in _catalog.entries() if e.keras_backend and e.run_time_sizes)
 
 
 def _ambiguous_format_cases(torch_small: int) -> list[Case]:
