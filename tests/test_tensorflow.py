@@ -180,12 +180,14 @@ def test_unknown_channel_size_keeps_depth_to_space_bits() -> None:
         (
             False,
             (1, 2, 2, 10),
-            r"pixel_shuffle: the channel axis of x must be divisible by 4 for upscale_factor=2",
+            r"pixel_shuffle: the channel axis of x must be divisible by 4 \(upscale_factor=2 squared\), "
+            r"but x.shape\[3\] \(known only when the graph runs\) is not divisible by 4; the shape of x is",
         ),
         (
             True,
             (1, 3, 4, 4),
-            r"pixel_unshuffle: the spatial size of x must be divisible by 2 for downscale_factor=2",
+            r"pixel_unshuffle: the spatial sizes of x must be divisible by 2 \(downscale_factor=2\), "
+            r"but x.shape\[1\]",
         ),
     ],
 )

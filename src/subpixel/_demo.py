@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import subpixel
 from subpixel import _catalog
 from subpixel._cli import ArgumentParser, run_guarded
+from subpixel._quiet import native_logs_quieted
 
 PROG = "python -m subpixel demo"
 
@@ -75,7 +76,8 @@ def _main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    failures = _compare_backends(source)
+    with native_logs_quieted():  # TensorFlow's C++ start-up lines
+        failures = _compare_backends(source)
     print(agreed if not failures else f"{failures} backend(s) disagree")
     return 1 if failures else 0
 

@@ -38,7 +38,8 @@ def check_namespace(x: object, xp: object, caller: str) -> None:
         own = None
     if xp is own or _same_library(x, xp, own):
         return
-    expected = _name(own) if own is not None else f"a module of {type(x).__module__.partition('.')[0]}"
+    library = type(x).__module__.partition(".")[0]
+    expected = _name(own).removeprefix("array_api_compat.") if own is not None else f"a module of {library}"
     msg = (
         f"{caller}: xp must be the namespace of x ({expected}) or None, got {_name(xp)}; "
         "the shuffle always runs in the library of x"

@@ -52,13 +52,18 @@ def _run_time_divisors(spec: ShuffleSpec, plan: ShufflePlan) -> dict[int, int]:
 
 
 def _check_run_time_sizes(x: Any, sizes: list[Any], divisors: dict[int, int], spec: ShuffleSpec) -> None:
-    """Add a graph assertion, in the words of a plan-time error, per divided unknown size."""
-    what = "spatial size" if spec.inverse else "channel axis"
-    factor = f"{spec.factor_name}={factor_text(spec.factors)}"
+    """Add a graph assertion, in the words of the plan's own error, per divided unknown size."""
+    what = "spatial sizes" if spec.inverse else "channel axis"
+    given = factor_text(spec.factors)
+    why = (
+        f"{spec.factor_name}={given} squared"
+        if given.isdigit() and not spec.inverse
+        else f"{spec.factor_name}={given}"
+    )
     for axis, div in divisors.items():
         message = (
-            f"{spec.caller}: the {what} of x must be divisible by {div} for {factor}, but "
-            f"x.shape[{axis}] (known only when the graph runs) is not; x's shape is"
+            f"{spec.caller}: the {what} of x must be divisible by {div} ({why}), but x.shape[{axis}] "
+            f"(known only when the graph runs) is not divisible by {div}; the shape of x is"
         )
         divisible = tf.equal(tf.math.floormod(sizes[axis], div), 0)
         tf.debugging.Assert(divisible, [message, tf.shape(x)], summarize=64)

@@ -230,7 +230,7 @@ def _library_rows(entries: Iterable[_catalog.Entry]) -> list[Implementation]:
 def _builtin_rows() -> list[Implementation]:
     # Layer wrappers: registered only when their module exists in this installation.
     found = _module_exists("keras")
-    keras = keras_backend() if found else "jax"
+    keras = keras_backend()  # without Keras: the backend it would use (its default), for the install hint
     layers = [
         _layer_row("subpixel.torch", "torch", ("torch",), "torch", "subpixel.torch", 20),
         _layer_row("subpixel.flax", "jax", ("jax", "flax"), "jax", "subpixel.flax (NNX)"),

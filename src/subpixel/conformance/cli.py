@@ -123,7 +123,8 @@ def _check_libraries(requires: dict[str, tuple[str, ...]]) -> None:
         hints = dict.fromkeys(
             install_hint(m.partition(".")[0]) for modules in lacking.values() for m in modules
         )
-        msg = f"--backends: {what}, which is not installed: {'; '.join(hints)}"
+        verb = "is" if sum(len(modules) for modules in lacking.values()) == 1 else "are"
+        msg = f"--backends: {what}, which {verb} not installed: {'; '.join(hints)}"
         raise UsageError(msg)
 
 
