@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from subpixel import _catalog, _demo
+from subpixel._quiet import NATIVE_LOG
 from tests.backends import keras_backend
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -88,3 +89,15 @@ def test_a_backend_that_fails_is_an_error_line_and_exit_status_1(
     out = capsys.readouterr().out.splitlines()
     assert "            numpy: ERROR RuntimeError: planted" in out
     assert out[-1] == "1 backend(s) disagree"
+
+
+@pytest.mark.needs("tensorflow")
+def test_demo_prints_no_native_start_up_logs() -> None:
+    # TensorFlow's C++ start-up lines (absl, oneDNN, CUDA probes) are dropped, as in conformance.
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-m", "subpixel", "demo"]
+    result = subprocess.run(command, capture_output=True, env=env, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert b"tensorflow: identical bytes" in result.stdout
+    noisy = [line for line in result.stderr.splitlines() if NATIVE_LOG.match(line)]
+    assert not noisy, noisy
