@@ -95,7 +95,7 @@ def _normalised(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1)  # no arguments: one entry
 def _extras_of() -> dict[str, list[str]]:
     """Library -> the extras that require it, smallest extra first."""
     try:
