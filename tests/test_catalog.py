@@ -145,6 +145,36 @@ def test_an_unknown_entry_name_is_a_key_error_naming_the_known_ones() -> None:
         _catalog.entry("mlx")
 
 
+def test_an_entry_says_only_what_its_name_does_not() -> None:
+    class Minimal(_catalog.Entry):
+        name = "minimal_lib"
+        title = "Minimal"
+
+    class Unusual(_catalog.Entry):
+        name = "unusual"
+        title = "Unusual"
+        namespace = "unusual.array"
+        requires = ("unusual",)
+
+    class Derived(Unusual):
+        name = "derived"
+
+    assert Minimal.modules == ("minimal_lib",)
+    assert Minimal.namespace == "minimal_lib"
+    assert Minimal.requires == ("minimal_lib", "numpy")
+    assert Minimal.distributions == ("minimal_lib",)
+    assert Minimal.extra is None  # no extra unless it says so: a registered library has none
+    assert (Unusual.namespace, Unusual.requires, Unusual.modules) == (
+        "unusual.array",
+        ("unusual",),
+        ("unusual",),
+    )
+    # What a parent entry says is kept; what it left to its name follows the child's name.
+    assert (Derived.namespace, Derived.requires) == ("unusual.array", ("unusual",))
+    assert Derived.modules == ("derived",)
+    assert _catalog.Entry.modules == ()  # the base itself names nothing
+
+
 def test_registering_a_taken_name_or_module_is_an_error(throwaway: _catalog.Entry) -> None:
     with pytest.raises(ValueError, match="backend 'throwaway' or its modules"):
         _catalog.register(Throwaway())

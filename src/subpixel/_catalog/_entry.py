@@ -29,11 +29,12 @@ class Entry:
         The library in words, for messages ("PyTorch").
     modules : tuple of str
         The top-level modules that define its array types: an array belongs to the entry whose
-        ``modules`` hold the first component of ``type(x).__module__``.
+        ``modules`` hold the first component of ``type(x).__module__``. Default ``(name,)``.
     namespace : str
-        The module whose functions make its arrays (``jax.numpy``, ``dask.array``).
+        The module whose functions make its arrays (``jax.numpy``, ``dask.array``). Default ``name``.
     requires : tuple of str
         The modules that must be importable for the backend to run (the first is its own).
+        Default ``(name, "numpy")``.
     fast_path : str or None
         The module of :mod:`subpixel._fast` that shuffles its arrays, or None for the Array-API
         route. The module has ``prepare(spec, plan) -> runner`` and may have
@@ -54,7 +55,8 @@ class Entry:
     extra : str or None
         The pip extra that installs it (``pip install 'subpixel[<extra>]'``).
     distributions : tuple of str
-        The distributions whose versions the conformance report lists when it ran.
+        The distributions whose versions the conformance report lists when it ran. Default
+        ``(name,)``.
     devices : tuple of str
         The devices it can run on among ``cpu`` and ``gpu``.
     compiles_per_shape : bool
@@ -85,6 +87,36 @@ class Entry:
     keras_backend: ClassVar[bool] = False
     keras_default: ClassVar[bool] = False
     gradient_tool: ClassVar[str] = ""
+    #: The attributes :meth:`__init_subclass__` filled from the name (a subclass fills them anew).
+    _filled: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Fill what follows from :attr:`name` where the entry does not say otherwise.
+
+        A library named ``name`` defines its arrays in module ``name``, makes them with it, needs
+        it and NumPy (the host converter), and ships as the distribution ``name``.
+        """
+        super().__init_subclass__(**kwargs)
+        name = cls.name
+        if not name:
+            return
+        given = {
+            attr
+            for klass in cls.__mro__
+            if klass is not Entry
+            for attr in vars(klass)
+            if attr not in vars(klass).get("_filled", ())
+        }
+        defaults = {
+            "modules": (name,),
+            "namespace": name,
+            "requires": (name, "numpy"),
+            "distributions": (name,),
+        }
+        filled = [attr for attr in defaults if attr not in given]
+        for attr in filled:
+            setattr(cls, attr, defaults[attr])
+        cls._filled = tuple(filled)
 
     def __repr__(self) -> str:
         return f"<subpixel backend {self.name!r}>"

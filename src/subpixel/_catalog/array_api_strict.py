@@ -14,9 +14,6 @@ class ArrayApiStrict(Entry):
 
     name = "array_api_strict"
     title = "array-api-strict"
-    modules = ("array_api_strict",)
-    namespace = "array_api_strict"
-    requires = ("array_api_strict", "numpy")
     extra = "strict"
     distributions = ("array-api-strict",)
 

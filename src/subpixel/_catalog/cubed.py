@@ -14,12 +14,8 @@ class Cubed(Entry):
 
     name = "cubed"
     title = "Cubed"
-    modules = ("cubed",)
-    namespace = "cubed"
-    requires = ("cubed", "numpy")
     extra = "cubed"
     compiles_per_shape = True
-    distributions = ("cubed",)
 
     def from_numpy(self, x: Any, device: str = "cpu") -> Any:
         """``cubed.from_array`` of a copy (one chunk per batch item)."""

@@ -14,9 +14,6 @@ class CuPy(Entry):
 
     name = "cupy"
     title = "CuPy"
-    modules = ("cupy",)
-    namespace = "cupy"
-    requires = ("cupy", "numpy")
     adapter = "subpixel.conformance._backends.cupy"
     extra = "cupy"
     distributions = ("cupy", "cupy-cuda13x", "cupy-cuda12x", "cupy-cuda11x")

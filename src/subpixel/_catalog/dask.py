@@ -14,14 +14,11 @@ class Dask(Entry):
 
     name = "dask"
     title = "Dask"
-    modules = ("dask",)
     namespace = "dask.array"
-    requires = ("dask", "numpy")
     fast_path = "subpixel._fast.dask"
     routes = "dask"
     adapter = "subpixel.conformance._backends.dask"
     extra = "dask"
-    distributions = ("dask",)
 
     def from_numpy(self, x: Any, device: str = "cpu") -> Any:
         """One chunk (the conformance adapter and ``tests/test_dask.py`` try the chunkings)."""

@@ -16,7 +16,6 @@ class Jax(Entry):
     title = "JAX"
     modules = ("jax", "jaxlib")
     namespace = "jax.numpy"
-    requires = ("jax", "numpy")
     fast_path = "subpixel._fast.jax"
     routes = "jax"
     adapter = "subpixel.conformance._backends.jax"

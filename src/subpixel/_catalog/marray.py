@@ -18,12 +18,8 @@ class MArray(Entry):
 
     name = "marray"
     title = "marray"
-    modules = ("marray",)
-    namespace = "marray"
-    requires = ("marray", "numpy")
     adapter = "subpixel.conformance._backends.marray"
     extra = "marray"
-    distributions = ("marray",)
 
     def load(self) -> Any:
         """Return marray's namespace over NumPy (made by ``marray.masked_namespace``)."""

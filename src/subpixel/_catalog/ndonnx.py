@@ -14,9 +14,6 @@ class Ndonnx(Entry):
 
     name = "ndonnx"
     title = "ndonnx"
-    modules = ("ndonnx",)
-    namespace = "ndonnx"
-    requires = ("ndonnx", "numpy")
     run_time_sizes = True
     extra = "ndonnx"
     compiles_per_shape = True

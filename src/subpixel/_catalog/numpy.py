@@ -14,8 +14,6 @@ class NumPy(Entry):
 
     name = "numpy"
     title = "NumPy"
-    modules = ("numpy",)
-    namespace = "numpy"
     requires = ("numpy",)
     fast_path = "subpixel._fast.numpy"
     routes = "numpy"

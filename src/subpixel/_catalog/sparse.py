@@ -14,11 +14,7 @@ class Sparse(Entry):
 
     name = "sparse"
     title = "PyData Sparse"
-    modules = ("sparse",)
-    namespace = "sparse"
-    requires = ("sparse", "numpy")
     extra = "sparse"
-    distributions = ("sparse",)
 
     def to_numpy(self, y: Any) -> Any:
         """``todense()``."""

@@ -14,9 +14,6 @@ class TensorFlow(Entry):
 
     name = "tensorflow"
     title = "TensorFlow"
-    modules = ("tensorflow",)
-    namespace = "tensorflow"
-    requires = ("tensorflow", "numpy")
     fast_path = "subpixel._fast.tensorflow"
     run_time_sizes = True
     routes = "tensorflow"

@@ -14,14 +14,11 @@ class Torch(Entry):
 
     name = "torch"
     title = "PyTorch"
-    modules = ("torch",)
-    namespace = "torch"
     requires = ("torch",)
     fast_path = "subpixel._fast.torch"
     routes = "torch"
     adapter = "subpixel.conformance._backends.torch"
     extra = "torch"
-    distributions = ("torch",)
     devices = ("cpu", "gpu")
     keras_backend = True
     gradient_tool = "torch.autograd.grad"
