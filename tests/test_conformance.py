@@ -587,3 +587,23 @@ def test_a_run_leaves_no_unclosed_file(tmp_path: Path) -> None:
     assert run.stdout.startswith("conformance: PASSED: 3 cells")
     assert "ResourceWarning" not in run.stderr, run.stderr
     assert "Exception ignored" not in run.stderr, run.stderr
+
+
+def test_the_final_line_counts_a_stopped_row() -> None:
+    # A row that stopped after cells that passed fails the run, and the last line says why.
+    from subpixel.conformance import cli
+    from subpixel.conformance._results import FAILED, PASSED, Cell, Matrix, Row
+
+    class Bar:
+        def eta(self) -> str:
+            return "3s elapsed"
+
+    stopped = Row("numpy", "cpu", "uint8", {"factors": Cell(PASSED, passed=4)}, FAILED, "the row stopped")
+    fine = Row("numpy", "cpu", "int8", {"factors": Cell(PASSED, passed=4)})
+    failing = Row("numpy", "cpu", "int16", {"factors": Cell(FAILED, passed=3, failed=1)}, FAILED)
+    line = cli._final_line(Matrix({}, [stopped, fine], [], []), Bar(), [])  # type: ignore[arg-type]
+    assert "FAILED: 0 failed cells, 1 row stopped or not started in 3s" in line
+    line = cli._final_line(Matrix({}, [fine, failing], ["a problem"], []), Bar(), [])  # type: ignore[arg-type]
+    assert "FAILED: 1 failed cell, 1 problem in 3s" in line
+    line = cli._final_line(Matrix({}, [fine], [], []), Bar(), [])  # type: ignore[arg-type]
+    assert "PASSED: 1 cell in 3s" in line

@@ -246,14 +246,28 @@ def _memory_format(entry: dict[str, Any], *, ignored: bool) -> str:
     return f"; memory format FAILED: {what} (values: {values} failed; --ignore-strides compares values alone)"
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 cell``, ``2,595 cells``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _final_line(matrix: Matrix, bar: Progress, written: list[Path]) -> str:
     cells = [c for row in matrix.rows for c in row.cells.values() if c.status != NOT_RUN]
-    failed = len(matrix.failed_cells) + sum(
-        1 for row in matrix.rows if row.status == FAILED and not row.cells
-    )
     if matrix.ok:
-        verdict = f"PASSED: {len(cells):,} {'cell' if len(cells) == 1 else 'cells'}"
+        verdict = f"PASSED: {_count(len(cells), 'cell')}"
     else:
-        verdict = f"FAILED: {failed} failed cells or rows, {len(matrix.problems)} problems"
+        # A row can fail with no failed cell: it stopped part-way (its cells so far passed) or
+        # never started (its library failed to import, no usable device).
+        stopped = sum(
+            1
+            for row in matrix.rows
+            if row.status == FAILED and not any(c.status == FAILED for c in row.cells.values())
+        )
+        parts = [_count(len(matrix.failed_cells), "failed cell")]
+        if stopped:
+            parts.append(f"{_count(stopped, 'row')} stopped or not started")
+        if matrix.problems:
+            parts.append(_count(len(matrix.problems), "problem"))
+        verdict = "FAILED: " + ", ".join(parts)
     files = " and ".join(str(p) for p in written)
     return f"conformance: {verdict} in {bar.eta().split(' elapsed')[0]}; full report in {files}"
