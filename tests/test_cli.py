@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from subpixel import __version__, _quiet
+from subpixel import __version__, _cli, _quiet
 from subpixel._cli import Progress
 from subpixel.benchmark import _cases
 from subpixel.benchmark import cli as bench_cli
@@ -475,3 +475,15 @@ def test_conformance_impl_module_that_fails_to_import_is_a_usage_error(
     assert f"--impl: load_function: cannot import module {name!r}" in captured.err
     assert text in captured.err
     assert not out.exists()
+
+
+def test_an_install_hint_says_which_python_the_extra_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On Python 3.10 the jax extra installs nothing (its requirement's marker): the hint says so.
+    monkeypatch.setattr(sys, "version_info", (3, 10, 13, "final", 0))
+    assert (
+        _cli.install_hint("jax")
+        == "pip install 'subpixel[jax]' on Python 3.11 or newer (this is Python 3.10)"
+    )
+    assert _cli.install_hint("torch") == "pip install 'subpixel[torch]'"
+    monkeypatch.setattr(sys, "version_info", (3, 12, 1, "final", 0))
+    assert _cli.install_hint("jax") == "pip install 'subpixel[jax]'"

@@ -87,7 +87,12 @@ def install_hint(module: str) -> str:
     that is not installed, gets ``pip install MODULE``.
     """
     extras = _extras_of().get(_normalised(module))
-    return f"pip install 'subpixel[{extras[0]}]'" if extras else f"pip install {module}"
+    hint = f"pip install 'subpixel[{extras[0]}]'" if extras else f"pip install {module}"
+    floor = _python_floors().get(_normalised(module))
+    if floor is not None and tuple(sys.version_info[:2]) < floor:
+        running = ".".join(map(str, sys.version_info[:2]))
+        hint += f" on Python {floor[0]}.{floor[1]} or newer (this is Python {running})"
+    return hint
 
 
 def _normalised(name: str) -> str:
@@ -96,14 +101,31 @@ def _normalised(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)  # no arguments: one entry
+def _requirements() -> tuple[str, ...]:
+    """Return the installed package's requirements (``Requires-Dist``); none in a checkout not installed."""
+    try:
+        return tuple(importlib.metadata.requires("subpixel") or ())
+    except importlib.metadata.PackageNotFoundError:
+        return ()
+
+
+@functools.lru_cache(maxsize=1)  # no arguments: one entry
+def _python_floors() -> dict[str, tuple[int, int]]:
+    """Library -> the Python its extras need, from their ``python_version >= 'X.Y'`` markers."""
+    floors: dict[str, tuple[int, int]] = {}
+    for requirement in _requirements():
+        library = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+        floor = re.search(r"python_version\s*>=\s*[\"'](\d+)\.(\d+)[\"']", requirement)
+        if library is not None and floor is not None:
+            floors[_normalised(library.group(1))] = (int(floor.group(1)), int(floor.group(2)))
+    return floors
+
+
+@functools.lru_cache(maxsize=1)  # no arguments: one entry
 def _extras_of() -> dict[str, list[str]]:
     """Library -> the extras that require it, smallest extra first."""
-    try:
-        requirements = importlib.metadata.requires("subpixel") or []
-    except importlib.metadata.PackageNotFoundError:
-        return {}
     members: dict[str, set[str]] = {}
-    for requirement in requirements:
+    for requirement in _requirements():
         library = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
         marker = re.search(r"extra\s*==\s*[\"']([^\"']+)[\"']", requirement)
         if library is not None and marker is not None:
