@@ -17,6 +17,7 @@ import pytest
 from subpixel import _catalog, _demo
 from subpixel._quiet import NATIVE_LOG
 from tests.backends import keras_backend
+from tests.without_numpy import PROLOGUE
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -24,20 +25,8 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 NEEDS = ("torch",)
 
 #: The subprocess refuses every ``numpy`` import, as tests/test_torch_without_numpy.py does.
-WITHOUT_NUMPY = textwrap.dedent(
+WITHOUT_NUMPY = PROLOGUE + textwrap.dedent(
     """
-    import importlib.abc, sys, warnings
-
-    class NoNumpy(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "numpy" or name.startswith("numpy."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoNumpy())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch warns that it cannot initialise NumPy
-        import torch
     from subpixel._demo import main
     code = main([])
     print("numpy imported:", "numpy" in sys.modules)

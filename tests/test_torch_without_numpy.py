@@ -16,24 +16,15 @@ import textwrap
 from pathlib import Path
 
 import subpixel
+from tests.without_numpy import PROLOGUE
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ("torch",)
 
-SCRIPT = textwrap.dedent(
+SCRIPT = PROLOGUE + textwrap.dedent(
     """
-    import importlib.abc, json, sys, warnings
+    import json
 
-    class NoNumpy(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name == "numpy" or name.startswith("numpy."):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, NoNumpy())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch warns that it cannot initialise NumPy
-        import torch
     import torch.autograd.forward_ad as fwad
     import torch.nn.functional as nnf
 
