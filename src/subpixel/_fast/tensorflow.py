@@ -51,8 +51,8 @@ def _run_time_divisors(spec: ShuffleSpec, plan: ShufflePlan) -> dict[int, int]:
     return {axis: div for axis, div in divisors.items() if div > 1}
 
 
-def _check_run_time_sizes(x: Any, sizes: list[Any], divisors: dict[int, int], spec: ShuffleSpec) -> None:
-    """Add a graph assertion, in the words of the plan's own error, per divided unknown size."""
+def _run_time_checks(x: Any, sizes: list[Any], divisors: dict[int, int], spec: ShuffleSpec) -> list[Any]:
+    """Return a graph assertion, in the words of the plan's own error, per divided unknown size."""
     what = "spatial sizes" if spec.inverse else "channel axis"
     given = factor_text(spec.factors)
     why = (
@@ -60,13 +60,15 @@ def _check_run_time_sizes(x: Any, sizes: list[Any], divisors: dict[int, int], sp
         if given.isdigit() and not spec.inverse
         else f"{spec.factor_name}={given}"
     )
+    checks: list[Any] = []
     for axis, div in divisors.items():
         message = (
             f"{spec.caller}: the {what} of x must be divisible by {div} ({why}), but x.shape[{axis}] "
             f"(known only when the graph runs) is not divisible by {div}; the shape of x is"
         )
         divisible = tf.equal(tf.math.floormod(sizes[axis], div), 0)
-        tf.debugging.Assert(divisible, [message, tf.shape(x)], summarize=64)
+        checks.append(tf.debugging.Assert(divisible, [message, tf.shape(x)], summarize=64))
+    return [check for check in checks if check is not None]  # None where ops run eagerly
 
 
 def _apply_dynamic(x: Any, plan: ShufflePlan, divisors: dict[int, int], spec: ShuffleSpec) -> Any:
@@ -75,8 +77,11 @@ def _apply_dynamic(x: Any, plan: ShufflePlan, divisors: dict[int, int], spec: Sh
     static = x.shape.as_list()
     run_time = tf.shape(x, out_type=tf.int64)
     sizes = [run_time[axis] if size is None else size for axis, size in enumerate(static)]
-    _check_run_time_sizes(x, sizes, divisors, spec)
-    expanded = tf.reshape(x, tf.stack(resolve_sizes(plan.expand_shape, sizes)))
+    # The reshape's shape waits for the checks: without the dependency the graph may run the
+    # reshape first, and TensorFlow's own size error would come before subpixel's.
+    with tf.control_dependencies(_run_time_checks(x, sizes, divisors, spec)):
+        expand_shape = tf.stack(resolve_sizes(plan.expand_shape, sizes))
+    expanded = tf.reshape(x, expand_shape)
     moved = tf.transpose(expanded, plan.axes)
     return tf.reshape(moved, tf.stack(resolve_sizes(plan.collapse_shape, sizes)))
 
