@@ -41,7 +41,7 @@ def _apply_static(x: Any, plan: ShufflePlan) -> Any:
     return tf.reshape(tf.transpose(expanded, plan.axes), plan.collapse_shape)
 
 
-def _run_time_divisors(spec: ShuffleSpec, plan: ShufflePlan) -> dict[int, int]:
+def _run_time_divisors(plan: ShufflePlan) -> dict[int, int]:
     """Return ``{axis: divisor}`` for each unknown input size the plan divides.
 
     A shuffle divides the channel count by the factor product, an unshuffle each spatial size
@@ -89,7 +89,7 @@ def _apply_dynamic(x: Any, plan: ShufflePlan, divisors: dict[int, int], spec: Sh
 def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     """Return the function that applies ``plan`` to a tensor or variable (the result is a ``tf.Tensor``)."""
     if has_run_time_sizes(plan):
-        divisors = _run_time_divisors(spec, plan)
+        divisors = _run_time_divisors(plan)
 
         def run_dynamic(x: Any) -> Any:
             if _routes.listening:
