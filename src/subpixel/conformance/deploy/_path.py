@@ -37,6 +37,10 @@ class Model:
         Axes of the input exported as dynamic (batch, spatial); empty for a static export.
     channels_last : bool
         Whether the input is channels-last (Keras' default layout).
+    name : str
+        The model's name in the report (``torch shuffle x2 CRD NCHW [subpixel]``): with the
+        example's dtype, it names the model's files, so that paths that read the same exported
+        file (onnxruntime, ``onnx.reference``, OpenVINO) export it once.
     """
 
     framework: str
@@ -44,6 +48,7 @@ class Model:
     example: Any
     dynamic_axes: tuple[int, ...] = ()
     channels_last: bool = False
+    name: str = ""
 
 
 @dataclass

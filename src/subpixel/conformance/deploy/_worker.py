@@ -1,0 +1,31 @@
+"""Run Keras deployment paths in a process whose Keras runs on TensorFlow.
+
+``python -m subpixel.conformance.deploy._worker`` reads a JSON request on stdin (path names,
+work folder, dtypes, model names) and writes the outcomes as JSON on stdout. The parent sets
+``KERAS_BACKEND=tensorflow`` (see :func:`subpixel.conformance.deploy._engine.run_paths`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from subpixel.conformance.deploy._engine import as_dicts, run_paths
+from subpixel.conformance.deploy._models import model_named
+from subpixel.conformance.deploy._registry import paths
+
+
+def main() -> int:
+    """Answer one request; return the exit status."""
+    request = json.loads(sys.stdin.read())
+    known = paths()
+    chosen = [known[name] for name in request["paths"]]
+    models = [model_named(name) for name in request["models"]]
+    outcomes = run_paths(chosen, Path(request["workdir"]), dtypes=request["dtypes"], models=models)
+    sys.stdout.write(json.dumps(as_dicts(outcomes)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
