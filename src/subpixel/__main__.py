@@ -1,4 +1,4 @@
-"""Command line: ``python -m subpixel {demo,conformance,bench} ...``."""
+"""Command line: ``python -m subpixel {demo,conformance,deploy,bench} ...``."""
 
 from __future__ import annotations
 
@@ -9,17 +9,22 @@ from collections.abc import Callable
 
 from subpixel import __version__
 from subpixel._cli import install_hint, run_guarded
-from subpixel._commands import bench_parser, conformance_parser
+from subpixel._commands import bench_parser, conformance_parser, deploy_parser
 
 COMMANDS = {
     "demo": ("subpixel._demo", "show every installed backend agreeing with torch on the ESPCN example"),
     "conformance": ("subpixel.conformance.cli", "run the bit-for-bit conformance matrix"),
+    "deploy": (
+        "subpixel.conformance.deploy.cli",
+        "export layers and native ops to ONNX, OpenVINO, LiteRT, ... and compare the deployed bytes",
+    ),
     "bench": ("subpixel.benchmark.cli", "time shuffles against a memory copy and torch's own op"),
 }
 
 #: The parsers of the commands whose modules need a library: ``--help`` works without it.
 PARSERS: dict[str, Callable[[None, str], argparse.ArgumentParser]] = {
     "conformance": conformance_parser,
+    "deploy": deploy_parser,
     "bench": bench_parser,
 }
 

@@ -1,4 +1,4 @@
-"""The options of ``python -m subpixel conformance`` and ``bench``: their argument parsers.
+"""The options of ``python -m subpixel conformance``, ``deploy`` and ``bench``: their argument parsers.
 
 Standard library only, so that ``--help`` of every command works where NumPy (or any array
 library) is missing: the commands pass in the names they offer (rows, dtypes, shapes); without
@@ -14,10 +14,11 @@ from pathlib import Path
 
 from subpixel._cli import FORMATS, ArgumentParser
 
-__all__ = ["BenchNames", "ConformanceNames", "bench_parser", "conformance_parser"]
+__all__ = ["BenchNames", "ConformanceNames", "bench_parser", "conformance_parser", "deploy_parser"]
 
 CONFORMANCE = "python -m subpixel conformance"
 BENCH = "python -m subpixel bench"
+DEPLOY = "python -m subpixel deploy"
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,49 @@ def bench_parser(names: BenchNames | None = None, missing: str = "") -> argparse
         choices=FORMATS,
         default="summary",
         help="what to print to stdout: a short summary (default), the markdown table, or the json results",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress; print only the final line")
+    return parser
+
+
+def deploy_parser(paths: Sequence[str] | None = None, missing: str = "") -> argparse.ArgumentParser:
+    """Return the parser of ``deploy``; ``paths`` (the path names) None still parses."""
+    parser = ArgumentParser(
+        prog=DEPLOY,
+        description="Export subpixel's layers and the framework's own op through each deployment path "
+        "(exporter, converter, runtime), run the artefact on sizes other than the exported one and compare "
+        "its bytes with the framework's eager result. Prints a short summary; the full report goes to "
+        "--out." + _missing_note(missing),
+        epilog="Exit status: 0 when every subpixel model that ran converts wherever the native op converts "
+        "and keeps the eager bytes; 1 otherwise; 2 for bad arguments, including a path named in --paths "
+        "whose packages are not installed (found before anything runs or is written).",
+    )
+    parser.add_argument(
+        "--paths",
+        default="fast",
+        metavar="NAMES",
+        help="comma-separated paths, 'fast' (default: the paths CI runs) or 'all': "
+        f"{_listed(paths)}. A path whose packages are missing is 'not run'; one named explicitly must "
+        "be installed (else status 2).",
+    )
+    parser.add_argument(
+        "--dtypes",
+        default="all",
+        metavar="NAMES",
+        help="comma-separated among float32, float16, uint8, int8, or 'all' (default: every dtype each path takes)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("deploy-report"),
+        metavar="DIR",
+        help="folder for the report, deploy.md and deploy.json, and the exported files (default: ./deploy-report)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="summary",
+        help="what to print to stdout: a short summary (default), or the whole report as markdown or json",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress; print only the final line")
     return parser

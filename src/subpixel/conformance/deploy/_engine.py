@@ -62,12 +62,12 @@ class Outcome:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        """The outcome of :func:`dataclasses.asdict`."""
+        """Return the outcome of :func:`dataclasses.asdict`."""
         return cls(**data)
 
 
 def eager(model: DeployModel, layer: Any, x: Any) -> Any:
-    """The framework's eager result of ``layer`` on the NumPy array ``x`` (a NumPy array)."""
+    """Return the framework's eager result of ``layer`` on the NumPy array ``x`` (a NumPy array)."""
     import numpy as np
 
     if model.plan.framework == "torch":
@@ -337,6 +337,5 @@ def _in_worker(
 
 
 def as_dicts(outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:
-    """The outcomes as JSON-ready dictionaries."""
+    """Return the outcomes as JSON-ready dictionaries."""
     return [asdict(o) for o in outcomes]
-

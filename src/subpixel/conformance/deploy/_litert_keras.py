@@ -1,5 +1,7 @@
-"""LiteRT from Keras on TensorFlow: ``tf.lite.TFLiteConverter`` with builtin ops only, run by
-``ai_edge_litert`` (LiteRT's own interpreter) where it is installed, else ``tf.lite.Interpreter``.
+"""LiteRT from Keras on TensorFlow: ``tf.lite.TFLiteConverter``, builtin ops only.
+
+The ``.tflite`` file runs in ``ai_edge_litert`` (LiteRT's own interpreter) where it is
+installed, else in ``tf.lite.Interpreter``; the report says which.
 
 Two paths: the model in its dtype (float32, float16, uint8, int8), and the float32 model
 quantized to full integer (int8 in, int8 out), the form microcontrollers and NPUs take.
@@ -22,14 +24,14 @@ __all__ = ["PATHS", "interpreter", "interpreter_name"]
 
 
 def interpreter_name() -> str:
-    """The interpreter that runs ``.tflite`` files here: ``ai_edge_litert`` or ``tf.lite``."""
+    """Return the interpreter that runs ``.tflite`` files here: ``ai_edge_litert`` or ``tf.lite``."""
     import importlib.util
 
     return "ai_edge_litert" if importlib.util.find_spec("ai_edge_litert") is not None else "tf.lite"
 
 
 def interpreter(content: bytes) -> Any:
-    """A LiteRT interpreter of the flatbuffer ``content`` (``ai_edge_litert``, else ``tf.lite``)."""
+    """Return a LiteRT interpreter of the flatbuffer ``content`` (``ai_edge_litert``, else ``tf.lite``)."""
     if interpreter_name() == "ai_edge_litert":
         from ai_edge_litert.interpreter import Interpreter
     else:
@@ -40,7 +42,7 @@ def interpreter(content: bytes) -> Any:
 
 
 def describe(handle: Any, file: Path | None) -> Artefact:
-    """An :class:`Artefact` of a LiteRT interpreter: builtin op names, highest rank, dynamic sizes."""
+    """Return an :class:`Artefact` of a LiteRT interpreter: builtin op names, highest rank, dynamic sizes."""
     ops = [str(op["op_name"]) for op in handle._get_ops_details()]
     ranks = [len(t["shape_signature"]) for t in handle.get_tensor_details()]
     first = handle.get_input_details()[0]["shape_signature"]
@@ -48,7 +50,7 @@ def describe(handle: Any, file: Path | None) -> Artefact:
 
 
 def _concrete(model: Model, dtype: str) -> tuple[Any, Any]:
-    """The Keras model around the layer and its concrete TensorFlow function (dynamic sizes)."""
+    """Return the Keras model around the layer and its concrete TensorFlow function (dynamic sizes)."""
     import keras
     import tensorflow as tf
 
@@ -142,4 +144,3 @@ PATHS: tuple[DeployPath, ...] = (
         **_COMMON,
     ),
 )
-

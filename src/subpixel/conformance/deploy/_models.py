@@ -12,7 +12,6 @@ This module imports no framework: :func:`build` imports the one a plan needs whe
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +56,9 @@ class Plan:
         """E.g. ``torch shuffle x2 CRD NCHW``."""
         what = "unshuffle" if self.inverse else "shuffle"
         layout = {(2, False): "NCHW", (2, True): "NHWC", (3, False): "NCDHW", (3, True): "NDHWC"}
-        return f"{self.framework} {what} x{self.factor} {self.order} {layout[self.spatial, self.channels_last]}"
+        return (
+            f"{self.framework} {what} x{self.factor} {self.order} {layout[self.spatial, self.channels_last]}"
+        )
 
     @property
     def channels(self) -> int:
@@ -65,7 +66,7 @@ class Plan:
         return 2 * (1 if self.inverse else self.factor**self.spatial)
 
     def shapes(self) -> tuple[tuple[int, ...], ...]:
-        """The exported input shape first, then two other sizes (batch and every spatial size change)."""
+        """Return the exported input shape, then two others (batch and every spatial size change)."""
         scale = self.factor if self.inverse else 1
         sizes = ((2, (4, 5, 3)), (3, (6, 3, 2)), (1, (2, 7, 4)))
         found = []
@@ -173,7 +174,3 @@ def _keras_layer(model: DeployModel) -> Any:
     kind = subpixel.keras.PixelUnshuffle if plan.inverse else subpixel.keras.PixelShuffle
     return kind(plan.factor, data_format=data_format, order=plan.order)  # type: ignore[arg-type]
 
-
-def element_count(shape: tuple[int, ...]) -> int:
-    """The number of elements of ``shape``."""
-    return math.prod(shape)

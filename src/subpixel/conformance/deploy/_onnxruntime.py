@@ -17,7 +17,7 @@ NAN_NOTE = (
 
 
 def session(path: Path) -> Any:
-    """An onnxruntime inference session of the ONNX file ``path`` on the CPU."""
+    """Return an onnxruntime inference session of the ONNX file ``path`` on the CPU."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()

@@ -1,5 +1,8 @@
-"""OpenVINO on the CPU: the dynamo exporter's ONNX file read by ``openvino.Core``, and
-``openvino.convert_model`` of the torch module itself."""
+"""OpenVINO on the CPU: ONNX files and ``openvino.convert_model``.
+
+The dynamo exporter's ONNX file is read by ``openvino.Core``; the second path converts the
+torch module itself with ``openvino.convert_model``.
+"""
 
 from __future__ import annotations
 

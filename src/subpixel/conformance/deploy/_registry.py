@@ -26,7 +26,7 @@ ENGINE_MODULES = frozenset(
 
 
 def runtime_modules() -> list[str]:
-    """The names of the runtime modules (``subpixel.conformance.deploy._onnxruntime``, ...), sorted."""
+    """Return the names of the runtime modules (``subpixel.conformance.deploy._onnxruntime``, ...), sorted."""
     folder = Path(__file__).resolve().parent
     return sorted(
         f"{__package__}.{info.name}"
@@ -64,7 +64,7 @@ def paths() -> dict[str, DeployPath]:
 
 
 def missing(path: DeployPath) -> list[str]:
-    """The modules ``path`` requires that are not installed (found without importing them)."""
+    """Return the modules ``path`` requires that are not installed (found without importing them)."""
     return [module for module in path.requires if not installed(module)]
 
 

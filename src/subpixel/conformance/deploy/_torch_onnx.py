@@ -50,7 +50,7 @@ def export(model: Model, workdir: Path, exporter: str) -> Path:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             if EXPORTERS[exporter]:
-                dims = {a: torch.export.Dim.AUTO for a in model.dynamic_axes}
+                dims = dict.fromkeys(model.dynamic_axes, torch.export.Dim.AUTO)
                 torch.onnx.export(
                     model.layer, (x,), str(path), dynamo=True, dynamic_shapes=(dims,), verbose=False
                 )
@@ -104,7 +104,7 @@ def describe(path: Path) -> Artefact:
 
 
 def numpy_of(value: Any) -> Any:
-    """The NumPy array a runtime returned (a list of outputs: the first)."""
+    """Return the NumPy array a runtime returned (a list of outputs: the first)."""
     import numpy as np
 
     if isinstance(value, (list, tuple)):
