@@ -251,14 +251,16 @@ def deploy_parser(paths: Sequence[str] | None = None, missing: str = "") -> argp
         "--dtypes",
         default="all",
         metavar="NAMES",
-        help="comma-separated among float32, float16, uint8, int8, or 'all' (default: every dtype each path takes)",
+        help="comma-separated among float32, float16, uint8, int8, or 'all' "
+        "(default: every dtype each path takes)",
     )
     parser.add_argument(
         "--out",
         type=Path,
         default=Path("deploy-report"),
         metavar="DIR",
-        help="folder for the report, deploy.md and deploy.json, and the exported files (default: ./deploy-report)",
+        help="folder for the report, deploy.md and deploy.json, and the exported files "
+        "(default: ./deploy-report)",
     )
     parser.add_argument(
         "--format",

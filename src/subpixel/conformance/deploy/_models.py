@@ -173,4 +173,3 @@ def _keras_layer(model: DeployModel) -> Any:
         return keras.layers.Lambda(lambda t: op(t, factor, data_format=data_format))
     kind = subpixel.keras.PixelUnshuffle if plan.inverse else subpixel.keras.PixelShuffle
     return kind(plan.factor, data_format=data_format, order=plan.order)  # type: ignore[arg-type]
-
