@@ -3,7 +3,8 @@
 ``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``), layer
 frameworks (``flax``, ``keras``, ``tensorflow``), the other backends of the catalog
 (:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), and ``numba`` (the
-``speed`` extra's compiled kernels), or ``all`` (every CPU backend and every layer framework that
+``speed`` extra's compiled kernels), the deployment runtimes ``openvino`` and ``ai_edge_litert``,
+or ``all`` (every CPU backend and every layer framework that
 ``subpixel[all]`` installs; the default; numba and the catalog's other backends are not among
 them). ``keras`` runs on the library named by ``KERAS_BACKEND``, which must be installed too.
 
@@ -85,8 +86,12 @@ CATALOG_FRAMEWORKS = tuple(
     if entry.name not in {b.value for b in Backend} and entry.name not in LAYER_FRAMEWORKS
 )
 
+#: Deployment runtimes beyond the test group's onnx and onnxruntime (the ``deploy`` dependency group):
+#: tests of their paths in the deployment matrix run when the run requests them by name.
+DEPLOY_RUNTIMES = ("openvino", "ai_edge_litert")
+
 #: Frameworks requested by name as they are (not array backend ids).
-NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS)
+NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS, *DEPLOY_RUNTIMES)
 
 #: The framework (top-level module) each backend id runs on.
 BACKEND_FRAMEWORK = {b: b.module_name.partition(".")[0] for b in Backend}

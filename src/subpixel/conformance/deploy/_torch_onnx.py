@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -46,6 +47,9 @@ def export(model: Model, workdir: Path, exporter: str) -> Path:
     import torch
 
     x = torch.from_numpy(model.example.copy())
+    logger = logging.getLogger("torch.onnx")  # its notes on torchvision's ops, once per export
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
@@ -69,6 +73,8 @@ def export(model: Model, workdir: Path, exporter: str) -> Path:
         message = f"torch.onnx ({exporter}): {type(error).__name__}: {_first_line(error)}"
         failed.write_text(message, encoding="utf-8")
         raise ConversionError(message) from error
+    finally:
+        logger.setLevel(level)
     return path
 
 

@@ -41,7 +41,7 @@ def choose_paths(value: str) -> tuple[list[DeployPath], bool]:
         return [p for p in known.values() if p.fast], False
     if text == "all":
         return list(known.values()), False
-    chosen = [known[name] for name in choose("--paths", value, list(known))]
+    chosen = [known[name] for name in choose("--paths", value, list(known), shown=[*known, "fast"])]
     lacking = {p.name: missing(p) for p in chosen if missing(p)}
     if lacking:
         what = "; ".join(f"{name} needs {', '.join(modules)}" for name, modules in lacking.items())
