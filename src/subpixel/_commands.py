@@ -147,16 +147,21 @@ def _add_user_options(parser: argparse.ArgumentParser, names: ConformanceNames |
         metavar="MODULE:FUNCTION",
         help="check your own function instead of the library: called as FUNCTION(x, upscale_factor), "
         "a channels-first CRD shuffle (torch's semantics), on NumPy arrays and on torch tensors when "
-        "torch is installed; --backends then chooses the array backends",
+        "torch is installed; --backends then chooses the array backends. Or an exported file "
+        "(model.onnx run by onnxruntime, model.tflite by LiteRT, model.pte by ExecuTorch): its first input "
+        "and output are the array in and out; it runs the cases whose factor, dtype and shape it takes",
     )
     parser.add_argument(
-        "--impl-inverse", metavar="MODULE:FUNCTION", help="the inverse (unshuffle) of --impl, same signature"
+        "--impl-inverse",
+        metavar="MODULE:FUNCTION",
+        help="the inverse (unshuffle) of --impl, same signature (or a second exported file)",
     )
     parser.add_argument(
         "--impl-options",
         default="",
         metavar="NAMES",
-        help="comma-separated options --impl takes: channels_last and order (as keywords), tuple_factors",
+        help="comma-separated options --impl takes: channels_last and order (as keywords), tuple_factors; "
+        "for an exported file, what it is: channels_last and order=DCR (default: channels first, CRD)",
     )
     parser.add_argument(
         "--ignore-strides",

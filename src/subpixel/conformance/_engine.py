@@ -20,6 +20,7 @@ from subpixel.conformance._references import ReferenceBook
 from subpixel.conformance._registry import Implementation, implementations
 from subpixel.conformance._results import CaseResult, Cell, Matrix, Row, reproducer
 from subpixel.conformance._rows import Progress, run_case, run_implementation
+from subpixel.conformance._user import artefact_row, register_artefact
 
 __all__ = [
     "DEVICES",
@@ -239,6 +240,10 @@ def reproduce(
     CaseResult
         The result, when the case passes or does not apply.
     """
+    if backend not in implementations() and artefact_row(backend):
+        # An exported file's row (--impl model.onnx): its name says the files and what they are declared.
+        files, options = artefact_row(backend)
+        register_artefact(files[0], inverse=files[1] if len(files) > 1 else None, options=options)
     impl = implementations()[backend]
     adapter = ADAPTERS[impl.backend]
     case = cases_by_id()[case_id]

@@ -10,6 +10,9 @@ installed). Options the function has are declared, and the cases that need the o
 - ``options={"channels_last", "order", "tuple_factors"}``: the function takes the keywords
   ``channels_last=`` and ``order=`` (as :func:`subpixel.pixel_shuffle`) or tuple factors;
 - ``backends``: the array backends to call it on.
+
+``--impl model.onnx`` (or ``.tflite``, ``.pte``) checks an exported file instead: see
+:func:`register_artefact`.
 """
 
 from __future__ import annotations
@@ -27,10 +30,20 @@ from subpixel.conformance._cases import (
 )
 from subpixel.conformance._registry import Implementation, register_implementation
 
-__all__ = ["USER_OPTIONS", "load_function", "register_user_function"]
+__all__ = [
+    "ARTEFACT_OPTIONS",
+    "USER_OPTIONS",
+    "artefact_row",
+    "load_function",
+    "register_artefact",
+    "register_user_function",
+]
 
 #: Options a user's function may declare besides its inverse.
 USER_OPTIONS = frozenset({OPTION_CHANNELS_LAST, OPTION_ORDER, OPTION_TUPLE})
+
+#: What an exported file may be declared: its layout and its channel order (default CRD, channels first).
+ARTEFACT_OPTIONS = frozenset({OPTION_CHANNELS_LAST, "order=CRD", "order=DCR"})
 
 
 def load_function(spec: str) -> Callable[..., Any]:
@@ -136,3 +149,102 @@ def register_user_function(
         )
         names.append(name)
     return names
+
+
+def register_artefact(
+    file: str, *, inverse: str | None = None, options: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
+    """Register a matrix row for an exported file; return the row names and one line per file.
+
+    The file's first input and first output are the array in and out; the direction, factor,
+    channels, dtype and fixed sizes are read from the file (see
+    :mod:`subpixel.conformance.deploy._artefact`), its layout and order declared by ``options``.
+
+    Parameters
+    ----------
+    file : str
+        A ``.onnx``, ``.tflite`` or ``.pte`` file.
+    inverse : str, optional
+        A second file, of the other direction.
+    options : iterable of str
+        Among ``channels_last``, ``order=CRD`` and ``order=DCR``.
+
+    Raises
+    ------
+    ValueError
+        If an option is unknown, a file is missing or cannot be opened, or both files go the
+        same way.
+    """
+    from pathlib import Path
+
+    from subpixel.conformance.deploy._artefact import Declared, is_artefact, open_artefact
+
+    declared_options = frozenset(options)
+    unknown = sorted(declared_options - ARTEFACT_OPTIONS)
+    if unknown or {"order=CRD", "order=DCR"} <= declared_options:
+        known = sorted(ARTEFACT_OPTIONS)
+        msg = f"options of a file must be among {known} (one order), got {sorted(declared_options)}"
+        raise ValueError(msg)
+    declared = Declared(
+        channels_last=OPTION_CHANNELS_LAST in declared_options,
+        order="DCR" if "order=DCR" in declared_options else "CRD",
+    )
+    runners = {}
+    for name in [file] if inverse is None else [file, inverse]:
+        path = Path(name)
+        if not is_artefact(name):
+            msg = f"{name!r} is not an exported file (.onnx, .tflite, .pte) like {file!r}"
+            raise ValueError(msg)
+        if not path.is_file():
+            msg = f"no such file: {name!r}"
+            raise ValueError(msg)
+        runner = open_artefact(path)
+        runner.probe(declared.channels_last)
+        if runner.inverse in runners:
+            msg = f"{file!r} and {name!r} are both {'unshuffles' if runner.inverse else 'shuffles'}"
+            raise ValueError(msg)
+        runners[runner.inverse] = runner
+
+    def call(x: Any, factor: Any, is_inverse: bool, channels_last: bool, order: str) -> Any:
+        from subpixel.conformance._backends import NotApplicableError
+
+        runner = runners.get(is_inverse)
+        if runner is None:
+            what = "unshuffle" if is_inverse else "shuffle"
+            msg = f"no {what} file given (--impl-inverse names the other direction)"
+            raise NotApplicableError(msg)
+        return runner.call(x, factor, is_inverse, channels_last, order, declared)
+
+    name = file if inverse is None else f"{file} + {inverse}"
+    if declared_options:
+        name += f" [{','.join(sorted(declared_options))}]"
+    lines = [
+        r.describe() + ("; runs only the cases of that shape" if r.static else "") for r in runners.values()
+    ]
+    register_implementation(
+        Implementation(
+            name,
+            "numpy",
+            call,
+            options=frozenset({OPTION_CHANNELS_LAST, OPTION_ORDER, OPTION_TUPLE, OPTION_INVERSE}),
+            requires=("numpy",),
+            description="; ".join(lines),
+        ),
+        replace=True,
+    )
+    return [name], lines
+
+
+def artefact_row(name: str) -> tuple[list[str], list[str]] | None:
+    """Read the row name :func:`register_artefact` gives: ``(files, options)``, or None for another name.
+
+    ``a.onnx``, ``a.onnx + b.onnx`` and ``a.tflite [channels_last,order=DCR]`` name files.
+    """
+    from subpixel.conformance.deploy._artefact import is_artefact
+
+    files_part, bracket, rest = name.partition(" [")
+    options = rest.removesuffix("]").split(",") if bracket and rest.endswith("]") else []
+    files = files_part.split(" + ")
+    if not all(is_artefact(f) for f in files) or len(files) > 2:
+        return None
+    return files, options

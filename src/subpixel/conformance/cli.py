@@ -27,7 +27,8 @@ from subpixel.conformance._pool import MAX_DEFAULT_JOBS, default_jobs
 from subpixel.conformance._registry import Implementation, implementations
 from subpixel.conformance._report import to_json, to_markdown, write_reports
 from subpixel.conformance._results import FAILED, NOT_RUN, Matrix
-from subpixel.conformance._user import register_user_function
+from subpixel.conformance._user import register_artefact, register_user_function
+from subpixel.conformance.deploy._artefact import is_artefact, runtime_modules
 
 __all__ = ["main"]
 
@@ -76,6 +77,8 @@ def _main(argv: list[str] | None) -> int:
         _check_named_rows(
             [known[name] for name in rows] if named else [], devices if _split(args.devices) else []
         )
+    elif is_artefact(args.impl):
+        backends = _register_file(args)
     else:
         # With --impl, --backends names array backends; the rows are the user's function on each.
         chosen = (
@@ -93,6 +96,34 @@ def _main(argv: list[str] | None) -> int:
     if args.json is not None:
         check_writable_file("--json", args.json)
     return _run(args, argv, backends, devices, dtypes, families)
+
+
+def _register_file(args: argparse.Namespace) -> list[str]:
+    """Register the row of an exported file (``--impl model.onnx``); its lines go to ``args.described``.
+
+    Raises
+    ------
+    UsageError
+        If ``--backends`` names more than NumPy, the file's runtime is not installed, or the file
+        cannot be opened or probed.
+    """
+    chosen = _split(args.backends)
+    if chosen not in (None, ["numpy"]):
+        msg = f"--backends: an exported file runs on NumPy arrays only, got {args.backends!r}"
+        raise UsageError(msg)
+    for name in [args.impl, *([args.impl_inverse] if args.impl_inverse else [])]:
+        modules = runtime_modules(Path(name))
+        if not any(installed(m) for m in modules):
+            msg = f"--impl: {name} needs {modules[0]}, which is not installed: {install_hint(modules[0])}"
+            raise UsageError(msg)
+    try:
+        names, args.described = register_artefact(
+            args.impl, inverse=args.impl_inverse, options=_split(args.impl_options) or ()
+        )
+    except ValueError as error:
+        msg = f"--impl: {error}"
+        raise UsageError(msg) from None
+    return names
 
 
 def _check_named_rows(rows: list[Implementation], devices: list[str]) -> None:
@@ -204,6 +235,10 @@ def _run(
         sys.stdout.write(to_json(matrix))
     elif not args.quiet:
         print("\n".join(_summary(matrix)))
+        print("\n".join(f"  {line}" for line in getattr(args, "described", [])))
+    if getattr(args, "described", None) and not any(e["cases_run"] for e in matrix.summary().values()):
+        print(f"{PROG}: no case of the matrix fits {args.impl}", file=sys.stderr)
+        return 1
     # The final line goes where the report is not, so that stdout stays one parseable report.
     print(final, file=sys.stdout if args.format == "summary" else sys.stderr)
     return 0 if matrix.ok else 1
