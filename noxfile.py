@@ -322,6 +322,45 @@ def install_dask(session: nox.Session) -> None:
     _rows(session, "dask")
 
 
+# -- The deployment matrix: the fast paths in CI, every path in the slow workflow -------------------
+
+#: What the deployment sessions install: the frameworks whose layers and native ops are exported.
+DEPLOY_EXTRAS = "torch,keras,tensorflow"
+
+
+def _deploy(session: nox.Session, group: str, paths: str) -> None:
+    """Install the frameworks and ``group`` in a fresh venv; run ``python -m subpixel deploy --paths paths``.
+
+    Keras runs its paths on TensorFlow: the matrix starts a worker with ``KERAS_BACKEND=tensorflow``
+    when this process's Keras runs on another library, so the session sets nothing.
+    """
+    _install(session, DEPLOY_EXTRAS, group, "test")
+    out = Path(session.create_tmp()) / "deploy"
+    shutil.rmtree(out, ignore_errors=True)
+    session.run("python", "-m", "subpixel", "deploy", "--paths", paths, "--out", str(out), *session.posargs)
+
+
+@nox.session(python=["3.11"])
+def deploy(session: nox.Session) -> None:
+    """The deployment matrix's fast paths (onnxruntime, onnx.reference, OpenVINO, LiteRT): ``.ci/run`` runs it.
+
+    Python 3.11, where torch's CPU wheel is. Then the tests of the runtimes the main environment lacks.
+    """
+    _deploy(session, "deploy", "fast")
+    session.run(
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_deploy.py",
+        "-k", "openvino or litert",
+        env={"SUBPIXEL_BACKENDS": "numpy,torch,keras,tensorflow,openvino,ai_edge_litert", "KERAS_BACKEND": "tensorflow"},
+    )  # fmt: skip
+
+
+@nox.session(name="deploy-slow", python=["3.11"])
+def deploy_slow(session: nox.Session) -> None:
+    """Every path of the deployment matrix (the slow workflow); its report is committed under
+    ``conformance/reports/deploy/`` (pass ``-- --out conformance/reports/deploy``)."""
+    _deploy(session, "deploy-slow", "all")
+
+
 # -- The proof's long runs: not in CI; run once and report (see docs/conformance.md) ----------------
 
 

@@ -21,7 +21,7 @@ __all__ = ["ENGINE_MODULES", "installed", "missing", "paths", "runtime_modules"]
 
 #: The modules of the matrix itself: every other module of the package declares paths.
 ENGINE_MODULES = frozenset(
-    {"_path", "_registry", "_models", "_engine", "_report", "_inputs", "_worker", "_torch_onnx", "cli"}
+    {"_path", "_registry", "_models", "_engine", "_report", "_worker", "_torch_onnx", "_artefact", "cli"}
 )
 
 
