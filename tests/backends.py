@@ -2,9 +2,9 @@
 
 ``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``), layer
 frameworks (``flax``, ``keras``, ``tensorflow``), the other backends of the catalog
-(:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), and ``numba`` (the
-``speed`` extra's compiled kernels), the deployment runtimes ``openvino`` and ``ai_edge_litert``,
-or ``all`` (every CPU backend and every layer framework that
+(:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), ``numba`` (the
+``speed`` extra's compiled kernels), the deployment runtimes (``openvino``, ``ai_edge_litert``,
+``executorch``, ``coremltools``, ``pnnx``), or ``all`` (every CPU backend and every layer framework that
 ``subpixel[all]`` installs; the default; numba and the catalog's other backends are not among
 them). ``keras`` runs on the library named by ``KERAS_BACKEND``, which must be installed too.
 
@@ -86,9 +86,10 @@ CATALOG_FRAMEWORKS = tuple(
     if entry.name not in {b.value for b in Backend} and entry.name not in LAYER_FRAMEWORKS
 )
 
-#: Deployment runtimes beyond the test group's onnx and onnxruntime (the ``deploy`` dependency group):
-#: tests of their paths in the deployment matrix run when the run requests them by name.
-DEPLOY_RUNTIMES = ("openvino", "ai_edge_litert")
+#: Deployment runtimes and converters beyond the test group's onnx and onnxruntime (the ``deploy`` and
+#: ``deploy-slow`` dependency groups): tests and docs examples that use them run when the run requests
+#: them by name.
+DEPLOY_RUNTIMES = ("openvino", "ai_edge_litert", "executorch", "coremltools", "pnnx")
 
 #: Frameworks requested by name as they are (not array backend ids).
 NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS, *DEPLOY_RUNTIMES)

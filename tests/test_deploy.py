@@ -327,7 +327,8 @@ def test_the_report_gives_versions_ops_dynamic_sizes_and_bits(tmp_path: Path) ->
     head = _report.header([path, absent], "python -m subpixel deploy --dtypes int8", 1.25)
     md_file, json_file = _report.write_reports(head, outcomes, tmp_path / "out")
     md = md_file.read_text(encoding="utf-8")
-    assert "| onnxruntime |" in md and "| torch |" in md and "| subpixel |" in md
+    for distribution in ("onnxruntime", "torch", "subpixel"):
+        assert f"| {distribution} |" in md
     assert f"## {TORCHSCRIPT}" in md
     assert "| torch unshuffle x2 CRD NCHW [subpixel] | int8 | yes |" in md
     assert "| yes | equal |" in md  # dynamic sizes, bits
@@ -336,7 +337,9 @@ def test_the_report_gives_versions_ops_dynamic_sizes_and_bits(tmp_path: Path) ->
     assert data["header"]["versions"]["onnxruntime"] != "not installed"
     assert data["header"]["seconds"] == 1.2
     first = data["outcomes"][0]
-    assert first["ops"] and first["max_rank"] >= 4 and first["bits"] == "equal"
+    assert first["ops"]
+    assert first["max_rank"] >= 4
+    assert first["bits"] == "equal"
 
 
 # --- command line ----------------------------------------------------------------------------------
@@ -375,7 +378,8 @@ def test_a_named_path_whose_runtime_is_missing_is_a_usage_error(tmp_path: Path) 
     done = _deploy("--paths", TORCHSCRIPT, "--out", str(tmp_path / "out"), code=code)
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        f"python -m subpixel deploy: error: --paths: {TORCHSCRIPT} needs onnxruntime, which is not installed: "
+        f"python -m subpixel deploy: error: --paths: {TORCHSCRIPT} needs onnxruntime, "
+        "which is not installed: "
         "pip install onnxruntime (see --help)"
     )
     assert not (tmp_path / "out").exists()

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.backends import Backend, requested_backends, requested_frameworks
+from tests.backends import DEPLOY_RUNTIMES, Backend, requested_backends, requested_frameworks
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -42,8 +42,19 @@ LANGUAGES = {"python": "script", "py": "script", "pycon": "doctest"}
 MARKERS = {"continue", "gpu"}
 
 #: Top-level modules an example may import that SUBPIXEL_BACKENDS must request to run it (Keras runs on
-#: the library KERAS_BACKEND names; conftest.py sets JAX).
-FRAMEWORKS = {"torch", "jax", "flax", "keras", "tensorflow", "dask", "array_api_strict", "cupy"}
+#: the library KERAS_BACKEND names; conftest.py sets JAX). The deployment runtimes (docs/deploy.md's
+#: recipes) run in ``nox -s deploy`` and ``deploy-slow``, which request them.
+FRAMEWORKS = {
+    "torch",
+    "jax",
+    "flax",
+    "keras",
+    "tensorflow",
+    "dask",
+    "array_api_strict",
+    "cupy",
+    *DEPLOY_RUNTIMES,
+}
 
 #: For examples marked ``gpu``: the GPU backend that must be requested to run them.
 GPU_FRAMEWORKS = {

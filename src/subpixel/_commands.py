@@ -273,5 +273,13 @@ def deploy_parser(paths: Sequence[str] | None = None, missing: str = "") -> argp
         default="summary",
         help="what to print to stdout: a short summary (default), or the whole report as markdown or json",
     )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=2,
+        metavar="N",
+        help="run up to N groups of paths side by side, each group in its own process (default 2; 1 runs "
+        "every path in this process but Keras on another library than TensorFlow)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress; print only the final line")
     return parser

@@ -10,6 +10,7 @@ the bits are compared with that op's output through the same runtime, and the ou
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -237,6 +238,11 @@ def _keras_backend() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
+def _needs_worker(path: DeployPath) -> bool:
+    """Whether ``path`` cannot run in this process: Keras here runs on another library than TensorFlow."""
+    return path.framework == "keras" and _keras_backend() != "tensorflow"
+
+
 def run_paths(
     chosen: Sequence[DeployPath],
     workdir: Path,
@@ -244,24 +250,38 @@ def run_paths(
     dtypes: Iterable[str] | None = None,
     models: Iterable[DeployModel] = MODELS,
     progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> list[Outcome]:
     """Run every path of ``chosen`` on the models of its framework, in each of its dtypes.
 
-    A path whose modules are missing gives one outcome, ``not run: not installed``. Keras
-    paths run in a worker process with ``KERAS_BACKEND=tensorflow`` when this process's Keras
-    runs on another library.
+    A path whose modules are missing gives one outcome, ``not run: not installed``. Paths run
+    by group (:attr:`DeployPath.group`): with ``jobs`` above 1, up to ``jobs`` groups run side by
+    side, all but one in worker processes. Keras paths always run in a worker with
+    ``KERAS_BACKEND=tensorflow`` when this process's Keras runs on another library.
     """
     wanted = None if dtypes is None else list(dtypes)
     models = list(models)
-    outcomes: list[Outcome] = []
     workdir.mkdir(parents=True, exist_ok=True)
-    in_worker = [p for p in chosen if p.framework == "keras" and _keras_backend() != "tensorflow"]
+    groups: dict[str, list[DeployPath]] = {}
     for path in chosen:
-        if path in in_worker:
-            continue
-        outcomes += _run_path(path, workdir, wanted, models, progress)
-    if in_worker:
-        outcomes += _in_worker(in_worker, workdir, wanted, models, progress)
+        groups.setdefault(path.group or path.name, []).append(path)
+    # The costliest group (the most models and dtypes) stays here; the others may go to workers.
+    ordered = sorted(groups.values(), key=lambda g: -sum(len(p.dtypes) for p in g))
+    here = [g for g in ordered if not any(_needs_worker(p) for p in g)]
+    local = here[:1] if jobs > 1 else here
+    remote = [g for g in ordered if not any(g is mine for mine in local)]
+    outcomes: list[Outcome] = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(jobs - 1, 1)) as pool:
+        futures = [pool.submit(_in_worker, group, workdir, wanted, models) for group in remote]
+        for group in local:
+            for path in group:
+                outcomes += _run_path(path, workdir, wanted, models, progress)
+        for future in futures:
+            found = future.result()
+            for outcome in found:
+                if progress is not None and outcome.model:
+                    progress(f"{outcome.path}: {outcome.model} {outcome.dtype}: {outcome.bits}")
+            outcomes += found
     order = {p.name: i for i, p in enumerate(chosen)}
     return sorted(outcomes, key=lambda o: order[o.path])
 
@@ -301,20 +321,18 @@ def _run_path(
 
 
 def _in_worker(
-    chosen: list[DeployPath],
-    workdir: Path,
-    dtypes: list[str] | None,
-    models: list[DeployModel],
-    progress: Callable[[str], None] | None,
+    chosen: list[DeployPath], workdir: Path, dtypes: list[str] | None, models: list[DeployModel]
 ) -> list[Outcome]:
-    """Run Keras paths in ``python -m subpixel.conformance.deploy._worker`` on Keras's TensorFlow backend."""
+    """Run paths in ``python -m subpixel.conformance.deploy._worker`` (Keras paths: on TensorFlow)."""
     request = {
         "paths": [p.name for p in chosen],
         "workdir": str(workdir),
         "dtypes": dtypes,
         "models": [m.name for m in models],
     }
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+    if any(p.framework == "keras" for p in chosen):
+        env["KERAS_BACKEND"] = "tensorflow"
     done = subprocess.run(
         [sys.executable, "-m", "subpixel.conformance.deploy._worker"],
         input=json.dumps(request),
@@ -329,11 +347,7 @@ def _in_worker(
             Outcome(p.name, p.runtime, "", "", "", "", bits=f"not run: worker failed: {tail}", failed=True)
             for p in chosen
         ]
-    outcomes = [Outcome.from_dict(d) for d in json.loads(done.stdout)]
-    for outcome in outcomes:
-        if progress is not None:
-            progress(f"{outcome.path}: {outcome.model} {outcome.dtype}: {outcome.bits}")
-    return outcomes
+    return [Outcome.from_dict(d) for d in json.loads(done.stdout)]
 
 
 def as_dicts(outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:

@@ -126,6 +126,7 @@ _COMMON: dict[str, Any] = {
     "requires": ("keras", "tensorflow"),
     "run": run,
     "fast": True,
+    "group": "keras",
 }
 
 PATHS: tuple[DeployPath, ...] = (

@@ -154,10 +154,10 @@ def _torch_layer(model: DeployModel) -> Any:
 
     plan = model.plan
     if model.maker == NATIVE:
-        return (torch.nn.PixelUnshuffle if plan.inverse else torch.nn.PixelShuffle)(plan.factor)
+        return (torch.nn.PixelUnshuffle if plan.inverse else torch.nn.PixelShuffle)(plan.factor).eval()
     kind = subpixel.torch.PixelUnshuffle if plan.inverse else subpixel.torch.PixelShuffle
     factor = plan.factor if plan.spatial == 2 else (plan.factor,) * plan.spatial
-    return kind(factor, channels_last=plan.channels_last, order=plan.order)  # type: ignore[arg-type]
+    return kind(factor, channels_last=plan.channels_last, order=plan.order).eval()  # type: ignore[arg-type]
 
 
 def _keras_layer(model: DeployModel) -> Any:

@@ -40,6 +40,7 @@ def _path(exporter: str) -> DeployPath:
         run=run,
         dtypes=("float32", "float16", "uint8", "int8"),
         fast=True,
+        group=f"torch.onnx {exporter}",
     )
 
 

@@ -53,6 +53,7 @@ def _path(exporter: str) -> DeployPath:
         run=run,
         dtypes=("float32", "float16", "uint8", "int8"),
         fast=True,
+        group=f"torch.onnx {exporter}",
         note=NAN_NOTE,
     )
 

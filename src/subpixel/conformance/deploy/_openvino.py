@@ -87,6 +87,7 @@ PATHS: tuple[DeployPath, ...] = (
         distributions=("torch", "onnx", "onnxscript", "openvino"),
         requires=("torch", "onnx", "onnxscript", "openvino"),
         convert=_from_onnx,
+        group="torch.onnx dynamo",
         **_COMMON,
     ),
     DeployPath(

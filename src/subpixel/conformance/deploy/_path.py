@@ -107,6 +107,10 @@ class DeployPath:
         row checks conversion and op types only, and the report says so.
     note : str
         What the report says about the path (a known upstream issue, NaN canonicalisation).
+    group : str
+        Paths of one group run in one process, one after another (paths that read the same
+        exported files share a group, so that each file is written once); groups run side by
+        side in worker processes. Empty: the path is a group of its own.
     """
 
     name: str
@@ -120,3 +124,4 @@ class DeployPath:
     fast: bool = False
     runs_here: bool = True
     note: str = ""
+    group: str = ""

@@ -1,8 +1,9 @@
-"""Run Keras deployment paths in a process whose Keras runs on TensorFlow.
+"""Run a group of deployment paths in a worker process.
 
 ``python -m subpixel.conformance.deploy._worker`` reads a JSON request on stdin (path names,
-work folder, dtypes, model names) and writes the outcomes as JSON on stdout. The parent sets
-``KERAS_BACKEND=tensorflow`` (see :func:`subpixel.conformance.deploy._engine.run_paths`).
+work folder, dtypes, model names) and writes the outcomes as JSON on stdout. For Keras paths
+the parent sets ``KERAS_BACKEND=tensorflow`` (see
+:func:`subpixel.conformance.deploy._engine.run_paths`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import numpy  # noqa: F401 - the matrix needs NumPy: without it, __main__ answer
 
 from subpixel._cli import Progress, UsageError, check_writable_dir, choose, install_hint, run_guarded
 from subpixel._commands import DEPLOY, deploy_parser
+from subpixel._quiet import native_logs_quieted
 from subpixel.conformance.deploy._engine import Outcome, run_paths
 from subpixel.conformance.deploy._models import MODELS
 from subpixel.conformance.deploy._path import DeployPath
@@ -69,7 +70,10 @@ def _main(argv: list[str] | None) -> int:
         bar.update(done[0], line)
 
     try:
-        outcomes = run_paths(chosen, args.out / "artefacts", dtypes=dtypes, progress=progress)
+        with native_logs_quieted():  # TensorFlow's and the converters' C++ log lines
+            outcomes = run_paths(
+                chosen, args.out / "artefacts", dtypes=dtypes, progress=progress, jobs=args.jobs
+            )
     finally:
         bar.close()
     shown = [a if " " not in a else repr(a) for a in (argv if argv is not None else sys.argv[2:])]
