@@ -344,12 +344,13 @@ def _deploy(session: nox.Session, group: str, paths: str) -> None:
 def deploy(session: nox.Session) -> None:
     """The deployment matrix's fast paths (onnxruntime, onnx.reference, OpenVINO, LiteRT): ``.ci/run`` runs it.
 
-    Python 3.11, where torch's CPU wheel is. Then the tests of the runtimes the main environment lacks.
+    Python 3.11, where torch's CPU wheel is. Then the tests and the Deploy page's examples that need
+    the runtimes the main environment lacks.
     """
     _deploy(session, "deploy", "fast")
     session.run(
-        "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_deploy.py",
-        "-k", "openvino or litert",
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_deploy.py", "tests/test_docs.py",
+        "-k", "openvino or litert or deploy.md",
         env={"SUBPIXEL_BACKENDS": "numpy,torch,keras,tensorflow,openvino,ai_edge_litert", "KERAS_BACKEND": "tensorflow"},
     )  # fmt: skip
 
