@@ -340,25 +340,35 @@ def _deploy(session: nox.Session, group: str, paths: str) -> None:
     session.run("python", "-m", "subpixel", "deploy", "--paths", paths, "--out", str(out), *session.posargs)
 
 
+#: The runtimes the deploy session's tests request (tests/backends.py), and Keras's library there.
+DEPLOY_TEST_ENV = {
+    "SUBPIXEL_BACKENDS": "numpy,torch,keras,tensorflow,openvino,ai_edge_litert",
+    "KERAS_BACKEND": "tensorflow",
+}
+
+
 @nox.session(python=["3.11"])
 def deploy(session: nox.Session) -> None:
-    """The deployment matrix's fast paths (onnxruntime, onnx.reference, OpenVINO, LiteRT): ``.ci/run`` runs it.
+    """Run the deployment matrix's fast paths (onnxruntime, onnx.reference, OpenVINO, LiteRT): CI runs it.
 
     Python 3.11, where torch's CPU wheel is. Then the tests and the Deploy page's examples that need
     the runtimes the main environment lacks.
     """
     _deploy(session, "deploy", "fast")
+    tests = ("tests/test_deploy.py", "tests/test_docs.py")
     session.run(
-        "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_deploy.py", "tests/test_docs.py",
-        "-k", "openvino or litert or deploy.md",
-        env={"SUBPIXEL_BACKENDS": "numpy,torch,keras,tensorflow,openvino,ai_edge_litert", "KERAS_BACKEND": "tensorflow"},
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests, "-k", "openvino or litert or deploy.md",
+        env=DEPLOY_TEST_ENV,
     )  # fmt: skip
 
 
 @nox.session(name="deploy-slow", python=["3.11"])
 def deploy_slow(session: nox.Session) -> None:
-    """Every path of the deployment matrix (the slow workflow); its report is committed under
-    ``conformance/reports/deploy/`` (pass ``-- --out conformance/reports/deploy``)."""
+    """Run every path of the deployment matrix (the slow workflow).
+
+    Its report is committed under ``conformance/reports/deploy/``: pass
+    ``-- --out conformance/reports/deploy``.
+    """
     _deploy(session, "deploy-slow", "all")
 
 
