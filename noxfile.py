@@ -357,7 +357,8 @@ def deploy(session: nox.Session) -> None:
     _deploy(session, "deploy", "fast")
     tests = ("tests/test_deploy.py", "tests/test_docs.py")
     session.run(
-        "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests, "-k", "openvino or litert or deploy.md",
+        "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests,
+        "-k", "openvino or litert or deploy.md",
         env=DEPLOY_TEST_ENV,
     )  # fmt: skip
 
