@@ -212,8 +212,13 @@ def _run_one(
     return _Done(outcome, outputs)
 
 
-def _judge(outcome: Outcome, native: Outcome | None) -> None:
-    """Set ``failed`` on a subpixel model's outcome, against its native op's on the same path."""
+def _judge(outcome: Outcome, model: DeployModel, native: Outcome | None) -> None:
+    """Set ``failed`` on a subpixel model's outcome, against its native op's on the same path.
+
+    subpixel's layer must convert wherever the native op converts, keep the eager bytes on every
+    size, keep dynamic sizes where the native op does, and have no more operators than the native
+    op; a plan with no native op may have no tensor above rank 4 (rank 5 for volumes).
+    """
     if outcome.maker != SUBPIXEL or outcome.converts is None:
         return
     if native is not None and native.converts:
@@ -229,6 +234,13 @@ def _judge(outcome: Outcome, native: Outcome | None) -> None:
     if native is not None and native.dynamic == "yes" and outcome.dynamic == "no":
         outcome.failed = True
         outcome.notes.append("the native op keeps dynamic sizes, subpixel's layer does not")
+    if outcome.native_ops is not None and len(outcome.ops) > outcome.native_ops:
+        outcome.failed = True
+        outcome.notes.append(f"{len(outcome.ops)} operators where the native op has {outcome.native_ops}")
+    limit = 2 + model.plan.spatial
+    if not model.plan.native and outcome.max_rank is not None and outcome.max_rank > limit:
+        outcome.failed = True
+        outcome.notes.append(f"a rank-{outcome.max_rank} tensor (with no native op, the bar is rank {limit})")
 
 
 def _keras_backend() -> str:
@@ -313,7 +325,7 @@ def _run_path(
                 for d in done.values()
             )
             finished = _run_one(path, model, dtype, workdir, native, canonicalises)
-            _judge(finished.outcome, None if native is None else native.outcome)
+            _judge(finished.outcome, model, None if native is None else native.outcome)
             done[model.name, dtype] = finished
             if progress is not None:
                 progress(f"{path.name}: {model.name} {dtype}: {finished.outcome.bits}")

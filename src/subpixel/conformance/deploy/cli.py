@@ -113,6 +113,9 @@ def summary(chosen: Sequence[DeployPath], outcomes: Sequence[Outcome]) -> list[s
             text += f"; native op: {sum(o.bits == 'equal' for o in native)} of {len(native)} equal"
         lines.append(f"  {path.name:<{width}}  {text}")
     for o in [o for o in outcomes if o.failed][:5]:
-        why = o.bits if o.converts else f"does not convert: {o.reason}"
+        if not o.converts:
+            why = f"does not convert: {o.reason}"
+        else:
+            why = o.bits if o.bits != "equal" else "; ".join(o.notes)
         lines.append(f"  failed: {o.path}: {o.model} {o.dtype}: {why}")
     return lines
