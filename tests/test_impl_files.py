@@ -132,19 +132,68 @@ def test_file_mistakes_are_one_line_and_status_2(tmp_path: Path, args: list[str]
     assert message in line
 
 
-def test_a_pte_file_without_executorch_is_one_line_and_status_2(tmp_path: Path) -> None:
-    import importlib.util
+#: ``python -m subpixel conformance ARGS`` where ExecuTorch cannot be found, installed or not.
+WITHOUT_EXECUTORCH = """
+import importlib.util, sys
+real = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name.startswith("executorch") else real(name, *a)
+from subpixel.conformance import cli
+sys.exit(cli.main(sys.argv[1:]))
+"""
 
-    if importlib.util.find_spec("executorch") is not None:  # the message is for where it is missing
-        return
+
+def test_a_pte_file_without_executorch_is_one_line_and_status_2(tmp_path: Path) -> None:
     model = tmp_path / "model.pte"
     model.write_bytes(b"")
-    done = _conformance("--impl", str(model), "--out", str(tmp_path / "out"))
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_EXECUTORCH, "--impl", str(model), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 2
     assert _lines(done) == [
         f"python -m subpixel conformance: error: --impl: {model} needs executorch, which is not installed: "
         "pip install executorch (see --help)"
     ]
+    assert not (tmp_path / "out").exists()
+
+
+#: torch's PixelShuffle as ExecuTorch programs: fixed sizes, and dynamic batch and spatial sizes.
+TORCH_TO_PTE = """
+import sys
+import torch
+from executorch.exir import to_edge_transform_and_lower
+
+model = torch.nn.PixelShuffle(2).eval()
+x = torch.zeros(2, 8, 3, 4)
+sizes = {0: torch.export.Dim("n", max=8), 2: torch.export.Dim("h", max=64), 3: torch.export.Dim("w", max=64)}
+for name, shapes in (("static", None), ("dynamic", (sizes,))):
+    program = torch.export.export(model, (x,), dynamic_shapes=shapes)
+    with open(f"{sys.argv[1]}/{name}.pte", "wb") as file:
+        file.write(to_edge_transform_and_lower(program).to_executorch().buffer)
+"""
+
+
+@pytest.mark.needs("torch", "executorch")
+def test_executorch_programs_of_torch_pixel_shuffle_pass(tmp_path: Path) -> None:
+    made = subprocess.run(
+        [sys.executable, "-c", TORCH_TO_PTE, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    static = _conformance(
+        "--impl", str(tmp_path / "static.pte"), "--out", str(tmp_path / "a"), "--dtypes", "float32"
+    )
+    assert static.returncode == 0, static.stdout + static.stderr
+    assert "static.pte (ExecuTorch): a shuffle by 2 of float32 input (2, 8, 3, 4); runs only" in static.stdout
+    dynamic = _conformance(
+        "--impl", str(tmp_path / "dynamic.pte"), "--out", str(tmp_path / "b"), "--dtypes", "float32"
+    )
+    assert dynamic.returncode == 0, dynamic.stdout + dynamic.stderr
+    assert "dynamic.pte (ExecuTorch): a shuffle by 2 of float32 input (?, 8, ?, ?)" in dynamic.stdout
 
 
 #: Keras on TensorFlow writes ``keras.ops.depth_to_space`` (DCR, channels last) as a .tflite file.

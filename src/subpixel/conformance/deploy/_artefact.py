@@ -79,6 +79,13 @@ class ArtefactRunner:
         The first input's dtype.
     run : callable
         ``run(x) -> numpy.ndarray`` on a C-contiguous NumPy array.
+    inverse : bool
+        Whether it unshuffles (set by :meth:`probe`).
+    factor : tuple of int
+        Its factor on each spatial axis (set by :meth:`probe`).
+    bounds : tuple of int
+        Upper bounds of the dynamic sizes, where the format has them (ExecuTorch plans memory
+        for the sizes it was exported with); empty where sizes are unbounded.
     """
 
     path: Path
@@ -88,6 +95,7 @@ class ArtefactRunner:
     run: Any
     inverse: bool = False
     factor: tuple[int, ...] = ()
+    bounds: tuple[int, ...] = ()
 
     @property
     def static(self) -> bool:
@@ -110,6 +118,8 @@ class ArtefactRunner:
         ):
             fixed = "(" + ", ".join("?" if s is None else str(s) for s in self.shape) + ")"
             return f"{self.path.name} takes input of shape {fixed}, not {shape}"
+        if self.bounds and any(got > bound for got, bound in zip(shape, self.bounds, strict=True)):
+            return f"{self.path.name} takes sizes up to {self.bounds}, not {shape}"
         return ""
 
     def probe(self, channels_last: bool) -> None:
@@ -124,7 +134,8 @@ class ArtefactRunner:
 
         from subpixel.conformance._inputs import host_dtype
 
-        shape = tuple(_PROBE if s is None else s for s in self.shape)
+        limits = self.bounds or (_PROBE,) * len(self.shape)
+        shape = tuple(limit if s is None else s for s, limit in zip(self.shape, limits, strict=True))
         if len(shape) < 3:
             msg = f"{self.path.name}: its first input has rank {len(shape)}; a shuffle needs rank 3 or more"
             raise ValueError(msg)
@@ -243,15 +254,34 @@ def _pte(path: Path) -> ArtefactRunner:
 
     method = Runtime.get().load_program(path).load_method("forward")
     meta = method.metadata.input_tensor_meta(0)
-    # ExecuTorch plans memory for the sizes it was exported with: they are the upper bounds of
-    # dynamic sizes. Cases run only at the exported sizes unless the program runs others.
-    shape = tuple(int(s) for s in meta.sizes())
-    dtype = str(torch.empty(0, dtype=_torch_dtype(meta.dtype())).numpy().dtype)
+    dtype = _torch_dtype(meta.dtype())
+    # ExecuTorch plans memory for the sizes it was exported with: the upper bounds of dynamic
+    # sizes. An axis is dynamic when the program runs with a smaller size there (a few sizes are
+    # tried, so that one the factor divides is among them).
+    bounds = tuple(int(s) for s in meta.sizes())
+    shape: list[int | None] = []
+    for axis, bound in enumerate(bounds):
+        trials = dict.fromkeys(
+            t for t in (bound // 2, bound - 1, bound - 2, bound - 3, bound - 4) if 0 < t < bound
+        )
+        shape.append(bound)
+        for size in trials:
+            trial = list(bounds)
+            trial[axis] = size
+            try:
+                method.execute((torch.zeros(trial, dtype=dtype),))
+            except RuntimeError:
+                continue
+            shape[-1] = None
+            break
 
     def run(x: Any) -> Any:
-        return method.execute((torch.from_numpy(x),))[0].numpy()
+        # A fresh tensor has the strides ExecuTorch checks (NumPy's may differ on size-0 axes).
+        tensor = torch.empty(x.shape, dtype=dtype).copy_(torch.from_numpy(x))
+        return method.execute((tensor,))[0].numpy()
 
-    return ArtefactRunner(path, "ExecuTorch", shape, dtype, run)
+    name = str(torch.empty(0, dtype=dtype).numpy().dtype)
+    return ArtefactRunner(path, "ExecuTorch", tuple(shape), name, run, bounds=bounds)
 
 
 def _torch_dtype(code: int) -> Any:
