@@ -79,6 +79,8 @@ def _ci_run_sessions() -> list[str]:
         call = re.match(r"\s*in_venv -s (.+)", line)
         if call:
             found.extend(call[1].split())
+    # Sessions with their own venv, run on their own line (the deployment matrix).
+    found.extend(re.findall(r"^[^#\n]*\.venv/bin/nox -s (\w[\w.-]*)$", text, re.M))
     installs = re.search(r"^installs=\(([^)]*)\)", text, re.M)
     assert installs, ".ci/run names no install sessions"
     found.extend(installs[1].split())
