@@ -240,9 +240,10 @@ def reproduce(
     CaseResult
         The result, when the case passes or does not apply.
     """
-    if backend not in implementations() and artefact_row(backend):
+    named = artefact_row(backend) if backend not in implementations() else None
+    if named is not None:
         # An exported file's row (--impl model.onnx): its name says the files and what they are declared.
-        files, options = artefact_row(backend)
+        files, options = named
         register_artefact(files[0], inverse=files[1] if len(files) > 1 else None, options=options)
     impl = implementations()[backend]
     adapter = ADAPTERS[impl.backend]
