@@ -80,10 +80,10 @@ def test_unknown_command_is_one_line_and_status_2(args: list[str]) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1
-    assert "choose from demo, conformance, bench" in done.stderr
+    assert "choose from demo, conformance, deploy, bench" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["conformance", "bench", "demo"])
+@pytest.mark.parametrize("command", ["conformance", "deploy", "bench", "demo"])
 def test_help_of_every_command_works_without_numpy_or_any_framework(tmp_path: Path, command: str) -> None:
     done = _python_without(sorted({"numpy", *FRAMEWORKS}), command, "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
