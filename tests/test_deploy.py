@@ -245,6 +245,21 @@ def test_more_operators_than_the_native_op_or_a_rank_above_4_fails(tmp_path: Pat
     assert alone.notes == ["a rank-6 tensor (with no native op, the bar is rank 4)"]
 
 
+@pytest.mark.needs("torch")
+def test_a_rank_the_path_gives_the_native_op_too_is_the_converters_choice(tmp_path: Path) -> None:
+    def convert(model: Model, workdir: Path) -> Artefact:
+        return Artefact(
+            handle=model.layer, op_types=["Reshape", "Transpose", "Reshape"], max_rank=6, dynamic=True
+        )
+
+    path = replace(_eager_path("lowering"), convert=convert)
+    models = _plan_models("torch shuffle x2 CRD NCHW") + _plan_models("torch shuffle x2 DCR NCHW")
+    outcomes = {o.model: o for o in _engine.run_paths([path], tmp_path, dtypes=["float32"], models=models)}
+    alone = outcomes["torch shuffle x2 DCR NCHW [subpixel]"]
+    assert (alone.bits, alone.failed) == ("equal", False)
+    assert alone.notes == ["rank 6: the path lowers the native op to rank 6 too"]
+
+
 def test_a_path_whose_packages_are_missing_is_not_run(tmp_path: Path) -> None:
     path = replace(_eager_path("absent"), requires=("no_such_module_here",))
     (outcome,) = _engine.run_paths([path], tmp_path)

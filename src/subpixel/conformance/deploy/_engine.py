@@ -212,12 +212,13 @@ def _run_one(
     return _Done(outcome, outputs)
 
 
-def _judge(outcome: Outcome, model: DeployModel, native: Outcome | None) -> None:
+def _judge(outcome: Outcome, model: DeployModel, native: Outcome | None, native_rank: int = 0) -> None:
     """Set ``failed`` on a subpixel model's outcome, against its native op's on the same path.
 
     subpixel's layer must convert wherever the native op converts, keep the eager bytes on every
     size, keep dynamic sizes where the native op does, and have no more operators than the native
-    op; a plan with no native op may have no tensor above rank 4 (rank 5 for volumes).
+    op; a plan with no native op may have no tensor above rank 4 (rank 5 for volumes), unless
+    the path itself lowers the native op above rank 4 (``native_rank``: a converter's own choice).
     """
     if outcome.maker != SUBPIXEL or outcome.converts is None:
         return
@@ -239,8 +240,15 @@ def _judge(outcome: Outcome, model: DeployModel, native: Outcome | None) -> None
         outcome.notes.append(f"{len(outcome.ops)} operators where the native op has {outcome.native_ops}")
     limit = 2 + model.plan.spatial
     if not model.plan.native and outcome.max_rank is not None and outcome.max_rank > limit:
-        outcome.failed = True
-        outcome.notes.append(f"a rank-{outcome.max_rank} tensor (with no native op, the bar is rank {limit})")
+        if native_rank > 4:
+            outcome.notes.append(
+                f"rank {outcome.max_rank}: the path lowers the native op to rank {native_rank} too"
+            )
+        else:
+            outcome.failed = True
+            outcome.notes.append(
+                f"a rank-{outcome.max_rank} tensor (with no native op, the bar is rank {limit})"
+            )
 
 
 def _keras_backend() -> str:
@@ -325,7 +333,15 @@ def _run_path(
                 for d in done.values()
             )
             finished = _run_one(path, model, dtype, workdir, native, canonicalises)
-            _judge(finished.outcome, model, None if native is None else native.outcome)
+            native_rank = max(
+                (
+                    d.outcome.max_rank or 0
+                    for d in done.values()
+                    if d.outcome.maker == NATIVE and d.outcome.converts
+                ),
+                default=0,
+            )
+            _judge(finished.outcome, model, None if native is None else native.outcome, native_rank)
             done[model.name, dtype] = finished
             if progress is not None:
                 progress(f"{path.name}: {model.name} {dtype}: {finished.outcome.bits}")
