@@ -328,13 +328,12 @@ def install_dask(session: nox.Session) -> None:
 DEPLOY_EXTRAS = "torch,keras,tensorflow"
 
 
-def _deploy(session: nox.Session, group: str, paths: str) -> None:
-    """Install the frameworks and ``group`` in a fresh venv; run ``python -m subpixel deploy --paths paths``.
+def _deploy(session: nox.Session, paths: str) -> None:
+    """Run ``python -m subpixel deploy --paths paths`` (its report in the session's temporary folder).
 
     Keras runs its paths on TensorFlow: the matrix starts a worker with ``KERAS_BACKEND=tensorflow``
     when this process's Keras runs on another library, so the session sets nothing.
     """
-    _install(session, DEPLOY_EXTRAS, group, "test")
     out = Path(session.create_tmp()) / "deploy"
     shutil.rmtree(out, ignore_errors=True)
     session.run("python", "-m", "subpixel", "deploy", "--paths", paths, "--out", str(out), *session.posargs)
@@ -351,16 +350,17 @@ DEPLOY_TEST_ENV = {
 def deploy(session: nox.Session) -> None:
     """Run the deployment matrix's fast paths (onnxruntime, onnx.reference, OpenVINO, LiteRT): CI runs it.
 
-    Python 3.11, where torch's CPU wheel is. Then the tests and the Deploy page's examples that need
-    the runtimes the main environment lacks.
+    Python 3.11, where torch's CPU wheel is. First the tests and the Deploy page's examples that need
+    the runtimes the main environment lacks, then the matrix.
     """
-    _deploy(session, "deploy", "fast")
+    _install(session, DEPLOY_EXTRAS, "deploy", "test")
     tests = ("tests/test_deploy.py", "tests/test_docs.py")
     session.run(
         "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests,
         "-k", "openvino or litert or deploy.md",
         env=DEPLOY_TEST_ENV,
     )  # fmt: skip
+    _deploy(session, "fast")
 
 
 @nox.session(name="deploy-slow", python=["3.11"])
@@ -370,7 +370,8 @@ def deploy_slow(session: nox.Session) -> None:
     Its report is committed under ``conformance/reports/deploy/``: pass
     ``-- --out conformance/reports/deploy``.
     """
-    _deploy(session, "deploy-slow", "all")
+    _install(session, DEPLOY_EXTRAS, "deploy-slow", "test")
+    _deploy(session, "all")
 
 
 # -- The proof's long runs: not in CI; run once and report (see docs/conformance.md) ----------------
