@@ -4,7 +4,8 @@ Every module of :mod:`subpixel.conformance.deploy` whose name is not one of the 
 (:data:`ENGINE_MODULES`) is a runtime module: it exports ``PATHS``, a tuple of
 :class:`~subpixel.conformance.deploy._path.DeployPath`. The modules are imported when the
 paths are first asked for, never when this package is imported; importing a runtime module
-imports no runtime (each imports its runtime inside ``convert`` and ``run``).
+imports no runtime (each imports its runtime inside ``convert`` and ``run``). A helper module
+that several runtime modules share exports ``PATHS = ()``.
 """
 
 from __future__ import annotations
