@@ -134,14 +134,15 @@ PATHS: tuple[DeployPath, ...] = (
         name="LiteRT (Keras on TensorFlow)",
         convert=_float,
         dtypes=("float32", "float16", "uint8", "int8"),
-        note="builtin ops only (no TF Select)",
+        note=f"builtin ops only (no TF Select); the .tflite files run in {interpreter_name()}",
         **_COMMON,
     ),
     DeployPath(
         name="LiteRT int8-quantized (Keras on TensorFlow)",
         convert=_int8,
         dtypes=("int8",),
-        note="the float32 model quantized to full integer (int8 in and out); builtin int8 ops only",
+        note="the float32 model quantized to full integer (int8 in and out); builtin int8 ops only; "
+        f"run in {interpreter_name()}",
         **_COMMON,
     ),
 )
