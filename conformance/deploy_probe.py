@@ -38,27 +38,86 @@ def cases() -> list[dict[str, Any]]:
 
     nat, sub = "torch", "subpixel"
     return [
-        dict(case="shuffle 2", impl=nat, make=lambda: torch.nn.PixelShuffle(2),
-             shape=(1, 8, 6, 10), others=[(1, 8, 4, 14), (2, 8, 6, 10)], axes=(0, 2, 3)),
-        dict(case="shuffle 2", impl=sub, make=lambda: st.PixelShuffle(2),
-             shape=(1, 8, 6, 10), others=[(1, 8, 4, 14), (2, 8, 6, 10)], axes=(0, 2, 3)),
-        dict(case="shuffle 3", impl=nat, make=lambda: torch.nn.PixelShuffle(3),
-             shape=(1, 18, 4, 6), others=[(1, 18, 5, 3), (2, 18, 4, 6)], axes=(0, 2, 3)),
-        dict(case="shuffle 3", impl=sub, make=lambda: st.PixelShuffle(3),
-             shape=(1, 18, 4, 6), others=[(1, 18, 5, 3), (2, 18, 4, 6)], axes=(0, 2, 3)),
-        dict(case="unshuffle 2", impl=nat, make=lambda: torch.nn.PixelUnshuffle(2),
-             shape=(1, 4, 12, 20), others=[(1, 4, 8, 6), (2, 4, 12, 20)], axes=(0, 2, 3)),
-        dict(case="unshuffle 2", impl=sub, make=lambda: st.PixelUnshuffle(2),
-             shape=(1, 4, 12, 20), others=[(1, 4, 8, 6), (2, 4, 12, 20)], axes=(0, 2, 3)),
-        dict(case="shuffle 2 DCR", impl=sub, make=lambda: st.PixelShuffle(2, order="DCR"),
-             shape=(1, 8, 6, 10), others=[(1, 8, 4, 14)], axes=(0, 2, 3)),
-        dict(case="shuffle 2 channels_last", impl=sub, make=lambda: st.PixelShuffle(2, channels_last=True),
-             shape=(1, 6, 10, 8), others=[(1, 4, 14, 8)], axes=(0, 1, 2)),
-        dict(case="unshuffle 2 channels_last", impl=sub,
-             make=lambda: st.PixelUnshuffle(2, channels_last=True),
-             shape=(1, 12, 20, 4), others=[(1, 8, 6, 4)], axes=(0, 1, 2)),
-        dict(case="shuffle 2x2x2 volume", impl=sub, make=lambda: st.PixelShuffle((2, 2, 2)),
-             shape=(1, 16, 3, 4, 5), others=[(1, 16, 2, 3, 4)], axes=(0, 2, 3, 4)),
+        {
+            "case": "shuffle 2",
+            "impl": nat,
+            "make": lambda: torch.nn.PixelShuffle(2),
+            "shape": (1, 8, 6, 10),
+            "others": [(1, 8, 4, 14), (2, 8, 6, 10)],
+            "axes": (0, 2, 3),
+        },
+        {
+            "case": "shuffle 2",
+            "impl": sub,
+            "make": lambda: st.PixelShuffle(2),
+            "shape": (1, 8, 6, 10),
+            "others": [(1, 8, 4, 14), (2, 8, 6, 10)],
+            "axes": (0, 2, 3),
+        },
+        {
+            "case": "shuffle 3",
+            "impl": nat,
+            "make": lambda: torch.nn.PixelShuffle(3),
+            "shape": (1, 18, 4, 6),
+            "others": [(1, 18, 5, 3), (2, 18, 4, 6)],
+            "axes": (0, 2, 3),
+        },
+        {
+            "case": "shuffle 3",
+            "impl": sub,
+            "make": lambda: st.PixelShuffle(3),
+            "shape": (1, 18, 4, 6),
+            "others": [(1, 18, 5, 3), (2, 18, 4, 6)],
+            "axes": (0, 2, 3),
+        },
+        {
+            "case": "unshuffle 2",
+            "impl": nat,
+            "make": lambda: torch.nn.PixelUnshuffle(2),
+            "shape": (1, 4, 12, 20),
+            "others": [(1, 4, 8, 6), (2, 4, 12, 20)],
+            "axes": (0, 2, 3),
+        },
+        {
+            "case": "unshuffle 2",
+            "impl": sub,
+            "make": lambda: st.PixelUnshuffle(2),
+            "shape": (1, 4, 12, 20),
+            "others": [(1, 4, 8, 6), (2, 4, 12, 20)],
+            "axes": (0, 2, 3),
+        },
+        {
+            "case": "shuffle 2 DCR",
+            "impl": sub,
+            "make": lambda: st.PixelShuffle(2, order="DCR"),
+            "shape": (1, 8, 6, 10),
+            "others": [(1, 8, 4, 14)],
+            "axes": (0, 2, 3),
+        },
+        {
+            "case": "shuffle 2 channels_last",
+            "impl": sub,
+            "make": lambda: st.PixelShuffle(2, channels_last=True),
+            "shape": (1, 6, 10, 8),
+            "others": [(1, 4, 14, 8)],
+            "axes": (0, 1, 2),
+        },
+        {
+            "case": "unshuffle 2 channels_last",
+            "impl": sub,
+            "make": lambda: st.PixelUnshuffle(2, channels_last=True),
+            "shape": (1, 12, 20, 4),
+            "others": [(1, 8, 6, 4)],
+            "axes": (0, 1, 2),
+        },
+        {
+            "case": "shuffle 2x2x2 volume",
+            "impl": sub,
+            "make": lambda: st.PixelShuffle((2, 2, 2)),
+            "shape": (1, 16, 3, 4, 5),
+            "others": [(1, 16, 2, 3, 4)],
+            "axes": (0, 2, 3, 4),
+        },
     ]
 
 
@@ -107,9 +166,13 @@ def probe_module(module_name: str, dtypes: tuple[str, ...]) -> list[dict[str, An
     for path in module.PATHS:
         for spec in cases():
             for dtype in dtypes:
-                row: dict[str, Any] = dict(
-                    path=path.name, runtime=path.runtime, case=spec["case"], impl=spec["impl"], dtype=dtype
-                )
+                row: dict[str, Any] = {
+                    "path": path.name,
+                    "runtime": path.runtime,
+                    "case": spec["case"],
+                    "impl": spec["impl"],
+                    "dtype": dtype,
+                }
                 layer = spec["make"]().eval()
                 from subpixel.conformance._inputs import make_input
 
@@ -170,9 +233,8 @@ def markdown(rows: list[dict[str, Any]], versions: dict[str, dict[str, str]]) ->
         lines += [f"## {path}", "", "| case | dtype | impl | graph | bits |", "|---|---|---|---|---|"]
         for row in rows:
             if row["path"] == path:
-                lines.append(
-                    f"| {row['case']} | {row['dtype']} | {row['impl']} | {_cell_ops(row)} | {_cell_bits(row)} |"
-                )
+                cells = [row["case"], row["dtype"], row["impl"], _cell_ops(row), _cell_bits(row)]
+                lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 

@@ -2,10 +2,12 @@
 
 ``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``), layer
 frameworks (``flax``, ``keras``, ``tensorflow``), the other backends of the catalog
-(:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), and ``numba`` (the
-``speed`` extra's compiled kernels), or ``all`` (every CPU backend and every layer framework that
-``subpixel[all]`` installs; the default; numba and the catalog's other backends are not among
-them). ``keras`` runs on the library named by ``KERAS_BACKEND``, which must be installed too.
+(:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), ``numba`` (the
+``speed`` extra's compiled kernels) and the deployment runtimes of :data:`RUNTIMES`
+(``executorch``, ``tvm``, ``MNN``, ...), or ``all`` (every CPU backend and every layer framework
+that ``subpixel[all]`` installs; the default; numba, the runtimes and the catalog's other backends
+are not among them). ``keras`` runs on the library named by ``KERAS_BACKEND``, which must be
+installed too.
 
 The run requests exactly these frameworks: a test module (or a test marked ``needs``) that needs a
 framework the run does not request is not collected, and a requested framework that cannot be
@@ -85,8 +87,12 @@ CATALOG_FRAMEWORKS = tuple(
     if entry.name not in {b.value for b in Backend} and entry.name not in LAYER_FRAMEWORKS
 )
 
+#: Deployment runtimes and converters of the slow deployment paths (the ``deploy-slow`` and
+#: ``deploy-tvm`` dependency groups), requested by module name; ``all`` does not request them.
+RUNTIMES = ("executorch", "litert_torch", "tvm", "MNN", "pnnx", "ncnn", "coremltools")
+
 #: Frameworks requested by name as they are (not array backend ids).
-NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS)
+NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS, *RUNTIMES)
 
 #: The framework (top-level module) each backend id runs on.
 BACKEND_FRAMEWORK = {b: b.module_name.partition(".")[0] for b in Backend}

@@ -33,9 +33,11 @@ def _convert(model: Model, workdir: Path) -> Artefact:
     if dtype not in ("float32", "float16"):
         msg = f"Core ML inputs are float32, float16 or int32; the path takes float32 and float16, got {dtype}"
         raise ConversionError(msg)
-    traced = torch.jit.trace(model.layer.eval(), torch_input(model.example))
+    traced = torch.jit.trace(model.layer.eval(), torch_input(model.example))  # type: ignore[no-untyped-call]
     dims = [
-        ct.RangeDim(lower_bound=1, upper_bound=UPPER, default=int(size)) if axis in model.dynamic_axes else int(size)
+        ct.RangeDim(lower_bound=1, upper_bound=UPPER, default=int(size))
+        if axis in model.dynamic_axes
+        else int(size)
         for axis, size in enumerate(model.example.shape)
     ]
     converted = ct.convert(

@@ -27,7 +27,7 @@ _OPERAND = re.compile(r"#\S+=\(([^)]*)\)")
 
 
 def layer_types(param: str) -> list[str]:
-    """The layer types of an ncnn ``.param`` text, in order, without the ``Input`` layers.
+    r"""Return the layer types of an ncnn ``.param`` text, in order, without the ``Input`` layers.
 
     Examples
     --------
@@ -39,7 +39,7 @@ def layer_types(param: str) -> list[str]:
 
 
 def pnnx_max_rank(param: str) -> int | None:
-    """The highest rank among the operand shapes (``#name=(1,8,6,10)f32``) of a ``.pnnx.param`` text.
+    r"""Return the highest rank of the operand shapes (``#0=(1,8,6,10)f32``) of a ``.pnnx.param`` text.
 
     Examples
     --------
@@ -67,7 +67,7 @@ def _convert(model: Model, workdir: Path) -> Artefact:
     if not shape or shape[0] != 1:
         msg = f"ncnn Mats have no batch axis: the path takes batch 1, got example shape {shape}"
         raise ConversionError(msg)
-    traced = torch.jit.trace(model.layer.eval(), torch_input(model.example))
+    traced = torch.jit.trace(model.layer.eval(), torch_input(model.example))  # type: ignore[no-untyped-call]
     traced.save(str(workdir / "model.pt"))
     dynamic = tuple(axis for axis in model.dynamic_axes if axis != 0)
     command = [str(pnnx.EXEC_PATH), "model.pt", "inputshape=" + _shape_arg(shape), "fp16=0"]

@@ -1,5 +1,7 @@
-"""What the slow torch paths share: ``torch.export`` with the model's dynamic axes, the dynamo ONNX
-export, and the checks on what a static artefact accepts.
+"""What the slow torch paths share: exports, and the checks on what an artefact accepts.
+
+``torch.export`` with the model's dynamic axes, the dynamo ONNX export, the ONNX graph's op types
+and ranks, and the shape check of a run.
 
 Every function imports torch (and ONNX) when called, never at import.
 """
@@ -32,7 +34,7 @@ def check_framework(model: Model, path: str) -> None:
 
 
 def torch_input(x: Any) -> Any:
-    """A torch tensor sharing nothing with the NumPy array ``x`` (a copy: the caller's array stays)."""
+    """Return a torch tensor sharing nothing with the NumPy array ``x`` (a copy: the caller's array stays)."""
     import numpy as np
     import torch
 
@@ -50,7 +52,7 @@ def dynamic_shapes(model: Model) -> tuple[dict[int, Any], ...] | None:
         return None
     from torch.export import Dim
 
-    return ({axis: Dim.AUTO for axis in model.dynamic_axes},)
+    return (dict.fromkeys(model.dynamic_axes, Dim.AUTO),)
 
 
 def export_program(model: Model, upper: int | None = None) -> Any:
@@ -75,15 +77,13 @@ def export_program(model: Model, upper: int | None = None) -> Any:
     shapes: tuple[dict[int, Any], ...] | None = None
     if model.dynamic_axes:
         dim = Dim.AUTO if upper is None else Dim.AUTO(min=1, max=upper)
-        shapes = ({axis: dim for axis in model.dynamic_axes},)
+        shapes = (dict.fromkeys(model.dynamic_axes, dim),)
     return torch.export.export(model.layer.eval(), (example,), dynamic_shapes=shapes)
 
 
 def exported_dynamic(program: Any) -> tuple[int, ...]:
-    """The axes of the exported program's first input that stayed symbolic (dynamic)."""
-    placeholders = [
-        node for node in program.graph.nodes if node.op == "placeholder" and "val" in node.meta
-    ]
+    """Return the axes of the exported program's first input that stayed symbolic (dynamic)."""
+    placeholders = [node for node in program.graph.nodes if node.op == "placeholder" and "val" in node.meta]
     if not placeholders:
         return ()
     shape = placeholders[0].meta["val"].shape
@@ -112,17 +112,20 @@ def onnx_export(model: Model, file: Path) -> Any:
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         msg = f"torch.onnx.export (dynamo) failed: {type(error).__name__}: {first}"
         raise ConversionError(msg) from error
+    if program is None:  # only without dynamo=True
+        msg = "torch.onnx.export (dynamo) returned no program"
+        raise ConversionError(msg)
     program.save(str(file))
     return onnx.load(str(file))
 
 
 def onnx_op_types(proto: Any) -> list[str]:
-    """The node types of an ONNX model's main graph, in order."""
+    """Return the node types of an ONNX model's main graph, in order."""
     return [str(node.op_type) for node in proto.graph.node]
 
 
 def onnx_max_rank(proto: Any) -> int | None:
-    """The highest rank among the ONNX graph's typed values (inputs, outputs, inferred values)."""
+    """Return the highest rank among the ONNX graph's typed values (inputs, outputs, inferred values)."""
     import onnx
 
     inferred = onnx.shape_inference.infer_shapes(proto)
@@ -139,12 +142,9 @@ def check_shape(expected: tuple[int, ...], dynamic: tuple[int, ...], x: Any, pat
     """Raise ValueError when ``x`` does not fit the artefact: same rank, same size on static axes."""
     shape = tuple(x.shape)
     fits = len(shape) == len(expected) and all(
-        axis in dynamic or size == want for axis, (size, want) in enumerate(zip(shape, expected))
+        axis in dynamic or size == want for axis, (size, want) in enumerate(zip(shape, expected, strict=True))
     )
     if not fits:
         kept = ", ".join(str(a) for a in dynamic) or "none"
-        msg = (
-            f"x has shape {shape}; the {path} artefact was exported for {expected} "
-            f"(dynamic axes: {kept})"
-        )
+        msg = f"x has shape {shape}; the {path} artefact was exported for {expected} (dynamic axes: {kept})"
         raise ValueError(msg)

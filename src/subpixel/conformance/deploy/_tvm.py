@@ -19,7 +19,7 @@ _NAME = "TVM Relax VM (torch.onnx dynamo)"
 
 
 def _relax_ops(function: Any) -> tuple[list[str], int | None]:
-    """The operator names called by a Relax function's bindings, and the highest tensor rank."""
+    """Return the operator names called by a Relax function's bindings, and the highest tensor rank."""
     from tvm import ir, relax
 
     op_types: list[str] = []
