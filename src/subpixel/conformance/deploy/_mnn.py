@@ -35,11 +35,17 @@ _CONVERTER = "import sys, _tools; _tools.mnnconvert(sys.argv)"
 
 _LEFT_OUT = frozenset({"Input", "Const"})
 
+#: The dtypes ``MNN.expr.const`` takes among the matrix's (it has no float16 nor int8 input).
+_DTYPES = ("float32", "uint8")
+
 
 def _convert(model: Model, workdir: Path) -> Artefact:
     import MNN.expr
 
     check_framework(model, _NAME)
+    if str(model.example.dtype) not in _DTYPES:
+        msg = f"MNN's Python inputs take {', '.join(_DTYPES)} here, got dtype {model.example.dtype}"
+        raise ConversionError(msg)
     source = workdir / "model.onnx"
     proto = onnx_export(model, source)
     file = workdir / "model.mnn"
@@ -70,7 +76,8 @@ def _run(artefact: Artefact, x: Any) -> Any:
     module, shape, dynamic = artefact.handle
     check_shape(shape, dynamic, x, _NAME)
     sample = np.array(x, copy=True)
-    out = module.forward(MNN.expr.const(sample, list(sample.shape), MNN.expr.NCHW))
+    kind = MNN.expr.uint8 if sample.dtype == np.uint8 else MNN.expr.float
+    out = module.forward(MNN.expr.const(sample, list(sample.shape), MNN.expr.NCHW, kind))
     return np.array(out.read(), copy=True)
 
 
@@ -83,6 +90,6 @@ PATHS: tuple[DeployPath, ...] = (
         requires=("MNN", "_tools", "onnx", "onnxscript"),
         convert=_convert,
         run=_run,
-        dtypes=("float32", "float16", "uint8", "int8"),
+        dtypes=_DTYPES,
     ),
 )

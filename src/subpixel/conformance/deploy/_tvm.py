@@ -2,41 +2,41 @@
 
 The ONNX graph's symbolic dimensions stay symbolic in Relax (dynamic batch and spatial sizes).
 The op types are the Relax operators the ONNX frontend imported (``relax.reshape``,
-``relax.permute_dims``, ...), in binding order; the ranks are those of the imported tensors.
+``relax.permute_dims``, ...), in binding order (read from the function's TVMScript); the ranks
+are those of the ONNX graph it imported (the frontend keeps each tensor's rank).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from subpixel.conformance.deploy._path import Artefact, ConversionError, DeployPath, Model
-from subpixel.conformance.deploy._torch_export import check_framework, check_shape, onnx_export
+from subpixel.conformance.deploy._torch_export import (
+    check_framework,
+    check_shape,
+    onnx_export,
+    onnx_max_rank,
+)
 
-__all__ = ["PATHS"]
+__all__ = ["PATHS", "relax_ops"]
 
 _NAME = "TVM Relax VM (torch.onnx dynamo)"
 
+#: A binding's operator in TVMScript: ``lv: R.Tensor(...) = R.permute_dims(...)``.
+_BOUND = re.compile(r"=\s*R\.([a-z_][\w.]*)\(")
 
-def _relax_ops(function: Any) -> tuple[list[str], int | None]:
-    """Return the operator names called by a Relax function's bindings, and the highest tensor rank."""
-    from tvm import ir, relax
 
-    op_types: list[str] = []
-    ranks = [
-        int(param.struct_info_.ndim)
-        for param in function.params
-        if isinstance(param.struct_info_, relax.TensorStructInfo)
-    ]
-    for block in function.body.blocks:
-        for binding in block.bindings:
-            value = binding.value
-            if isinstance(value, relax.Call) and isinstance(value.op, ir.Op):
-                op_types.append(str(value.op.name))
-            info = binding.var.struct_info_
-            if isinstance(info, relax.TensorStructInfo) and info.ndim >= 0:
-                ranks.append(int(info.ndim))
-    return op_types, max(ranks, default=None)
+def relax_ops(script: str) -> list[str]:
+    """Return the Relax operators bound in a function's TVMScript text, in order.
+
+    Examples
+    --------
+    >>> relax_ops("lv: R.Tensor((1, 2), dtype='float32') = R.reshape(x, R.shape([1, 2]))")
+    ['relax.reshape']
+    """
+    return ["relax." + name for name in _BOUND.findall(script)]
 
 
 def _convert(model: Model, workdir: Path) -> Artefact:
@@ -54,7 +54,7 @@ def _convert(model: Model, workdir: Path) -> Artefact:
         first = (str(error).strip().splitlines() or [""])[0][:300]
         msg = f"TVM's ONNX frontend failed: {type(error).__name__}: {first}"
         raise ConversionError(msg) from error
-    op_types, max_rank = _relax_ops(module["main"])
+    op_types = relax_ops(module["main"].script())
     module = relax.transform.DecomposeOpsForInference()(module)
     module = relax.transform.LegalizeOps()(module)
     executable = tvm.compile(module, target="llvm")
@@ -62,7 +62,7 @@ def _convert(model: Model, workdir: Path) -> Artefact:
     dims = proto.graph.input[0].type.tensor_type.shape.dim
     dynamic = tuple(axis for axis, dim in enumerate(dims) if not dim.HasField("dim_value"))
     handle = (machine, tuple(model.example.shape), dynamic)
-    return Artefact(handle, file, op_types, max_rank, bool(dynamic))
+    return Artefact(handle, file, op_types, onnx_max_rank(proto), bool(dynamic))
 
 
 def _run(artefact: Artefact, x: Any) -> Any:
