@@ -31,7 +31,7 @@ def layer_types(param: str) -> list[str]:
 
     Examples
     --------
-    >>> layer_types("7767517\\n2 2\\nInput in0 0 1 in0\\nPixelShuffle ps 1 1 in0 out0 0=2\\n")
+    >>> layer_types("7767517\n2 2\nInput in0 0 1 in0\nPixelShuffle ps 1 1 in0 out0 0=2\n")
     ['PixelShuffle']
     """
     lines = [line.split() for line in param.splitlines()[2:]]
@@ -43,7 +43,7 @@ def pnnx_max_rank(param: str) -> int | None:
 
     Examples
     --------
-    >>> pnnx_max_rank("pnnx.Input in 0 1 0 #0=(1,8,6,10)f32\\nop 1 1 0 1 #1=(1,2,2,2,6,10)f32")
+    >>> pnnx_max_rank("pnnx.Input in 0 1 0 #0=(1,8,6,10)f32\nop 1 1 0 1 #1=(1,2,2,2,6,10)f32")
     6
     """
     ranks = [len(found.split(",")) for found in _OPERAND.findall(param) if found.strip()]
