@@ -19,6 +19,7 @@ from subpixel.conformance._inputs import DTYPE_NAMES, make_input
 from subpixel.conformance.deploy import _coreml, _executorch, _litert_torch, _mnn, _ncnn, _tvm
 from subpixel.conformance.deploy._path import ConversionError, DeployPath, Model
 from subpixel.conformance.deploy._torch_export import check_framework, check_shape
+from tests.backends import FRAMEWORKS, RUNTIMES, requested_frameworks
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -32,7 +33,7 @@ MODULES = {
     "_coreml": _coreml,
 }
 
-RUNTIMES = {
+RUNTIME_NAMES = {
     "_executorch": "ExecuTorch",
     "_litert_torch": "LiteRT",
     "_tvm": "TVM",
@@ -65,7 +66,7 @@ def test_every_module_declares_paths_of_its_one_runtime() -> None:
     for name, module in MODULES.items():
         assert module.PATHS, name
         assert all(isinstance(path, DeployPath) for path in module.PATHS), name
-        assert {path.runtime for path in module.PATHS} == {RUNTIMES[name]}, name
+        assert {path.runtime for path in module.PATHS} == {RUNTIME_NAMES[name]}, name
     assert len(_executorch.PATHS) == 2  # portable and XNNPACK: two paths, one runtime
 
 
@@ -84,6 +85,16 @@ def test_declarations_are_torch_slow_paths_with_known_dtypes() -> None:
         assert set(path.dtypes) <= set(DTYPE_NAMES), path.name
         assert path.dtypes[0] == "float32", path.name
         assert path.runs_here == (path.runtime != "Core ML"), path.name
+
+
+def test_each_runtime_can_be_requested_for_its_end_to_end_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert set(RUNTIMES) <= FRAMEWORKS
+    main_modules = {path.requires[0].partition(".")[0] for path in _paths()}
+    assert main_modules <= set(RUNTIMES), main_modules
+    monkeypatch.setenv("SUBPIXEL_BACKENDS", "torch,executorch,MNN")
+    assert requested_frameworks() == {"numpy", "torch", "executorch", "MNN"}
+    monkeypatch.setenv("SUBPIXEL_BACKENDS", "all")
+    assert not requested_frameworks() & set(RUNTIMES)
 
 
 def test_dtypes_say_what_each_runtime_takes() -> None:
