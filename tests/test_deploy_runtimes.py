@@ -216,7 +216,7 @@ def test_tvm_end_to_end(tmp_path: Path) -> None:
 @RUNTIME_WARNINGS
 @pytest.mark.needs("torch", "MNN")
 def test_mnn_end_to_end(tmp_path: Path) -> None:
-    _end_to_end(_mnn.PATHS[0], tmp_path, [(1, 8, 4, 14)])
+    _end_to_end(_mnn.PATHS[0], tmp_path, [(1, 8, 4, 14), (2, 8, 6, 10)])
 
 
 @pytest.mark.slow

@@ -60,10 +60,10 @@ def _convert(model: Model, workdir: Path) -> Artefact:
     graph = MNN.expr.load_as_dict(str(file))
     op_types = [str(var.op_type) for var in graph.values() if str(var.op_type) not in _LEFT_OUT]
     inputs = [name for name, var in graph.items() if str(var.op_type) == "Input"]
+    # The converter writes a symbolic ONNX batch as 1 in its Input op, yet the module resizes to
+    # any batch (measured): the ONNX graph's symbolic axes are the artefact's dynamic axes.
     dims = proto.graph.input[0].type.tensor_type.shape.dim
-    # The converter may fix a symbolic ONNX dimension (it reads -1 for those it keeps).
-    shape = list(graph[inputs[0]].shape) if inputs else [-1] * len(dims)
-    dynamic = tuple(axis for axis, size in enumerate(shape) if size < 0)
+    dynamic = tuple(axis for axis, dim in enumerate(dims) if not dim.HasField("dim_value"))
     module = MNN.nn.load_module_from_file(str(file), inputs[:1], [])
     handle = (module, tuple(model.example.shape), dynamic)
     return Artefact(handle, file, op_types, onnx_max_rank(proto), bool(dynamic))
