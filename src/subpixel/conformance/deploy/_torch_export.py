@@ -21,7 +21,6 @@ __all__ = [
     "exported_dynamic",
     "onnx_export",
     "onnx_max_rank",
-    "onnx_op_types",
     "torch_input",
 ]
 
@@ -117,11 +116,6 @@ def onnx_export(model: Model, file: Path) -> Any:
         raise ConversionError(msg)
     program.save(str(file))
     return onnx.load(str(file))
-
-
-def onnx_op_types(proto: Any) -> list[str]:
-    """Return the node types of an ONNX model's main graph, in order."""
-    return [str(node.op_type) for node in proto.graph.node]
 
 
 def onnx_max_rank(proto: Any) -> int | None:
