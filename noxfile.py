@@ -374,6 +374,17 @@ def deploy_slow(session: nox.Session) -> None:
     _deploy(session, "all")
 
 
+@nox.session(name="deploy-tvm", python=["3.11"])
+def deploy_tvm(session: nox.Session) -> None:
+    """Run the TVM path of the deployment matrix (the slow workflow).
+
+    TVM has an environment of its own: apache-tvm 0.27 and litert-torch's converter need
+    incompatible ``typing-extensions``.
+    """
+    _install(session, "torch", "deploy-tvm", "test")
+    _deploy(session, "TVM Relax VM (torch.onnx dynamo)")
+
+
 # -- The proof's long runs: not in CI; run once and report (see docs/conformance.md) ----------------
 
 

@@ -86,13 +86,24 @@ CATALOG_FRAMEWORKS = tuple(
     if entry.name not in {b.value for b in Backend} and entry.name not in LAYER_FRAMEWORKS
 )
 
-#: Deployment runtimes and converters beyond the test group's onnx and onnxruntime (the ``deploy`` and
-#: ``deploy-slow`` dependency groups): tests and docs examples that use them run when the run requests
-#: them by name.
-DEPLOY_RUNTIMES = ("openvino", "ai_edge_litert", "executorch", "coremltools", "pnnx")
+#: Deployment runtimes and converters beyond the test group's onnx and onnxruntime (the ``deploy``,
+#: ``deploy-slow`` and ``deploy-tvm`` dependency groups), requested by module name: tests and docs
+#: examples that use them run when the run requests them by name; ``all`` does not request them.
+RUNTIMES = (
+    "openvino",
+    "ai_edge_litert",
+    "executorch",
+    "litert_torch",
+    "tvm",
+    "MNN",
+    "pnnx",
+    "ncnn",
+    "coremltools",
+)
+DEPLOY_RUNTIMES = RUNTIMES
 
 #: Frameworks requested by name as they are (not array backend ids).
-NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS, *DEPLOY_RUNTIMES)
+NAMED_FRAMEWORKS = (*LAYER_FRAMEWORKS, *CATALOG_FRAMEWORKS, *ACCELERATORS, *RUNTIMES)
 
 #: The framework (top-level module) each backend id runs on.
 BACKEND_FRAMEWORK = {b: b.module_name.partition(".")[0] for b in Backend}
