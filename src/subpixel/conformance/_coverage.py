@@ -74,8 +74,8 @@ class RouteCoverage:
     def add(self, reached: set[str], itemsize: int, case_id: str = "", passed: bool = True) -> None:
         """Count one case that ran (``case_id``, whether it ``passed``) and took the routes in ``reached``."""
         if case_id:
-            sizes = self.ran.setdefault(case_id, {})
-            sizes[itemsize] = passed and sizes.get(itemsize, True)
+            ran = self.ran.setdefault(case_id, {})
+            ran[itemsize] = passed and ran.get(itemsize, True)
         for route in reached:
             self.cases[route] = self.cases.get(route, 0) + 1
             sizes = self.itemsizes.setdefault(route, [])
