@@ -144,6 +144,7 @@ def test_a_removed_case_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
         kwargs: dict[str, Any] = {"families": ["kinds"], "dtypes": [dtype], "require_routes": True}
         whole = run_matrix([name], ["cpu"], **kwargs)
         assert not any(c.failed for _r, _f, c in whole.failed_cells)
+
         def without(quick: bool = False, profile: str = "default") -> tuple[Case, ...]:
             return tuple(c for c in all_cases(quick, profile) if c.id != removed.id)
 

@@ -107,7 +107,7 @@ def _target(low: int, high: int | None) -> int:
     return low + span // 4
 
 
-def _pick(backend: str, name: str, used: dict[int, int], turn: int) -> int:
+def _pick(used: dict[int, int], turn: int) -> int:
     """Return the element size this kind has met least often so far (ties: the turn decides)."""
     order = ITEMSIZES[turn % len(ITEMSIZES) :] + ITEMSIZES[: turn % len(ITEMSIZES)]
     return min(order, key=lambda size: used.get(size, 0))
@@ -160,7 +160,7 @@ def kind_cases(profile: str = "default") -> list[Case]:
                 if _is_slow(backend, name) != (profile == "slow"):
                     continue
                 turn = turn_kind + turn_class
-                itemsize = _pick(backend, name, used, turn)
+                itemsize = _pick(used, turn)
                 used[itemsize] = used.get(itemsize, 0) + 1
                 cases.append(_case(backend, kind, name, itemsize, turn))
     return cases

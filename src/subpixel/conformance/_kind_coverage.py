@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from subpixel.conformance._case import Case
+from subpixel.conformance._cases_kinds import KIND_BACKENDS
 from subpixel.conformance._coverage import RouteCoverage
 from subpixel.conformance._kinds import (
     ITEMSIZES,
@@ -30,8 +31,9 @@ from subpixel.conformance._kinds import (
 __all__ = ["KIND_ROWS", "KindCoverage", "kind_coverage", "required_classes"]
 
 #: Backends whose rows must meet every (kind, size class) and (kind, element size) pair: those
-#: whose fast paths change route with the size (the copy engine's). Other rows are reported.
-KIND_ROWS = ("numpy", "torch")
+#: whose fast paths change route with the size (the copy engine's), for which the kinds family
+#: is built. Other rows are reported.
+KIND_ROWS = KIND_BACKENDS
 
 
 def required_classes(backend: str, profile: str) -> tuple[str, ...]:
