@@ -83,9 +83,10 @@ def kind_lines(found: list[KindCoverage]) -> list[str]:
     if others:
         lines += ["", "Rows whose fast path has no size threshold (reported, not required):", ""]
         for k in others:
-            met = [kind for kind in k.kinds if all(k.by_itemsize.get(kind, {}).get(s) for s in ITEMSIZES)]
+            sizes = sorted({size for counts in k.by_itemsize.values() for size in counts})
+            met = [kind for kind in k.kinds if all(k.by_itemsize.get(kind, {}).get(s) for s in sizes)]
             lines.append(
                 f"- {k.implementation} ({k.device}): {len(met)} of {len(k.kinds)} kinds met in every "
-                "element size"
+                f"element size it ran ({', '.join(map(str, sizes)) or 'none'} bytes)"
             )
     return lines
