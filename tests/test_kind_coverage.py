@@ -33,6 +33,7 @@ from subpixel.conformance._kinds import (
     size_classes,
     size_classes_of,
 )
+from subpixel.conformance._report_kinds import kind_lines
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
@@ -126,6 +127,16 @@ def test_only_the_engine_rows_must_meet_their_pairs() -> None:
     assert found.missing == []
     assert found.classes == ()
     assert {k.id for k in KINDS} >= set(found.kinds)
+    assert kind_lines([found])[-1] == "- jax (cpu): no case ran"
+    line = Case("t", "a", (2, 6, 5), (3,), layout="fortran")
+    routes = RouteCoverage("jax", "cpu", "jax")
+    routes.add(set(), 4, line.id, True)
+    found = kind_coverage(routes, {line.id: line}, "default")
+    assert not found.missing
+    assert kind_lines([found])[-1] == (
+        f"- jax (cpu): {len(kinds_of(line))} of {len(found.kinds)} kinds met in every element size "
+        "it ran (4 bytes)"
+    )
 
 
 def test_a_removed_case_fails_the_run(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,10 +83,13 @@ def kind_lines(found: list[KindCoverage]) -> list[str]:
     if others:
         lines += ["", "Rows whose fast path has no size threshold (reported, not required):", ""]
         for k in others:
-            sizes = sorted({size for counts in k.by_itemsize.values() for size in counts})
-            met = [kind for kind in k.kinds if all(k.by_itemsize.get(kind, {}).get(s) for s in sizes)]
-            lines.append(
-                f"- {k.implementation} ({k.device}): {len(met)} of {len(k.kinds)} kinds met in every "
-                f"element size it ran ({', '.join(map(str, sizes)) or 'none'} bytes)"
+            ran = sorted({size for counts in k.by_itemsize.values() for size in counts})
+            met = [kind for kind in k.kinds if all(k.by_itemsize.get(kind, {}).get(s) for s in ran)]
+            text = (
+                f"{len(met)} of {len(k.kinds)} kinds met in every element size it ran "
+                f"({', '.join(map(str, ran))} bytes)"
+                if ran
+                else "no case ran"
             )
+            lines.append(f"- {k.implementation} ({k.device}): {text}")
     return lines
