@@ -269,3 +269,170 @@ def test_tensorflow_gradients_only(planted: Callable[..., str], book: ReferenceB
 
     found = check(planted, "tensorflow", call, library, ["autodiff"], ["float32", "float64"], book)
     assert all(case.startswith("autodiff/") for case in found)
+
+
+# -- bugs confined to one kind of input at real size ----------------------------------------------
+
+ENGINE_BYTES = _limits.NUMPY_SMALL_BYTES
+KERNEL_ELEMENTS = _limits.TORCH_KERNEL_ELEMENTS
+
+#: ``(x, factor, inverse, channels_last, order) -> bool``: where a planted bug strikes.
+Condition = Callable[[Any, Any, bool, bool, str], bool]
+
+
+def _factors(factor: Any) -> tuple[int, ...]:
+    return tuple(factor) if isinstance(factor, tuple) else (factor, factor)
+
+
+def _nbytes(x: Any) -> int:
+    return int(np.prod(x.shape)) * int(x.itemsize if hasattr(x, "itemsize") else x.element_size())
+
+
+def _dense(x: Any) -> bool:
+    """Whether the elements of a NumPy array fill the bytes between its first and last one."""
+    span = sum((n - 1) * abs(s) for n, s in zip(x.shape, x.strides, strict=True)) + x.itemsize
+    return bool(span == x.nbytes and all(x.strides))
+
+
+def _offset(x: Any) -> bool:
+    """Whether a NumPy view starts after the first byte of the array that owns its memory."""
+    owner = x
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    return bool(x.__array_interface__["data"][0] != owner.__array_interface__["data"][0])
+
+
+def _blocks(x: Any, factor: Any, inverse: bool, channels_last: bool) -> list[int]:
+    f = _factors(factor)
+    k = len(f)
+    axes = range(x.ndim - k - 1, x.ndim - 1) if channels_last else range(x.ndim - k, x.ndim)
+    return [x.shape[a] // n if inverse else x.shape[a] for a, n in zip(axes, f, strict=True)]
+
+
+def _prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
+
+
+def _odd_prime(x: Any, factor: Any, inverse: bool, channels_last: bool) -> bool:
+    blocks = _blocks(x, factor, inverse, channels_last)
+    return all(b % 2 and b > 1 for b in blocks) and any(_prime(b) for b in blocks)
+
+
+def _engine(x: Any) -> bool:
+    return _nbytes(x) >= ENGINE_BYTES
+
+
+def _threaded(x: Any) -> bool:
+    return _nbytes(x) >= PARALLEL_BYTES
+
+
+def _torch_format(x: Any, ndim: int) -> bool:
+    import torch
+
+    formats = {4: torch.channels_last, 5: torch.channels_last_3d}
+    return bool(x.dim() == ndim and x.is_contiguous(memory_format=formats[ndim]) and not x.is_contiguous())
+
+
+#: One bug per kind at an engine size class: ``kind -> (backend, condition)``. The kind is the
+#: one :func:`subpixel.conformance._kinds.kinds_of` names; every case the bug fails must be of it.
+KIND_BUGS: dict[str, tuple[str, Condition]] = {
+    "fortran": (
+        "numpy",
+        lambda x, f, i, cl, o: _engine(x) and x.flags.f_contiguous and not x.flags.c_contiguous,
+    ),
+    "neither_order": (
+        "numpy",
+        lambda x, f, i, cl, o: (
+            _engine(x)
+            and _dense(x)
+            and min(x.strides) > 0
+            and not (x.flags.c_contiguous or x.flags.f_contiguous)
+        ),
+    ),
+    "negative_strides": ("numpy", lambda x, f, i, cl, o: _engine(x) and min(x.strides) < 0),
+    "strided": ("numpy", lambda x, f, i, cl, o: _engine(x) and min(x.strides) > 0 and not _dense(x)),
+    "offset": ("numpy", lambda x, f, i, cl, o: _engine(x) and x.flags.c_contiguous and _offset(x)),
+    "channels_last": ("numpy", lambda x, f, i, cl, o: _threaded(x) and cl),
+    "dcr": ("numpy", lambda x, f, i, cl, o: _threaded(x) and o == "DCR"),
+    "1d": ("numpy", lambda x, f, i, cl, o: _engine(x) and len(_factors(f)) == 1),
+    "3d": ("numpy", lambda x, f, i, cl, o: _engine(x) and len(_factors(f)) == 3),
+    "batch0": ("numpy", lambda x, f, i, cl, o: _engine(x) and x.ndim == len(_factors(f)) + 1),
+    "batch2+": ("numpy", lambda x, f, i, cl, o: _engine(x) and x.ndim >= len(_factors(f)) + 3),
+    "factor_tuple": (
+        "numpy",
+        lambda x, f, i, cl, o: _engine(x) and isinstance(f, tuple) and len(f) > 1 and len(set(f)) == 1,
+    ),
+    "factor_unequal": ("numpy", lambda x, f, i, cl, o: _engine(x) and len(set(_factors(f))) > 1),
+    "factor_one": ("numpy", lambda x, f, i, cl, o: _engine(x) and 1 in _factors(f)),
+    "odd_prime": ("numpy", lambda x, f, i, cl, o: _engine(x) and _odd_prime(x, f, i, cl)),
+    "torch_channels_last": ("torch", lambda x, f, i, cl, o: _threaded(x) and _torch_format(x, 4)),
+    "torch_channels_last_3d": (
+        "torch",
+        lambda x, f, i, cl, o: x.numel() >= KERNEL_ELEMENTS and _torch_format(x, 5),
+    ),
+}
+
+
+def corrupt_any(y: Any) -> Any:
+    """Flip the lowest bit of the last byte of a NumPy array's or a torch tensor's copy."""
+    if isinstance(y, np.ndarray):
+        return corrupt(y)
+    import torch
+
+    out = y.clone()
+    if out.numel():
+        out.view(-1).view(torch.uint8)[-1] ^= 1
+    return out
+
+
+def wrong_for(condition: Condition) -> Call:
+    """The library, with a corrupted result where ``condition(x, factor, inverse, channels_last, order)``."""
+
+    def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        y = library(x, factor, inverse, channels_last, order)
+        return corrupt_any(y) if condition(x, factor, inverse, channels_last, order) else y
+
+    return call
+
+
+def _kind_dtypes(backend: str, kind: str) -> list[str]:
+    """The dtypes of the kinds family's cases of ``kind`` on ``backend`` (the rows that reach them)."""
+    from subpixel.conformance import all_cases
+    from subpixel.conformance._kinds import kinds_of
+
+    return sorted(
+        {
+            c.dtypes[0]
+            for c in all_cases()
+            if c.family == "kinds" and c.backends == (backend,) and kind in kinds_of(c)
+        }
+    )
+
+
+def check_kind(register: Callable[..., str], kind: str) -> None:
+    """Plant the bug of ``kind``: the kinds family catches it, on cases of that kind only.
+
+    The matrix runs the family on the dtypes its cases of that kind use; the control (the
+    library itself) passes the same cases.
+    """
+    from subpixel.conformance import cases_by_id
+    from subpixel.conformance._kinds import kinds_of
+
+    backend, condition = KIND_BUGS[kind]
+    dtypes = _kind_dtypes(backend, kind)
+    found = check(register, backend, wrong_for(condition), library, ["kinds"], dtypes, ReferenceBook())
+    cases = cases_by_id()
+    assert all(kind in kinds_of(cases[case]) for case in found), found
+
+
+@pytest.mark.parametrize("kind", [k for k, (backend, _) in KIND_BUGS.items() if backend == "numpy"])
+def test_one_kind_at_real_size_only(planted: Callable[..., str], kind: str) -> None:
+    """Wrong for one kind of NumPy input at a size the copy engine takes, right elsewhere."""
+    check_kind(planted, kind)
+
+
+@pytest.mark.needs("torch")
+@pytest.mark.parametrize("kind", [k for k, (backend, _) in KIND_BUGS.items() if backend == "torch"])
+def test_one_torch_kind_at_real_size_only(planted: Callable[..., str], kind: str) -> None:
+    """Wrong for one torch memory format at a size the copy engine takes, right elsewhere."""
+    check_kind(planted, kind)

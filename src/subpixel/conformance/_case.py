@@ -45,7 +45,9 @@ LAYOUTS = (
     "contiguous",
     "transposed",  # last two axes stored swapped, then permuted back: a non-contiguous view
     "transposed_channels",  # channel axis stored first
+    "fortran",  # every axis stored reversed (Fortran order), then permuted back
     "sliced",  # every other element of a larger array, with an offset
+    "offset",  # a C-contiguous view that starts one batch item into a larger array
     "negative_strides",  # the last two axes reversed in memory
     "broadcast",  # a zero-stride batch axis
     "broadcast_channels",  # a zero-stride channel axis (torch: ``expand``)
@@ -82,6 +84,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("dcr", "order='DCR'"),
     Family("nd_tuple", "tuple factors, 1-D, 3-D"),
     Family("sizes", "size routes: thresholds, threads, chunks"),
+    Family("kinds", "every input kind at every size class"),
     Family("autodiff", "gradients, forward mode, double backward"),
 )
 

@@ -2,7 +2,8 @@
 
 The families are built in rooms of one job: :mod:`._case` (what a case is),
 :mod:`._cases_shapes` (the small-input families), :mod:`._cases_sizes` (the size family, at
-the thresholds of :mod:`subpixel._limits`) and :mod:`._cases_autodiff` (gradients). This
+the thresholds of :mod:`subpixel._limits`), :mod:`._cases_kinds` (every kind of input at every
+size class) and :mod:`._cases_autodiff` (gradients). This
 module collects them in column order and decides which cases a compiling row runs in which
 dtype; it also re-exports the case vocabulary the rest of conformance imports from here.
 """
@@ -30,6 +31,7 @@ from subpixel.conformance._case import (
     installed,
 )
 from subpixel.conformance._cases_autodiff import autodiff_cases
+from subpixel.conformance._cases_kinds import kind_cases
 from subpixel.conformance._cases_shapes import SHAPE_FAMILIES
 from subpixel.conformance._cases_sizes import size_cases, slow_cases
 
@@ -66,10 +68,10 @@ def all_cases(quick: bool = False, profile: str = "default") -> tuple[Case, ...]
 
 @functools.lru_cache(maxsize=8)
 def _all_cases(quick: bool, profile: str) -> tuple[Case, ...]:
-    builders = (*SHAPE_FAMILIES, size_cases, autodiff_cases)
+    builders = (*SHAPE_FAMILIES, size_cases, kind_cases, autodiff_cases)
     cases = tuple(case for build in builders for case in build())
     if profile == "slow":
-        cases += tuple(slow_cases())
+        cases += (*slow_cases(), *kind_cases("slow"))
     return tuple(c for c in cases if c.quick) if quick else cases
 
 

@@ -83,7 +83,9 @@ def _layout_cases() -> list[Case]:
     kinds = (
         "transposed",
         "transposed_channels",
+        "fortran",
         "sliced",
+        "offset",
         "negative_strides",
         "broadcast",
         "broadcast_channels",

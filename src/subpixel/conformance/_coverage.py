@@ -68,9 +68,14 @@ class RouteCoverage:
     cases: dict[str, int] = field(default_factory=dict)
     itemsizes: dict[str, list[int]] = field(default_factory=dict)
     enforced: bool = True
+    #: Each case that ran (passed or failed): element size -> whether it passed (kind coverage).
+    ran: dict[str, dict[int, bool]] = field(default_factory=dict)
 
-    def add(self, reached: set[str], itemsize: int) -> None:
-        """Count one case that took the routes in ``reached``."""
+    def add(self, reached: set[str], itemsize: int, case_id: str = "", passed: bool = True) -> None:
+        """Count one case that ran (``case_id``, whether it ``passed``) and took the routes in ``reached``."""
+        if case_id:
+            ran = self.ran.setdefault(case_id, {})
+            ran[itemsize] = passed and ran.get(itemsize, True)
         for route in reached:
             self.cases[route] = self.cases.get(route, 0) + 1
             sizes = self.itemsizes.setdefault(route, [])

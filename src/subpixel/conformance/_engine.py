@@ -15,6 +15,7 @@ from subpixel.conformance._cases import FAMILIES, PROFILES, all_cases, cases_by_
 from subpixel.conformance._coverage import RouteCoverage
 from subpixel.conformance._environment import environment
 from subpixel.conformance._inputs import DTYPE_NAMES
+from subpixel.conformance._kind_coverage import kind_coverage
 from subpixel.conformance._parallel import RowsJob, groups, run_in_workers
 from subpixel.conformance._references import ReferenceBook
 from subpixel.conformance._registry import Implementation, implementations
@@ -84,7 +85,9 @@ def run_matrix(
         ``slow`` adds inputs of about a gigabyte.
     require_routes : bool, optional
         Fail when a route of a checked implementation was taken by no case. By default only a
-        run that is not filtered by ``quick``, ``dtypes`` or ``families`` requires it.
+        run that is not filtered by ``quick``, ``dtypes`` or ``families`` requires it. The same
+        switch requires kind coverage: every (kind of input, size class) and (kind, element
+        size) pair of the NumPy and torch rows met by a case.
     jax_x64 : bool
         Run JAX's 64-bit rows with x64 enabled (the default); False reports them as not run.
     jobs : int
@@ -104,7 +107,8 @@ def run_matrix(
     Matrix
         ``matrix.ok`` is false on any failed cell, a requested backend or device that did not
         run, or (in a run that is not filtered by ``quick``, ``dtypes`` or ``families``) a
-        route of a checked implementation that no case took.
+        route of a checked implementation that no case took, or a pair of kind coverage that
+        no case met.
     """
     started = time.time()
     book = ReferenceBook() if book is None else book
@@ -193,6 +197,15 @@ def run_matrix(
                 f"{route!r} ({entry.routes[route]})"
                 for route in entry.missing
             ]
+    by_id = {case.id: case for case in cases}
+    kinds = [kind_coverage(entry, by_id, profile) for entry in coverage]
+    for found in kinds:
+        found.enforced = enforce
+        if enforce:
+            problems += [
+                f"kind coverage: no case of {found.implementation} ({found.device}) met {pair}"
+                for pair in found.missing
+            ]
     header = environment(
         chosen, device_names, book, quick=quick, seconds=time.time() - started, case_count=len(cases)
     )
@@ -202,7 +215,8 @@ def run_matrix(
     header["route_coverage_enforced"] = enforce
     header["ignore_strides"] = ignore_strides
     fams = [{"id": f.id, "title": f.title} for f in FAMILIES if f.id in family_ids]
-    return Matrix(header, rows, problems, fams, coverage)
+    header["kind_coverage_enforced"] = enforce
+    return Matrix(header, rows, problems, fams, coverage, kinds)
 
 
 def _serialised(progress: Progress) -> Progress:

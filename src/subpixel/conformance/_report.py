@@ -9,6 +9,7 @@ from pathlib import Path
 from subpixel._cli import load_text
 from subpixel.conformance._cases import all_cases
 from subpixel.conformance._coverage import RouteCoverage
+from subpixel.conformance._report_kinds import kind_json, kind_lines
 from subpixel.conformance._results import FAILED, NOT_RUN, Matrix
 
 __all__ = ["to_json", "to_markdown", "write_reports"]
@@ -40,6 +41,7 @@ def to_json(matrix: Matrix) -> str:
             }
             for c in matrix.coverage
         ],
+        "kind_coverage": kind_json(matrix.kinds),
     }
     # Indented header, one line per row: readable, and a change of one cell is a one-line diff.
     head = json.dumps(payload, indent=1)[:-2]
@@ -182,6 +184,7 @@ def to_markdown(matrix: Matrix) -> str:
                 + " |" * (len(titles) - 1)
             )
     lines += _coverage_lines(matrix)
+    lines += kind_lines(matrix.kinds)
     if failed:
         lines += ["", "## Failures (first failing case of each cell)", ""]
         for number, (_row, _family, cell) in enumerate(failed, 1):

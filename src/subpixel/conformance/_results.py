@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from subpixel.conformance._coverage import RouteCoverage
+from subpixel.conformance._kind_coverage import KindCoverage
 
 __all__ = ["FAILED", "NOT_RUN", "PASSED", "CaseResult", "Cell", "Matrix", "Row", "reproducer"]
 
@@ -97,9 +98,10 @@ class Row:
 
 @dataclass
 class Matrix:
-    """The whole run: header, rows, the problems that fail it besides failed cells, route coverage.
+    """The whole run: header, rows, the problems that fail it besides failed cells, coverage.
 
-    ``coverage`` has one entry per implementation and device whose routes are checked.
+    ``coverage`` has one entry per implementation and device whose routes are checked, and
+    ``kinds`` the kinds of input each of them met (by size class and by element size).
     """
 
     header: dict[str, Any]
@@ -107,6 +109,7 @@ class Matrix:
     problems: list[str]
     families: list[dict[str, str]]
     coverage: list[RouteCoverage] = field(default_factory=list)
+    kinds: list[KindCoverage] = field(default_factory=list)
 
     @property
     def failed_cells(self) -> list[tuple[Row, str, Cell]]:

@@ -309,7 +309,8 @@ def _run_cell(
     for case in cases:
         result = run_case(impl, adapter, device, dtype, case, book)
         if coverage is not None and result.ok is not None:
-            coverage.add({r for r in result.routes if r in coverage.routes}, itemsize)
+            reached = {r for r in result.routes if r in coverage.routes}
+            coverage.add(reached, itemsize, case.id, bool(result.ok))
         if result.warnings:
             cell.warnings += len(result.warnings)
             cell.first_warning = cell.first_warning or f"{case.id}: {result.warnings[0]}"

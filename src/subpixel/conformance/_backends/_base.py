@@ -38,7 +38,16 @@ WIDE = frozenset(d.name for d in DTYPES if d.wide)
 
 #: The layouts made as views (or broadcasts) of a host array put on the device.
 _VIEWS = frozenset(
-    {"transposed", "transposed_channels", "sliced", "negative_strides", "broadcast", "broadcast_channels"}
+    {
+        "transposed",
+        "transposed_channels",
+        "fortran",
+        "sliced",
+        "offset",
+        "negative_strides",
+        "broadcast",
+        "broadcast_channels",
+    }
 )
 
 #: ``(x, factor, inverse, channels_last, order) -> array``: what a row calls.
@@ -220,6 +229,14 @@ class ArrayBackend:
             back = tuple(int(a) for a in np.argsort(axes))
             owner = self.from_host(np.ascontiguousarray(np.transpose(x, axes)), dtype, device)
             return self.namespace().permute_dims(owner, back), owner
+        if layout == "fortran":
+            axes = tuple(range(nd))[::-1]
+            owner = self.from_host(np.ascontiguousarray(np.transpose(x, axes)), dtype, device)
+            return self.namespace().permute_dims(owner, axes), owner
+        if layout == "offset":
+            big = np.concatenate([np.zeros((1, *x.shape[1:]), dtype=x.dtype), x]) if nd else x
+            owner = self.from_host(big, dtype, device)
+            return owner[1:], owner
         if layout == "sliced":
             big = np.zeros((*x.shape[:-1], 2 * x.shape[-1] + 1), dtype=x.dtype)
             big = np.concatenate([big[..., :1, :], big], axis=-2) if nd >= 2 else big
