@@ -138,6 +138,12 @@ def _torch_op(
         # The gather's index holds the channel count: not where it may vary (a symbolic size,
         # or torch.jit.trace, whose exporter may make any axis dynamic).
         return None
+    if all(type(size) is int for size in shape):
+        # Every size fixed: the reshapes need no size arithmetic, so take them where they are
+        # fewer ops (channels-last DCR: one transpose between two reshapes).
+        count = 1 + (spec.order == "DCR") + 2 * spec.channels_last
+        if 2 * len(block_moves(spec.plan(shape, cached=False).axes)) + 1 < count:
+            return None
     moved = x.permute(*range(ndim - 3), ndim - 1, ndim - 3, ndim - 2) if spec.channels_last else x
     if spec.order == "DCR":
         # Channel c * F + o of CRD order is channel o * C + c of DCR order (F = r * r).
