@@ -93,6 +93,36 @@ def test_shuffle_keeps_dtype_and_bits(dtype: str) -> None:
     assert_same_bits(numpy(PixelUnshuffle(2, data_format="channels_first")(y)), x)
 
 
+def keras_input(shape: tuple[int, ...], dtype: str, seed: int = 0) -> np.ndarray:
+    """Bytes of ``dtype`` that a wrong permutation shows (floats with NaN payloads, -0.0, inf, subnormals)."""
+    if dtype == "bool":
+        return np.random.default_rng(seed).integers(0, 2, shape).astype(bool)
+    return special_array(shape, dtype, seed=seed)
+
+
+#: The dtypes the backend keeps (JAX without x64 makes float64 float32, and int64 int32).
+KEPT_DTYPES = [
+    name
+    for name in ["float32", "float64", "float16", "uint8", "int8", "int32", "int64", "bool"]
+    if keras.backend.standardize_dtype(ops.convert_to_tensor(np.zeros(1, name)).dtype) == name
+]
+
+
+@pytest.mark.parametrize("dtype", KEPT_DTYPES)
+@pytest.mark.parametrize("order", ["CRD", "DCR"])
+@pytest.mark.parametrize("factor", [2, 3])
+def test_channels_last_square_shuffles_keep_bits(factor: int, order: str, dtype: str) -> None:
+    # Keras's default layout by (r, r): depth_to_space and space_to_depth on TensorFlow (a channel
+    # take for CRD), the plan elsewhere; the bytes of the functional form on every backend.
+    for batch in (2, 0):
+        x = ops.convert_to_tensor(keras_input((batch, 3, 2, 2 * factor * factor), dtype))
+        given = numpy(x)
+        y = PixelShuffle(factor, data_format="channels_last", order=order)(x)  # type: ignore[arg-type]
+        assert_same_bits(numpy(y), subpixel.pixel_shuffle(given, factor, channels_last=True, order=order))  # type: ignore[arg-type]
+        back = PixelUnshuffle(factor, data_format="channels_last", order=order)(y)  # type: ignore[arg-type]
+        assert_same_bits(numpy(back), given)
+
+
 @pytest.mark.parametrize(
     ("layer", "shape"),
     [
@@ -558,3 +588,65 @@ def test_import_without_a_backend_library_names_the_backends() -> None:
 def test_keras_backend_is_reported() -> None:
     print(f"keras backend: {keras.backend.backend()}")
     assert keras.backend.backend() in BACKENDS
+
+
+if keras.backend.backend() == "tensorflow":
+    # (layer, input channels, dtype, the TFLite ops it must convert to)
+    TFLITE_CASES = [
+        (PixelShuffle(2), 12, "float32", ["GATHER", "DEPTH_TO_SPACE"]),
+        (PixelShuffle(3, order="DCR"), 18, "float32", ["DEPTH_TO_SPACE"]),
+        (PixelUnshuffle(2), 3, "float32", ["SPACE_TO_DEPTH", "GATHER"]),
+        (PixelUnshuffle(2, order="DCR"), 2, "int32", ["SPACE_TO_DEPTH"]),
+        (PixelShuffle(2), 8, "uint8", ["GATHER", "DEPTH_TO_SPACE"]),
+        (PixelShuffle(2, order="DCR"), 8, "int8", ["DEPTH_TO_SPACE"]),
+        # TFLite has no uint8 SPACE_TO_DEPTH: the reshape and transpose, builtin ops too.
+        (PixelUnshuffle(2), 3, "uint8", None),
+        (PixelShuffle((2, 3)), 12, "float32", None),
+    ]
+
+    def tflite_model(layer: keras.layers.Layer, channels: int, dtype: str) -> bytes:
+        """The layer on dynamic batch and spatial sizes, converted with TFLite's builtin ops only."""
+        import tensorflow as tf
+
+        inputs = keras.Input((None, None, channels), dtype=dtype)
+        converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inputs, layer(inputs)))
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no TF Select
+        model: bytes = converter.convert()
+        return model
+
+    # ai_edge_litert (LiteRT's own interpreter) is not installed beside TensorFlow here; TensorFlow's
+    # interpreter runs the same flatbuffer and says it is deprecated.
+    @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated:UserWarning")
+    @pytest.mark.parametrize(("layer", "channels", "dtype", "expected"), TFLITE_CASES, ids=str)
+    def test_tflite_builtin_ops_keep_bits_on_other_sizes(
+        layer: keras.layers.Layer, channels: int, dtype: str, expected: list[str] | None
+    ) -> None:
+        import tensorflow as tf
+
+        interpreter = tf.lite.Interpreter(model_content=tflite_model(layer, channels, dtype))
+        names = [op["op_name"] for op in interpreter._get_ops_details()]  # the model's op codes
+        if expected is not None:
+            assert names == expected
+        assert not any(name.startswith("FLEX") or name == "CUSTOM" for name in names), names
+        for seed, shape in enumerate([(2, 6, 4, channels), (1, 12, 18, channels)]):
+            x = keras_input(shape, dtype, seed)
+            index = interpreter.get_input_details()[0]["index"]
+            interpreter.resize_tensor_input(index, shape)
+            interpreter.allocate_tensors()
+            interpreter.set_tensor(index, x)
+            interpreter.invoke()
+            out = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+            assert_same_bits(out, numpy(layer(x)))
+
+    def test_tflite_float16_needs_tf_select_for_keras_own_op_too() -> None:
+        # TFLite has no float16 DEPTH_TO_SPACE, GATHER or TRANSPOSE: no spelling converts to
+        # builtin ops, keras.ops.depth_to_space included.
+        from tensorflow.lite.python.convert import ConverterError
+
+        class Native(keras.layers.Layer):  # type: ignore[misc]
+            def call(self, inputs: Any) -> Any:
+                return ops.depth_to_space(inputs, 2)
+
+        for layer in (PixelShuffle(2, order="DCR"), PixelShuffle(2), Native(autocast=False)):
+            with pytest.raises(ConverterError, match="TF Select"):
+                tflite_model(layer, 8, "float16")

@@ -349,24 +349,16 @@ def test_icnr_output_is_nearest_upsampling_of_sub_kernel_conv(
 
 @pytest.mark.parametrize(("factor", "last", "order"), OPTIONS, ids=str)
 @pytest.mark.parametrize("inverse", [False, True])
-@pytest.mark.parametrize("unknown", [(), (0,), "all-but-channel"])
-def test_traced_steps_are_the_plan(
-    factor: int | tuple[int, ...], last: bool, order: str, inverse: bool, unknown: object
+def test_traced_plan_is_the_plan(
+    factor: int | tuple[int, ...], last: bool, order: str, inverse: bool
 ) -> None:
-    """The size-free steps used while tracing rearrange exactly as the plan does."""
+    """The plan of sizes held as 0-d tensors (torch.jit.trace's sizes) is the plan of their values."""
     spec = ShuffleSpec.create(factor, inverse=inverse, channels_last=last, order=order)
     x = tensor(_shuffle_input(factor, last))
     if inverse:
         x = PixelShuffle(factor, channels_last=last, order=order)(x)  # type: ignore[arg-type]
-    channel = x.ndim - 1 if last else x.ndim - len(spec.factors) - 1
-    hidden = range(x.ndim) if unknown == "all-but-channel" else unknown
-    shape = tuple("?" if (a in hidden and a != channel) else s for a, s in enumerate(x.shape))  # type: ignore[operator]
-    steps = spec.traced_steps(shape)
-    y = x
-    for axis, sizes in steps.splits:
-        y = y.unflatten(axis, sizes)  # type: ignore[no-untyped-call]
-    y = y.permute(steps.axes)
-    for first, last_axis in steps.merges:
-        y = y.flatten(first, last_axis)
-    run = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
-    assert_same_bits(y.numpy(), run(x.numpy(), factor, channels_last=last, order=order))  # type: ignore[arg-type]
+    traced = spec.traced_plan(tuple(torch.tensor(size) for size in x.shape))
+    plan = spec.plan(tuple(x.shape))
+    assert traced.axes == plan.axes
+    assert [int(size) for size in traced.expand_shape] == list(plan.expand_shape)
+    assert [int(size) for size in traced.collapse_shape] == list(plan.collapse_shape)

@@ -243,8 +243,14 @@ ROUTES: dict[str, dict[str, str]] = {
         "tensorflow:graph-dynamic": "inside tf.function with batch or spatial sizes known only at run time",
     },
     "keras": {
-        "keras:ops": "keras.ops reshape, transpose, reshape with every size known when called",
-        "keras:ops-dynamic": "keras.ops with batch or spatial sizes read by keras.ops.shape when it runs",
+        "keras:ops": (
+            "keras.ops reshape, transpose, reshape with every size known when called (on TensorFlow, "
+            "channels-last rank 4 by (r, r): depth_to_space or space_to_depth, with one channel take for CRD)"
+        ),
+        "keras:ops-dynamic": (
+            "keras.ops with batch or spatial sizes read by keras.ops.shape when it runs (on TensorFlow, "
+            "channels-last rank 4 by (r, r): depth_to_space or space_to_depth, with one channel take for CRD)"
+        ),
     },
     "array_api": {
         "array_api:generic": "the Array-API reshape, permute_dims, reshape of subpixel._shuffle",

@@ -25,6 +25,7 @@ __all__ = [
     "resolve_sizes",
     "shuffle_plan",
     "too_few_axes_message",
+    "unchecked_plan",
 ]
 
 #: Most plans a process keeps; each is a few small tuples.
@@ -266,6 +267,25 @@ def plan_for(
         _check_divisible(
             shape, channel_axis, product, f"the channel axis of x must be divisible by {product}{why}", caller
         )
+    plan = unchecked_plan(shape, factors, inverse, channels_last, order)
+    if 0 in shape:
+        _check_zero_size_extent(shape, factors, plan, caller, factor_name)
+    return plan
+
+
+def unchecked_plan(
+    shape: tuple[Any, ...], factors: tuple[int, ...], inverse: bool, channels_last: bool, order: Order
+) -> ShufflePlan:
+    """Build the plan of an input ``shape`` that has room for the factors, without any check.
+
+    The sizes are only multiplied and floor-divided, so a tracer's sizes (the 0-d tensors
+    ``torch.jit.trace`` gives for ``x.shape``) give a plan of traced sizes; checks on them would
+    convert them to Python values, which a trace cannot record.
+    """
+    k = len(factors)
+    ndim = len(shape)
+    channel_axis = ndim - 1 if channels_last else ndim - k - 1
+    spatial_axes = range(ndim - k - 1, ndim - 1) if channels_last else range(ndim - k, ndim)
     batch = shape[: ndim - k - 1]
     spatial = tuple(shape[a] for a in spatial_axes)
     channels = shape[channel_axis]
@@ -273,12 +293,8 @@ def plan_for(
         small = tuple(size // f for size, f in zip(spatial, factors, strict=True))
         deep = channels * math.prod(factors)
         source = (*batch, *small, deep) if channels_last else (*batch, deep, *small)
-        plan = _inverted(_forward_plan(batch, deep, small, factors, channels_last, order), source)
-    else:
-        plan = _forward_plan(batch, channels, spatial, factors, channels_last, order)
-    if 0 in shape:
-        _check_zero_size_extent(shape, factors, plan, caller, factor_name)
-    return plan
+        return _inverted(_forward_plan(batch, deep, small, factors, channels_last, order), source)
+    return _forward_plan(batch, channels, spatial, factors, channels_last, order)
 
 
 def too_few_axes_message(

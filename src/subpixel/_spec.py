@@ -9,32 +9,13 @@ arguments.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from subpixel._plan import ShufflePlan, plan_for, too_few_axes_message
+from subpixel._plan import ShufflePlan, plan_for, too_few_axes_message, unchecked_plan
 from subpixel._validate import Order, check_bool, check_factors, check_order
 
-__all__ = ["ShuffleSpec", "TracedSteps"]
-
-
-class TracedSteps(NamedTuple):
-    """A shuffle as steps that need no sizes: split axes, permute, merge adjacent axes.
-
-    Attributes
-    ----------
-    splits : tuple of (int, tuple of int)
-        ``(axis, sizes)``, applied in order; ``sizes`` holds one ``-1``.
-    axes : tuple of int
-        The permutation, as in :class:`~subpixel.ShufflePlan`.
-    merges : tuple of (int, int)
-        ``(first, last)`` runs of adjacent axes to merge into one, applied in order.
-    """
-
-    splits: tuple[tuple[int, tuple[int, ...]], ...]
-    axes: tuple[int, ...]
-    merges: tuple[tuple[int, int], ...]
+__all__ = ["ShuffleSpec"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +87,12 @@ class ShuffleSpec:
             return factors[0]
         return None
 
+    @property
+    def square_factor(self) -> int | None:
+        """``r`` if the factors are ``(r, r)`` (two spatial axes, equal factors), else ``None``."""
+        factors = self.factors
+        return factors[0] if len(factors) == 2 and factors[0] == factors[1] else None
+
     def inverted(self) -> ShuffleSpec:
         """Return the spec of the inverse operation (same factors, layout and order)."""
         return dataclasses.replace(self, inverse=not self.inverse)
@@ -146,43 +133,20 @@ class ShuffleSpec:
         )
         return result
 
-    def traced_steps(self, shape: Sequence[Any]) -> TracedSteps:
-        """Plan the shuffle as splits, a permutation and merges, for sizes a tracer may not know.
+    def traced_plan(self, sizes: Sequence[Any]) -> ShufflePlan:
+        """Plan the shuffle of an input whose ``sizes`` a tracer holds, with no checks.
 
-        Sizes that are not plain ``int`` (a tracer's symbolic sizes) are never used in
-        arithmetic: every split gives ``-1`` for the one size it leaves to the framework, and
-        merges name axes only. Known sizes are checked as by :meth:`plan`.
+        ``torch.jit.trace`` (PyTorch's TorchScript ONNX exporter) gives each size as a 0-d
+        tensor, so that sizes exported as dynamic stay dynamic: the plan's sizes are then traced
+        products and quotients of them. The caller checks the sizes' values with :meth:`plan`
+        first; a check here would turn traced sizes into constants.
 
         Examples
         --------
-        >>> spec = ShuffleSpec.create(2, inverse=False)
-        >>> spec.traced_steps(("batch", 8, "height", 5))
-        TracedSteps(splits=((1, (-1, 2, 2)),), axes=(0, 1, 4, 2, 5, 3), merges=((4, 5), (2, 3)))
+        >>> ShuffleSpec.create(2, inverse=True).traced_plan((1, 3, 4, 6)).collapse_shape
+        (1, 12, 2, 3)
         """
-        dims = tuple(shape)
-        k = len(self.factors)
-        n = len(dims)
-        first = n - k - 1 if self.channels_last else n - k  # first spatial axis
-        channel = n - 1 if self.channels_last else n - k - 1
-        per_axis = [1] * n
-        per_axis[first : first + k] = self.factors
-        if not self.inverse:
-            per_axis[channel] = math.prod(self.factors)
-        # Unknown sizes are planned as a size that always divides; the plan's axes do not
-        # depend on sizes, and known sizes are validated.
-        template = tuple(d if type(d) is int else f for d, f in zip(dims, per_axis, strict=True))
-        axes = self.plan(template, cached=False).axes
-        batch = n - k - 1
-        depth: tuple[int, ...] = (-1, *self.factors) if self.order == "CRD" else (*self.factors, -1)
-        if not self.inverse:
-            splits: tuple[tuple[int, tuple[int, ...]], ...] = ((channel, depth),)
-            # Each spatial axis sits next to its factor axis after the permutation.
-            start = batch if self.channels_last else batch + 1
-            merges = tuple((start + 2 * i, start + 2 * i + 1) for i in reversed(range(k)))
-            return TracedSteps(splits, axes, merges)
-        splits = tuple((first + i, (-1, self.factors[i])) for i in reversed(range(k)))
-        start = batch + k if self.channels_last else batch
-        return TracedSteps(splits, axes, ((start, start + k),))
+        return unchecked_plan(tuple(sizes), self.factors, self.inverse, self.channels_last, self.order)
 
     def output_shape(self, shape: Sequence[int | None]) -> tuple[int | None, ...]:
         """Return the output shape for an input shape that may hold ``None`` (unknown) sizes.

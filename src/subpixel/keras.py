@@ -108,6 +108,45 @@ def _check_input(inputs: object, owner: str) -> None:
     reject_input(inputs, f"{owner}: inputs", wanted, "; convert it first (for example with np.asarray)")
 
 
+#: Whether Keras runs on its default backend, TensorFlow, whose graphs TFLite (LiteRT) converts
+#: op by op: there ``keras.ops.depth_to_space`` / ``space_to_depth`` are TensorFlow's ops (DCR,
+#: channels last), one builtin op each. Elsewhere they are a reshape and transpose like the
+#: plan's, so the channel gather CRD order needs would only add a copy.
+_BUILTIN_OPS = keras.backend.backend() == _KERAS_BACKENDS[0]
+
+#: The dtypes whose ``DEPTH_TO_SPACE`` (index 0) and ``SPACE_TO_DEPTH`` (index 1) TFLite's
+#: converter (TensorFlow 2.21) makes builtin ops. Other dtypes keep the reshape and transpose,
+#: which convert for more of them (``bool``; ``uint8`` and ``int8`` for the unshuffle); neither
+#: converts for ``float16``, ``float64`` or ``int16`` without TF Select.
+_BUILTIN_DTYPES = (
+    frozenset({"float32", "int32", "int64", "uint8", "int8"}),
+    frozenset({"float32", "int32", "int64"}),
+)
+
+
+def _builtin_shuffle(inputs: Any, spec: ShuffleSpec, factor: int) -> Any:
+    """Shuffle a channels-last rank-4 input by ``(factor, factor)`` with Keras's DCR ops.
+
+    The ops are ``keras.ops.depth_to_space`` and ``space_to_depth``. CRD order takes one channel
+    gather with a constant index: before the shuffle (CRD channel ``c * F + o`` to DCR position
+    ``o * C + c``) or after the unshuffle (back).
+    """
+    depth = factor * factor
+    if spec.inverse:
+        moved = ops.space_to_depth(inputs, factor)
+        if spec.order == "DCR":
+            return moved
+        channels = inputs.shape[-1]
+        return ops.take(
+            moved, [(p % depth) * channels + p // depth for p in range(channels * depth)], axis=-1
+        )
+    if spec.order == "CRD":
+        total = inputs.shape[-1]
+        out = total // depth
+        inputs = ops.take(inputs, [(q % out) * depth + q // out for q in range(total)], axis=-1)
+    return ops.depth_to_space(inputs, factor)
+
+
 def _moves_nothing(plan: ShufflePlan) -> bool:
     """Tell whether the permutation only moves axes of size one (so no element moves)."""
     moving = [axis for axis in plan.axes if plan.expand_shape[axis] != 1]
@@ -166,7 +205,9 @@ class _Shuffle(ShuffleLayer, keras.layers.Layer):  # type: ignore[misc]
 
         Sizes unknown until run time (``None`` on the TensorFlow backend inside ``tf.function``,
         ``predict`` or ``tf.data``) are read with ``keras.ops.shape``; the channel size must be
-        known.
+        known. On TensorFlow, a channels-last input of rank 4 shuffled by ``(r, r)`` takes
+        ``keras.ops.depth_to_space`` / ``space_to_depth`` instead, behind or after one channel
+        gather for CRD order: one builtin op each in TFLite (LiteRT), where its dtype has one.
         """
         # torch.compile (jit_compile on the torch backend) follows plain Python, not the cache.
         torch = sys.modules.get("torch")
@@ -176,6 +217,8 @@ class _Shuffle(ShuffleLayer, keras.layers.Layer):  # type: ignore[misc]
         dynamic = has_run_time_sizes(plan)
         if _routes.listening:
             _routes.record("keras:ops-dynamic" if dynamic else "keras:ops")
+        if self._takes_builtin(inputs, len(expand)):
+            return _builtin_shuffle(inputs, self.spec, self.spec.factors[0])
         if dynamic:
             sizes = ops.shape(inputs)
             expand, collapse = resolve_sizes(expand, sizes), resolve_sizes(collapse, sizes)
@@ -185,6 +228,14 @@ class _Shuffle(ShuffleLayer, keras.layers.Layer):  # type: ignore[misc]
             # The reshapes would be views of the input (PyTorch backend): never alias it.
             result = ops.copy(result)
         return result
+
+    def _takes_builtin(self, inputs: Any, expanded_rank: int) -> bool:
+        """Whether ``inputs`` takes :func:`_builtin_shuffle`: see :data:`_BUILTIN_DTYPES`."""
+        spec = self.spec
+        factor = spec.square_factor
+        if not _BUILTIN_OPS or factor is None or factor < 2 or not spec.channels_last or expanded_rank != 6:
+            return False
+        return keras.backend.standardize_dtype(inputs.dtype) in _BUILTIN_DTYPES[spec.inverse]
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         """Return the output shape; unknown (``None``) sizes stay unknown.

@@ -1,17 +1,18 @@
 """The shuffle written with tensor methods: the route PyTorch's tracers can follow.
 
 :func:`apply_traced` is the one traceable route: :mod:`subpixel._api` takes it while
-``torch.compile``, ``torch.export`` or ``torch.jit.trace`` (the legacy ONNX exporter) traces
-a call. It needs no sizes (split with ``-1``,
-permute, merge), so symbolic batch and spatial sizes pass through and exported graphs hold
-no baked sizes. :func:`apply_plain` is the same copy with the plan's sizes, for eager inputs
-the CPU kernel does not take. Both stay plain Python on tensor methods (no caches, imports
-or NumPy) and do not import torch: the caller passes the module in.
+``torch.compile``, ``torch.export`` or ``torch.jit.trace`` (the TorchScript ONNX exporter)
+traces a call. It emits what exporters map best (PyTorch's own op where it gives the plan,
+otherwise reshapes and rank-4 transposes), and symbolic or traced batch and spatial sizes pass
+through, so exported graphs hold no baked sizes. :func:`apply_plain` is the plan's copy with
+tensor methods, for eager inputs the CPU kernel does not take. Both stay plain Python on tensor
+methods (no caches, imports or NumPy) and do not import torch: the caller passes the module in.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 from subpixel._plan import ShufflePlan, block_moves
@@ -78,36 +79,80 @@ def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:
 
 
 def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
-    """Apply ``spec`` to ``x`` by splitting, permuting and merging axes; no size arithmetic.
+    """Apply ``spec`` to ``x`` with the operations exporters map best; the traceable route.
 
-    A shuffle that is PyTorch's own (CRD, channels first, one square factor) is traced as
-    ``torch.nn.functional.pixel_shuffle`` itself, so exported graphs hold the op PyTorch's layer
-    gives. Validates the known sizes as :meth:`ShuffleSpec.plan` does; the result never aliases
-    ``x`` and has the memory format PyTorch's own op gives.
+    What the traced graph holds, by plan:
+
+    * PyTorch's own op (CRD, channels first, factor ``(r, r)``): ``pixel_shuffle`` or
+      ``pixel_unshuffle`` itself, so every exporter and converter maps it as it maps PyTorch's
+      layers (one ONNX ``DepthToSpace`` in CRD mode; one ncnn or Core ML op).
+    * Any other shuffle by ``(r, r)``: the same ``pixel_shuffle``, behind a transpose to channels
+      first and back for channels-last data, and behind one channel gather for DCR order when
+      the channel count is a known int.
+    * Everything else: reshapes and rank-4 transposes (rank 5 for volumes, see
+      :func:`_low_rank`), never a ``SpaceToDepth``, which some ONNX runtimes compute in DCR
+      order whatever its mode says.
+
+    A zero-size input never takes PyTorch's op (its ``pixel_unshuffle`` keeps the input's shape
+    there). Sizes ``torch.jit.trace`` gives as 0-d tensors stay traced, so that sizes exported as
+    dynamic stay dynamic; their values are checked as an eager call checks them. The result
+    never aliases ``x`` and has the memory format PyTorch's own op gives.
     """
     _check_dense(torch, x)
     shape = tuple(x.shape)
-    # torch.jit.trace may give sizes as tensors: then only traced_steps checks the int sizes.
+    # torch.jit.trace gives each size as a 0-d tensor: its value is read (operator.index records
+    # nothing in the trace) for the checks and the choice of route; the traced sizes are planned.
     sized = all(isinstance(size, (int, torch.SymInt)) for size in shape)
-    if sized:
-        spec.plan(shape, cached=False)  # the errors of an eager call; symbolic sizes pass through
-    factor = spec.torch_factor
-    if factor is not None and not spec.inverse and len(shape) >= 3:
-        # PyTorch's own op: every exporter and converter maps it as it maps torch.nn.PixelShuffle
-        # (one ONNX DepthToSpace in CRD mode, one ncnn or Core ML op), with its memory format.
-        return torch.nn.functional.pixel_shuffle(x, factor)
-    if sized:
-        moved = _low_rank(x, spec.plan(shape, cached=False))
-    else:
-        steps = spec.traced_steps(shape)
-        moved = x
-        for axis, sizes in steps.splits:
-            moved = moved.unflatten(axis, sizes)
-        moved = moved.permute(steps.axes)
-        for first, last in steps.merges:
-            moved = moved.flatten(first, last)
+    values = shape if sized else tuple(operator.index(size) for size in shape)
+    spec.plan(values, cached=False)  # the errors of an eager call; symbolic sizes pass through
+    moved = _torch_op(torch, x, spec, values, shape)
+    if moved is None:
+        # A zero-size input is planned with its values: a reshape cannot infer a size from none.
+        traced = not sized and 0 not in values
+        moved = _low_rank(x, spec.traced_plan(shape) if traced else spec.plan(values, cached=False))
     nhwc = sized and len(shape) == 4 and strides_like_channels_last(shape, tuple(x.stride()))
     return moved.clone(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+
+
+def _torch_op(
+    torch: Any, x: Any, spec: ShuffleSpec, values: tuple[Any, ...], shape: tuple[Any, ...]
+) -> Any | None:
+    """Apply ``spec`` with PyTorch's ``pixel_shuffle``/``pixel_unshuffle`` where that is exact, else ``None``.
+
+    ``values`` are the sizes of ``x`` (ints, or a tracer's symbolic ints); ``shape`` is
+    ``x.shape`` as the tracer gives it. The unshuffle is taken only where it is PyTorch's own op:
+    exporters spell it with a rank-6 transpose, so other plans are better served by
+    :func:`_low_rank`.
+    """
+    factor = spec.square_factor
+    if factor is None or any(type(size) is int and size == 0 for size in values):
+        return None
+    functional = torch.nn.functional
+    if spec.torch_factor is not None:
+        return (functional.pixel_unshuffle if spec.inverse else functional.pixel_shuffle)(x, factor)
+    if spec.inverse:
+        return None
+    ndim = len(shape)
+    channels = shape[-1] if spec.channels_last else shape[-3]
+    if spec.order == "DCR" and type(channels) is not int:
+        # The gather's index holds the channel count: not where it may vary (a symbolic size,
+        # or torch.jit.trace, whose exporter may make any axis dynamic).
+        return None
+    if all(type(size) is int for size in shape):
+        # Every size fixed: the reshapes need no size arithmetic, so take them where they are
+        # fewer ops (channels-last DCR: one transpose between two reshapes).
+        count = 1 + (spec.order == "DCR") + 2 * spec.channels_last
+        if 2 * len(block_moves(spec.plan(shape, cached=False).axes)) + 1 < count:
+            return None
+    moved = x.permute(*range(ndim - 3), ndim - 1, ndim - 3, ndim - 2) if spec.channels_last else x
+    if spec.order == "DCR":
+        # Channel c * F + o of CRD order is channel o * C + c of DCR order (F = r * r).
+        depth = factor * factor
+        out = channels // depth
+        index = [(p % depth) * out + p // depth for p in range(channels)]
+        moved = moved.index_select(ndim - 3, torch.tensor(index, device=x.device))
+    moved = functional.pixel_shuffle(moved, factor)
+    return moved.permute(*range(ndim - 3), ndim - 2, ndim - 1, ndim - 3) if spec.channels_last else moved
 
 
 def _low_rank(x: Any, plan: ShufflePlan) -> Any:
