@@ -20,6 +20,7 @@ layer "could not be deserialized properly")::
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import sys
 from typing import Any
@@ -37,7 +38,7 @@ from subpixel._layers import (
     reject_input,
 )
 from subpixel._limits import routes
-from subpixel._plan import Order, ShufflePlan, has_run_time_sizes, resolve_sizes
+from subpixel._plan import Order, ShufflePlan, block_moves, has_run_time_sizes, resolve_sizes
 from subpixel._spec import ShuffleSpec
 
 _KERAS_BACKENDS = keras_backends()
@@ -147,6 +148,21 @@ def _builtin_shuffle(inputs: Any, spec: ShuffleSpec, factor: int) -> Any:
     return ops.depth_to_space(inputs, factor)
 
 
+def _rank_four(inputs: Any, sizes: list[Any], axes: tuple[int, ...], collapse: Any) -> Any:
+    """Apply the permutation ``axes`` of the ``sizes`` view as rank-4 transposes (TensorFlow).
+
+    One transpose ``(0, 2, 1, 3)`` of merged axis groups per :func:`~subpixel._plan.block_moves`
+    step: TFLite (LiteRT) converts them to builtin ops for every dtype it has ``TRANSPOSE`` for,
+    where the plan's one transpose has rank 6 or more. Run-time sizes multiply as scalars.
+    """
+    moved = inputs
+    for start, source, count in block_moves(axes):
+        groups = (sizes[:start], sizes[start:source], sizes[source : source + count], sizes[source + count :])
+        moved = ops.transpose(ops.reshape(moved, [math.prod(group) for group in groups]), (0, 2, 1, 3))
+        sizes[start : source + count] = sizes[source : source + count] + sizes[start:source]
+    return ops.reshape(moved, collapse)
+
+
 def _moves_nothing(plan: ShufflePlan) -> bool:
     """Tell whether the permutation only moves axes of size one (so no element moves)."""
     moving = [axis for axis in plan.axes if plan.expand_shape[axis] != 1]
@@ -222,8 +238,10 @@ class _Shuffle(ShuffleLayer, keras.layers.Layer):  # type: ignore[misc]
         if dynamic:
             sizes = ops.shape(inputs)
             expand, collapse = resolve_sizes(expand, sizes), resolve_sizes(collapse, sizes)
-        moved = ops.transpose(ops.reshape(inputs, expand), plan.axes)
-        result = ops.reshape(moved, collapse)
+        if _BUILTIN_OPS and len(expand) > 4:
+            result = _rank_four(inputs, list(expand), plan.axes, collapse)
+        else:
+            result = ops.reshape(ops.transpose(ops.reshape(inputs, expand), plan.axes), collapse)
         if _moves_nothing(plan):
             # The reshapes would be views of the input (PyTorch backend): never alias it.
             result = ops.copy(result)

@@ -12,7 +12,8 @@ This module imports no framework: :func:`build` imports the one a plan needs whe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+
+from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = ["MODELS", "PLANS", "Plan", "build", "model_named"]
@@ -103,6 +104,20 @@ class DeployModel:
             return DeployModel(self.plan, NATIVE)
         return None
 
+    @property
+    def nearest_native(self) -> DeployModel | None:
+        """The native op closest to a subpixel model that has none: the same plan in the other order.
+
+        A plan with no native op (CRD into Keras's DCR ops) is held to converting wherever this
+        op converts. None when there is no such op, or for a native model.
+        """
+        if self.maker != SUBPIXEL or self.plan.native:
+            return None
+        for plan in PLANS:
+            if plan.native and plan == replace(self.plan, order=plan.order, native=plan.native):
+                return DeployModel(plan, NATIVE)
+        return None
+
 
 PLANS: tuple[Plan, ...] = (
     Plan("torch", False, 2, "CRD", False, native="torch.nn.PixelShuffle"),
@@ -170,6 +185,7 @@ def _keras_layer(model: DeployModel) -> Any:
     if model.maker == NATIVE:
         op = keras.ops.space_to_depth if plan.inverse else keras.ops.depth_to_space
         factor = plan.factor
-        return keras.layers.Lambda(lambda t: op(t, factor, data_format=data_format))
+        # As subpixel's layers, no cast of float inputs to the layer's compute dtype (float32).
+        return keras.layers.Lambda(lambda t: op(t, factor, data_format=data_format), autocast=False)
     kind = subpixel.keras.PixelUnshuffle if plan.inverse else subpixel.keras.PixelShuffle
     return kind(plan.factor, data_format=data_format, order=plan.order)  # type: ignore[arg-type]
