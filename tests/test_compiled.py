@@ -225,7 +225,7 @@ def test_huge_page_advice_covers_256_mib_results() -> None:
     from subpixel._copy import _pages
 
     size = 256 * 1024 * 1024
-    assert _pages.MAX_BYTES > size
+    assert size < _pages.MAX_BYTES
     buffer = np.empty(size + 4 * 1024 * 1024, np.uint8)  # never touched: no resident memory
     if _pages._madvise is not None:
         assert _pages.advise_huge_pages(buffer.ctypes.data, size)
