@@ -603,3 +603,34 @@ def test_torch_op_refusing_one_input_keeps_its_route_for_others() -> None:
         y = call(x, 2, False, False, "CRD")
     assert torch_routes(seen) == {"torch:native": 1}
     assert same_bits(y, torch_reference(x, 2, False, False, "CRD"))
+
+
+@pytest.mark.parametrize(
+    ("dtype", "factor", "inverse"), [("uint8", 2, False), ("float32", 2, False), ("int16", 3, True)]
+)
+def test_numpy_channels_last_copies_slice_by_slice(
+    monkeypatch: pytest.MonkeyPatch, dtype: str, factor: int, inverse: bool
+) -> None:
+    """An NHWC shuffle of few channels (two short trailing axes, no source row) takes slice copies."""
+    monkeypatch.setattr(_compiled, "AVAILABLE", False)
+    channels = 3
+    shape = (
+        (2, 40, 90, channels * factor * factor) if not inverse else (2, 40 * factor, 90 * factor, channels)
+    )
+    x = special_array(shape, dtype, seed=3)
+    assert x.nbytes >= fast_numpy.SMALL_BYTES
+    with _routes.counting() as counter:
+        y = call(x, factor, inverse, True, "CRD")
+    assert same_bits(y, reference(x, factor, inverse, True, "CRD"))
+    if not inverse:
+        assert "numpy:blocked" in counter, dict(counter)
+        assert "numpy:plain-copy" not in counter, dict(counter)
+
+
+def test_short_tail_needs_a_long_axis_in_front() -> None:
+    """Only trailing axes shorter than MIN_ROW, in front of a long one and at most MAX_TAIL in all."""
+    assert _blocked._short_tail((100, 960, 2, 3)) == 2
+    assert _blocked._short_tail((100, 960, 64)) == 0
+    assert _blocked._short_tail((4, 2, 3)) == 0
+    assert _blocked._short_tail((3,)) == 0
+    assert _blocked._short_tail((100, 960, 7, 7, 7)) == 0

@@ -194,9 +194,28 @@ def bench_parser(names: BenchNames | None = None, missing: str = "") -> argparse
         "anything runs).",
     )
     parser.add_argument(
+        "--set",
+        choices=("standard", "users", "cubes"),
+        default="standard",
+        help="standard: the shapes of --shapes x --dtypes x --factors; users: the shapes users run (RAW "
+        "Bayer frames, 1080p and 4K frames, small images, NHWC, torch channels_last, 256 MiB, factor 3); "
+        "cubes: 32 MiB inputs, {float32, uint8, uint16} x both directions x factors 2-4 (--shapes, "
+        "--dtypes, --factors, --ops and --memory apply to the standard set only)",
+    )
+    parser.add_argument(
+        "--runs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="run the whole set N times and report the median and the spread of the runs "
+        "(default 3 for users and cubes, 1 for standard)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="skip the >1 GB shape, 3 repeats, shorter samples"
     )
-    parser.add_argument("--repeats", type=int, default=None, help="repeats per case (default 7, quick 3)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="paired repeats per case and run (default 7, quick 3)"
+    )
     parser.add_argument(
         "--ops", default="shuffle,unshuffle", metavar="NAMES", help="shuffle, unshuffle or both"
     )

