@@ -12,7 +12,6 @@ This module imports no framework: :func:`build` imports the one a plan needs whe
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass, replace
 from typing import Any
 
