@@ -341,10 +341,10 @@ def _run_path(
                 ),
                 default=0,
             )
+            _judge(finished.outcome, model, None if native is None else native.outcome, native_rank)
             nearest = model.nearest_native
             closest = None if nearest is None else done.get((nearest.name, dtype))
-            _judge(finished.outcome, model, None if native is None else native.outcome, native_rank)
-            if closest is not None and not closest.outcome.converts and finished.outcome.converts is False:
+            if nearest and closest and not closest.outcome.converts and finished.outcome.converts is False:
                 finished.outcome.failed = False
                 finished.outcome.notes.append(f"{nearest.plan.native} does not convert either")
             done[model.name, dtype] = finished
