@@ -288,6 +288,15 @@ def test_a_conversion_error_is_one_line_and_fails_only_where_the_native_op_conve
     assert three.notes == ["the native op does not convert either"]
 
 
+def test_a_plan_without_a_native_op_is_held_to_the_native_op_of_its_other_order() -> None:
+    crd = _models.model_named("keras shuffle x2 CRD NHWC [subpixel]")
+    assert crd.counterpart is None
+    assert crd.nearest_native == _models.model_named("keras shuffle x2 DCR NHWC [native]")
+    assert _models.model_named("keras shuffle x2 DCR NHWC [subpixel]").nearest_native is None
+    dcr = _models.model_named("torch shuffle x2 DCR NCHW [subpixel]")
+    assert dcr.nearest_native == _models.model_named("torch shuffle x2 CRD NCHW [native]")
+
+
 # --- a real path, end to end -----------------------------------------------------------------------
 
 
