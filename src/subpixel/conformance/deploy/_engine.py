@@ -374,13 +374,17 @@ def _in_worker(
         env=env,
         check=False,
     )
-    if done.returncode != 0:
+    try:
+        answer = json.loads(done.stdout) if done.returncode == 0 else None
+    except json.JSONDecodeError:
+        answer = None
+    if answer is None:
         tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        why = f"worker failed (status {done.returncode}): {tail}"
         return [
-            Outcome(p.name, p.runtime, "", "", "", "", bits=f"not run: worker failed: {tail}", failed=True)
-            for p in chosen
+            Outcome(p.name, p.runtime, "", "", "", "", bits=f"not run: {why}", failed=True) for p in chosen
         ]
-    return [Outcome.from_dict(d) for d in json.loads(done.stdout)]
+    return [Outcome.from_dict(d) for d in answer]
 
 
 def as_dicts(outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:

@@ -1,7 +1,9 @@
 """Run a group of deployment paths in a worker process.
 
 ``python -m subpixel.conformance.deploy._worker`` reads a JSON request on stdin (path names,
-work folder, dtypes, model names) and writes the outcomes as JSON on stdout. For Keras paths
+work folder, dtypes, model names) and writes the outcomes as JSON on stdout; whatever the
+converters and runtimes print (some write to the process's standard output from native code)
+goes to stderr instead. For Keras paths
 the parent sets ``KERAS_BACKEND=tensorflow`` (see
 :func:`subpixel.conformance.deploy._engine.run_paths`).
 """
@@ -9,6 +11,7 @@ the parent sets ``KERAS_BACKEND=tensorflow`` (see
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -19,12 +22,17 @@ from subpixel.conformance.deploy._registry import paths
 
 def main() -> int:
     """Answer one request; return the exit status."""
+    result = os.fdopen(os.dup(1), "w")
+    sys.stdout.flush()
+    os.dup2(2, 1)  # native code's prints land on stderr, not in the JSON answer
+    sys.stdout = sys.stderr
     request = json.loads(sys.stdin.read())
     known = paths()
     chosen = [known[name] for name in request["paths"]]
     models = [model_named(name) for name in request["models"]]
     outcomes = run_paths(chosen, Path(request["workdir"]), dtypes=request["dtypes"], models=models)
-    sys.stdout.write(json.dumps(as_dicts(outcomes)))
+    with result:
+        result.write(json.dumps(as_dicts(outcomes)))
     return 0
 
 
