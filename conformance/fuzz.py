@@ -25,7 +25,8 @@ shapes and of compilations). Call ``i`` of seed ``S`` is drawn from ``(S, i)`` a
 ``--replay i`` runs that call again and prints it. Each row writes its entry into ``--out``
 (and the JSON beside it) every 50,000 calls and at the end, keeping the other rows' entries.
 
-Exit status: 0 when every call agreed, 1 on any mismatch, 2 on a usage error.
+Exit status: 0 when every call agreed, 1 on any mismatch, 2 on a usage error, 143 when stopped
+by SIGTERM (the report then holds the calls finished, marked *stopped*).
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ import platform
 import random
 import re
 import resource
+import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -73,6 +75,8 @@ INVALID_DEFAULT = 0.03
 MAX_BYTES = 12 * 1024 * 1024
 #: Reproducers printed and kept per row (every failure is counted, by kind).
 MAX_FAILURE_LINES = 200
+#: Exit status of a run stopped by SIGTERM without a mismatch (128 + the signal's number).
+STOPPED = 128 + signal.SIGTERM
 #: Rows checkpoint their report entry this often.
 CHECKPOINT = 50_000
 #: Resident memory is sampled this often; the first WARM_UP of the run is warm-up.
@@ -95,7 +99,7 @@ class UsageError(Exception):
     """A mistake on the command line (exit status 2)."""
 
 
-class Mismatch(Exception):
+class MismatchError(Exception):
     """A call whose result, error, gradient or input differs from what the formula demands."""
 
 
@@ -316,7 +320,7 @@ class Call:
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def thresholds(row: str, dtype: str) -> tuple[tuple[int, ...], int]:
     """The row's size thresholds in bytes for ``dtype``, and its copy engine's threshold."""
     from subpixel import _limits
@@ -347,7 +351,7 @@ def draw_call(row: str, seed: int, index: int) -> tuple[Call, random.Random]:
     factor: Any
     if r.random() < 0.35:
         f = r.choice((1, 2, 2, 3, 4))
-        factors = (f, f)
+        factors: tuple[int, ...] = (f, f)
         factor = np.int64(f) if r.random() < 0.1 else f
     else:
         factors = tuple(r.choice((1, 2, 2, 3, 4)) for _ in range(r.choice((1, 2, 2, 3))))
@@ -382,7 +386,7 @@ def draw_call(row: str, seed: int, index: int) -> tuple[Call, random.Random]:
         side = max(1.0, elements / fixed) ** (1 / k)
         small = [max(1, round(side * r.uniform(0.6, 1.6))) for _ in range(k - 1)]
         small.append(max(1, elements // (fixed * math.prod(small))))
-    spatial = [s * f for s, f in zip(small, factors)] if inverse else small
+    spatial = [s * f for s, f in zip(small, factors, strict=True)] if inverse else small
     c = channels if inverse else channels * big_f
     shape = (*batch, *spatial, c) if last else (*batch, c, *spatial)
     call = Call(index, tuple(shape), dtype, factor, factors, inverse, last, order)
@@ -411,7 +415,7 @@ def spoil(call: Call, r: random.Random) -> None:
         n = len(shape)
         if call.inverse:
             axes = list(range(n - k - 1, n - 1)) if call.channels_last else list(range(n - k, n))
-            spots = [(a, f) for a, f in zip(axes, call.factors) if f > 1]
+            spots = [(a, f) for a, f in zip(axes, call.factors, strict=True) if f > 1]
         else:
             spots = [(n - 1 if call.channels_last else n - k - 1, math.prod(call.factors))]
             spots = [(a, f) for a, f in spots if f > 1]
@@ -440,7 +444,7 @@ class Row:
         self.shapes: set[tuple[Any, ...]] = set()
 
     def function(self, call: Call) -> Callable[..., Any]:
-        return self.subpixel.pixel_unshuffle if call.inverse else self.subpixel.pixel_shuffle  # type: ignore[no-any-return]
+        return self.subpixel.pixel_unshuffle if call.inverse else self.subpixel.pixel_shuffle
 
     def lay_out(self, values: np.ndarray, r: random.Random, call: Call) -> Laid:
         return numpy_input(values, r)
@@ -464,7 +468,7 @@ class Row:
         return (
             laid.buffer is not None
             and bool(np.may_share_memory(result, laid.buffer))
-            and bool(np.shares_memory(result, laid.buffer, max_work=10**6))
+            and bool(np.shares_memory(result, laid.buffer))
         )
 
     def call_bounded(self, call: Call) -> Call:
@@ -505,7 +509,7 @@ class TorchRow(Row):
         import torch.autograd.forward_ad as forward_ad
 
         self.torch = torch
-        self.forward_ad = forward_ad
+        self.forward_ad: Any = forward_ad
 
     def lay_out(self, values: np.ndarray, r: random.Random, call: Call) -> Laid:
         torch = self.torch
@@ -557,7 +561,7 @@ class TorchRow(Row):
         else:  # torch.func.jvp
             primal, tangent = torch.func.jvp(lambda t: function(t, call.factor, **options), (x,), (other,))
         if tangent is None:
-            raise Mismatch("the result carries no tangent")
+            raise MismatchError("the result carries no tangent")
         want = oracle.expected(seed_values, call.factors, *opts)
         check_bytes(self.to_numpy(tangent), want, "the tangent")
         return primal
@@ -575,7 +579,7 @@ class TorchRow(Row):
         return (
             laid.buffer is not None
             and bool(np.may_share_memory(result, laid.buffer))
-            and bool(np.shares_memory(result, laid.buffer, max_work=10**6))
+            and bool(np.shares_memory(result, laid.buffer))
         )
 
 
@@ -662,7 +666,7 @@ class DaskRow(Row):
     ) -> Any:
         result = super().run(call, laid, oracle, values, pool, r)
         if not isinstance(result, self.da.Array):
-            raise Mismatch(f"a {type(result).__name__}, not a Dask array")
+            raise MismatchError(f"a {type(result).__name__}, not a Dask array")
         return result.compute()
 
 
@@ -760,9 +764,9 @@ ROW_MODULES = {
 def check_bytes(got: np.ndarray, want: np.ndarray, what: str) -> None:
     """Same shape, dtype (byte order included) and bytes, NaN payloads and signs of zero too."""
     if got.shape != want.shape:
-        raise Mismatch(f"{what} has shape {got.shape}, the formula {want.shape}")
+        raise MismatchError(f"{what} has shape {got.shape}, the formula {want.shape}")
     if got.dtype != want.dtype:
-        raise Mismatch(f"{what} has dtype {got.dtype.str}, the formula {want.dtype.str}")
+        raise MismatchError(f"{what} has dtype {got.dtype.str}, the formula {want.dtype.str}")
     a = np.ascontiguousarray(got).reshape(-1).view(np.uint8)
     b = np.ascontiguousarray(want).reshape(-1).view(np.uint8)
     if not np.array_equal(a, b):
@@ -770,7 +774,7 @@ def check_bytes(got: np.ndarray, want: np.ndarray, what: str) -> None:
         differ = (a.reshape(-1, item) != b.reshape(-1, item)).any(axis=1)
         first = int(np.flatnonzero(differ)[0])
         where = tuple(int(i) for i in np.unravel_index(first, want.shape))
-        raise Mismatch(
+        raise MismatchError(
             f"{what}: {int(differ.sum())} of {want.size} elements differ, first at {where}: "
             f"{a[first * item : (first + 1) * item].tobytes().hex()} instead of "
             f"{b[first * item : (first + 1) * item].tobytes().hex()}"
@@ -786,7 +790,9 @@ def modes(row: str, call: Call, r: random.Random) -> str:
 class Runner:
     """Draws, runs and checks the calls of one row, and keeps its statistics."""
 
-    def __init__(self, row: str, seed: int, pool_bytes: int = 16 * 1024 * 1024) -> None:
+    def __init__(
+        self, row: str, seed: int, pool_bytes: int = 16 * 1024 * 1024, bounded: int | None = None
+    ) -> None:
         self.row_name = row
         self.row = ROW_TYPES[row]()
         self.seed = seed
@@ -797,7 +803,7 @@ class Runner:
         self.failures: list[str] = []
         self.bounded: list[tuple[Call, int]] = []
         if row in COMPILING:
-            self.bounded = self._bounded(COMPILING[row])
+            self.bounded = self._bounded(bounded or COMPILING[row])
 
     def _bounded(self, count: int) -> list[tuple[Call, int]]:
         """A fixed set of calls (shape, dtype, factor and options) drawn from the seed, an eighth
@@ -829,7 +835,7 @@ class Runner:
         return call, r
 
     def one(self, index: int) -> None:
-        """Draw, run and check call ``index``; raise :class:`Mismatch` on any difference."""
+        """Draw, run and check call ``index``; raise :class:`MismatchError` on any difference."""
         call, r = self.draw(index)
         dtype = numpy_dtype(call.dtype)
         values = self.pool.values(call.dtype, call.shape, r)
@@ -878,25 +884,27 @@ class Runner:
                 else:
                     result = self.row.run(call, laid, self.oracle, values, self.pool, r)
         except (TypeError, ValueError) as error:
-            if isinstance(error, Mismatch):
+            if isinstance(error, MismatchError):
                 raise
             if verdict.valid and not verdict.either:
-                raise Mismatch(f"a valid call raised {type(error).__name__}: {error}") from error
+                raise MismatchError(f"a valid call raised {type(error).__name__}: {error}") from error
             if not verdict.either and not any(names(str(error), a) for a in verdict.bad):
-                raise Mismatch(f"the error {str(error)!r} names none of {sorted(verdict.bad)}") from error
+                raise MismatchError(
+                    f"the error {str(error)!r} names none of {sorted(verdict.bad)}"
+                ) from error
             stats["call"]["invalid, clean error"] += 1
             self._input_kept(laid, before)
             return
         if not (verdict.valid or verdict.either):
-            raise Mismatch(f"an invalid call ({sorted(verdict.bad)}) returned a result")
+            raise MismatchError(f"an invalid call ({sorted(verdict.bad)}) returned a result")
         stats["call"]["valid"] += 1
         if result is laid.array:
-            raise Mismatch("the result is the input object itself")
+            raise MismatchError("the result is the input object itself")
         if not self.row.same_family(result, laid.array):
-            raise Mismatch(f"the result is a {type(result).__name__}")
+            raise MismatchError(f"the result is a {type(result).__name__}")
         got = self.row.to_numpy(result)
         if self.row.shares(got, laid):
-            raise Mismatch("the result shares memory with the input")
+            raise MismatchError("the result shares memory with the input")
         check_bytes(
             got,
             self.oracle.expected(values, call.factors, call.inverse, call.channels_last, call.order),
@@ -908,9 +916,11 @@ class Runner:
 
     @staticmethod
     def _input_kept(laid: Laid, before: np.ndarray | None) -> None:
-        if before is not None and laid.buffer is not None:
-            if not np.array_equal(before.view(np.uint8), laid.buffer.view(np.uint8)):
-                raise Mismatch("the call modified its input's buffer")
+        kept = (
+            before is None or laid.buffer is None or np.array_equal(before.view("u1"), laid.buffer.view("u1"))
+        )
+        if not kept:
+            raise MismatchError("the call modified its input's buffer")
 
     def reproducer(self, index: int, error: BaseException) -> str:
         call, _ = self.draw(index)
@@ -1021,7 +1031,7 @@ def render(data: dict[str, Any]) -> str:
         lines.append(f"- Command: `{e['command']}`")
         if e.get("compiles") is not None:
             lines.append(
-                f"- Bounded shapes: {e['bounded']} calls (shape, dtype, factor, options) drawn from the seed; "
+                f"- Bounded shapes: {e['bounded']} calls (shape, dtype, factor, options) from the seed; "
                 f"{e['distinct_shapes']} distinct (shape, dtype) pairs met; {e['compiles']} compilations "
                 "(invalid calls trace a fresh function each)."
             )
@@ -1055,9 +1065,8 @@ def render(data: dict[str, Any]) -> str:
 def versions(row: str) -> str:
     import importlib.metadata
 
-    names = ["numpy", *{"array_api_strict": ["array-api-strict"], "torch": ["torch"], "jax": ["jax", "jaxlib"],
-                        "jax.jit": ["jax", "jaxlib"], "dask": ["dask"], "tensorflow": ["tensorflow"],
-                        "tensorflow.function": ["tensorflow"]}.get(row, [])]  # fmt: skip
+    distributions = {"array_api_strict": ["array-api-strict"], "jax": ["jax", "jaxlib"], "dask": ["dask"]}
+    names = ["numpy", *distributions.get(row.partition(".")[0], [row.partition(".")[0]])]
     found = []
     for name in [*names, "numba"]:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -1088,7 +1097,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     unknown = [n for n in names if n not in ROWS]
     if unknown or not names:
         raise UsageError(
-            f"--backends: unknown row {unknown[0] if unknown else repr(args.backends)}; rows: {', '.join(ROWS)}"
+            f"--backends: unknown row {unknown[0] if unknown else repr(args.backends)}; "
+            f"rows: {', '.join(ROWS)}"
         )
     if args.calls < 1:
         raise UsageError(f"--calls must be at least 1, got {args.calls}")
@@ -1100,12 +1110,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run_row(row: str, seed: int, calls: int, out: Path | None, echo: Callable[[str], None]) -> int:
-    """Run ``calls`` calls of ``row``; return the number of mismatches."""
+class Stopped(BaseException):
+    """SIGTERM arrived: the row reports the calls it finished and stops."""
+
+    failures = 0
+
+
+def _stop(signum: int, frame: Any) -> NoReturn:
+    raise Stopped
+
+
+def run_row(
+    row: str, seed: int, calls: int, out: Path | None, echo: Callable[[str], None], bounded: int | None = None
+) -> int:
+    """Run ``calls`` calls of ``row``; return the number of mismatches.
+
+    ``bounded`` overrides the number of fixed calls of a compiling row (:data:`COMPILING`). On
+    SIGTERM the row writes its entry with the calls finished so far (status ``stopped``).
+    """
     started = time.monotonic()
     cpu = time.process_time()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    runner = Runner(row, seed)
+    runner = Runner(row, seed, bounded=bounded)
     samples: list[tuple[int, int]] = []
     failures = 0
     lines: list[str] = []
@@ -1115,7 +1141,8 @@ def run_row(row: str, seed: int, calls: int, out: Path | None, echo: Callable[[s
         return {
             "row": row, "calls": done, "asked": calls, "failures": failures, "failure_lines": lines,
             "failure_kinds": dict(signatures),
-            "seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - cpu, "engine_calls": runner.engine_calls, "seed": seed,
+            "seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - cpu,
+            "engine_calls": runner.engine_calls, "seed": seed,
             "peak_rss": peak_bytes(), "growth_per_100k": growth(samples, done),
             "counts": {k: dict(v) for k, v in runner.counts.items()}, "status": status,
             "compiles": runner.row.compiles if row in COMPILING else None,
@@ -1126,34 +1153,50 @@ def run_row(row: str, seed: int, calls: int, out: Path | None, echo: Callable[[s
             "command": " ".join(["python conformance/fuzz.py", *sys.argv[1:]]),
         }  # fmt: skip
 
-    for index in range(calls):
-        try:
-            runner.one(index)
-        except Exception as error:  # a crash is a failed call too
-            failures += 1
-            line = runner.reproducer(index, error)
-            signatures[signature(error)] += 1
-            if len(lines) < MAX_FAILURE_LINES:
-                lines.append(line)
-                echo(line)
-        if index % SAMPLE_EVERY == 0:
-            samples.append((index, resident_bytes()))
-        if index and index % CHECKPOINT == 0:
-            rate = index / (time.monotonic() - started)
-            echo(
-                f"{row}: {index:,} calls, {failures} failures, {rate:.0f} calls/s, RSS {mib(resident_bytes())}"
-            )
-            if out is not None:
-                write_report(out, entry(index, "running"))
-    samples.append((calls, resident_bytes()))
-    final = entry(calls, "done")
+    done = 0
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        for index in range(calls):
+            try:
+                runner.one(index)
+            except Exception as error:  # a crash is a failed call too
+                failures += 1
+                line = runner.reproducer(index, error)
+                signatures[signature(error)] += 1
+                if len(lines) < MAX_FAILURE_LINES:
+                    lines.append(line)
+                    echo(line)
+            done = index + 1
+            if index % SAMPLE_EVERY == 0:
+                samples.append((index, resident_bytes()))
+            if done % CHECKPOINT == 0 and done < calls:
+                rate = done / (time.monotonic() - started)
+                echo(
+                    f"{row}: {done:,} calls, {failures} failures, {rate:.0f} calls/s, "
+                    f"RSS {mib(resident_bytes())}"
+                )
+                if out is not None:
+                    write_report(out, entry(done, "running"))
+        status = "done"
+    except Stopped as stop:
+        status = "stopped"
+        stopped: Stopped | None = stop
+    else:
+        stopped = None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    samples.append((done, resident_bytes()))
+    final = entry(done, status)
     echo(
-        f"{row}: {calls:,} calls, {failures} failures, {final['seconds']:.0f} s, "
+        f"{row}: {done:,} calls ({status}), {failures} failures, {final['seconds']:.0f} s, "
         f"{runner.engine_calls:,} above the engine threshold, peak RSS {mib(final['peak_rss'])}, "
         f"growth {mib(final['growth_per_100k'])} per 100k calls, seed {seed}"
     )
     if out is not None:
         write_report(out, final)
+    if stopped is not None:
+        stopped.failures = failures
+        raise stopped
     return failures
 
 
@@ -1189,8 +1232,11 @@ def main(argv: list[str] | None = None) -> int:
         print("agrees with the index formula")
         return 0
     failures = 0
-    for row in args.rows:
-        failures += run_row(row, seed, args.calls, args.out, lambda line: print(line, flush=True))
+    try:
+        for row in args.rows:
+            failures += run_row(row, seed, args.calls, args.out, lambda line: print(line, flush=True))
+    except Stopped as stop:  # the row wrote what it finished
+        return 1 if failures + stop.failures else STOPPED
     return 1 if failures else 0
 
 
