@@ -37,6 +37,7 @@ import contextlib
 import dataclasses
 import datetime
 import functools
+import hashlib
 import json
 import math
 import os
@@ -55,6 +56,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The driver's own digest, in the report: a replay needs the same draws.
+DRIVER_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 ROWS = ("numpy", "array_api_strict", "torch", "jax", "jax.jit", "dask", "tensorflow", "tensorflow.function")
 #: The rows that compile a program per shape, whose calls come from a bounded set of shapes.
@@ -65,9 +68,11 @@ DTYPES: dict[str, tuple[str, ...]] = {
     "torch": (*INTS, "bfloat16", *FLOATS),
     "array_api_strict": tuple(d for d in (*INTS, *FLOATS) if d != "float16"),  # not in the standard
 }
-#: Share of calls drawn above the copy engine's threshold, and of invalid calls.
-LARGE_SHARE = 0.115
-MID_SHARE = 0.085
+#: Every LARGE_EVERY-th call is drawn above the copy engine's threshold (an eighth: at least a
+#: tenth of the valid calls after the invalid ones); MID_SHARE of the others between the small
+#: inputs and that threshold. Shares of invalid calls follow.
+LARGE_EVERY = 8
+MID_SHARE = 0.1
 INVALID_SHARE = {"jax": 0.01, "jax.jit": 0.01, "tensorflow.function": 0.01}
 INVALID_DEFAULT = 0.03
 #: Largest input drawn: past every threshold of the copy engine but the huge-page ceiling (256 MiB),
@@ -359,8 +364,10 @@ def draw_call(row: str, seed: int, index: int) -> tuple[Call, random.Random]:
     k, big_f = len(factors), math.prod(factors)
     batch = [r.randint(1, 3) for _ in range(r.choice((0, 0, 1, 1, 2)))]
     channels = r.randint(1, 3)
-    u = r.random()
-    if u < 1 - LARGE_SHARE - MID_SHARE:
+    size_class = (
+        "large" if index % LARGE_EVERY == LARGE_EVERY - 1 else "mid" if r.random() < MID_SHARE else "small"
+    )
+    if size_class == "small":
         small = [r.randint(1, 6) for _ in range(k)]
         if r.random() < 0.01:  # a zero-size input
             which = r.randrange(len(batch) + 1 + k)
@@ -372,7 +379,7 @@ def draw_call(row: str, seed: int, index: int) -> tuple[Call, random.Random]:
                 small[which - len(batch) - 1] = 0
     else:
         limits, engine = thresholds(row, dtype)
-        if u < 1 - LARGE_SHARE:  # below the engine, up to it
+        if size_class == "mid":  # below the engine, up to it
             below = [t for t in limits if t <= engine] or [engine]
             target = r.choice(below) * r.uniform(0.5, 1.0)
         else:  # above the engine: each higher threshold, from either side, rarer as it grows
@@ -510,6 +517,11 @@ class TorchRow(Row):
 
         self.torch = torch
         self.forward_ad: Any = forward_ad
+        # PyTorch's first dual tensor scripts its forward-AD decompositions, which warns (torch 2.13).
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+            with forward_ad.dual_level():
+                self.forward_ad.make_dual(torch.zeros(1), torch.zeros(1))
 
     def lay_out(self, values: np.ndarray, r: random.Random, call: Call) -> Laid:
         torch = self.torch
@@ -1028,7 +1040,7 @@ def render(data: dict[str, Any]) -> str:
             f"- Versions: {e['versions']}; Python {e['python']}; {e['machine']}; load average at the end "
             f"{e['load']}; started {e['started']}, `nice` {e['nice']}."
         )
-        lines.append(f"- Command: `{e['command']}`")
+        lines.append(f"- Command: `{e['command']}` (driver file sha256 {e.get('driver', 'n/a')})")
         if e.get("compiles") is not None:
             lines.append(
                 f"- Bounded shapes: {e['bounded']} calls (shape, dtype, factor, options) from the seed; "
@@ -1097,8 +1109,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     unknown = [n for n in names if n not in ROWS]
     if unknown or not names:
         raise UsageError(
-            f"--backends: unknown row {unknown[0] if unknown else repr(args.backends)}; "
-            f"rows: {', '.join(ROWS)}"
+            f"--backends: unknown row {(unknown[0] if unknown else args.backends)!r}; rows: {', '.join(ROWS)}"
         )
     if args.calls < 1:
         raise UsageError(f"--calls must be at least 1, got {args.calls}")
@@ -1147,7 +1158,8 @@ def run_row(
             "counts": {k: dict(v) for k, v in runner.counts.items()}, "status": status,
             "compiles": runner.row.compiles if row in COMPILING else None,
             "bounded": len(runner.bounded), "distinct_shapes": len(runner.row.shapes),
-            "versions": versions(row), "python": platform.python_version(), "started": stamp,
+            "versions": versions(row), "driver": DRIVER_DIGEST,
+            "python": platform.python_version(), "started": stamp,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores", "nice": os.nice(0),
             "load": " / ".join(f"{v:.2f}" for v in os.getloadavg()),
             "command": " ".join(["python conformance/fuzz.py", *sys.argv[1:]]),
