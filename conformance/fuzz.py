@@ -1220,6 +1220,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.package is not None:
         sys.path.insert(0, str(args.package.resolve()))
+        import subpixel
+
+        if not Path(subpixel.__file__ or "").resolve().is_relative_to(args.package.resolve()):
+            print(
+                f"fuzz.py: error: --package: subpixel imports from {subpixel.__file__} instead",
+                file=sys.stderr,
+            )
+            return 2
     if str(ROOT) not in sys.path:
         sys.path.insert(1, str(ROOT))  # tests.reference and tests.values
     import importlib.util
