@@ -970,18 +970,21 @@ def peak_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def growth(samples: list[tuple[int, int]], calls: int) -> float | None:
-    """RSS growth in bytes per 100,000 calls after warm-up: the median of the last tenth of the
-    samples against the median of the tenth right after warm-up."""
-    after = [s for s in samples if s[0] >= WARM_UP * calls]
-    if len(after) < 20:
+def growth(samples: list[tuple[int, int]], calls: int) -> tuple[float, float] | None:
+    """RSS growth after warm-up, in bytes per 100,000 calls, with its standard error.
+
+    The least-squares slope of resident memory against the call number over every sample after
+    the first :data:`WARM_UP` of the run: large inputs come and go, so single samples scatter by
+    tens of MiB, and a slope over all of them says more than any two of them.
+    """
+    after = np.array([s for s in samples if s[0] >= WARM_UP * calls], dtype=np.float64)
+    if len(after) < 20 or np.ptp(after[:, 0]) == 0:
         return None
-    tenth = max(1, len(after) // 10)
-    first, last = after[:tenth], after[-tenth:]
-    start = float(np.median([s[1] for s in first]))
-    end = float(np.median([s[1] for s in last]))
-    span = float(np.mean([s[0] for s in last]) - np.mean([s[0] for s in first]))
-    return (end - start) / span * 100_000 if span > 0 else None
+    x, y = after[:, 0], after[:, 1]
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = y - (slope * x + intercept)
+    error = np.sqrt((residual**2).sum() / (len(x) - 2) / ((x - x.mean()) ** 2).sum())
+    return float(slope) * 100_000, float(error) * 100_000
 
 
 # -- the report --------------------------------------------------------------------------------------
@@ -1019,30 +1022,43 @@ def render(data: dict[str, Any]) -> str:
         "byte with the gather of the index formula (`tests/reference.py`); each call also checks that its "
         "input's buffer kept its bytes and that the result shares no memory with it; invalid calls must "
         "raise TypeError or ValueError naming the argument at fault. *calls* counts the calls made; a row "
-        "still marked *running* or *stopped* did not reach the number asked for.",
+        "still marked *running* or *stopped* did not reach the number asked for. Memory is *flat* when "
+        "the least-squares slope of resident memory over the calls after the first fifth is under "
+        "1 MiB per 100,000 calls.",
         "",
         "| row | calls | asked | failures | wall time | CPU time | calls/s | above engine threshold "
-        "| invalid calls | peak RSS | RSS growth per 100k calls after warm-up | flat | seed | status |",
+        "| invalid calls | peak RSS | RSS growth per 100k calls after warm-up (slope ± error) | flat | seed "
+        "| status |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in rows:
-        g = e.get("growth_per_100k")
+        found = growth([(int(i), int(r)) for i, r in e.get("rss_samples", [])], e["calls"])
+        g = None if found is None else found[0]
         flat = "n/a" if g is None else ("yes" if g < 2**20 else "NO")
+        slope = "n/a" if found is None else f"{mib(found[0])} ± {found[1] / 2**20:.1f}"
         share = e["engine_calls"] / max(1, e["calls"])
         lines.append(
             f"| {e['row']} | {e['calls']:,} | {e['asked']:,} | {e['failures']} | {e['seconds'] / 60:.1f} min "
             f"| {e.get('cpu_seconds', 0) / 60:.1f} min "
             f"| {e['calls'] / max(e['seconds'], 1e-9):.0f} | {e['engine_calls']:,} ({share:.1%}) "
             f"| {e['counts'].get('call', {}).get('invalid, clean error', 0):,} | {mib(e['peak_rss'])} "
-            f"| {mib(g)} | {flat} | {e['seed']} | {e['status']} |"
+            f"| {slope} | {flat} | {e['seed']} | {e['status']} |"
         )
     for e in rows:
         lines += ["", f"## {e['row']}", ""]
         lines.append(
-            f"- Versions: {e['versions']}; Python {e['python']}; {e['machine']}; load average at the end "
+            f"- Versions: {', '.join(dict.fromkeys(e['versions'].split(', ')))}; Python {e['python']}; "
+            f"{e['machine']}; load average at the end "
             f"{e['load']}; started {e['started']}, `nice` {e['nice']}."
         )
         lines.append(f"- Command: `{e['command']}` (driver file sha256 {e.get('driver', 'n/a')})")
+        samples = e.get("rss_samples", [])
+        if len(samples) > 1:
+            every = samples[1][0] - samples[0][0]
+            lines.append(
+                f"- Memory: {len(samples)} samples of resident memory, one every {every:,} calls; from "
+                f"{mib(min(r for _, r in samples))} to {mib(max(r for _, r in samples))}."
+            )
         if e.get("compiles") is not None:
             lines.append(
                 f"- Bounded shapes: {e['bounded']} calls (shape, dtype, factor, options) from the seed; "
@@ -1056,7 +1072,7 @@ def render(data: dict[str, Any]) -> str:
             ("dtype", "Dtypes"),
         ):
             counted = e["counts"].get(key, {})
-            text = ", ".join(f"{k} {v:,}" for k, v in sorted(counted.items(), key=lambda kv: -kv[1]))
+            text = ", ".join(f"{k} {v:,}" for k, v in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
             lines.append(f"- {title}: {text}")
         sizes = e["counts"].get("size", {})
         bounds = sorted({int(k.split(":")[0]) for k in sizes})
@@ -1070,7 +1086,10 @@ def render(data: dict[str, Any]) -> str:
         if e["failure_lines"]:
             kinds = e.get("failure_kinds", {})
             lines += ["", "Failures by kind:", ""]
-            lines += [f"- {count:,} x {kind}" for kind, count in sorted(kinds.items(), key=lambda kv: -kv[1])]
+            lines += [
+                f"- {count:,} x {kind}"
+                for kind, count in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
             lines += ["", "Reproducers (first 20):", "", "```", *e["failure_lines"][:20], "```"]
     lines.append("")
     return "\n".join(lines)
@@ -1080,7 +1099,7 @@ def versions(row: str) -> str:
     import importlib.metadata
 
     distributions = {"array_api_strict": ["array-api-strict"], "jax": ["jax", "jaxlib"], "dask": ["dask"]}
-    names = ["numpy", *distributions.get(row.partition(".")[0], [row.partition(".")[0]])]
+    names = list(dict.fromkeys(["numpy", *distributions.get(row.partition(".")[0], [row.partition(".")[0]])]))
     found = []
     for name in [*names, "numba"]:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
@@ -1106,6 +1125,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--replay", type=int, default=None, help="run call REPLAY of --seed alone and print it"
     )
     parser.add_argument("--package", type=Path, default=None, help="import subpixel from this folder first")
+    parser.add_argument(
+        "--render", action="store_true", help="only write --out again from the JSON beside it"
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
     unknown = [n for n in names if n not in ROWS]
@@ -1115,6 +1137,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         )
     if args.calls < 1:
         raise UsageError(f"--calls must be at least 1, got {args.calls}")
+    if args.render and (args.out is None or not args.out.with_suffix(".json").is_file()):
+        raise UsageError("--render needs --out with its JSON beside it")
     if args.replay is not None and (args.seed is None or len(names) != 1):
         raise UsageError("--replay needs --seed and one row in --backends")
     if args.package is not None and not (args.package / "subpixel" / "__init__.py").is_file():
@@ -1156,7 +1180,7 @@ def run_row(
             "failure_kinds": dict(signatures),
             "seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - cpu,
             "engine_calls": runner.engine_calls, "seed": seed,
-            "peak_rss": peak_bytes(), "rss_samples": samples[::10], "growth_per_100k": growth(samples, done),
+            "peak_rss": peak_bytes(), "rss_samples": samples, "growth_per_100k": growth(samples, done),
             "counts": {k: dict(v) for k, v in runner.counts.items()}, "status": status,
             "compiles": runner.row.compiles if row in COMPILING else None,
             "bounded": len(runner.bounded), "distinct_shapes": len(runner.row.shapes),
@@ -1204,7 +1228,7 @@ def run_row(
     echo(
         f"{row}: {done:,} calls ({status}), {failures} failures, {final['seconds']:.0f} s, "
         f"{runner.engine_calls:,} above the engine threshold, peak RSS {mib(final['peak_rss'])}, "
-        f"growth {mib(final['growth_per_100k'])} per 100k calls, seed {seed}"
+        f"growth {mib((final['growth_per_100k'] or (None, 0))[0])} per 100k calls, seed {seed}"
     )
     if out is not None:
         write_report(out, final)
@@ -1220,6 +1244,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"fuzz.py: error: {error}", file=sys.stderr)
         return 2
+    if args.render:
+        args.out.write_text(render(load_report(args.out)), encoding="utf-8")
+        return 0
     if args.package is not None:
         sys.path.insert(0, str(args.package.resolve()))
         import subpixel

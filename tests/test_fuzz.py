@@ -463,7 +463,11 @@ def test_the_volume_driver_agrees_on_a_short_run(row: str, tmp_path: Path) -> No
     if row in ("jax", "jax.jit", "tensorflow.function"):
         assert entry["compiles"] > 0
         assert entry["distinct_shapes"] <= 16
-    assert f"| {row} | {calls:,} | {calls:,} | 0 |" in (tmp_path / "fuzz.md").read_text(encoding="utf-8")
+    report = tmp_path / "fuzz.md"
+    assert f"| {row} | {calls:,} | {calls:,} | 0 |" in report.read_text(encoding="utf-8")
+    written = report.read_text(encoding="utf-8")
+    assert _driver().main(["--render", "--out", str(report)]) == 0
+    assert report.read_text(encoding="utf-8") == written
 
 
 def _wrong_order(original: Any) -> Any:
@@ -546,6 +550,7 @@ def test_the_volume_driver_replays_one_call(capsys: pytest.CaptureFixture[str]) 
         (["--calls", "many"], "--calls: invalid int value: 'many'"),
         (["--replay", "3"], "--replay needs --seed"),
         (["--package", "/nonexistent"], "no subpixel package in /nonexistent"),
+        (["--render"], "--render needs --out with its JSON beside it"),
     ],
 )
 def test_the_volume_driver_rejects_usage_errors_in_one_line(
