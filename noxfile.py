@@ -20,8 +20,8 @@ runs here, one job each:
 ``.ci/run`` runs ``conformance``, ``tests``, ``lint``, ``typecheck`` and ``docs`` with
 ``--no-venv --no-install`` inside the environment the README's first command sets up, and the
 install sessions as they are. ``tests-<row>`` (the suite on one backend row), ``lowest-jax`` and
-``lowest-tensorflow`` (the declared floors; ``nox -t lowest`` runs both), ``mutation`` and ``peers``
-are run by hand and reported, not in CI.
+``lowest-tensorflow`` (the declared floors; ``nox -t lowest`` runs both), ``fuzz``, ``mutation`` and
+``peers`` are run by hand and reported, not in CI.
 """
 
 from __future__ import annotations
@@ -386,6 +386,22 @@ def deploy_tvm(session: nox.Session) -> None:
 
 
 # -- The proof's long runs: not in CI; run once and report (see docs/conformance.md) ----------------
+
+
+#: The fuzz rows (conformance/fuzz.py's ROWS): every CPU backend, eager and compiled.
+FUZZ_ROWS = "numpy,array_api_strict,torch,jax,jax.jit,tensorflow,tensorflow.function,dask"
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Run a million random calls per CPU backend row against the index formula (hours; not CI).
+
+    ``nox -s fuzz`` runs every row into conformance/reports/fuzz.md; arguments replace the
+    defaults: ``nox -s fuzz -- --backends numpy --calls 10000 --seed 1 --out /tmp/fuzz.md``.
+    """
+    _install(session, "all", "test")
+    args = session.posargs or ["--backends", FUZZ_ROWS, "--out", "conformance/reports/fuzz.md"]
+    session.run("python", "conformance/fuzz.py", *args, env={"KERAS_BACKEND": "jax"})
 
 
 @nox.session

@@ -11,7 +11,13 @@ that import a helper module or the copy engine; every backend for ``_plan.py`` a
 mutant is *killed* when the matrix fails (or crashes, or times out) and *survives* when it
 passes.
 
-To fit about 150 mutants in half an hour on two cores:
+Every sampled mutant runs: there is no time limit. The results are saved beside the report
+(``mutation.json``) after each mutant, and a run cut short resumes from them. The report gives
+the whole population of mutation points (per file and per kind), the sample and the count run.
+With numba installed the compiled kernels run (report ``mutation.md``); without it the lanes
+kernels do (``mutation-without-kernels.md``); run both.
+
+To keep each mutant cheap:
 
 - the expected results are computed once, from the definition alone (the full matrix already
   proves that torch, ONNX and TensorFlow agree with it), and shared with every mutant through
@@ -21,16 +27,20 @@ To fit about 150 mutants in half an hour on two cores:
   them meets the whole reduced matrix (size routes, gradients, route coverage). Both stages are
   parts of one matrix: a mutant is killed when either fails.
 
-    python conformance/mutate.py --count 150 --out conformance/reports/mutation.md
+    python conformance/mutate.py --count 150 --jobs 2
 
-Run it through ``nox -s mutation`` (not in CI). ``--minutes`` stops sampling when the time is up;
-the report says how many of the sampled mutants ran.
+A survivor called equivalent needs evidence beyond the matrix: ``--fuzz-survivors CALLS`` runs
+the fuzz driver (``conformance/fuzz.py``) on each survivor's package copy, ``CALLS`` calls per row
+that reaches the mutated file, logs it under ``reports/mutation-fuzz/`` and puts the outcome in the
+report; ``--materialize N FOLDER`` writes sample ``N``'s package copy for a run by hand
+(``fuzz.py --package FOLDER``). Run it through ``nox -s mutation`` (not in CI).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import collections
 import contextlib
 import importlib
 import importlib.util
@@ -39,6 +49,7 @@ import os
 import random
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -382,36 +393,181 @@ def check(
     return True, "", ""
 
 
+def kernels() -> str:
+    """Whether the compiled kernels run: numba's version, or ``""`` where numba is not installed."""
+    if importlib.util.find_spec("numba") is None:
+        return ""
+    from importlib import metadata
+
+    return metadata.version("numba")
+
+
+def default_out() -> Path:
+    """``mutation.md`` with the compiled kernels, ``mutation-without-kernels.md`` without them."""
+    name = "mutation.md" if kernels() else "mutation-without-kernels.md"
+    return ROOT / "conformance" / "reports" / name
+
+
+def materialize(mutant: Mutant, folder: Path) -> Path:
+    """Write a copy of the package with ``mutant`` applied into ``folder``; return ``folder``.
+
+    ``python conformance/fuzz.py --package FOLDER`` then runs the fuzz driver on the mutant.
+    """
+    copy = folder / "subpixel"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / mutant.path).write_text(mutated_source(mutant, PACKAGE)[1], encoding="utf-8")
+    return folder
+
+
+#: The fuzz driver's rows for the matrix rows a mutant is checked on.
+FUZZ_ROWS = {"tensorflow.graph": "tensorflow.function"}
+
+
+def fuzz_mutant(mutant: Mutant, calls: int, logs: Path, seed: int) -> dict[str, Any]:
+    """Run the fuzz driver on ``mutant``, ``calls`` calls per row that reaches its file.
+
+    Returns ``{"calls", "rows", "mismatches", "first", "log"}``; the driver's output is kept in
+    ``logs`` (one file per mutant), the evidence an "equivalent" survivor needs.
+    """
+    rows = list(dict.fromkeys(FUZZ_ROWS.get(r, r) for r in rows_for(mutant.path)))
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{mutant.path.replace('/', '_')}-{mutant.line}-{mutant.kind}-{mutant.index}.log"
+    first = ""
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="subpixel-fuzz-mutant-") as folder:
+        materialize(mutant, Path(folder))
+        command = [sys.executable, str(ROOT / "conformance" / "fuzz.py"), "--backends", ",".join(rows),
+                   "--calls", str(calls), "--seed", str(seed), "--package", folder]  # fmt: skip
+        with log.open("w", encoding="utf-8") as handle:
+            handle.write(f"mutant {mutant.path}:{mutant.line} {mutant.kind} (node {mutant.index})\n")
+            handle.write(f"{' '.join(command)}\n")
+            handle.flush()
+            done = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, check=False)
+        failed = done.returncode != 0
+    for text in log.read_text(encoding="utf-8").splitlines():
+        if text.startswith("MISMATCH"):
+            first = text
+            break
+    return {"calls": calls, "rows": rows, "seed": seed, "status": done.returncode,
+            "mismatches": failed, "first": first[:300], "log": log.as_posix()}  # fmt: skip
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    loaded: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["results"]
+    return loaded
+
+
+def _save(path: Path, results: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"results": results}, indent=1) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def population(pool: list[Mutant]) -> dict[str, dict[str, int]]:
+    """The mutation points by file and kind."""
+    table: dict[str, dict[str, int]] = {}
+    for m in pool:
+        table.setdefault(m.path, {}).setdefault(m.kind, 0)
+        table[m.path][m.kind] += 1
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Sample mutants, run them, write the report; exit 0 (the score is information)."""
+    """Sample mutants, run every one of them, write the report; exit 0 (the score is information)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=150, help="mutants to sample (default 150)")
     parser.add_argument("--seed", type=int, default=20261201, help="sampling seed")
-    parser.add_argument("--minutes", type=float, default=0.0, help="stop starting mutants after this long")
-    parser.add_argument("--out", type=Path, default=ROOT / "conformance" / "reports" / "mutation.md")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report (default: by whether numba is installed)"
+    )
     parser.add_argument(
         "--list", action="store_true", help="list the sampled mutants and their rows, and stop"
     )
     parser.add_argument("--only", default="", help="comma-separated sample numbers (1-based) to run")
     parser.add_argument("--jobs", type=int, default=1, help="mutants checked at once, each in its own copy")
+    parser.add_argument(
+        "--materialize",
+        nargs=2,
+        metavar=("NUMBER", "FOLDER"),
+        help="write sample NUMBER's package into FOLDER",
+    )
+    parser.add_argument(
+        "--fuzz-survivors", type=int, default=0, metavar="CALLS",
+        help="then run the fuzz driver on each survivor not yet fuzzed, CALLS calls per row",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    out: Path = args.out or default_out()
+    results_path = out.with_suffix(".json")
     pool = candidates()
     # Random order, so that a run stopped early is still a fair sample.
     sample = random.Random(args.seed).sample(pool, min(args.count, len(pool)))
-    if args.only:
-        sample = [sample[int(n) - 1] for n in args.only.split(",")]
+    if args.materialize:
+        number, folder = int(args.materialize[0]), Path(args.materialize[1])
+        materialize(sample[number - 1], folder)
+        print(f"sample {number} ({sample[number - 1]}) written into {folder / 'subpixel'}")
+        return 0
+    chosen = (
+        [(n, sample[n - 1]) for n in map(int, args.only.split(","))]
+        if args.only
+        else list(enumerate(sample, 1))
+    )
     if args.list:
-        for m in sample:
-            print(f"{m.path}:{m.line} {m.kind} [{','.join(rows_for(m.path))}]: {mutated_source(m)[0]}")
+        for n, m in chosen:
+            print(f"{n}: {m.path}:{m.line} {m.kind} [{','.join(rows_for(m.path))}]: {mutated_source(m)[0]}")
         return 0
     started = time.monotonic()
+    # Results so far (a run cut short resumes where it stopped: every sampled mutant runs).
+    results = [r for r in _load(results_path) if Mutant(**r["mutant"]) in sample]
+    done = {Mutant(**r["mutant"]) for r in results}
+    queue = [(n, m) for n, m in chosen if m not in done]
+    print(f"{len(pool)} mutation points, {len(sample)} sampled, {len(done)} already run, {len(queue)} to run",
+          flush=True)  # fmt: skip
+    report = {
+        "pool": population(pool),
+        "sample": len(sample),
+        "sampled_per_file": dict(collections.Counter(m.path for m in sample)),
+        "kernels": kernels(),
+        "seed": args.seed,
+    }
+    baseline = 0.0
+    if queue:
+        baseline = _run_queue(queue, sample, results, results_path, out, report, args.jobs, started)
+        if baseline < 0:
+            return 1
+    if args.fuzz_survivors:
+        for r in results:
+            if r["status"] == "survived" and "fuzz" not in r:
+                mutant = Mutant(**r["mutant"])
+                r["fuzz"] = fuzz_mutant(
+                    mutant, args.fuzz_survivors, results_path.parent / "mutation-fuzz", args.seed
+                )
+                print(f"fuzz {mutant.path}:{mutant.line} {mutant.kind}: {r['fuzz']}", flush=True)
+                _save(results_path, results)
+    _write(out, results, report, time.monotonic() - started, baseline, args.jobs)
+    return 0
+
+
+def _run_queue(
+    queue: list[tuple[int, Mutant]],
+    sample: list[Mutant],
+    results: list[dict[str, Any]],
+    results_path: Path,
+    out: Path,
+    report: dict[str, Any],
+    jobs: int,
+    started: float,
+) -> float:
+    """Run every mutant of ``queue`` (no time limit); return the seconds spent before the first
+    mutant (references and baselines), or -1 when the unmutated package fails its matrix."""
     sys.dont_write_bytecode = True  # every import of a mutated file compiles its source
     os.environ.setdefault("KERAS_BACKEND", "jax")
     # Eight CPU devices, so that JAX's sharded route runs (read when a child first uses JAX).
     os.environ["XLA_FLAGS"] = (
         f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=8".strip()
     )
-    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="subpixel-mutants-") as folder:
         workdir = Path(folder)
         copy = workdir / "subpixel"
@@ -420,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in PRELOAD:
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
-        groups = sorted({rows_for(m.path) for m in sample})
+        groups = sorted({rows_for(m.path) for _, m in queue})
         book = _references({row for group in groups for row in group})
         print(f"references ready ({time.monotonic() - started:.0f} s)", flush=True)
         # The unmutated package must pass every reduced matrix, or a "kill" would mean nothing.
@@ -429,24 +585,25 @@ def main(argv: list[str] | None = None) -> int:
             begun = time.monotonic()
             passed, stage, detail = check(book, rows, {})
             seconds = time.monotonic() - begun
-            timeouts[("small", *rows)] = timeouts[("large", *rows)] = max(120.0, 4 * seconds)
+            for stage_name in ("small", "large"):
+                key = (stage_name, *rows)
+                timeouts[key] = max(120.0, 4 * seconds)
             state = "passed" if passed else f"FAILED ({stage}): {detail}"
             print(f"baseline {','.join(rows)}: {state} ({seconds:.0f} s)", flush=True)
             if not passed:
-                return 1
+                return -1.0
         baseline = time.monotonic() - started
         # Lanes: each runs its mutants one at a time in its own copy of the package.
         lanes = [copy]
-        for lane in range(1, max(1, args.jobs)):
+        for lane in range(1, max(1, jobs)):
             lanes.append(workdir / f"lane{lane}" / "subpixel")
             shutil.copytree(copy, lanes[-1])
-        queue = list(enumerate(sample, 1))
         lock = threading.Lock()
 
         def lane_loop(package: Path) -> None:
             while True:
                 with lock:
-                    if not queue or (args.minutes and time.monotonic() - started > 60 * args.minutes):
+                    if not queue:
                         return
                     number, mutant = queue.pop(0)
                 result = _run_mutant(mutant, package, book, timeouts)
@@ -458,17 +615,15 @@ def main(argv: list[str] | None = None) -> int:
                         f"({result['seconds']:.0f} s) {result['detail'][:90]}",
                         flush=True,
                     )
-                    spent = time.monotonic() - started
-                    _write(args.out, results, len(pool), len(sample), spent, baseline, len(lanes))
+                    _save(results_path, results)
+                    _write(out, results, report, time.monotonic() - started, baseline, len(lanes))
 
         threads = [threading.Thread(target=lane_loop, args=(lane,)) for lane in lanes]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        if queue:
-            print(f"time is up after {len(results)} mutants", flush=True)
-    return 0
+    return baseline
 
 
 _AST_LOCK = threading.Lock()
@@ -504,50 +659,92 @@ def _notes() -> dict[str, str]:
 def _write(
     out: Path,
     results: list[dict[str, Any]],
-    pool: int,
-    sample: int,
+    report: dict[str, Any],
     seconds: float,
     baseline: float,
     jobs: int = 1,
 ) -> None:
+    pool: dict[str, dict[str, int]] = report["pool"]
+    points = sum(sum(kinds.values()) for kinds in pool.values())
+    sample = report["sample"]
     killed = sum(1 for r in results if r["status"] == "killed")
+    survived = len(results) - killed
+    notes = _notes()
+    justified = sum(1 for r in results if r["status"] == "survived" and _why(r, notes) is not None)
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    numba = report["kernels"]
+    mode = (
+        f"numba {numba} installed: the compiled kernels run (the lanes kernels, which they replace, cannot)"
+        if numba
+        else "numba not installed: the lanes kernels run; `_copy/_compiled.py` is not in the population"
+    )
     lines = [
         "# Mutation score of the conformance matrix",
         "",
-        f"{len(results)} of {sample} sampled mutants run (from {pool} mutation points in `_plan.py`, "
-        f"`_shuffle.py`, `_fast/` and `_copy/`, performance constants excluded); **{killed} killed, "
-        f"{len(results) - killed} survived: score {killed / max(1, len(results)):.0%}**.",
+        f"Population: **{points} mutation points** in `_plan.py`, `_shuffle.py`, `_fast/` and `_copy/` "
+        f"(performance constants and docstrings excluded). Sample: **{sample}** (seed {report['seed']}). "
+        f"Run: **{len(results)} of {sample}**; **{killed} killed, {survived} survived** "
+        f"({justified} of the survivors justified below, {survived - justified} not yet justified).",
         "",
-        f"- `python conformance/mutate.py` (`nox -s mutation`); {seconds / 60:.1f} minutes on "
-        f"{os.cpu_count()} cores, {jobs} mutant(s) at a time ({baseline:.0f} s of it for the references and "
-        "the unmutated baselines); "
-        f"load average at the end {load}.",
+        f"- Compiled kernels: {mode}.",
+        f"- `python conformance/mutate.py` (`nox -s mutation`); {seconds / 60:.1f} minutes in this "
+        f"invocation on {os.cpu_count()} cores, {jobs} mutant(s) at a time ({baseline:.0f} s of it for the "
+        f"references and the unmutated baselines); load average at the end {load}. No time limit: a run cut "
+        "short resumes from the results beside this report.",
         f"- Reduced matrix: families {', '.join(FAMILIES)}; dtypes {', '.join(DTYPES)}; route coverage "
         "enforced; the rows that reach the mutated file (below). Expected results from the definition.",
         "",
-        "## Per file",
+        "## Population and sample, per file",
         "",
-        "| file | rows | mutants | killed | survived |",
-        "|---|---|---|---|---|",
+        "| file | rows | mutation points | sampled | run | killed | survived |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for path in sorted({r["mutant"]["path"] for r in results}):
+    for path in sorted(pool):
         mine = [r for r in results if r["mutant"]["path"] == path]
         dead = sum(1 for r in mine if r["status"] == "killed")
-        rows = ", ".join(rows_for(path))
-        lines.append(f"| `{path}` | {rows} | {len(mine)} | {dead} | {len(mine) - dead} |")
-    notes = _notes()
-    lines += ["", "## Survivors and why", "", "| file:line | mutation | original line | why it survives |",
-              "|---|---|---|---|"]  # fmt: skip
+        count = report["sampled_per_file"].get(path, 0)
+        lines.append(
+            f"| `{path}` | {', '.join(rows_for(path))} | {sum(pool[path].values())} | {count} | {len(mine)} "
+            f"| {dead} | {len(mine) - dead} |"
+        )
+    kinds: collections.Counter[str] = collections.Counter()
+    for per_file in pool.values():
+        kinds.update(per_file)
+    lines += [
+        "",
+        "Mutation points by kind: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()) + ".",
+        "",
+    ]
+    lines += ["## Survivors and why", "",
+              "| file:line | mutation | original line | why it survives | fuzz run on the mutant |",
+              "|---|---|---|---|---|"]  # fmt: skip
     for r in results:
         if r["status"] == "survived":
             m = r["mutant"]
             text = str(r["line"]).replace("|", "\\|")
-            why = notes.get(f"{m['path']}|{m['kind']}|{r['line']}", "(not yet explained)").replace("|", "\\|")
-            lines.append(f"| `{m['path']}:{m['line']}` | {m['kind']} | `{text}` | {why} |")
+            why = (_why(r, notes) or "not yet justified").replace("|", "\\|")
+            lines.append(f"| `{m['path']}:{m['line']}` | {m['kind']} | `{text}` | {why} | {_fuzzed(r)} |")
     lines += ["", "## Every mutant", "", "```json", *(json.dumps(r) for r in results), "```", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _why(result: dict[str, Any], notes: dict[str, str]) -> str | None:
+    m = result["mutant"]
+    return notes.get(f"{m['path']}|{m['kind']}|{result['line']}")
+
+
+def _fuzzed(result: dict[str, Any]) -> str:
+    """The fuzz evidence for a survivor: calls and rows, and whether any call differed."""
+    fuzz = result.get("fuzz")
+    if not fuzz:
+        return "not run"
+    rows = ", ".join(fuzz["rows"])
+    if fuzz["mismatches"]:
+        return f"**differs** ({rows}, seed {fuzz['seed']}): `{fuzz['first'][:160]}` (log `{fuzz['log']}`)"
+    return (
+        f"{fuzz['calls']:,} calls per row ({rows}, seed {fuzz['seed']}): no difference (log `{fuzz['log']}`)"
+    )
 
 
 if __name__ == "__main__":

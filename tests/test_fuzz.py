@@ -10,8 +10,12 @@ run of ``benchmarks/reliability_long.py``), printed with ``--hypothesis-show-sta
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import math
+import sys
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -369,3 +373,192 @@ def test_accepts_and_rejects_exactly_what_torch_does(
         documented = output_shape(x.shape, (int(factor), int(factor)), inverse=True, channels_last=False)
         expected = np.empty(documented, x.dtype)
     assert_same_bits(np.asarray(our_out), expected, context)
+
+
+# --- the volume driver (conformance/fuzz.py) -------------------------------------------------------
+
+DRIVER = Path(__file__).resolve().parents[1] / "conformance" / "fuzz.py"
+
+#: Calls per row in the short runs: about 20 s of CPU time for all rows. A compiling row draws
+#: from 16 fixed calls instead of its full set (each one compiles).
+SHORT_RUNS = {
+    "numpy": 2000,
+    "array_api_strict": 2000,
+    "torch": 600,
+    "jax": 300,
+    "jax.jit": 300,
+    "dask": 400,
+    "tensorflow": 300,
+    "tensorflow.function": 300,
+}
+ROW_NEEDS = {
+    "torch": "torch",
+    "jax": "jax",
+    "jax.jit": "jax",
+    "dask": "dask",
+    "array_api_strict": "array_api_strict",
+}
+
+
+def _driver() -> Any:
+    """conformance/fuzz.py, imported from its path (it is a script, not part of the package)."""
+    name = "subpixel_fuzz_driver"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, DRIVER)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up while the class is built
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _short_run(row: str, tmp_path: Path, calls: int, seed: int = 7) -> tuple[int, dict[str, Any], list[str]]:
+    out = tmp_path / "fuzz.md"
+    printed: list[str] = []
+    failures = _driver().run_row(row, seed, calls, out, printed.append, bounded=16)
+    entry = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["rows"][row]
+    return failures, entry, printed
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        pytest.param(
+            row, marks=[pytest.mark.needs(ROW_NEEDS.get(row, "tensorflow"))] if row != "numpy" else []
+        )
+        for row in SHORT_RUNS
+    ],
+)
+def test_the_volume_driver_agrees_on_a_short_run(row: str, tmp_path: Path) -> None:
+    """Every row of the driver runs clean, with its share of large and invalid calls, and reports."""
+    calls = SHORT_RUNS[row]
+    failures, entry, printed = _short_run(row, tmp_path, calls)
+    assert failures == 0, printed[:3]
+    assert (entry["calls"], entry["asked"], entry["failures"], entry["status"]) == (calls, calls, 0, "done")
+    assert entry["engine_calls"] >= calls // 10, "at least a tenth of the calls above the engine threshold"
+    outcomes = entry["counts"]["call"]
+    assert outcomes["valid"] + outcomes["invalid, clean error"] == calls
+    assert outcomes["invalid, clean error"] > 0
+    assert "drawn valid, invalid by the rules" not in outcomes
+    if row == "torch":
+        assert set(entry["counts"]["mode"]) == {"eager", "autograd", "forward-ad", "jvp"}
+        assert {"channels-last-format", "expanded", "step+2", "offset", "permuted", "F"} <= set(
+            entry["counts"]["kind"]
+        )
+    if row == "numpy":
+        expected = {
+            "C",
+            "F",
+            "permuted",
+            "step-1",
+            "step-2",
+            "step+2",
+            "offset",
+            "broadcast",
+            "unaligned",
+            "big-endian",
+        }
+        assert expected <= set(entry["counts"]["kind"])
+    if row in ("jax", "jax.jit", "tensorflow.function"):
+        assert entry["compiles"] > 0
+        assert entry["distinct_shapes"] <= 16
+    report = tmp_path / "fuzz.md"
+    assert f"| {row} | {calls:,} | {calls:,} | 0 |" in report.read_text(encoding="utf-8")
+    written = report.read_text(encoding="utf-8")
+    assert _driver().main(["--render", "--out", str(report)]) == 0
+    assert report.read_text(encoding="utf-8") == written
+
+
+def _wrong_order(original: Any) -> Any:
+    def shuffle(x: Any, factor: Any, *, channels_last: Any = False, order: Any = "CRD") -> Any:
+        swapped = {"CRD": "DCR", "DCR": "CRD"}.get(order, order) if isinstance(order, str) else order
+        return original(x, factor, channels_last=channels_last, order=swapped)
+
+    return shuffle
+
+
+def _writes_input(original: Any) -> Any:
+    def shuffle(x: Any, factor: Any, *, channels_last: Any = False, order: Any = "CRD") -> Any:
+        result = original(x, factor, channels_last=channels_last, order=order)
+        if x.flags.writeable and x.size > 1:
+            x[(0,) * x.ndim] = x[(-1,) * x.ndim]
+        return result
+
+    return shuffle
+
+
+def _accepts_anything(original: Any) -> Any:
+    def shuffle(x: Any, factor: Any, *, channels_last: Any = False, order: Any = "CRD") -> Any:
+        try:
+            return original(x, factor, channels_last=channels_last, order=order)
+        except ValueError:
+            return np.zeros(1)
+
+    return shuffle
+
+
+def _vague_errors(original: Any) -> Any:
+    def shuffle(x: Any, factor: Any, *, channels_last: Any = False, order: Any = "CRD") -> Any:
+        try:
+            return original(x, factor, channels_last=channels_last, order=order)
+        except (TypeError, ValueError):
+            raise ValueError("something is wrong") from None
+
+    return shuffle
+
+
+@pytest.mark.parametrize(
+    ("sabotage", "message"),
+    [
+        (_wrong_order, "elements differ"),
+        (_writes_input, "modified its input"),
+        (_accepts_anything, "returned a result"),
+        (_vague_errors, "names none of"),
+    ],
+)
+def test_the_volume_driver_catches_a_broken_shuffle(
+    sabotage: Any, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shuffle that is wrong in one way fails the short run, with a reproducer per failure."""
+    monkeypatch.setattr(subpixel, "pixel_shuffle", sabotage(subpixel.pixel_shuffle))
+    failures, entry, printed = _short_run("numpy", tmp_path, 400, seed=11)
+    assert failures > 0
+    assert entry["failures"] == failures
+    hits = [line for line in printed if message in line]
+    assert hits, printed[:3]
+    assert hits[0].startswith("MISMATCH row=numpy seed=11 call=")
+    assert "pixel_shuffle(x(" in hits[0]
+    assert "--replay" in hits[0]
+    assert any(message in kind for kind in entry["failure_kinds"])
+
+
+def test_the_volume_driver_replays_one_call(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--replay`` runs one call again from the seed and its index, and describes it."""
+    driver = _driver()
+    assert driver.main(["--backends", "numpy", "--seed", "5", "--replay", "17"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    described = driver.Runner("numpy", 5).draw(17)[0].describe()
+    assert printed == [described, "agrees with the index formula"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--backends", "nump"], "unknown row 'nump'"),
+        (["--calls", "0"], "--calls must be at least 1, got 0"),
+        (["--calls", "many"], "--calls: invalid int value: 'many'"),
+        (["--replay", "3"], "--replay needs --seed"),
+        (["--package", "/nonexistent"], "no subpixel package in /nonexistent"),
+        (["--render"], "--render needs --out with its JSON beside it"),
+    ],
+)
+def test_the_volume_driver_rejects_usage_errors_in_one_line(
+    argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _driver().main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1, captured.err
+    assert fragment in captured.err
+    assert captured.err.startswith("fuzz.py: error: ")
