@@ -11,6 +11,7 @@ inputs byte for byte, with the strides PyTorch's op gives. Only torch is needed.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -118,6 +119,42 @@ def test_forward_ad_dual_tensors(size: str, inverse: bool, option: tuple[str, bo
             g = torch.from_numpy(special_array(tuple(out.shape), seed=3))
             (gx,) = torch.autograd.grad(run(primal), primal, g)
             assert_same_bits(gx, reference(g, not inverse, order, last), "gradient")
+
+
+@pytest.mark.parametrize("spatial", [(68, 164), (136, 328)])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("order", ["CRD", "DCR"])
+@pytest.mark.parametrize("inverse", [False, True])
+@pytest.mark.parametrize("primal_last", [False, True], ids=["primal-contiguous", "primal-channels-last"])
+def test_forward_ad_with_a_tangent_laid_out_unlike_its_primal(
+    spatial: tuple[int, int], channels: int, order: str, inverse: bool, primal_last: bool
+) -> None:
+    # The tangent of a dual tensor may have other strides than its primal (a contiguous tangent
+    # of a channels-last view); forward AD then needs the result's tangent laid out as the result.
+    # One channel (its strides read as both layouts) above the engine's threshold once raised
+    # PyTorch's internal assert "the tangent have the same layout as primal" (found by the fuzz).
+    factor = 4
+    height, width = spatial
+    depth = channels * factor * factor if not inverse else channels
+    shape = (2, depth, height, width)
+    assert math.prod(shape) * 4 >= fast_torch.SMALL_BYTES
+    nhwc = (shape[0], shape[2], shape[3], shape[1])
+    primal = torch.from_numpy(special_array(shape, seed=1))
+    tangent = torch.from_numpy(special_array(shape, seed=2))
+    # Channels-last views of NHWC tensors: views, as a user's permuted array is.
+    if primal_last:
+        primal = torch.from_numpy(special_array(nhwc, seed=1)).permute(0, 3, 1, 2)
+    else:
+        tangent = torch.from_numpy(special_array(nhwc, seed=2)).permute(0, 3, 1, 2)
+    run = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+    with fwad.dual_level():
+        out, result = fwad.unpack_dual(run(fwad.make_dual(primal, tangent), factor, order=order))
+    assert result is not None
+    assert result.stride() == out.stride()
+    expected = torch.from_numpy(
+        index_formula(tangent.numpy(), factor, inverse=inverse, channels_last=False, order=order)
+    )
+    assert_same_bits(result, expected, "tangent")
 
 
 @pytest.mark.parametrize(("size", "inverse", "option"), CASES, ids=CASE_IDS)

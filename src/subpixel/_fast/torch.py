@@ -179,13 +179,16 @@ class _Shuffle(torch.autograd.Function):
     """The fast copy for autograd: backward and jvp shuffle the gradient and the tangent.
 
     The backward is the inverse shuffle of the cotangent, the jvp the same shuffle of the
-    tangent; both run :func:`_apply` again, so they are differentiable in their turn.
+    tangent, laid out as the result; both run :func:`_apply` again, so they are differentiable
+    in their turn.
     """
 
     @staticmethod
     def forward(ctx: Any, x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
         ctx.plans = (plan, inverse)
-        return _copy(x, plan)
+        out = _copy(x, plan)
+        ctx.out_stride = out.stride()
+        return out
 
     @staticmethod
     def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
@@ -197,7 +200,13 @@ class _Shuffle(torch.autograd.Function):
         plan, inverse = ctx.plans
         if _routes.listening:
             _routes.record("torch:kernel-forward-ad")
-        return _apply(tangent, plan, inverse)
+        result = _apply(tangent, plan, inverse)
+        if result.stride() == ctx.out_stride:
+            return result
+        # Forward AD needs the tangent laid out as the result: a tangent strided unlike the
+        # input (a contiguous tangent of a channels-last view) may come out in another layout.
+        laid = torch.empty_strided(result.shape, ctx.out_stride, dtype=result.dtype, device=result.device)
+        return laid.copy_(result)
 
 
 def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
