@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import torch
@@ -127,7 +127,7 @@ def test_forward_ad_dual_tensors(size: str, inverse: bool, option: tuple[str, bo
 @pytest.mark.parametrize("inverse", [False, True])
 @pytest.mark.parametrize("primal_last", [False, True], ids=["primal-contiguous", "primal-channels-last"])
 def test_forward_ad_with_a_tangent_laid_out_unlike_its_primal(
-    spatial: tuple[int, int], channels: int, order: str, inverse: bool, primal_last: bool
+    spatial: tuple[int, int], channels: int, order: Literal["CRD", "DCR"], inverse: bool, primal_last: bool
 ) -> None:
     # The tangent of a dual tensor may have other strides than its primal (a contiguous tangent
     # of a channels-last view); forward AD then needs the result's tangent laid out as the result.
