@@ -362,3 +362,22 @@ def test_traced_plan_is_the_plan(
     assert traced.axes == plan.axes
     assert [int(size) for size in traced.expand_shape] == list(plan.expand_shape)
     assert [int(size) for size in traced.collapse_shape] == list(plan.collapse_shape)
+
+
+@pytest.mark.parametrize("memory", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("inverse", [False, True])
+def test_torch_export_graph_is_the_native_layers(inverse: bool, memory: torch.memory_format) -> None:
+    # Exported programs (ExecuTorch, AOTInductor, ...) hold exactly what torch's own layer gives:
+    # its op and nothing after it, so every lowering counts the same operators.
+    native = (torch.nn.PixelUnshuffle if inverse else torch.nn.PixelShuffle)(2)
+    ours = (PixelUnshuffle if inverse else PixelShuffle)(2)
+    x = torch.from_numpy(special_array((2, 8, 6, 10), seed=4)).contiguous(memory_format=memory)
+
+    def calls(module: torch.nn.Module) -> list[Any]:
+        program = torch.export.export(module.eval(), (x,))
+        return [node.target for node in program.graph.nodes if node.op == "call_function"]
+
+    assert calls(ours) == calls(native)
+    out, expected = ours(x), native(x)
+    assert out.stride() == expected.stride()
+    assert_same_bits(out, expected)

@@ -106,6 +106,8 @@ def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
     values = shape if sized else tuple(operator.index(size) for size in shape)
     spec.plan(values, cached=False)  # the errors of an eager call; symbolic sizes pass through
     moved = _torch_op(torch, x, spec, values, shape)
+    if moved is not None and spec.torch_factor is not None:
+        return moved  # PyTorch's own op: a fresh tensor in the memory format it gives
     if moved is None:
         # A zero-size input is planned with its values: a reshape cannot infer a size from none.
         traced = not sized and 0 not in values
