@@ -223,7 +223,7 @@ def test_mnn_end_to_end(tmp_path: Path) -> None:
 @RUNTIME_WARNINGS
 @pytest.mark.needs("torch", "pnnx", "ncnn")
 def test_ncnn_end_to_end(tmp_path: Path) -> None:
-    _end_to_end(_ncnn.PATHS[0], tmp_path, [(1, 8, 4, 14)])
+    _end_to_end(_ncnn.PATHS[0], tmp_path, [(1, 8, 4, 14), (3, 8, 6, 4)])  # a batch runs item by item
 
 
 @pytest.mark.slow

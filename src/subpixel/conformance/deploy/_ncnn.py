@@ -1,13 +1,14 @@
 """ncnn: ``torch.jit.trace`` -> pnnx -> ncnn ``.param``/``.bin``, run by ncnn's Python binding.
 
-ncnn's ``Mat`` has no batch axis (it holds ``c, [d,] h, w``): the path takes batch 1 only, feeds
-``x[0]`` and puts the batch axis back on the output. pnnx converts with a second input shape (the
-dynamic axes doubled, which keeps every factor dividing them) so that it keeps those sizes
-symbolic; ncnn itself has no static shapes. The op types are the ncnn layer types of the
-``.param`` file (the ``Input`` layer left out); a layer type pnnx could not lower keeps torch's
-name (``Tensor.unflatten``), which ncnn refuses to load. The ranks are read from pnnx's own graph
-(``.pnnx.param``, batch axis included). Float32 only: ncnn computes and stores in float32 (the
-path turns its float16/bfloat16 storage off, which would round the values).
+ncnn's ``Mat`` has no batch axis (it holds ``c, [d,] h, w``): the model is converted with batch 1
+and run on one item of the batch at a time, as ncnn applications run it; the outputs are
+stacked. pnnx converts with a second input shape (the dynamic axes doubled, which keeps every
+factor dividing them) so that it keeps those sizes symbolic; ncnn itself has no static shapes.
+The op types are the ncnn layer types of the ``.param`` file (the ``Input`` layer left out); a
+layer type pnnx could not lower keeps torch's name (``Tensor.unflatten``), which ncnn refuses to
+load. The ranks are read from pnnx's own graph (``.pnnx.param``, batch axis included). Float32
+only: ncnn computes and stores in float32 (the path turns its float16/bfloat16 storage off,
+which would round the values).
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ def _convert(model: Model, workdir: Path) -> Artefact:
     if str(model.example.dtype) != "float32":
         msg = f"ncnn runs float32 only, got dtype {model.example.dtype}"
         raise ConversionError(msg)
-    if not shape or shape[0] != 1:
-        msg = f"ncnn Mats have no batch axis: the path takes batch 1, got example shape {shape}"
+    if len(shape) < 2:
+        msg = f"ncnn takes a batch of images, got example shape {shape}"
         raise ConversionError(msg)
-    traced = torch.jit.trace(model.layer.eval(), torch_input(model.example))  # type: ignore[no-untyped-call]
+    shape = (1, *shape[1:])  # one item of the batch: a Mat has no batch axis
+    item = torch_input(model.example[:1])
+    traced = torch.jit.trace(model.layer.eval(), item)  # type: ignore[no-untyped-call]
     traced.save(str(workdir / "model.pt"))
     dynamic = tuple(axis for axis in model.dynamic_axes if axis != 0)
     command = [str(pnnx.EXEC_PATH), "model.pt", "inputshape=" + _shape_arg(shape), "fp16=0"]
@@ -105,17 +108,17 @@ def _run(artefact: Artefact, x: Any) -> Any:
 
     net, shape, dynamic = artefact.handle
     check_shape(shape, dynamic, x, _NAME)
-    if x.shape[0] != 1:
-        msg = f"x has shape {tuple(x.shape)}; ncnn Mats have no batch axis (batch 1 only)"
-        raise ValueError(msg)
-    sample = np.array(x[0], dtype=np.float32, copy=True)  # the Mat borrows this buffer: keep it
-    extractor = net.create_extractor()
-    extractor.input("in0", ncnn.Mat(sample))
-    status, out = extractor.extract("out0")
-    if status != 0:
-        msg = f"ncnn's extractor failed with status {status} on shape {tuple(x.shape)}"
-        raise RuntimeError(msg)
-    return np.array(out, copy=True)[None]
+    outputs = []
+    for item in x:
+        sample = np.array(item, dtype=np.float32, copy=True)  # the Mat borrows this buffer: keep it
+        extractor = net.create_extractor()
+        extractor.input("in0", ncnn.Mat(sample))
+        status, out = extractor.extract("out0")
+        if status != 0:
+            msg = f"ncnn's extractor failed with status {status} on shape {tuple(x.shape)}"
+            raise RuntimeError(msg)
+        outputs.append(np.array(out, copy=True))
+    return np.stack(outputs)
 
 
 PATHS: tuple[DeployPath, ...] = (
@@ -128,6 +131,6 @@ PATHS: tuple[DeployPath, ...] = (
         convert=_convert,
         run=_run,
         dtypes=("float32",),
-        note="Batch 1 only (ncnn Mats have no batch axis); float16/bfloat16 storage turned off.",
+        note="One image at a time (ncnn Mats have no batch axis); float16/bfloat16 storage turned off.",
     ),
 )

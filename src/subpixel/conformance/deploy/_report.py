@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from subpixel import _catalog
 from subpixel.conformance.deploy._engine import Outcome, as_dicts
 from subpixel.conformance.deploy._path import DeployPath
 
@@ -25,10 +26,22 @@ def versions(chosen: Sequence[DeployPath]) -> dict[str, str]:
 
 
 def _version(name: str) -> str:
+    """Return the version of ``name``, or of the distribution that stands in for it.
+
+    A backend of the catalog may come as another distribution (``tensorflow-cpu`` for
+    ``tensorflow``): its entry lists them.
+    """
+    known = {entry.name: entry.distributions for entry in _catalog.entries()}
+    found = [_installed_version(distribution) for distribution in known.get(name, (name,))]
+    return next((version for version in found if version), "not installed")
+
+
+def _installed_version(distribution: str) -> str:
+    """Return the version of an installed distribution, or ``""``."""
     try:
-        return importlib.metadata.version(name)
+        return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
-        return "not installed"
+        return ""
 
 
 def header(chosen: Sequence[DeployPath], command: str, seconds: float) -> dict[str, Any]:
