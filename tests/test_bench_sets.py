@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subpixel.benchmark import _sets
+from subpixel.benchmark import _sets, _timing
 from subpixel.benchmark import cli as bench_cli
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -72,3 +72,18 @@ def test_runs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.startswith("python -m subpixel bench: error: argument --runs: ")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_interleaved_order_changes_each_candidates_predecessor() -> None:
+    """No candidate is always timed right after the same one (a rotation would keep it there)."""
+    count, repeats = 6, 12
+    orders = [_timing.order(count, k) for k in range(repeats)]
+    assert all(sorted(o) == list(range(count)) for o in orders)
+    assert orders == [_timing.order(count, k) for k in range(repeats)]  # seeded: reruns agree
+    for candidate in range(count):
+        before = {o[o.index(candidate) - 1] for o in orders if o.index(candidate) > 0}
+        assert len(before) >= 3, (candidate, before)
+    calls: list[int] = []
+    samples = _timing.interleaved([lambda i=i: calls.append(i) for i in range(3)], [1, 1, 1], 4)
+    assert [len(s) for s in samples] == [4, 4, 4]
+    assert calls == [i for k in range(4) for i in _timing.order(3, k)]

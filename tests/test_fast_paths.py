@@ -175,6 +175,33 @@ def test_cache_does_not_confuse_bool_float_and_int() -> None:
         subpixel.pixel_shuffle(x, 2, order="crd")  # type: ignore[arg-type]
 
 
+def test_last_call_is_reused_only_for_the_same_type_shape_and_arguments() -> None:
+    """Each public function reuses its last call's runner: never for another shape, type or option."""
+    small = special_array((1, 8, 2, 2), "float32", seed=11)
+    large = special_array((1, 8, 4, 6), "float32", seed=12)
+    cases = [
+        (small, 2, False, "CRD"),
+        (small, 2, False, "CRD"),
+        (large, 2, False, "CRD"),
+        (small, 2, False, "CRD"),
+        (special_array((1, 8, 2, 2), "float64", seed=13), 2, False, "CRD"),
+        (small, 2, False, "DCR"),
+        (small, 1, False, "CRD"),
+        (small, (2, 2), False, "CRD"),
+        (small.transpose(0, 2, 3, 1), 2, True, "CRD"),
+    ]
+    for x, factor, channels_last, order in cases:
+        for inverse in (False, True):
+            args = (factor, inverse, channels_last, order)
+            assert same_bits(call(x, *args), reference(x, *args))
+    subpixel.pixel_shuffle(small, 2)
+    for bad in (True, 2.0):
+        with pytest.raises(TypeError, match="upscale_factor"):
+            subpixel.pixel_shuffle(small, bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="channels_last"):
+        subpixel.pixel_shuffle(small, 2, channels_last=0)  # type: ignore[arg-type]
+
+
 def test_concurrent_calls_from_eight_threads() -> None:
     inputs = [special_array((2, 16, 96, 96), "float32", seed=s) for s in range(8)]
     expected = [reference(x, 2, False, False, "CRD") for x in inputs]

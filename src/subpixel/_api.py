@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from types import ModuleType
 from typing import TypeVar
 
@@ -22,7 +23,26 @@ RUNNER_CACHE_SIZE = 4096
 #: arguments have exactly the types int/tuple of int, bool and str: a hit skips validation,
 #: namespace lookup and planning, which dominate calls on tiny arrays.
 _runners: dict[tuple[object, ...], Runner] = {}
+#: :func:`apply_spec`'s runners by (array type, shape, ``id(spec)``), each with its spec.
+_spec_runners: dict[tuple[object, ...], tuple[ShuffleSpec, Runner]] = {}
 _modules = sys.modules
+_V = TypeVar("_V")
+
+#: Whether PyTorch compiles or exports (``torch.compiler.is_compiling``) and whether
+#: ``torch.jit.trace`` traces (``torch._C._is_tracing``): a call asks them first, before any
+#: cache, so Dynamo (which folds ``is_compiling()`` to ``True``) never traces a cache lookup.
+#: Until PyTorch is imported, the first is :func:`_find_torch`, which puts PyTorch's own two
+#: functions here once it finds PyTorch (Dynamo recognises ``is_compiling`` by its identity).
+_is_compiling: Callable[[], bool]
+_is_tracing: Callable[[], bool]
+
+#: Each public function's last cached eager call: (array type, shape, factor, channels_last,
+#: order, runner), its key of ``_runners`` without the direction, and its runner. No array's
+#: type is ``None``: the first call finds no last call (and ``id`` is never called).
+_last_shuffle: tuple[object, object, object, object, object, Runner] = (None, None, None, None, None, id)
+_last_unshuffle = _last_shuffle
+#: :func:`apply_spec`'s last cached call: (array type, shape, spec, runner).
+_last_spec: tuple[object, object, object, Runner] = (None, None, None, id)
 
 
 def pixel_shuffle(
@@ -102,6 +122,20 @@ def pixel_shuffle(
     """
     if xp is not None:
         _check_xp(x, xp, "pixel_shuffle")
+    if _is_compiling() or _is_tracing():
+        return _run_traced(x, upscale_factor, False, channels_last, order, "pixel_shuffle")
+    # The last call's arguments, compared by identity (so also by exact type): a repeated call
+    # reads neither the arguments' types nor the cache.
+    last = _last_shuffle
+    if (
+        type(x) is last[0]
+        and upscale_factor is last[2]
+        and channels_last is last[3]
+        and order is last[4]
+        and x.shape == last[1]  # type: ignore[attr-defined]  # x's type is an array type
+    ):
+        result: ArrayT = last[5](x)
+        return result
     return _run(x, upscale_factor, False, channels_last, order, "pixel_shuffle")
 
 
@@ -164,6 +198,20 @@ def pixel_unshuffle(
     """
     if xp is not None:
         _check_xp(x, xp, "pixel_unshuffle")
+    if _is_compiling() or _is_tracing():
+        return _run_traced(x, downscale_factor, True, channels_last, order, "pixel_unshuffle")
+    # The last call's arguments, compared by identity (so also by exact type): a repeated call
+    # reads neither the arguments' types nor the cache.
+    last = _last_unshuffle
+    if (
+        type(x) is last[0]
+        and downscale_factor is last[2]
+        and channels_last is last[3]
+        and order is last[4]
+        and x.shape == last[1]  # type: ignore[attr-defined]  # x's type is an array type
+    ):
+        result: ArrayT = last[5](x)
+        return result
     return _run(x, downscale_factor, True, channels_last, order, "pixel_unshuffle")
 
 
@@ -173,17 +221,34 @@ def apply_spec(x: ArrayT, spec: ShuffleSpec) -> ArrayT:
     The layers hold one :class:`~subpixel._spec.ShuffleSpec`; this is the public functions'
     path without their argument checks, with the same runner cache.
     """
-    torch = _modules.get("torch")
-    if torch is not None and (torch.compiler.is_compiling() or torch._C._is_tracing()):
+    if _is_compiling() or _is_tracing():
         return traced_runner(x, spec)(x)  # type: ignore[no-any-return]
-    key: tuple[object, ...] | None = (type(x), getattr(x, "shape", None), spec)
+    last = _last_spec
+    if spec is last[2] and type(x) is last[0] and x.shape == last[1]:  # type: ignore[attr-defined]
+        result: ArrayT = last[3](x)
+        return result
+    # Keyed by the spec's identity, not its value: hashing a dataclass costs more than the
+    # call on a tiny tensor. The entry holds the spec, so no other spec can take its ``id``.
+    key: tuple[object, ...] | None
+    entry: tuple[ShuffleSpec, Runner] | None
     try:
-        runner = _runners.get(key)  # type: ignore[arg-type]
-    except TypeError:  # an unhashable shape
-        runner = key = None
-    if runner is None:
-        runner = _remember(key, runner_for(x, spec))
-    return runner(x)  # type: ignore[no-any-return]
+        key = (type(x), x.shape, id(spec))  # type: ignore[attr-defined]
+        entry = _spec_runners.get(key)
+    except (AttributeError, TypeError):  # no shape (not an array), or an unhashable one
+        key = entry = None
+    if key is None:
+        return runner_for(x, spec)(x)  # type: ignore[no-any-return]
+    if entry is None or entry[0] is not spec:
+        entry = (spec, runner_for(x, spec))
+        _keep(_spec_runners, key, entry)
+    _remember_last_spec(key, entry)
+    return entry[1](x)  # type: ignore[no-any-return]
+
+
+def _remember_last_spec(key: tuple[object, ...], entry: tuple[ShuffleSpec, Runner]) -> None:
+    """Keep the call of ``key`` (a key of ``_spec_runners``) as :func:`apply_spec`'s last call."""
+    global _last_spec
+    _last_spec = (key[0], key[1], *entry)
 
 
 def _check_xp(x: object, xp: object, caller: str) -> None:
@@ -194,12 +259,7 @@ def _check_xp(x: object, xp: object, caller: str) -> None:
 def _run(
     x: ArrayT, factor: object, inverse: bool, channels_last: object, order: object, caller: str
 ) -> ArrayT:
-    torch = _modules.get("torch")
-    if torch is not None and (torch.compiler.is_compiling() or torch._C._is_tracing()):
-        spec = ShuffleSpec.create(
-            factor, inverse=inverse, channels_last=channels_last, order=order, caller=caller
-        )
-        return traced_runner(x, spec)(x)  # type: ignore[no-any-return]
+    """Run an eager call that is not the function's last one: from the cache, else planned."""
     # Exact type checks keep ``True``/``1`` and ``2.0``/``2`` apart: only arguments that
     # passed validation with exactly these types ever reach the cache.
     key: tuple[object, ...] | None = None
@@ -208,24 +268,74 @@ def _run(
         and type(order) is str
         and (type(factor) is int or (type(factor) is tuple and all(type(f) is int for f in factor)))
     ):
-        key = (type(x), getattr(x, "shape", None), factor, inverse, channels_last, order)
         try:
+            key = (type(x), x.shape, factor, inverse, channels_last, order)  # type: ignore[attr-defined]
             runner = _runners.get(key)
-        except TypeError:  # an unhashable shape
+        except (AttributeError, TypeError):  # no shape (not an array), or an unhashable one
             runner = key = None
-        if runner is not None:
-            result: ArrayT = runner(x)
-            return result
+    else:
+        runner = None
+    if runner is None:
+        spec = ShuffleSpec.create(
+            factor, inverse=inverse, channels_last=channels_last, order=order, caller=caller
+        )
+        runner = runner_for(x, spec)
+        if key is not None:
+            _keep(_runners, key, runner)
+    if key is not None:
+        _remember_last(key, runner)
+    return runner(x)  # type: ignore[no-any-return]
+
+
+def _remember_last(key: tuple[object, ...], runner: Runner) -> None:
+    """Keep the call of ``key`` (a key of ``_runners``) as its function's last call."""
+    global _last_shuffle, _last_unshuffle
+    array_type, shape, factor, inverse, channels_last, order = key
+    last = (array_type, shape, factor, channels_last, order, runner)
+    if inverse:
+        _last_unshuffle = last
+    else:
+        _last_shuffle = last
+
+
+def _run_traced(
+    x: ArrayT, factor: object, inverse: bool, channels_last: object, order: object, caller: str
+) -> ArrayT:
+    """Validate the arguments and run the traceable route, with no cache."""
     spec = ShuffleSpec.create(
         factor, inverse=inverse, channels_last=channels_last, order=order, caller=caller
     )
-    return _remember(key, runner_for(x, spec))(x)  # type: ignore[no-any-return]
+    return traced_runner(x, spec)(x)  # type: ignore[no-any-return]
 
 
-def _remember(key: tuple[object, ...] | None, runner: Runner) -> Runner:
-    """Cache ``runner`` under ``key`` (unless ``None``); the cache is emptied when full."""
-    if key is not None:
-        if len(_runners) >= RUNNER_CACHE_SIZE:
-            _runners.clear()
-        _runners[key] = runner
-    return runner
+def _find_torch() -> bool:
+    """Whether PyTorch traces now; once it is imported, keep its own two tests in its place.
+
+    Until PyTorch is imported, this is :data:`_is_compiling`. While PyTorch traces, nothing is
+    kept (Dynamo would trace the assignment too); the next eager call keeps the tests.
+    """
+    torch = _modules.get("torch")
+    if torch is None:
+        return False
+    if torch.compiler.is_compiling() or torch._C._is_tracing():
+        return True
+    global _is_compiling, _is_tracing
+    _is_tracing = torch._C._is_tracing
+    _is_compiling = torch.compiler.is_compiling
+    return False
+
+
+def _not_tracing() -> bool:
+    """Whether ``torch.jit.trace`` traces now, before PyTorch is imported: never."""
+    return False
+
+
+def _keep(cache: dict[tuple[object, ...], _V], key: tuple[object, ...], value: _V) -> None:
+    """Cache ``value`` under ``key``; the cache is emptied when full."""
+    if len(cache) >= RUNNER_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+_is_compiling = _find_torch
+_is_tracing = _not_tracing

@@ -35,6 +35,7 @@ read as channels-last, see :func:`~subpixel._fast._torch_plain.strides_like_chan
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 from collections.abc import Callable
@@ -221,26 +222,42 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     size = math.prod(plan.collapse_shape)
     if factor is None or size == 0 or size >= KERNEL_ELEMENTS:
         return run_large
-    routes = _routes
     unshuffle = spec.inverse
     op = torch.pixel_unshuffle if unshuffle else torch.pixel_shuffle
-    tiny = size < SMALL_ELEMENTS
+    # A tiny call's runner is PyTorch's op and little else: one Python frame around it.
+    if size < SMALL_ELEMENTS:
+        return functools.partial(_native, op, factor, unshuffle, run_large)
     methods_first = METHODS_FIRST
 
     def run_native(x: Any) -> Any:
-        # PyTorch's exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only): on
-        # export's tensor subclasses the plain methods run (tracers never reach this runner).
-        if (not unshuffle or type(x) is _Tensor) and (
-            tiny or (x.element_size(), unshuffle) not in methods_first
-        ):
-            stand_in = _stand_ins.get(x.dtype)
-            try:
-                result = op(x, factor) if stand_in is None else op(x.view(stand_in), factor).view(x.dtype)
-            except (NotImplementedError, RuntimeError):  # an input or dtype PyTorch's op refuses
-                return run_large(x)
-            if routes.listening:
-                routes.record("torch:native")
-            return result
+        if (x.element_size(), unshuffle) not in methods_first:
+            return _native(op, factor, unshuffle, run_large, x)
         return run_large(x)
 
     return run_native
+
+
+def _native(op: Callable[[Any, int], Any], factor: int, plain_only: bool, otherwise: Runner, x: Any) -> Any:
+    """Return ``op(x, factor)``, PyTorch's op; ``otherwise(x)`` where the op refuses ``x``.
+
+    With ``plain_only`` (the unshuffle), tensor subclasses take ``otherwise``: PyTorch's
+    exporters may map pixel_unshuffle to ONNX SpaceToDepth (DCR only), so on export's tensor
+    subclasses the plain methods run (tracers never reach this runner).
+    """
+    if plain_only and type(x) is not _Tensor:
+        return otherwise(x)
+    try:
+        result = op(x, factor)
+    except NotImplementedError:  # a dtype the op lacks: its stand-in, if it has one
+        stand_in = _stand_ins.get(x.dtype)
+        if stand_in is None:
+            return otherwise(x)
+        try:
+            result = op(x.view(stand_in), factor).view(x.dtype)
+        except (NotImplementedError, RuntimeError):  # refused by the stand-in too
+            return otherwise(x)
+    except RuntimeError:  # an input PyTorch's op refuses
+        return otherwise(x)
+    if _routes.listening:
+        _routes.record("torch:native")
+    return result

@@ -1,7 +1,7 @@
 """Repeated runs of a named case set: paired ratios per run, medians and spread over the runs.
 
 One run times every case of the set once: every candidate of a case is called in turn, in an
-order that rotates per repeat, and each ratio (reference time / subpixel time, higher is
+order that changes per repeat, and each ratio (reference time / subpixel time, higher is
 better) is taken within one repeat, so load shifts both times alike; a run keeps the median
 of those paired ratios. The set is run ``runs`` times, one run after the other, and each
 case's figure is the median of its run medians with their minimum and maximum: the spread

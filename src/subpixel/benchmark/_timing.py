@@ -1,20 +1,23 @@
 """Interleaved timing: every repeat runs every candidate once, so drift hits all alike.
 
-The order rotates by one candidate per repeat: whatever the previous candidate leaves behind
-(freed memory the system reclaims, sleeping worker threads) falls on a different candidate
-each time instead of always on the first one.
+The order is a new permutation each repeat (seeded by the repeat's number, so reruns time the
+same orders): whatever the previous candidate leaves behind (freed memory the system reclaims,
+worker threads still spinning) falls on a different candidate each time. A rotation would not
+do: it keeps every candidate behind the same predecessor, and PyTorch's OpenMP workers, still
+spinning after its own op, slowed the candidate after it by up to 2x on a 2-core machine.
 """
 
 from __future__ import annotations
 
 import gc
 import math
+import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["calls_per_sample", "interleaved", "spread"]
+__all__ = ["calls_per_sample", "interleaved", "order", "spread"]
 
 
 def calls_per_sample(run: Callable[[], Any], target_s: float) -> int:
@@ -40,10 +43,8 @@ def interleaved(runs: Sequence[Callable[[], Any]], numbers: Sequence[int], repea
     enabled = gc.isenabled()
     gc.disable()
     try:
-        count = len(runs)
         for k in range(repeats):
-            for j in range(count):
-                i = (j + k) % count
+            for i in order(len(runs), k):
                 run, number = runs[i], numbers[i]
                 start = time.perf_counter()
                 for _ in range(number):
@@ -53,6 +54,13 @@ def interleaved(runs: Sequence[Callable[[], Any]], numbers: Sequence[int], repea
         if enabled:
             gc.enable()
     return samples
+
+
+def order(count: int, repeat: int) -> list[int]:
+    """Return the order of the ``count`` candidates in repeat ``repeat``: a seeded permutation."""
+    indices = list(range(count))
+    random.Random(repeat).shuffle(indices)
+    return indices
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """``python -m subpixel bench``: time subpixel against a copy of the same bytes and PyTorch's op.
 
-Every repeat runs every candidate once (interleaved, in an order that rotates), and each
+Every repeat runs every candidate once (interleaved, in an order that changes per repeat), and each
 ratio is taken within one repeat, so load on the machine shifts numerator and denominator
 alike; the table shows the median ratio with its minimum and maximum over the repeats. The
 copy ratio compares with ``np.copy`` of the same bytes (the memory-copy limit); the JSON also
