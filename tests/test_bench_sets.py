@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,10 @@ def test_interleaved_order_changes_each_candidates_predecessor() -> None:
         before = {o[o.index(candidate) - 1] for o in orders if o.index(candidate) > 0}
         assert len(before) >= 3, (candidate, before)
     calls: list[int] = []
-    samples = _timing.interleaved([lambda i=i: calls.append(i) for i in range(3)], [1, 1, 1], 4)
+
+    def recorder(i: int) -> Callable[[], None]:
+        return lambda: calls.append(i)
+
+    samples = _timing.interleaved([recorder(i) for i in range(3)], [1, 1, 1], 4)
     assert [len(s) for s in samples] == [4, 4, 4]
     assert calls == [i for k in range(4) for i in _timing.order(3, k)]
