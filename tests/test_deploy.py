@@ -411,6 +411,7 @@ def test_command_line_mistakes_are_one_line_and_status_2(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.needs("torch")  # the path needs torch too: only onnxruntime is hidden here
 def test_a_named_path_whose_runtime_is_missing_is_a_usage_error(tmp_path: Path) -> None:
     code = (
         "import importlib.util, sys\n"

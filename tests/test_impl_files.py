@@ -42,7 +42,10 @@ def _depth_to_space(path: Path, mode: str, *, channels: int = 8, static: bool = 
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)],
     )
-    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    # IR version 8: every onnxruntime this project supports loads it (1.23, the last for Python
+    # 3.10, stops at 11; onnx writes its own newest by default).
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    save(model, str(path))
     return path
 
 
@@ -130,6 +133,21 @@ def test_file_mistakes_are_one_line_and_status_2(tmp_path: Path, args: list[str]
     (line,) = _lines(done)
     assert line.startswith("python -m subpixel conformance: error: ")
     assert message in line
+
+
+def test_a_file_the_runtime_refuses_is_one_line_and_status_2(tmp_path: Path) -> None:
+    # onnxruntime raises its own exception type (not a RuntimeError) for a model it cannot load.
+    import onnx
+
+    model = tmp_path / "future.onnx"
+    proto = onnx.load(str(_depth_to_space(tmp_path / "dcr.onnx", "DCR")))
+    proto.ir_version = 99
+    onnx.save(proto, str(model))
+    done = _conformance("--impl", str(model), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    (line,) = _lines(done)
+    assert line.startswith("python -m subpixel conformance: error: ")
+    assert f"cannot open {str(model)!r} with onnxruntime" in line
 
 
 #: ``python -m subpixel conformance ARGS`` where ExecuTorch cannot be found, installed or not.

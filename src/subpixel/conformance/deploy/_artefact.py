@@ -200,7 +200,7 @@ def open_artefact(path: Path) -> ArtefactRunner:
         if suffix == ".tflite":
             return _tflite(path)
         return _pte(path)
-    except (OSError, RuntimeError, ValueError, TypeError) as error:
+    except Exception as error:  # runtimes raise their own types (onnxruntime's Fail)
         first = (str(error).strip().splitlines() or [""])[0]
         msg = f"cannot open {str(path)!r} with {RUNTIMES[suffix][0]}: {type(error).__name__}: {first}"
         raise ValueError(msg) from error
