@@ -381,3 +381,35 @@ def test_torch_export_graph_is_the_native_layers(inverse: bool, memory: torch.me
     out, expected = ours(x), native(x)
     assert out.stride() == expected.stride()
     assert_same_bits(out, expected)
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        (PixelShuffle(2, order="DCR"), (3, 8, 5, 6)),
+        (PixelUnshuffle(2, order="DCR"), (3, 2, 6, 8)),
+        (PixelUnshuffle(2, channels_last=True), (3, 6, 8, 2)),
+        (PixelShuffle(3, channels_last=True, order="DCR"), (3, 2, 2, 18)),
+        (PixelShuffle((2, 3)), (3, 12, 3, 4)),
+        (PixelShuffle((2, 2, 2)), (3, 16, 2, 3, 2)),
+        (PixelUnshuffle((2, 2, 2), order="DCR"), (3, 2, 4, 6, 4)),
+    ],
+    ids=["DCR", "DCR-unshuffle", "last-unshuffle", "last-DCR", "tuple", "3-D", "3-D-DCR-unshuffle"],
+)
+def test_traced_reshapes_keep_the_batch_axis_apart(layer: Any, shape: tuple[int, ...]) -> None:
+    """Every reshape of a traced graph keeps the batch axis as its first axis, of the batch's size.
+
+    Converters that follow the batch axis through a graph (pnnx, for ncnn) lose it at a reshape
+    that merges it with another axis, and then transpose the wrong axes.
+    """
+    x = torch.from_numpy(special_array(shape))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.trace is deprecated
+        traced = torch.jit.trace(layer, (x,))  # type: ignore[no-untyped-call]
+    reshapes = [node for node in traced.inlined_graph.nodes() if node.kind() == "aten::reshape"]
+    assert reshapes
+    for node in reshapes:
+        sizes = node.output().type().sizes()
+        assert sizes[0] == shape[0], sizes
+        assert len(sizes) <= len(shape), sizes  # rank 4, or 5 for volumes
+    assert_same_bits(traced(x).numpy(), layer(x).numpy())

@@ -21,6 +21,7 @@ __all__ = [
     "RunTimeSize",
     "ShufflePlan",
     "block_moves",
+    "grouped_steps",
     "has_run_time_sizes",
     "resolve_sizes",
     "shuffle_plan",
@@ -388,6 +389,53 @@ def _forward_plan(
     big = tuple(s * f for s, f in zip(spatial, factors, strict=True))
     collapse_shape = (*batch, *big, out_channels) if channels_last else (*batch, out_channels, *big)
     return ShufflePlan(expand_shape, axes, collapse_shape)
+
+
+#: Short spellings of the shuffles' permutations of 2-d and 3-d data as steps that each reorder
+#: at most three runs of adjacent axes (four for volumes). Keys are permutations of the axes
+#: after the batch axes (channel, factor and spatial axes; each plan's ``axes`` minus its batch
+#: axes); values are the order of those axes after each step. Each is a shortest spelling,
+#: found by a breadth-first search over all such steps (the tests repeat the search).
+_GROUPED_STEPS: dict[tuple[int, ...], tuple[tuple[int, ...], ...]] = {
+    # 2-d: (C, r, r, H, W) and back, both orders, both layouts.
+    (0, 3, 1, 4, 2): ((0, 1, 4, 2, 3), (0, 3, 1, 4, 2)),
+    (2, 3, 0, 4, 1): ((0, 2, 3, 4, 1), (2, 3, 0, 4, 1)),
+    (0, 2, 1, 3, 4): ((0, 2, 3, 4, 1), (0, 2, 1, 3, 4)),
+    (0, 2, 4, 1, 3): ((0, 2, 3, 4, 1), (0, 2, 4, 1, 3)),
+    (2, 4, 0, 1, 3): ((2, 3, 4, 0, 1), (2, 4, 0, 1, 3)),
+    # 3-d.
+    (0, 4, 1, 5, 2, 6, 3): ((0, 4, 5, 6, 1, 2, 3), (0, 4, 6, 1, 5, 2, 3), (0, 4, 1, 5, 2, 6, 3)),
+    (3, 4, 0, 5, 1, 6, 2): ((1, 2, 3, 4, 0, 5, 6), (3, 4, 0, 5, 1, 6, 2)),
+    (0, 3, 1, 4, 2, 5, 6): ((0, 2, 3, 1, 4, 5, 6), (0, 3, 1, 4, 2, 5, 6)),
+    (0, 2, 4, 6, 1, 3, 5): ((0, 2, 3, 4, 5, 6, 1), (0, 2, 4, 5, 6, 1, 3), (0, 2, 4, 6, 1, 3, 5)),
+    (2, 4, 6, 0, 1, 3, 5): ((0, 1, 3, 2, 4, 5, 6), (2, 4, 6, 0, 1, 3, 5)),
+    (0, 2, 4, 1, 3, 5, 6): ((0, 2, 1, 3, 4, 5, 6), (0, 2, 4, 1, 3, 5, 6)),
+}
+
+
+def grouped_steps(axes: tuple[int, ...], batch: int) -> tuple[tuple[int, ...], ...]:
+    """Spell a plan's permutation ``axes`` as steps that each reorder a few runs of adjacent axes.
+
+    No step merges or moves the first ``batch`` axes; each step cuts the other axes into at most
+    three runs (four for volumes) and reorders the runs, so that with the batch axes merged into
+    one and each run into one, it is a transpose of rank 4 (5 for volumes): where the plan's
+    one transpose has rank ``2k + 2``. Returns the order of the axes after each step; the last
+    is ``axes``. 1-d data takes one step (three runs); four or more spatial axes take one step.
+
+    Examples
+    --------
+    >>> grouped_steps(shuffle_plan((1, 8, 3, 3), 2).axes, 1)  # (N, C, r, r, H, W)
+    ((0, 1, 2, 5, 3, 4), (0, 1, 4, 2, 5, 3))
+    >>> grouped_steps((0, 2, 1), 1)
+    ((0, 2, 1),)
+    """
+    head = tuple(range(batch))
+    if axes == tuple(range(len(axes))):
+        return ()
+    moving = tuple([axis - batch for axis in axes[batch:]])
+    if moving not in _GROUPED_STEPS:
+        return (axes,)
+    return tuple([(*head, *[batch + axis for axis in step]) for step in _GROUPED_STEPS[moving]])
 
 
 def block_moves(axes: Sequence[int]) -> tuple[tuple[int, int, int], ...]:

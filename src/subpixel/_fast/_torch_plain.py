@@ -15,7 +15,7 @@ import math
 import operator
 from typing import Any
 
-from subpixel._plan import ShufflePlan, block_moves
+from subpixel._plan import ShufflePlan, grouped_steps
 from subpixel._spec import ShuffleSpec
 
 __all__ = ["apply_plain", "apply_traced", "channels_last_result", "strides_like_channels_last"]
@@ -144,7 +144,8 @@ def _torch_op(
         # Every size fixed: the reshapes need no size arithmetic, so take them where they are
         # fewer ops (channels-last DCR: one transpose between two reshapes).
         count = 1 + (spec.order == "DCR") + 2 * spec.channels_last
-        if 2 * len(block_moves(spec.plan(shape, cached=False).axes)) + 1 < count:
+        axes = spec.plan(shape, cached=False).axes
+        if 2 * len(grouped_steps(axes, len(shape) - 3)) + 1 < count:
             return None
     moved = x.permute(*range(ndim - 3), ndim - 1, ndim - 3, ndim - 2) if spec.channels_last else x
     if spec.order == "DCR":
@@ -158,30 +159,62 @@ def _torch_op(
 
 
 def _low_rank(x: Any, plan: ShufflePlan) -> Any:
-    """Apply ``plan`` as rank-4 transposes of merged axis groups, one per :func:`block_moves` step.
+    """Apply ``plan`` as low-rank transposes of merged runs of axes, one per :func:`grouped_steps` step.
 
-    The plan's one transpose has rank up to ``2k + 2``; runtimes and converters that stop at
-    rank 4 or 5 take this spelling, and the first group (``-1``) keeps symbolic sizes symbolic.
+    The plan's one transpose has rank up to ``2k + 2``; here each step merges the batch axes
+    into one that no step moves or merges with another (converters such as pnnx read the first
+    axis as the batch), and the moving axes into at most three runs (four for volumes): rank 4
+    for 2-d data, 5 for volumes. The batch axis is ``-1`` where sizes are symbolic, so they
+    stay symbolic.
     """
-    sizes = list(plan.expand_shape)
+    spatial = len(plan.expand_shape) - len(plan.collapse_shape)
+    batch = len(plan.collapse_shape) - spatial - 1
+    sizes = plan.expand_shape
+    current = tuple(range(len(sizes)))
     moved = x
-    for start, source, count in block_moves(plan.axes):
-        groups = [sizes[:start], sizes[start:source], sizes[source : source + count], sizes[source + count :]]
-        moved = moved.reshape(_inferred(groups)).permute(0, 2, 1, 3)
-        sizes[start : source + count] = sizes[source : source + count] + sizes[start:source]
+    for arrangement in grouped_steps(plan.axes, batch):
+        runs = _runs(current[batch:], arrangement[batch:])
+        groups = [[sizes[axis] for axis in current[:batch]], *([sizes[axis] for axis in run] for run in runs)]
+        order = sorted(range(len(runs)), key=lambda run: arrangement.index(runs[run][0]))
+        moved = moved.reshape(_inferred(groups)).permute(0, *[1 + run for run in order])
+        current = arrangement
     return moved.reshape(_inferred([[size] for size in plan.collapse_shape]))
 
 
-def _inferred(groups: list[list[Any]]) -> list[Any]:
-    """Return the sizes of merged ``groups``, with ``-1`` for the first group holding a symbolic size.
+def _runs(before: tuple[int, ...], after: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Cut ``before`` into the runs of axes that stay adjacent, in the same order, in ``after``."""
+    runs = [[before[0]]]
+    for axis in before[1:]:
+        if after.index(axis) == after.index(runs[-1][-1]) + 1:
+            runs[-1].append(axis)
+        else:
+            runs.append([axis])
+    return [tuple(run) for run in runs]
 
-    A reshape whose only symbolic size is inferred needs no size arithmetic in the traced graph.
+
+def _inferred(groups: list[list[Any]]) -> list[Any]:
+    """Return the sizes of merged ``groups``, with ``-1`` for the group holding most symbolic sizes.
+
+    A reshape's inferred size needs no size arithmetic in the traced graph: it goes to the
+    group whose product would cost the most (the first of those that tie).
     """
-    merged = [math.prod(group) for group in groups]
-    symbolic = [i for i, group in enumerate(groups) if any(type(size) is not int for size in group)]
-    if symbolic:
-        merged[symbolic[0]] = -1
+    merged = [_product(group) for group in groups]
+    symbolic = [sum([type(size) is not int for size in group]) for group in groups]
+    if max(symbolic, default=0):
+        merged[symbolic.index(max(symbolic))] = -1
     return merged
+
+
+def _product(sizes: list[Any]) -> Any:
+    """Multiply ``sizes``, the symbolic ones first and the ints as one factor (none if it is 1)."""
+    known = math.prod([size for size in sizes if type(size) is int])
+    symbolic = [size for size in sizes if type(size) is not int]
+    if not symbolic:
+        return known
+    product = symbolic[0]
+    for size in symbolic[1:]:
+        product = product * size
+    return product if known == 1 else product * known
 
 
 def _check_dense(torch: Any, x: Any) -> None:

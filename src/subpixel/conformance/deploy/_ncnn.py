@@ -6,7 +6,11 @@ stacked. pnnx converts with a second input shape (the dynamic axes doubled, whic
 factor dividing them) so that it keeps those sizes symbolic; ncnn itself has no static shapes.
 The op types are the ncnn layer types of the ``.param`` file (the ``Input`` layer left out); a
 layer type pnnx could not lower keeps torch's name (``Tensor.unflatten``), which ncnn refuses to
-load. The ranks are read from pnnx's own graph (``.pnnx.param``, batch axis included). Float32
+load. pnnx learns which axis is the batch from the layers it knows (convolutions, pooling,
+padding), and a reshape it cannot place drops or keeps the wrong axis: each model is converted
+behind a zero padding (``nn.ConstantPad2d(0, 0.0)``, which moves no value), as a network's
+convolution stands before its shuffle; that ``Padding`` layer is not counted. The ranks are
+read from pnnx's own graph (``.pnnx.param``, batch axis included). Float32
 only: ncnn computes and stores in float32 (the path turns its float16/bfloat16 storage off,
 which would round the values).
 """
@@ -70,7 +74,12 @@ def _convert(model: Model, workdir: Path) -> Artefact:
         raise ConversionError(msg)
     shape = (1, *shape[1:])  # one item of the batch: a Mat has no batch axis
     item = torch_input(model.example[:1])
-    traced = torch.jit.trace(model.layer.eval(), item)  # type: ignore[no-untyped-call]
+    pads = {3: torch.nn.ConstantPad1d, 4: torch.nn.ConstantPad2d, 5: torch.nn.ConstantPad3d}
+    if len(shape) not in pads:
+        msg = f"ncnn holds at most four axes besides the batch, got example shape {shape}"
+        raise ConversionError(msg)
+    anchored = torch.nn.Sequential(pads[len(shape)](0, 0.0), model.layer).eval()
+    traced = torch.jit.trace(anchored, item)  # type: ignore[no-untyped-call]
     traced.save(str(workdir / "model.pt"))
     dynamic = tuple(axis for axis in model.dynamic_axes if axis != 0)
     command = [str(pnnx.EXEC_PATH), "model.pt", "inputshape=" + _shape_arg(shape), "fp16=0"]
@@ -84,7 +93,7 @@ def _convert(model: Model, workdir: Path) -> Artefact:
         msg = f"pnnx exited {done.returncode}: {tail}"
         raise ConversionError(msg)
     text = param.read_text()
-    op_types = layer_types(text)
+    op_types = layer_types(text)[1:]  # the zero padding first
     pnnx_param = workdir / "model.pnnx.param"
     max_rank = pnnx_max_rank(pnnx_param.read_text()) if pnnx_param.is_file() else None
     net = ncnn.Net()
