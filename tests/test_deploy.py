@@ -68,6 +68,15 @@ def test_the_registry_finds_every_runtime_module_and_their_paths() -> None:
     assert names[: len(fast)] == [n for n in names if found[n].fast]
 
 
+def test_every_path_can_be_named_alone_in_paths() -> None:
+    """``--paths`` takes a comma-separated list: each name, given alone, selects its path."""
+    from subpixel._cli import choose
+
+    known = list(_registry.paths())
+    for name in known:
+        assert choose("--paths", name, known) == [name]
+
+
 def test_a_runtime_module_without_paths_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_registry, "runtime_modules", lambda: ["subpixel.conformance.deploy._models"])
     _registry.paths.cache_clear()

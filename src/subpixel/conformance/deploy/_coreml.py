@@ -17,7 +17,7 @@ from subpixel.conformance.deploy._torch_export import check_framework, torch_inp
 
 __all__ = ["PATHS", "UPPER"]
 
-_NAME = "Core ML (torch.jit.trace, iOS 16)"
+_NAME = "Core ML iOS 16 (torch.jit.trace)"
 
 #: Upper bound of each dynamic axis.
 UPPER = 4096
@@ -40,14 +40,23 @@ def _convert(model: Model, workdir: Path) -> Artefact:
         else int(size)
         for axis, size in enumerate(model.example.shape)
     ]
-    converted = ct.convert(
-        traced,
-        inputs=[ct.TensorType(name="x", shape=ct.Shape(shape=dims), dtype=np.dtype(dtype).type)],
-        minimum_deployment_target=ct.target.iOS16,
-        convert_to="mlprogram",
-        compute_precision=ct.precision.FLOAT32 if dtype == "float32" else ct.precision.FLOAT16,
-        skip_model_load=True,
-    )
+    try:
+        converted = ct.convert(
+            traced,
+            inputs=[ct.TensorType(name="x", shape=ct.Shape(shape=dims), dtype=np.dtype(dtype).type)],
+            minimum_deployment_target=ct.target.iOS16,
+            convert_to="mlprogram",
+            compute_precision=ct.precision.FLOAT32 if dtype == "float32" else ct.precision.FLOAT16,
+            skip_model_load=True,
+        )
+    except TypeError as error:
+        if "0-dimensional arrays" not in str(error):
+            raise
+        msg = (
+            f"coremltools {ct.__version__} with NumPy {np.__version__} cannot fold traced size "
+            "arithmetic (apple/coremltools#2633, fixed after coremltools 9.0; NumPy < 2.4 converts)"
+        )
+        raise ConversionError(msg) from error
     file = workdir / "model.mlpackage"
     converted.save(str(file))
     operations = [op for function in converted._mil_program.functions.values() for op in function.operations]
