@@ -147,7 +147,11 @@ def _torch_op(
         axes = spec.plan(shape, cached=False).axes
         if 2 * len(grouped_steps(axes, len(shape) - 3)) + 1 < count:
             return None
-    moved = x.permute(*range(ndim - 3), ndim - 1, ndim - 3, ndim - 2) if spec.channels_last else x
+    moved = x
+    if spec.channels_last:
+        # Contiguous before PyTorch's op, which otherwise gives a channels-last result that
+        # ExecuTorch's portable permute refuses (it keeps each tensor's dim order).
+        moved = x.permute(*range(ndim - 3), ndim - 1, ndim - 3, ndim - 2).contiguous()
     if spec.order == "DCR":
         # Channel c * F + o of CRD order is channel o * C + c of DCR order (F = r * r).
         depth = factor * factor
