@@ -231,6 +231,50 @@ def test_gradients_only(planted: Callable[..., str], book: ReferenceBook) -> Non
 
 
 @pytest.mark.needs("torch")
+def test_forward_mode_with_a_tangent_strided_unlike_its_primal_only(
+    planted: Callable[..., str], book: ReferenceBook
+) -> None:
+    """Right values everywhere, but the tangent comes out laid out as the tangent, not the result.
+
+    PyTorch then refuses the tangent (an internal assert) when a dual tensor's tangent is strided
+    unlike its primal: the bug the million-call fuzz found in the fast copy's jvp.
+    """
+    import torch
+
+    class Wrong(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any, factor: int, inverse: bool, order: str) -> Any:
+            ctx.args = (factor, inverse, order)
+            return library(x, factor, inverse, False, order)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            factor, inverse, order = ctx.args
+            return library(grad, factor, not inverse, False, order), None, None, None
+
+        @staticmethod
+        def jvp(ctx: Any, tangent: Any, *_: Any) -> Any:
+            factor, inverse, order = ctx.args
+            return library(tangent, factor, inverse, False, order)  # laid out as the tangent
+
+    def call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+        return Wrong.apply(x, factor, inverse, order)  # type: ignore[no-untyped-call]
+
+    found = check(
+        planted,
+        "torch",
+        call,
+        library,
+        ["autodiff"],
+        ["float32"],
+        book,
+        options=frozenset({"inverse", "order"}),
+    )
+    assert all(case.startswith("autodiff/") for case in found), found
+    assert any("one-channel" in case for case in found), found  # contiguous and channels-last at once
+
+
+@pytest.mark.needs("torch")
 def test_memory_format_only(planted: Callable[..., str], book: ReferenceBook) -> None:
     """Right values, contiguous result for a channels_last input (torch keeps channels_last)."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from subpixel import _catalog, _limits
 from subpixel.conformance._case import FLOAT_DTYPES, Case, Order
 from subpixel.conformance._cases_sizes import KERAS_ADAPTERS, OPTION_CYCLE, near_shape, size_case
@@ -58,4 +60,31 @@ def autodiff_cases() -> list[Case]:
                     )
                 )
                 n += 1
+    cases += _ambiguous_format_cases(torch_small)
     return cases
+
+
+def _ambiguous_format_cases(torch_small: int) -> list[Case]:
+    """One channel above torch's byte threshold: an input contiguous and channels-last at once.
+
+    Its result's layout follows how the input was made; a tangent strided otherwise (the torch
+    rows also try one) must still come out laid out as the result.
+    """
+    side = 8 * (math.isqrt(torch_small // (4 * 2 * 64)) + 1)
+    shape = (2, 1, side, side + 8)
+    options: tuple[bool, bool, Order, int] = (True, False, "DCR", 4)
+    return [
+        size_case(
+            "above-SMALL_BYTES-one-channel",
+            shape,
+            options,
+            layout,
+            "float32",
+            tuple(e.name for e in _catalog.entries() if e.gradient_tool),
+            "one channel above torch SMALL_BYTES: contiguous and channels_last at once",
+            "" if layout == "contiguous" else f"-{layout}",
+            "autodiff",
+            autodiff=True,
+        )
+        for layout in ("contiguous", "torch_channels_last")
+    ]

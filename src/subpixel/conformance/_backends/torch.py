@@ -105,9 +105,9 @@ class TorchBackend(ArrayBackend):
             xr = x.detach().requires_grad_(True)
             return torch.autograd.grad(call(xr), xr, g)[0]
 
-        def dual(requires_grad: bool) -> Any:
+        def dual(requires_grad: bool, tangent: Any = t) -> Any:
             with fw_ad.dual_level():
-                y = call(fw_ad.make_dual(x.detach().requires_grad_(requires_grad), t))
+                y = call(fw_ad.make_dual(x.detach().requires_grad_(requires_grad), tangent))
                 return fw_ad.unpack_dual(y).tangent
 
         def double() -> Any:
@@ -127,6 +127,11 @@ class TorchBackend(ArrayBackend):
                 ("reverse (torch.autograd.grad)", "reverse", reverse),
                 ("forward (forward_ad dual tensor)", "forward", lambda: dual(False)),
                 ("forward (forward_ad dual tensor with requires_grad)", "forward", lambda: dual(True)),
+                (
+                    "forward (forward_ad dual tensor, tangent strided unlike its primal)",
+                    "forward",
+                    lambda: dual(False, _restrided(torch, t)),
+                ),
                 ("forward (torch.func.jvp)", "forward", lambda: torch.func.jvp(call, (x,), (t,))[1]),
                 ("double backward", "forward", double),
                 ("forward over reverse", "reverse", forward_over_reverse),
@@ -159,3 +164,20 @@ def _strides_problem(what: str, got: Any, want: Any, x: Any) -> str | None:
 
 
 ADAPTER = TorchBackend
+
+
+def _restrided(torch: Any, tensor: Any) -> Any:
+    """Return ``tensor``'s values in other strides: C order, or else channels last (4-d) or Fortran order.
+
+    A dual tensor's tangent may be strided unlike its primal; forward mode must still give the
+    shuffle of the tangent, laid out as the result. Strides are compared as numbers: a tensor
+    with one channel is contiguous and channels-last at once, yet its strides tell which.
+    """
+    dims = tensor.dim()
+    other = [*range(dims - 1, -1, -1)] if dims != 4 else [0, 2, 3, 1]
+    for order in (list(range(dims)), other):
+        laid = torch.empty([tensor.shape[axis] for axis in order], dtype=tensor.dtype, device=tensor.device)
+        laid = laid.permute([order.index(axis) for axis in range(dims)])
+        if laid.stride() != tensor.stride():
+            return laid.copy_(tensor)
+    return tensor.clone()
