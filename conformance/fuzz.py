@@ -974,8 +974,8 @@ def growth(samples: list[tuple[int, int]], calls: int) -> tuple[float, float] | 
     """RSS growth after warm-up, in bytes per 100,000 calls, with its standard error.
 
     The samples leave out the oracle's own cache of index arrays, which fills up to
-    :data:`INDEX_CACHE_BYTES` as shapes come back over the run (rows run before 2026-12-07
-    count it in).
+    :data:`INDEX_CACHE_BYTES` as shapes come back over the run (older rows count it in: their
+    entries lack ``oracle_cache_left_out``).
 
     The least-squares slope of resident memory against the call number over every sample after
     the first :data:`WARM_UP` of the run: large inputs come and go, so single samples scatter by
@@ -1029,7 +1029,7 @@ def render(data: dict[str, Any]) -> str:
         "still marked *running* or *stopped* did not reach the number asked for. Memory is *flat* when "
         "the least-squares slope of resident memory over the calls after the first fifth is under "
         "1 MiB per 100,000 calls. The driver's own cache of index arrays (up to 16 MiB, filled as "
-        "shapes come back) is left out of the samples from 2026-12-07 on; rows run before count it in.",
+        "shapes come back) is left out of the samples; each row's Memory line says whether it was.",
         "",
         "| row | calls | asked | failures | wall time | CPU time | calls/s | above engine threshold "
         "| invalid calls | peak RSS | RSS growth per 100k calls after warm-up (slope ± error) | flat | seed "
@@ -1062,7 +1062,12 @@ def render(data: dict[str, Any]) -> str:
             every = samples[1][0] - samples[0][0]
             lines.append(
                 f"- Memory: {len(samples)} samples of resident memory, one every {every:,} calls; from "
-                f"{mib(min(r for _, r in samples))} to {mib(max(r for _, r in samples))}."
+                f"{mib(min(r for _, r in samples))} to {mib(max(r for _, r in samples))}"
+                + (
+                    ", the driver's index-array cache left out."
+                    if e.get("oracle_cache_left_out")
+                    else ", the driver's index-array cache (up to 16 MiB) counted in."
+                )
             )
         if e.get("compiles") is not None:
             lines.append(
@@ -1186,6 +1191,7 @@ def run_row(
             "seconds": time.monotonic() - started, "cpu_seconds": time.process_time() - cpu,
             "engine_calls": runner.engine_calls, "seed": seed,
             "peak_rss": peak_bytes(), "rss_samples": samples, "growth_per_100k": growth(samples, done),
+            "oracle_cache_left_out": True,
             "counts": {k: dict(v) for k, v in runner.counts.items()}, "status": status,
             "compiles": runner.row.compiles if row in COMPILING else None,
             "bounded": len(runner.bounded), "distinct_shapes": len(runner.row.shapes),
