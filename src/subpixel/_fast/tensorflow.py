@@ -4,7 +4,9 @@ array-api-compat does not know TensorFlow, so :mod:`subpixel._dispatch` sends ev
 whose type comes from ``tensorflow`` here. A plan is applied with ``tf.reshape``,
 ``tf.transpose`` and ``tf.reshape``, so the same code runs eagerly, inside ``tf.function``
 (with or without ``jit_compile=True``), under ``tf.GradientTape`` and
-``tf.autodiff.ForwardAccumulator``. Inside a graph any size may be unknown (``None``); the
+``tf.autodiff.ForwardAccumulator``. float32 moves as int32 (:func:`_transpose`): TensorFlow's
+oneDNN transpose, which it takes for some float32 shapes, flushes subnormals to zero and quiets
+signaling NaNs. Inside a graph any size may be unknown (``None``); the
 plan then holds :class:`~subpixel._plan.RunTimeSize` entries, filled here from ``tf.shape(x)``
 when the graph runs, where a graph assertion checks the divisibility the plan could not.
 
@@ -38,7 +40,29 @@ ROUTES = routes("tensorflow")
 
 def _apply_static(x: Any, plan: ShufflePlan) -> Any:
     expanded = tf.reshape(x, plan.expand_shape)
-    return tf.reshape(tf.transpose(expanded, plan.axes), plan.collapse_shape)
+    return tf.reshape(_transpose(expanded, plan.axes), plan.collapse_shape)
+
+
+def _transpose(x: Any, axes: tuple[int, ...]) -> Any:
+    """``tf.transpose(x, axes)`` that keeps every bit, and its gradient the inverse transpose.
+
+    For some float32 shapes (a rank-8 transpose of a 3-d unshuffle, for one) TensorFlow's CPU
+    transpose runs oneDNN's reorder, which flushes subnormals to zero and quiets signaling NaNs.
+    float32 is moved as int32 (``tf.bitcast`` is a view): no integer transpose goes there. Other
+    dtypes keep their bits in ``tf.transpose`` (measured: float16, bfloat16, float64, complex).
+    """
+    if x.dtype != tf.float32:
+        return tf.transpose(x, axes)
+    inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+
+    @tf.custom_gradient  # type: ignore[untyped-decorator]
+    def moved(t: Any) -> tuple[Any, Any]:
+        def gradient(upstream: Any) -> Any:
+            return _transpose(upstream, inverse)
+
+        return tf.bitcast(tf.transpose(tf.bitcast(t, tf.int32), axes), tf.float32), gradient
+
+    return moved(x)
 
 
 def _run_time_divisors(plan: ShufflePlan) -> dict[int, int]:
@@ -82,7 +106,7 @@ def _apply_dynamic(x: Any, plan: ShufflePlan, divisors: dict[int, int], spec: Sh
     with tf.control_dependencies(_run_time_checks(x, sizes, divisors, spec)):
         expand_shape = tf.stack(resolve_sizes(plan.expand_shape, sizes))
     expanded = tf.reshape(x, expand_shape)
-    moved = tf.transpose(expanded, plan.axes)
+    moved = _transpose(expanded, plan.axes)
     return tf.reshape(moved, tf.stack(resolve_sizes(plan.collapse_shape, sizes)))
 
 

@@ -149,6 +149,24 @@ def _tensorflow_cases() -> list[Case]:
     for name in _own_op_backends():
         found = _threshold_cases(name, "LARGE_BYTES", _bytes_threshold(LARGE_BYTES), below=False, above=True)
         cases += [dataclasses.replace(case, backends=(name, *KERAS_ADAPTERS)) for case in found]
+        # float32 3-d unshuffles whose rank-8 transpose TensorFlow hands to oneDNN, which flushes
+        # subnormals and quiets signaling NaNs (found by the million-call fuzz).
+        volumes: tuple[tuple[tuple[int, ...], Order], ...] = (
+            ((2, 20, 18, 28), "CRD"),
+            ((2, 1, 36, 26, 42), "DCR"),
+        )
+        for shape, order in volumes:
+            cases.append(
+                size_case(
+                    f"{name}-onednn-volume-unshuffle",
+                    shape,
+                    (True, False, order, (2, 2, 2)),
+                    "contiguous",
+                    "float32",
+                    (name, *KERAS_ADAPTERS),
+                    "a float32 transpose TensorFlow runs in oneDNN",
+                )
+            )
     return cases
 
 
