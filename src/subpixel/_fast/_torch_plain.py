@@ -168,8 +168,7 @@ def _low_rank(x: Any, plan: ShufflePlan) -> Any:
     The plan's one transpose has rank up to ``2k + 2``; here each step merges the batch axes
     into one that no step moves or merges with another (converters such as pnnx read the first
     axis as the batch), and the moving axes into at most three runs (four for volumes): rank 4
-    for 2-d data, 5 for volumes. The batch axis is ``-1`` where sizes are symbolic, so they
-    stay symbolic.
+    for 2-d data, 5 for volumes. Symbolic sizes stay symbolic (see :func:`_inferred`).
     """
     spatial = len(plan.expand_shape) - len(plan.collapse_shape)
     batch = len(plan.collapse_shape) - spatial - 1
@@ -202,11 +201,9 @@ def _inferred(groups: list[list[Any]]) -> list[Any]:
     A reshape's inferred size needs no size arithmetic in the traced graph: it goes to the
     group whose product would cost the most (the first of those that tie).
     """
-    merged = [_product(group) for group in groups]
     symbolic = [sum([type(size) is not int for size in group]) for group in groups]
-    if max(symbolic, default=0):
-        merged[symbolic.index(max(symbolic))] = -1
-    return merged
+    inferred = symbolic.index(max(symbolic)) if max(symbolic, default=0) else None
+    return [-1 if i == inferred else _product(group) for i, group in enumerate(groups)]
 
 
 def _product(sizes: list[Any]) -> Any:
