@@ -60,11 +60,11 @@ def autodiff_cases() -> list[Case]:
                     )
                 )
                 n += 1
-    cases += _ambiguous_format_cases(torch_small)
+    cases += _one_channel_cases(torch_small)
     return cases
 
 
-def _ambiguous_format_cases(torch_small: int) -> list[Case]:
+def _one_channel_cases(torch_small: int) -> list[Case]:
     """One channel above torch's byte threshold: an input contiguous and channels-last at once.
 
     Its result's layout follows how the input was made; a tangent strided otherwise (the torch

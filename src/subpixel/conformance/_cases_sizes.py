@@ -139,6 +139,14 @@ KERAS_ADAPTERS = ("keras.tensorflow", "keras.jax", "keras.torch")
 LARGE_BYTES = 8 << 20
 
 
+#: float32 3-d unshuffles whose rank-8 transpose TensorFlow hands to oneDNN, which flushes
+#: subnormals and quiets signaling NaNs (found by the million-call fuzz).
+_ONEDNN_VOLUMES: tuple[tuple[tuple[int, ...], Order], ...] = (
+    ((2, 20, 18, 28), "CRD"),
+    ((2, 1, 36, 26, 42), "DCR"),
+)
+
+
 def _tensorflow_cases() -> list[Case]:
     """TensorFlow and the Keras layers: every element size, every option, above LARGE_BYTES.
 
@@ -149,13 +157,7 @@ def _tensorflow_cases() -> list[Case]:
     for name in _own_op_backends():
         found = _threshold_cases(name, "LARGE_BYTES", _bytes_threshold(LARGE_BYTES), below=False, above=True)
         cases += [dataclasses.replace(case, backends=(name, *KERAS_ADAPTERS)) for case in found]
-        # float32 3-d unshuffles whose rank-8 transpose TensorFlow hands to oneDNN, which flushes
-        # subnormals and quiets signaling NaNs (found by the million-call fuzz).
-        volumes: tuple[tuple[tuple[int, ...], Order], ...] = (
-            ((2, 20, 18, 28), "CRD"),
-            ((2, 1, 36, 26, 42), "DCR"),
-        )
-        for shape, order in volumes:
+        for shape, order in _ONEDNN_VOLUMES:
             cases.append(
                 size_case(
                     f"{name}-onednn-volume-unshuffle",
