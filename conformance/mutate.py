@@ -65,16 +65,27 @@ TARGETS = ("_plan.py", "_shuffle.py", "_fast", "_copy")
 ENGINE = "_copy"
 NOTES = Path(__file__).with_name("mutation-survivors.json")
 
-#: The rows that check a fast path, by the backend it serves.
+#: The rows that check a fast-path module, by its name (its backend's, or a helper's).
 ROWS = {
     "numpy": ("numpy",),
     "torch": ("torch",),
+    # The traceable route: the row that runs it, beside the eager route's plain copies.
+    "_torch_plain": ("torch", "torch.jit.trace"),
     "jax": ("jax",),
     "dask": ("dask",),
     "tensorflow": ("tensorflow", "tensorflow.graph", "tensorflow.function"),
 }
 #: Rows for the core (``_plan.py``, ``_shuffle.py``) and for a file nothing maps to.
-ALL_ROWS = ("numpy", "array_api_strict", "torch", "jax", "dask", "tensorflow", "tensorflow.function")
+ALL_ROWS = (
+    "numpy",
+    "array_api_strict",
+    "torch",
+    "torch.jit.trace",
+    "jax",
+    "dask",
+    "tensorflow",
+    "tensorflow.function",
+)
 #: Files that run only when an optional library is installed (the compiled kernels need numba).
 OPTIONAL = {"_copy/_compiled.py": "numba"}
 #: Frameworks imported before the first fork (imported, never run: no thread pool starts).

@@ -597,6 +597,37 @@ def test_torch_compile_and_export() -> None:
     assert same_bits(traced(x), x + 1)
 
 
+@pytest.mark.needs("torch")
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+@pytest.mark.parametrize(
+    ("shape", "dtype", "memory"),
+    [
+        ((1, 8, 6, 5), "uint16", "contiguous"),  # PyTorch's op has no unsigned 16/32/64-bit kernels
+        ((2, 2, 8, 3, 4), "uint64", "contiguous"),
+        ((2, 3, 8, 2, 3), "float32", "channels_last_3d"),  # PyTorch's op refuses this format
+    ],
+)
+def test_traced_route_runs_where_pytorchs_op_does_not(
+    shape: tuple[int, ...], dtype: str, memory: str
+) -> None:
+    """While PyTorch traces, an input PyTorch's op cannot take still gets the shuffle (found by
+    the matrix's ``torch.jit.trace`` row); eagerly these take the copy engine."""
+    torch = _torch()
+    x = torch_input(torch, shape, dtype, seed=13)
+    if memory == "channels_last_3d":
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+    want = reference(x.numpy(), 2, False, False, "CRD")
+
+    def shuffle(t: Any) -> Any:
+        return subpixel.pixel_shuffle(t, 2)
+
+    traced = torch.jit.trace(shuffle, x, check_trace=False)
+    assert same_bits(traced(x).numpy(), want)
+    compiled = torch.compile(shuffle, backend="eager", fullgraph=True, dynamic=False)
+    assert same_bits(compiled(x).numpy(), want)
+
+
 # --- JAX --------------------------------------------------------------------------------------
 
 

@@ -229,6 +229,15 @@ ROUTES: dict[str, dict[str, str]] = {
         "torch:kernel-forward-ad": "the autograd Function's jvp: shuffles a forward-mode tangent",
         "torch:numpy-free": "CPU tensor from SMALL_BYTES, NumPy not installed: the three tensor methods",
     },
+    # While PyTorch traces (torch.jit.trace; torch.compile and torch.export record no route).
+    "torch_traced": {
+        "torch_traced:op": "the plan is PyTorch's own op: pixel_shuffle or pixel_unshuffle itself",
+        "torch_traced:op-moved": (
+            "a shuffle by (r, r) PyTorch's op gives behind moves: channels-last data transposed "
+            "to channels first and back (and a channel gather for DCR where every size is an int)"
+        ),
+        "torch_traced:reshapes": "every other plan: reshapes and rank-4 transposes (rank 5 for volumes)",
+    },
     "jax": {
         "jax:jit": "one jax.jit-compiled reshape, transpose, reshape per plan",
         "jax:sharded": "an input sharded over explicit mesh axes: each reshape is told its sharding",

@@ -15,6 +15,7 @@ import math
 import operator
 from typing import Any
 
+from subpixel import _routes
 from subpixel._plan import ShufflePlan, grouped_steps
 from subpixel._spec import ShuffleSpec
 
@@ -106,6 +107,9 @@ def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
     values = shape if sized else tuple(operator.index(size) for size in shape)
     spec.plan(values, cached=False)  # the errors of an eager call; symbolic sizes pass through
     moved = _torch_op(torch, x, spec, values, shape)
+    if _routes.listening and not torch.compiler.is_compiling():  # Dynamo traces no lock
+        own = spec.torch_factor is not None
+        _routes.record(f"torch_traced:{'reshapes' if moved is None else 'op' if own else 'op-moved'}")
     if moved is not None and spec.torch_factor is not None:
         return moved  # PyTorch's own op: a fresh tensor in the memory format it gives
     if moved is None:
@@ -129,6 +133,11 @@ def _torch_op(
     factor = spec.square_factor
     if factor is None or any(type(size) is int and size == 0 for size in values):
         return None
+    if x.dtype in (torch.uint16, torch.uint32, torch.uint64):
+        return None  # PyTorch's op is not implemented for them
+    if len(shape) == 5:
+        # PyTorch's op refuses a 5-d input in the channels_last_3d memory format (two batch axes).
+        x = x.contiguous()
     functional = torch.nn.functional
     if spec.torch_factor is not None:
         return (functional.pixel_unshuffle if spec.inverse else functional.pixel_shuffle)(x, factor)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,41 @@ from subpixel.conformance._backends._base import (
     Derivatives,
     HostResult,
     NotApplicableError,
+    RowSpec,
     broadcast_source,
     derivatives,
+    library_call,
 )
 from subpixel.conformance._cases import Case
 
-__all__ = ["ADAPTER", "TorchBackend"]
+__all__ = ["ADAPTER", "TorchBackend", "torch_trace_call"]
+
+
+def torch_trace_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    """Trace the library with ``torch.jit.trace`` on ``x``'s shape, then run the traced graph on ``x``.
+
+    The graph is what the TorchScript ONNX exporter converts: subpixel's traceable route with
+    every size traced. It is traced on a detached stand-in of ``x`` (a graph is traced once and
+    run on the inputs that follow) and run on ``x`` itself, so autograd and forward-mode dual
+    tensors go through the traced graph. ``torch.func`` transforms cannot trace (PyTorch's
+    tracer refuses their wrapped tensors): such an input is not applicable.
+    """
+    import torch
+
+    if torch._C._functorch.is_functorch_wrapped_tensor(x):
+        msg = "torch.jit.trace cannot trace inside torch.func transforms"
+        raise NotApplicableError(msg)
+
+    def run(y: Any) -> Any:
+        return library_call(y, factor, inverse, channels_last, order)
+
+    jit: Any = torch.jit
+    stand_in = x.detach().clone(memory_format=torch.preserve_format)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jit.TracerWarning)
+        warnings.filterwarnings("ignore", "`torch.jit.trace` is deprecated", DeprecationWarning)
+        traced = jit.trace(run, stand_in, check_trace=False)
+    return traced(x)
 
 
 class TorchBackend(ArrayBackend):
@@ -25,6 +55,17 @@ class TorchBackend(ArrayBackend):
 
     negative_strides = False
     seconds = 30
+
+    def rows(self) -> tuple[RowSpec, ...]:
+        """Return the library's row and the row of its graph under ``torch.jit.trace``."""
+        description = (
+            "subpixel under torch.jit.trace, run as the traced graph (what the TorchScript ONNX "
+            "exporter converts); torch.func.jvp not applicable"
+        )
+        return (
+            *super().rows(),
+            RowSpec(f"{self.name}.jit.trace", "torch_traced", description, torch_trace_call, True, 60),
+        )
 
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
         """``from_numpy`` of the bits (bfloat16 via int16, ml_dtypes or not), then ``.to(device)``."""
