@@ -277,6 +277,16 @@ def mutated_source(mutant: Mutant, package: Path = PACKAGE) -> tuple[str, str]:
     return source.splitlines()[mutant.line - 1].strip(), ast.unparse(mutated)
 
 
+def mutation_text(mutant: Mutant, package: Path = PACKAGE) -> str:
+    """Return the change as ``before => after``: the statement that differs, as ``ast`` writes it."""
+    before = ast.unparse(ast.parse((package / mutant.path).read_text(encoding="utf-8"))).splitlines()
+    after = mutated_source(mutant, package)[1].splitlines()
+    changed = [(a.strip(), b.strip()) for a, b in zip(before, after, strict=False) if a != b]
+    if not changed:
+        return "(no textual change)"
+    return f"{changed[0][0]} => {changed[0][1]}"
+
+
 # -- running ---------------------------------------------------------------------------------------
 def _cases_of(conformance: Any, rows: tuple[str, ...], families: tuple[str, ...]) -> list[tuple[Any, str]]:
     adapters = {conformance.get_implementation(r).backend for r in rows}
@@ -648,6 +658,7 @@ def _run_mutant(
     original = target.read_text(encoding="utf-8")
     with _AST_LOCK:  # CPython 3.11's ast.parse fails when two threads parse at once
         line, source = mutated_source(mutant, package)
+        change = mutation_text(mutant, package)
         rows = rows_for(mutant.path)
     target.write_text(source, encoding="utf-8")
     begun = time.monotonic()
@@ -655,12 +666,17 @@ def _run_mutant(
         passed, stage, detail = check(book, rows, timeouts, package.parent)
     finally:
         target.write_text(original, encoding="utf-8")
-    return {"mutant": mutant.__dict__, "line": line, "status": "survived" if passed else "killed",
-            "stage": stage, "detail": detail, "seconds": round(time.monotonic() - begun, 1)}  # fmt: skip
+    return {"mutant": mutant.__dict__, "line": line, "mutation": change,
+            "status": "survived" if passed else "killed", "stage": stage, "detail": detail,
+            "seconds": round(time.monotonic() - begun, 1)}  # fmt: skip
 
 
 def _notes() -> dict[str, str]:
-    """Why each known survivor survives, by ``path|kind|original line``."""
+    """Why each known survivor survives, by :func:`note_key` (``path|before => after``).
+
+    A note begins with its verdict: ``Equivalent.``, ``Speed only.`` or ``Unreachable.`` (no
+    result can change: the mutant counts as not result-changing) or ``Gap.`` (the matrix misses it).
+    """
     if not NOTES.exists():
         return {}
     notes: dict[str, str] = json.loads(NOTES.read_text(encoding="utf-8"))
@@ -682,6 +698,7 @@ def _write(
     survived = len(results) - killed
     notes = _notes()
     justified = sum(1 for r in results if r["status"] == "survived" and _why(r, notes) is not None)
+    dead, changing = result_changing(results, notes)
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     numba = report["kernels"]
     mode = (
@@ -696,6 +713,11 @@ def _write(
         f"(performance constants and docstrings excluded). Sample: **{sample}** (seed {report['seed']}). "
         f"Run: **{len(results)} of {sample}**; **{killed} killed, {survived} survived** "
         f"({justified} of the survivors justified below, {survived - justified} not yet justified).",
+        "",
+        f"**Score: {dead} of {changing} result-changing mutants killed "
+        f"({100 * dead / max(changing, 1):.0f}%)**, "
+        "a survivor counting as result-changing unless its note shows it keeps every result "
+        "(equivalent, speed only, or unreachable from any input the library accepts).",
         "",
         f"- Compiled kernels: {mode}.",
         f"- `python conformance/mutate.py` (`nox -s mutation`); {seconds / 60:.1f} minutes in this "
@@ -727,12 +749,12 @@ def _write(
         "",
     ]
     lines += ["## Survivors and why", "",
-              "| file:line | mutation | original line | why it survives | fuzz run on the mutant |",
+              "| file:line | mutation | change | why it survives | fuzz run on the mutant |",
               "|---|---|---|---|---|"]  # fmt: skip
     for r in results:
         if r["status"] == "survived":
             m = r["mutant"]
-            text = str(r["line"]).replace("|", "\\|")
+            text = str(r.get("mutation") or r["line"]).replace("|", "\\|")
             why = (_why(r, notes) or "not yet justified").replace("|", "\\|")
             lines.append(f"| `{m['path']}:{m['line']}` | {m['kind']} | `{text}` | {why} | {_fuzzed(r)} |")
     lines += ["", "## Every mutant", "", "```json", *(json.dumps(r) for r in results), "```", ""]
@@ -741,8 +763,27 @@ def _write(
 
 
 def _why(result: dict[str, Any], notes: dict[str, str]) -> str | None:
-    m = result["mutant"]
-    return notes.get(f"{m['path']}|{m['kind']}|{result['line']}")
+    return notes.get(note_key(result))
+
+
+def note_key(result: dict[str, Any]) -> str:
+    """The key of a survivor's note: its file and its change (``before => after``)."""
+    change = result.get("mutation") or mutation_text(Mutant(**result["mutant"]))
+    return f"{result['mutant']['path']}|{change}"
+
+
+#: How a note begins, by verdict: a survivor that cannot change a result, and one that can.
+SAME_RESULT = ("Equivalent.", "Speed only.", "Unreachable.")
+GAP = "Gap."
+
+
+def result_changing(results: list[dict[str, Any]], notes: dict[str, str]) -> tuple[int, int]:
+    """Return ``(killed, result-changing)``: survivors not noted as keeping every result count."""
+    killed = sum(1 for r in results if r["status"] == "killed")
+    same = sum(
+        1 for r in results if r["status"] == "survived" and (_why(r, notes) or "").startswith(SAME_RESULT)
+    )
+    return killed, len(results) - same
 
 
 def _fuzzed(result: dict[str, Any]) -> str:

@@ -644,6 +644,27 @@ def test_jax_matches_array_api_path(factor: Any, inverse: bool, channels_last: b
     assert same_bits(np.asarray(inside), np.asarray(y))
 
 
+@pytest.mark.needs("jax")
+def test_jax_keeps_the_jitted_functions_of_recent_plans_only() -> None:
+    """Each jitted function holds its executables (MiBs per shape on CPU): the library's runner
+    cache, which remembers thousands of shapes, must not keep them all alive."""
+    import gc
+    import weakref
+
+    import jax
+
+    from subpixel._fast import jax as fast_jax
+
+    first = jax.numpy.zeros((1, 4, 3, 5), jax.numpy.float32)
+    subpixel.pixel_shuffle(first, 2)
+    held = weakref.ref(fast_jax._compiled(shuffle_plan(first.shape, 2)))
+    for width in range(6, 6 + fast_jax.JITTED_FUNCTIONS + 1):
+        subpixel.pixel_shuffle(jax.numpy.zeros((1, 4, 3, width), jax.numpy.float32), 2)
+    gc.collect()
+    assert held() is None
+    assert same_bits(np.asarray(subpixel.pixel_shuffle(first, 2)), np.zeros((1, 1, 6, 10), np.float32))
+
+
 @pytest.mark.needs("torch")
 def test_torch_op_refusing_one_input_keeps_its_route_for_others() -> None:
     """An input PyTorch's op refuses changes nothing for the next input of its dtype.
