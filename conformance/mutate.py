@@ -440,8 +440,9 @@ def materialize(mutant: Mutant, folder: Path) -> Path:
     return folder
 
 
-#: The fuzz driver's rows for the matrix rows a mutant is checked on.
-FUZZ_ROWS = {"tensorflow.graph": "tensorflow.function"}
+#: The fuzz row for a matrix row the fuzz driver has no row of its own for (the driver has no
+#: traced torch row: a mutant of the traceable route is fuzzed through the eager torch row).
+FUZZ_ROWS = {"tensorflow.graph": "tensorflow.function", "torch.jit.trace": "torch"}
 
 
 def fuzz_mutant(mutant: Mutant, calls: int, logs: Path, seed: int) -> dict[str, Any]:
