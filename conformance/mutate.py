@@ -85,6 +85,7 @@ ALL_ROWS = (
     "dask",
     "tensorflow",
     "tensorflow.function",
+    "subpixel.keras.tensorflow",  # the Keras layers on TensorFlow plan their steps with block_moves
 )
 #: Files that run only when an optional library is installed (the compiled kernels need numba).
 OPTIONAL = {"_copy/_compiled.py": "numba"}

@@ -163,6 +163,7 @@ def _nd_tuple_cases() -> list[Case]:
         Case(t, "f2x3-2x12x3x2", (2, 12, 3, 2), (2, 3), quick=True),
         Case(t, "f3x1-1x6x2x3", (1, 6, 2, 3), (3, 1)),
         Case(t, "f2x2-tuple-1x8x2x3", (1, 8, 2, 3), (2, 2)),
+        Case(t, "f2x3-unbatched-18x3x5", (18, 3, 5), (2, 3)),
         Case(t, "1d-f4-2x8x5", (2, 8, 5), (4,), quick=True),
         Case(t, "1d-f3-channels-last-2x5x6", (2, 5, 6), (3,), channels_last=True),
         Case(t, "3d-f2x2x2-1x16x2x3x2", (1, 16, 2, 3, 2), (2, 2, 2), quick=True),
