@@ -307,7 +307,8 @@ def _engine_geometry_cases() -> list[Case]:
 
     A 3-D (volume) shuffle keeps more outer axes than a compiled kernel takes, so the engine
     loops over the leading ones; many small images make one block of rows run across several
-    images of an unshuffle. Both on the NumPy and torch rows (the same engine), every element size.
+    images of an unshuffle; images narrower than the factor give rows shorter than one group.
+    Both on the NumPy and torch rows (the same engine), every element size.
     """
     options: tuple[bool, bool, Order, int | tuple[int, ...]]
     shape: tuple[int, ...]
@@ -334,6 +335,13 @@ def _engine_geometry_cases() -> list[Case]:
                 "blocks across images",
             )
         )
+        # Images narrower than the factor: each group's output row is shorter than r.
+        narrow = (("engine-narrow", (1, 36, 1024, 2), (False, False, "CRD", 3)),
+                  ("engine-narrow-unshuffle", (1, 4, 3072, 6), (True, False, "CRD", 3)))  # fmt: skip
+        for name, shape, options in narrow:
+            cases.append(
+                size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "rows below r")
+            )
     return cases
 
 
