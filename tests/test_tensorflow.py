@@ -354,3 +354,28 @@ def test_float32_volumes_keep_subnormals_and_nan_payloads(shape: tuple[int, ...]
         y = unshuffle(source)
     assert_same_bits(numpy(tape.gradient(y, source, output_gradients=tf.constant(g))), formula(g, False))
     assert_same_bits(numpy(accumulator.jvp(y)), formula(t, True))
+
+
+def test_tf_function_traces_the_library_without_autograph_warnings() -> None:
+    """AutoGraph converts every function a trace calls; the library's must convert cleanly (an
+    annotated closure variable once made it log "AutoGraph could not transform")."""
+    import logging
+
+    messages: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    handler = Keep()
+    tf.get_logger().addHandler(handler)
+    try:
+        static = tf.function(lambda t: subpixel.pixel_shuffle(t, 2))
+        dynamic = tf.function(
+            lambda t: subpixel.pixel_unshuffle(t, 2), input_signature=[tf.TensorSpec((None, 3, None, None))]
+        )
+        assert tuple(static(tf.zeros((1, 8, 3, 5))).shape) == (1, 2, 6, 10)
+        assert tuple(dynamic(tf.zeros((2, 3, 4, 6))).shape) == (2, 12, 2, 3)
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [m for m in messages if "AutoGraph" in m], messages

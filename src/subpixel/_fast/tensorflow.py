@@ -22,6 +22,7 @@ Routes (recorded where they are decided: once per call eagerly, once per trace i
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import tensorflow as tf
@@ -36,6 +37,8 @@ from subpixel._validate import factor_text
 __all__ = ["ROUTES", "check_array", "prepare"]
 
 ROUTES = routes("tensorflow")
+#: Plans whose eager arguments (three small host tensors) are kept.
+EAGER_PLANS = 1024
 
 try:  # whether any GradientTape or ForwardAccumulator is active (TensorFlow 2.13 and newer)
     from tensorflow.python.eager.record import could_possibly_record as _could_record
@@ -50,10 +53,12 @@ def _apply_static(x: Any, plan: ShufflePlan) -> Any:
     return tf.reshape(_transpose(expanded, plan.axes), plan.collapse_shape)
 
 
+@functools.lru_cache(maxsize=EAGER_PLANS)
 def _eager_arguments(plan: ShufflePlan) -> tuple[Any, Any, Any]:
     """Return the plan's expand shape, axes and collapse shape as host tensors for eager ops.
 
-    Converting a Python tuple costs an eager op about 40 us a call; these are made once per plan.
+    Converting a Python tuple costs an eager op about 40 us a call; these are made once per plan
+    (called only while executing eagerly).
     """
     with tf.device("/CPU:0"):
         return (
@@ -157,8 +162,6 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
 
         return run_dynamic
 
-    eager_arguments: list[tuple[Any, Any, Any]] = []  # made on the first eager call
-
     def run(x: Any) -> Any:
         if not tf.executing_eagerly():
             if _routes.listening:
@@ -166,9 +169,7 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
             return _apply_static(tf.convert_to_tensor(x), plan)
         if _routes.listening:
             _routes.record("tensorflow:eager")
-        if not eager_arguments:
-            eager_arguments.append(_eager_arguments(plan))
-        return _apply_eager(tf.convert_to_tensor(x), plan, eager_arguments[0])
+        return _apply_eager(tf.convert_to_tensor(x), plan, _eager_arguments(plan))
 
     return run
 
