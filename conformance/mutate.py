@@ -358,6 +358,10 @@ def _in_child(
         os.close(read)
         if folder is not None:
             sys.path[0] = str(folder)
+            # Rows that run in a process of their own (the Keras layers on another backend)
+            # must import the same copy.
+            paths = (str(folder), os.environ.get("PYTHONPATH", ""))
+            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         answer: tuple[bool, str, list[str]] = (False, "", [])
         try:
             answer = _stage(book, rows, families)
