@@ -154,6 +154,8 @@ def _dcr_cases() -> list[Case]:
             order="DCR",
         ),
         Case("dcr", "unshuffle-r3-1x3x9x6", (1, 3, 9, 6), 3, inverse=True, order="DCR"),
+        Case("dcr", "unshuffle-unbatched-r2-3x4x6", (3, 4, 6), 2, inverse=True, order="DCR"),
+        Case("dcr", "channels-last-f2x3-2x3x5x12", (2, 3, 5, 12), (2, 3), channels_last=True, order="DCR"),
     ]
 
 
