@@ -64,6 +64,8 @@ TARGETS = ("_plan.py", "_shuffle.py", "_fast", "_copy")
 #: The copy engine's package: its files are reached through the fast paths that import it.
 ENGINE = "_copy"
 NOTES = Path(__file__).with_name("mutation-survivors.json")
+#: Notes that hold only without numba (lines the compiled kernels' absence makes unreachable).
+NOTES_WITHOUT_KERNELS = Path(__file__).with_name("mutation-survivors-without-kernels.json")
 
 #: The rows that check a fast-path module, by its name (its backend's, or a helper's).
 ROWS = {
@@ -677,15 +679,17 @@ def _run_mutant(
             "seconds": round(time.monotonic() - begun, 1)}  # fmt: skip
 
 
-def _notes() -> dict[str, str]:
+def _notes(with_kernels: bool = True) -> dict[str, str]:
     """Why each known survivor survives, by :func:`note_key` (``path|before => after``).
 
     A note begins with its verdict: ``Equivalent.``, ``Speed only.`` or ``Unreachable.`` (no
     result can change: the mutant counts as not result-changing) or ``Gap.`` (the matrix misses it).
+    Without the compiled kernels, the notes of :data:`NOTES_WITHOUT_KERNELS` take precedence.
     """
-    if not NOTES.exists():
-        return {}
-    notes: dict[str, str] = json.loads(NOTES.read_text(encoding="utf-8"))
+    notes: dict[str, str] = {}
+    for path in (NOTES,) if with_kernels else (NOTES, NOTES_WITHOUT_KERNELS):
+        if path.exists():
+            notes.update(json.loads(path.read_text(encoding="utf-8")))
     return notes
 
 
@@ -702,7 +706,7 @@ def _write(
     sample = report["sample"]
     killed = sum(1 for r in results if r["status"] == "killed")
     survived = len(results) - killed
-    notes = _notes()
+    notes = _notes(with_kernels=bool(report["kernels"]))
     justified = sum(1 for r in results if r["status"] == "survived" and _why(r, notes) is not None)
     dead, changing = result_changing(results, notes)
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
