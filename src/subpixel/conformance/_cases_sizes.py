@@ -336,9 +336,11 @@ def _engine_geometry_cases() -> list[Case]:
             )
         )
         # Images narrower than the factor: each group's output row is shorter than r.
-        narrow = (("engine-narrow", (1, 36, 1024, 2), (False, False, "CRD", 3)),
-                  ("engine-narrow-unshuffle", (1, 4, 3072, 6), (True, False, "CRD", 3)))  # fmt: skip
-        for name, shape, options in narrow:
+        for name, shape, inverse in (
+            ("engine-narrow", (1, 36, 1024, 2), False),
+            ("engine-narrow-unshuffle", (1, 4, 3072, 6), True),
+        ):
+            options = (inverse, False, "CRD", 3)
             cases.append(
                 size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "rows below r")
             )
