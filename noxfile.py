@@ -324,15 +324,17 @@ def install_dask(session: nox.Session) -> None:
 
 # -- The deployment matrix: the fast paths in CI, every path in the slow workflow -------------------
 
-#: What the deployment sessions install: the frameworks whose layers and native ops are exported.
-DEPLOY_EXTRAS = "torch,keras,tensorflow"
+#: What the deployment sessions install: the frameworks whose layers and native ops are exported
+#: (JAX for jax2tf -> LiteRT and jax.export, with Keras on JAX as its native op).
+DEPLOY_EXTRAS = "torch,keras,tensorflow,jax"
 
 
 def _deploy(session: nox.Session, paths: str) -> None:
     """Run ``python -m subpixel deploy --paths paths`` (its report in the session's temporary folder).
 
-    Keras runs its paths on TensorFlow: the matrix starts a worker with ``KERAS_BACKEND=tensorflow``
-    when this process's Keras runs on another library, so the session sets nothing.
+    Keras runs its paths on TensorFlow and the JAX paths' native op on JAX: the matrix starts a
+    worker with the ``KERAS_BACKEND`` a path needs when this process's Keras runs on another
+    library, so the session sets nothing.
     """
     out = Path(session.create_tmp()) / "deploy"
     shutil.rmtree(out, ignore_errors=True)
@@ -341,7 +343,7 @@ def _deploy(session: nox.Session, paths: str) -> None:
 
 #: The runtimes the deploy session's tests request (tests/backends.py), and Keras's library there.
 DEPLOY_TEST_ENV = {
-    "SUBPIXEL_BACKENDS": "numpy,torch,keras,tensorflow,openvino,ai_edge_litert",
+    "SUBPIXEL_BACKENDS": "numpy,torch,jax,keras,tensorflow,openvino,ai_edge_litert",
     "KERAS_BACKEND": "tensorflow",
 }
 
@@ -357,7 +359,7 @@ def deploy(session: nox.Session) -> None:
     tests = ("tests/test_deploy.py", "tests/test_docs.py")
     session.run(
         "python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *tests,
-        "-k", "openvino or litert or deploy.md",
+        "-k", "openvino or litert or jax or deploy.md",
         env=DEPLOY_TEST_ENV,
     )  # fmt: skip
     _deploy(session, "fast")

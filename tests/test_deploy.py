@@ -57,6 +57,7 @@ def test_the_registry_finds_every_runtime_module_and_their_paths() -> None:
     modules = _registry.runtime_modules()
     short = {name.rpartition(".")[2] for name in modules}
     assert {"_onnxruntime", "_onnx_reference", "_openvino", "_litert_keras"} <= short
+    assert {"_jax2tf", "_jax_export"} <= short
     assert not short & _registry.ENGINE_MODULES
     found = _registry.paths()
     fast = {name for name, path in found.items() if path.fast}
@@ -97,6 +98,7 @@ def test_importing_the_deployment_matrix_imports_no_runtime() -> None:
         "tensorflow",
         "keras",
         "ai_edge_litert",
+        "jax",
     ]
     code = (
         "import sys\n"
@@ -364,6 +366,112 @@ def test_litert_runs_keras_in_a_tensorflow_worker_and_keeps_the_bits(tmp_path: P
     assert outcomes[0].ops == ["DEPTH_TO_SPACE"]
     assert outcomes[1].native_ops == 1
     assert list(tmp_path.glob("*.tflite"))
+
+
+# --- JAX: jax2tf -> LiteRT, jax.export -> XLA -------------------------------------------------------
+
+JAX_EXPORT = "XLA CPU (jax.export)"
+
+
+def test_jax_plans_pair_subpixel_with_keras_on_jax_for_dcr_only() -> None:
+    jax_models = [m for m in _models.MODELS if m.plan.framework == "jax"]
+    natives = {m.name for m in jax_models if m.maker == "native"}
+    assert natives == {"jax shuffle x2 DCR NHWC [native]", "jax unshuffle x2 DCR NHWC [native]"}
+    assert "jax shuffle x2 CRD NCHW [subpixel]" in {m.name for m in jax_models}
+    # Keras's op on JAX is itself reshapes and a rank-6 transpose: its rank excuses nothing.
+    assert all(m.plan.native_is_spelled for m in jax_models)
+    assert not any(m.plan.native_is_spelled for m in _models.MODELS if m.plan.framework != "jax")
+    crd = _models.model_named("jax shuffle x2 CRD NHWC [subpixel]")
+    assert crd.nearest_native == _models.model_named("jax shuffle x2 DCR NHWC [native]")
+
+
+def test_jax_symbolic_shapes_name_batch_and_spatial_sizes_and_an_unshuffles_multiple() -> None:
+    from subpixel.conformance.deploy._jax_export import polymorphic_shape
+
+    x = np.zeros((2, 2, 8, 10), np.float32)
+    assert polymorphic_shape(Model("jax", None, x, (0, 2, 3), multiple=2)) == "b, 2, 2*s1, 2*s2"
+    assert polymorphic_shape(Model("jax", None, x, (0, 1, 2), channels_last=True)) == "b, s1, s2, 10"
+    assert polymorphic_shape(Model("jax", None, x)) == "2, 2, 8, 10"
+
+
+def test_stablehlo_ops_are_the_operations_on_the_array_and_the_rank_every_tensors() -> None:
+    from subpixel.conformance.deploy._jax_export import stablehlo_ops
+
+    module = """
+    %c = stablehlo.constant dense<2> : tensor<1xi32>
+    %0 = stablehlo.get_dimension_size %arg0, dim = 0 : (tensor<?x8x?x?xf32>) -> tensor<i32>
+    %1 = stablehlo.concatenate %a, %c, dim = 0 : (tensor<1xi32>, tensor<1xi32>) -> tensor<6xi32>
+    stablehlo.custom_call @shape_assertion(%3, %0) : (tensor<i1>, tensor<i32>) -> ()
+    %4 = stablehlo.dynamic_reshape %arg0, %1 : (tensor<?x8x?x?xi8>, tensor<6xi32>) -> tensor<?x2x2x2x?x?xi8>
+    %5 = stablehlo.transpose %4, dims = [0, 1, 4, 2, 5, 3] : (tensor<?x2x2x2x?x?xi8>) -> tensor<2x?x2x?x2xi8>
+    """
+    assert stablehlo_ops(module) == (["dynamic_reshape", "transpose"], 6)
+    assert stablehlo_ops("") == ([], None)
+
+
+@pytest.mark.needs("jax")
+def test_a_jax_path_that_reverses_the_channel_order_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _registry.paths()[JAX_EXPORT]
+
+    def planted(artefact: Artefact, x: Any) -> Any:
+        return np.ascontiguousarray(path.run(artefact, x)[:, ::-1])
+
+    monkeypatch.setattr(_engine, "_needs_worker", lambda p: False)  # a plan without Keras's op: no worker
+    outcomes = _engine.run_paths(
+        [replace(path, run=planted)],
+        tmp_path,
+        dtypes=["float32"],
+        models=_plan_models("jax shuffle x2 CRD NCHW"),
+    )
+    (ours,) = outcomes
+    assert (ours.converts, ours.sizes, ours.failed) == (True, 3, True)
+    assert ours.differ > 0
+    assert ours.bits == f"{ours.differ} of {ours.elements} differ"
+
+
+@pytest.mark.needs("jax", "keras")
+def test_jax_export_keeps_the_eager_bits_with_symbolic_sizes(tmp_path: Path) -> None:
+    path = _registry.paths()[JAX_EXPORT]
+    models = _plan_models("jax unshuffle x2 DCR NHWC") + _plan_models("jax shuffle x2 CRD NCHW")
+    outcomes = {
+        (o.model, o.dtype): o
+        for o in _engine.run_paths([path], tmp_path, dtypes=["float16", "int8"], models=models)
+    }
+    for dtype in ("float16", "int8"):
+        native = outcomes["jax unshuffle x2 DCR NHWC [native]", dtype]
+        ours = outcomes["jax unshuffle x2 DCR NHWC [subpixel]", dtype]
+        for outcome in (native, ours):
+            assert (outcome.bits, outcome.dynamic, outcome.sizes) == ("equal", "yes", 3)
+        assert ours.native_ops == len(native.ops)
+        assert not ours.failed
+        alone = outcomes["jax shuffle x2 CRD NCHW [subpixel]", dtype]
+        assert alone.bits == "equal"
+        # Held to the bar of plans without a native op: today's rank-6 transpose fails it.
+        assert alone.failed == (alone.max_rank is not None and alone.max_rank > 4)
+    assert list(tmp_path.glob("*.jax-export.bin"))
+
+
+@pytest.mark.needs("jax", "keras", "tensorflow", "ai_edge_litert")
+def test_litert_from_jax2tf_keeps_the_eager_bits_with_dynamic_sizes(tmp_path: Path) -> None:
+    chosen = [_registry.paths()[name] for name in ("LiteRT (jax2tf)", "LiteRT int8-quantized (jax2tf)")]
+    outcomes = _engine.run_paths(
+        chosen, tmp_path, dtypes=["float32", "int8"], models=_plan_models("jax shuffle x2 DCR NHWC")
+    )
+    assert [(o.path, o.maker, o.dtype, o.bits, o.dynamic, o.sizes) for o in outcomes] == [
+        ("LiteRT (jax2tf)", "native", "float32", "equal", "yes", 3),
+        ("LiteRT (jax2tf)", "native", "int8", "equal", "yes", 3),
+        ("LiteRT (jax2tf)", "subpixel", "float32", "equal", "yes", 3),
+        ("LiteRT (jax2tf)", "subpixel", "int8", "equal", "yes", 3),
+        ("LiteRT int8-quantized (jax2tf)", "native", "int8", "equal", "yes", 3),
+        ("LiteRT int8-quantized (jax2tf)", "subpixel", "int8", "equal", "yes", 3),
+    ]
+    for outcome in outcomes:
+        assert "TRANSPOSE" in outcome.ops
+        assert not any(op.startswith("FlexOps") or op == "CUSTOM" for op in outcome.ops)
+        assert not outcome.failed
+    assert len(list(tmp_path.glob("jax-*.tflite"))) == 6
 
 
 # --- the report ------------------------------------------------------------------------------------

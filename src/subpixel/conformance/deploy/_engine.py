@@ -28,7 +28,7 @@ from subpixel.conformance.deploy._models import MODELS, NATIVE, SUBPIXEL, Deploy
 from subpixel.conformance.deploy._path import Artefact, DeployPath, Model
 from subpixel.conformance.deploy._registry import missing
 
-__all__ = ["Outcome", "compare", "eager", "run_paths"]
+__all__ = ["KERAS_BACKENDS", "Outcome", "compare", "eager", "run_paths"]
 
 
 @dataclass
@@ -76,6 +76,10 @@ def eager(model: DeployModel, layer: Any, x: Any) -> Any:
 
         with torch.no_grad():
             return layer(torch.from_numpy(x.copy())).numpy()
+    if model.plan.framework == "jax":
+        import jax.numpy as jnp
+
+        return np.asarray(layer(jnp.asarray(x)))
     import keras
 
     return np.asarray(keras.ops.convert_to_numpy(layer(keras.ops.convert_to_tensor(x))))
@@ -144,7 +148,8 @@ def _run_one(
     shapes = plan.shapes()
     layer = build(model)
     example = make_input(shapes[0], dtype, seed_for(f"{plan.name} {shapes[0]} {dtype}"))
-    spec = Model(plan.framework, layer, example, plan.dynamic_axes, plan.channels_last, model.name)
+    multiple = plan.factor if plan.inverse else 1
+    spec = Model(plan.framework, layer, example, plan.dynamic_axes, plan.channels_last, model.name, multiple)
     outputs: list[Any] = []
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
@@ -258,9 +263,15 @@ def _keras_backend() -> str:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
+#: The library Keras must run on for a framework's paths: TensorFlow for Keras models (LiteRT's
+#: converter takes TensorFlow functions), JAX for JAX models (their native op is Keras's, on JAX).
+KERAS_BACKENDS = {"keras": "tensorflow", "jax": "jax"}
+
+
 def _needs_worker(path: DeployPath) -> bool:
-    """Whether ``path`` cannot run in this process: Keras here runs on another library than TensorFlow."""
-    return path.framework == "keras" and _keras_backend() != "tensorflow"
+    """Whether ``path`` cannot run in this process: Keras here runs on another library than it needs."""
+    wanted = KERAS_BACKENDS.get(path.framework)
+    return wanted is not None and _keras_backend() != wanted
 
 
 def run_paths(
@@ -333,11 +344,12 @@ def _run_path(
                 for d in done.values()
             )
             finished = _run_one(path, model, dtype, workdir, native, canonicalises)
+            # The rank a path gives a native op that it lowers (not one spelled in reshapes).
             native_rank = max(
                 (
                     d.outcome.max_rank or 0
                     for d in done.values()
-                    if d.outcome.maker == NATIVE and d.outcome.converts
+                    if d.outcome.maker == NATIVE and d.outcome.converts and not model.plan.native_is_spelled
                 ),
                 default=0,
             )
@@ -356,7 +368,7 @@ def _run_path(
 def _in_worker(
     chosen: list[DeployPath], workdir: Path, dtypes: list[str] | None, models: list[DeployModel]
 ) -> list[Outcome]:
-    """Run paths in ``python -m subpixel.conformance.deploy._worker`` (Keras paths: on TensorFlow)."""
+    """Run paths in ``python -m subpixel.conformance.deploy._worker`` (Keras on the library they need)."""
     request = {
         "paths": [p.name for p in chosen],
         "workdir": str(workdir),
@@ -364,8 +376,9 @@ def _in_worker(
         "models": [m.name for m in models],
     }
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
-    if any(p.framework == "keras" for p in chosen):
-        env["KERAS_BACKEND"] = "tensorflow"
+    for path in chosen:
+        if path.framework in KERAS_BACKENDS:
+            env["KERAS_BACKEND"] = KERAS_BACKENDS[path.framework]
     done = subprocess.run(
         [sys.executable, "-m", "subpixel.conformance.deploy._worker"],
         input=json.dumps(request),

@@ -20,7 +20,7 @@ from typing import Any
 
 from subpixel.conformance.deploy._path import Artefact, ConversionError, DeployPath, Model
 
-__all__ = ["PATHS", "interpreter", "interpreter_name"]
+__all__ = ["PATHS", "describe", "interpreter", "interpreter_name", "run", "to_tflite"]
 
 
 def interpreter_name() -> str:
@@ -65,12 +65,40 @@ def _concrete(model: Model, dtype: str) -> tuple[Any, Any]:
 
 
 def _convert(model: Model, workdir: Path, *, quantize: bool) -> Artefact:
+    dtype = "float32" if quantize else str(model.example.dtype)
+    keras_model, concrete = _concrete(model, dtype)
+    return to_tflite(concrete, model, workdir, quantize=quantize, trackable=keras_model)
+
+
+def to_tflite(
+    concrete: Any, model: Model, workdir: Path, *, quantize: bool, trackable: Any = None
+) -> Artefact:
+    """Convert a concrete TensorFlow function to a ``.tflite`` file with builtin ops only; open it.
+
+    Parameters
+    ----------
+    concrete : tensorflow.types.experimental.ConcreteFunction
+        The function, with its input signature (``None`` for dynamic sizes).
+    model : Model
+        The model it computes: its name names the file; its example sizes the representative
+        data of the quantized model.
+    workdir : pathlib.Path
+        Where the file is written.
+    quantize : bool
+        Quantize the (float32) function to full integer: int8 in, int8 out, builtin int8 ops.
+    trackable : object, optional
+        What holds the function's variables (the Keras model), as the converter asks.
+
+    Raises
+    ------
+    ConversionError
+        With the converter's first error line.
+    """
     import numpy as np
     import tensorflow as tf
 
     dtype = "float32" if quantize else str(model.example.dtype)
-    keras_model, concrete = _concrete(model, dtype)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], keras_model)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], trackable)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantize:
         example = model.example

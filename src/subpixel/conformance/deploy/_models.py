@@ -4,6 +4,9 @@ Each :class:`Plan` is one shuffle (operation, factor, channel order, layout, spa
 one framework. A plan the framework has an op for (torch's ``PixelShuffle`` for 2-D
 channels-first CRD; Keras' ``depth_to_space`` for channels-last DCR) is exported twice: as
 subpixel's layer and as that native op, so that the report can set their graphs side by side.
+JAX has no pixel-shuffle op: its plans are subpixel's functions on JAX arrays, and for
+channels-last DCR ``keras.ops.depth_to_space`` / ``space_to_depth`` on Keras's JAX backend
+(the DCR op a JAX program has at hand; see ``docs/deploy.md``).
 Every plan is exported at one shape and run at that shape and two others (the batch and the
 spatial sizes change; channels never do).
 
@@ -28,7 +31,7 @@ class Plan:
     Parameters
     ----------
     framework : str
-        ``"torch"`` or ``"keras"``.
+        ``"torch"``, ``"keras"`` or ``"jax"``.
     inverse : bool
         Unshuffle (space to depth) when true.
     factor : int
@@ -59,6 +62,15 @@ class Plan:
         return (
             f"{self.framework} {what} x{self.factor} {self.order} {layout[self.spatial, self.channels_last]}"
         )
+
+    @property
+    def native_is_spelled(self) -> bool:
+        """Whether the native op is itself reshapes and transposes, not one op a path lowers.
+
+        JAX has no pixel-shuffle op: its native op, Keras's on JAX, is written in reshapes and a
+        rank-6 transpose, so the rank of its graph is that spelling's, not a converter's choice.
+        """
+        return self.framework == "jax"
 
     @property
     def channels(self) -> int:
@@ -130,6 +142,13 @@ PLANS: tuple[Plan, ...] = (
     Plan("keras", True, 2, "DCR", True, native="keras.ops.space_to_depth"),
     Plan("keras", False, 2, "CRD", True),
     Plan("keras", True, 2, "CRD", True),
+    Plan("jax", False, 2, "DCR", True, native="keras.ops.depth_to_space"),
+    Plan("jax", True, 2, "DCR", True, native="keras.ops.space_to_depth"),
+    Plan("jax", False, 2, "CRD", True),
+    Plan("jax", True, 2, "CRD", True),
+    Plan("jax", False, 2, "CRD", False),
+    Plan("jax", True, 2, "CRD", False),
+    Plan("jax", False, 2, "CRD", False, spatial=3),
 )
 
 #: Every model: each plan by subpixel's layer, then by the native op where there is one.
@@ -150,14 +169,16 @@ def model_named(name: str) -> DeployModel:
 
 
 def build(model: DeployModel) -> Any:
-    """Return the framework object of ``model``: a ``torch.nn.Module`` or a Keras layer.
+    """Return the framework object of ``model``: a ``torch.nn.Module``, a Keras layer, or a function.
 
     The Keras object is a layer (not a model): the path builds the model around it with the
-    input signature it exports.
+    input signature it exports. A JAX model is a function of one JAX array.
     """
     plan = model.plan
     if plan.framework == "torch":
         return _torch_layer(model)
+    if plan.framework == "jax":
+        return _jax_function(model)
     return _keras_layer(model)
 
 
@@ -188,3 +209,29 @@ def _keras_layer(model: DeployModel) -> Any:
         return keras.layers.Lambda(lambda t: op(t, factor, data_format=data_format), autocast=False)
     kind = subpixel.keras.PixelUnshuffle if plan.inverse else subpixel.keras.PixelShuffle
     return kind(plan.factor, data_format=data_format, order=plan.order)  # type: ignore[arg-type]
+
+
+def _jax_function(model: DeployModel) -> Any:
+    """Return subpixel's function of the plan on JAX arrays, or Keras's op on its JAX backend.
+
+    Raises
+    ------
+    RuntimeError
+        For the native op where Keras runs on another library than JAX (the deployment matrix
+        runs JAX paths in a worker with ``KERAS_BACKEND=jax``).
+    """
+    import subpixel
+
+    plan = model.plan
+    if model.maker == NATIVE:
+        import keras
+
+        if keras.backend.backend() != "jax":
+            msg = f"{plan.native} on JAX needs KERAS_BACKEND=jax, not {keras.backend.backend()}"
+            raise RuntimeError(msg)
+        op = keras.ops.space_to_depth if plan.inverse else keras.ops.depth_to_space
+        return lambda x: op(x, plan.factor, data_format="channels_last")
+    function = subpixel.pixel_unshuffle if plan.inverse else subpixel.pixel_shuffle
+    factor = plan.factor if plan.spatial == 2 else (plan.factor,) * plan.spatial
+    order = plan.order
+    return lambda x: function(x, factor, channels_last=plan.channels_last, order=order)  # type: ignore[arg-type]

@@ -28,9 +28,9 @@ class Model:
     Parameters
     ----------
     framework : str
-        ``"torch"`` or ``"keras"``.
+        ``"torch"``, ``"keras"`` or ``"jax"``.
     layer : object
-        The ``torch.nn.Module`` or built ``keras.Model`` to export.
+        The ``torch.nn.Module``, the Keras layer, or the function of JAX arrays to export.
     example : numpy.ndarray
         An input of the exported shape and dtype.
     dynamic_axes : tuple of int
@@ -41,6 +41,9 @@ class Model:
         The model's name in the report (``torch shuffle x2 CRD NCHW [subpixel]``): with the
         example's dtype, it names the model's files, so that paths that read the same exported
         file (onnxruntime, ``onnx.reference``, OpenVINO) export it once.
+    multiple : int
+        Every spatial size the model takes is a multiple of this (an unshuffle's factor):
+        exporters that take symbolic sizes (JAX's) are told so, as ``2*h``.
     """
 
     framework: str
@@ -49,6 +52,7 @@ class Model:
     dynamic_axes: tuple[int, ...] = ()
     channels_last: bool = False
     name: str = ""
+    multiple: int = 1
 
 
 @dataclass
@@ -88,7 +92,7 @@ class DeployPath:
     runtime : str
         The runtime that runs the artefact (counted once however many paths reach it).
     framework : str
-        ``"torch"`` or ``"keras"``: the framework whose layers and native op it exports.
+        ``"torch"``, ``"keras"`` or ``"jax"``: the framework whose layers and native op it exports.
     distributions : tuple of str
         Distributions whose versions the report prints (exporter, converter, runtime).
     requires : tuple of str

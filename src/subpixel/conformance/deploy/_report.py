@@ -85,8 +85,9 @@ def to_markdown(head: dict[str, Any], outcomes: Sequence[Outcome]) -> str:
         "",
         "Each model is exported at its first shape with dynamic batch and spatial sizes where the exporter "
         "allows, and run at that shape and two others; its bytes are compared with the framework's eager "
-        "result (torch eager for torch, Keras eager for Keras) on inputs holding NaN payloads, -0.0, "
-        "infinities and subnormals. `native` rows are the framework's own op through the same path. "
+        "result (torch eager for torch, Keras eager for Keras, JAX eager for JAX) on inputs holding NaN "
+        "payloads, -0.0, infinities and subnormals. `native` rows are the framework's own op through the "
+        "same path (for JAX, which has none, Keras's op on its JAX backend). "
         "A subpixel row fails where it does not convert but the native op does, where a byte differs, where "
         "it loses dynamic sizes the native op keeps, where it has more operators than the native op, or, "
         "with no native op, where a tensor exceeds rank 4 (rank 5 for volumes).",
