@@ -196,18 +196,6 @@ print(os.waitstatus_to_exitcode(status))
     assert out.stdout.split() == ["0"], out.stderr
 
 
-def test_huge_page_advice_only_between_the_bounds() -> None:
-    """Advice from MIN_BYTES up to MAX_BYTES (large results stalled on compaction), never outside."""
-    from subpixel._copy import _pages
-
-    buffer = np.empty(_pages.MIN_BYTES + 4 * 1024 * 1024, np.uint8)
-    address = buffer.ctypes.data
-    assert not _pages.advise_huge_pages(address, _pages.MIN_BYTES - 1)
-    assert not _pages.advise_huge_pages(address, _pages.MAX_BYTES)
-    if _pages._madvise is not None:
-        assert _pages.advise_huge_pages(address, buffer.nbytes)
-
-
 @needs_numba
 def test_views_the_kernels_decline_skip_the_lanes_kernels() -> None:
     """An unaligned source: no compiled route, and no lanes route either (declared unreachable)."""
@@ -218,14 +206,3 @@ def test_views_the_kernels_decline_skip_the_lanes_kernels() -> None:
         y = call(raw, 2, True, False, "CRD")
     assert same_bits(y, reference(base, 2, True, False, "CRD"))
     assert not set(counter) & {*COMPILED_ROUTES, "numpy:lanes-split", "numpy:lanes-join"}, dict(counter)
-
-
-def test_huge_page_advice_covers_256_mib_results() -> None:
-    """A 256 MiB result is advised, as NumPy advises its own (the torch path ran at half its speed)."""
-    from subpixel._copy import _pages
-
-    size = 256 * 1024 * 1024
-    assert size < _pages.MAX_BYTES
-    buffer = np.empty(size + 4 * 1024 * 1024, np.uint8)  # never touched: no resident memory
-    if _pages._madvise is not None:
-        assert _pages.advise_huge_pages(buffer.ctypes.data, size)

@@ -569,6 +569,37 @@ def test_torch_kernel_every_dtype(dtype: str) -> None:
 
 
 @pytest.mark.needs("torch")
+@pytest.mark.parametrize("allocator", ["numpy", "torch"])
+@pytest.mark.parametrize("channels_last", [False, True], ids=["contiguous", "channels_last"])
+def test_torch_kernel_results_are_fresh_tensors_laid_out_as_pytorchs(
+    monkeypatch: pytest.MonkeyPatch, allocator: str, channels_last: bool
+) -> None:
+    """Both allocators of the engine's results (NumPy below the ceiling, PyTorch from it) give
+    a fresh, writable tensor with the bytes, dtype and strides of PyTorch's own op."""
+    torch = _torch()
+    from subpixel._fast import torch as fast_torch
+
+    if not fast_torch.HAS_NUMPY:
+        pytest.skip("the copy engine needs NumPy")  # pragma: no cover - NumPy is a test dependency
+    if allocator == "torch":  # every result counts as at the ceiling
+        monkeypatch.setattr(fast_torch, "RESULT_NUMPY_MAX_BYTES", 0)
+    x = torch_input(torch, (2, 12, 96, 96), "float16", seed=21)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    before = x.clone()
+    with _routes.counting() as seen:
+        first, second = subpixel.pixel_shuffle(x, 2), subpixel.pixel_unshuffle(x, 2)
+    assert torch_routes(seen) == {"torch:kernel": 2}
+    for y, expected in ((first, torch.pixel_shuffle(x, 2)), (second, torch.pixel_unshuffle(x, 2))):
+        assert (y.dtype, y.shape, y.stride()) == (x.dtype, expected.shape, expected.stride())
+        assert same_bits(y, expected)
+        assert y.untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
+        y.zero_()  # writable, and its own memory
+    assert same_bits(x, before)
+    assert first.untyped_storage().data_ptr() != second.untyped_storage().data_ptr()
+
+
+@pytest.mark.needs("torch")
 def test_torch_vmap_takes_plain_path() -> None:
     torch = _torch()
     x = torch_input(torch, (3, 2, 16, 40, 40), "float32", seed=10)

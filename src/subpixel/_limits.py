@@ -16,8 +16,9 @@ Thresholds, by the route they separate:
   Function and the NumPy-free route start.
 * The copy engine: blocks of :data:`BLOCK_BYTES`, split over the thread pool from
   :data:`PARALLEL_BYTES`; the compiled kernels take innermost factors in :data:`COMPILED_LANES`
-  and element sizes in :data:`COMPILED_ITEM_SIZES`; huge pages are advised for torch results
-  from :data:`HUGE_PAGES_MIN_BYTES` up to, not including, :data:`HUGE_PAGES_MAX_BYTES`.
+  and element sizes in :data:`COMPILED_ITEM_SIZES`; the torch path's results are NumPy's
+  arrays (advised huge by NumPy from :data:`HUGE_PAGES_MIN_BYTES`) up to, not including,
+  :data:`HUGE_PAGES_MAX_BYTES`, and PyTorch's tensors with no huge-page advice from there.
 * JAX, Dask, TensorFlow, the Keras layers and the Array-API route take no size threshold: Dask
   chooses its route from the chunks alone.
 
@@ -108,10 +109,11 @@ JOIN_LANES = frozenset({(1, 2)})
 COMPILED_LANES = (2, 3, 4, 5, 6, 7, 8)
 #: Element sizes (bytes) the compiled kernels move, as unsigned integers of that size.
 COMPILED_ITEM_SIZES = (1, 2, 4, 8)
-#: Smallest result buffer worth the huge-page system call (NumPy uses the same threshold).
+#: NumPy advises huge pages (``madvise(MADV_HUGEPAGE)``) for its arrays from this size; the torch
+#: path's results below :data:`HUGE_PAGES_MAX_BYTES` are NumPy's arrays, so they get it too.
 HUGE_PAGES_MIN_BYTES = 4 * 1024 * 1024
-#: Buffers of this size and more get no huge-page advice: finding that many huge pages stalls.
-#: 256 MiB results are advised, as NumPy advises its own (see :mod:`subpixel._copy._pages`).
+#: The torch path's results of this size and more are allocated by PyTorch, with no huge-page
+#: advice: finding that many huge pages stalled (a 1.2 GB result: 5.2 s advised, 2.6 s not).
 HUGE_PAGES_MAX_BYTES = 512 * 1024 * 1024
 
 
@@ -175,10 +177,14 @@ THRESHOLDS: tuple[Threshold, ...] = (
         HUGE_PAGES_MIN_BYTES,
         "bytes",
         ("torch",),
-        "huge pages advised for the result from here",
+        "the result's huge pages (NumPy's advice) from here",
     ),
     Threshold(
-        "HUGE_PAGES_MAX_BYTES", HUGE_PAGES_MAX_BYTES, "bytes", ("torch",), "no huge-page advice from here"
+        "HUGE_PAGES_MAX_BYTES",
+        HUGE_PAGES_MAX_BYTES,
+        "bytes",
+        ("torch",),
+        "the result allocated by PyTorch, with no huge-page advice, from here",
     ),
 )
 

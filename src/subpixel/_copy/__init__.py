@@ -9,8 +9,6 @@ fast without interpreting a byte, so every dtype of an element size copies bit f
   and splits large copies over the thread pool of :mod:`subpixel._threads`.
 * :mod:`subpixel._copy._compiled`: the compiled join and split kernels (numba, the ``speed``
   extra), loaded with the first copy that uses one.
-* :mod:`subpixel._copy._pages`: huge-page advice for a fresh result buffer (the torch path's
-  results; NumPy advises its own).
 
 The NumPy path calls the engine with ``backend="numpy"``, so it records its routes as
 ``numpy:<route>``; the torch path passes NumPy views of a tensor's bytes and records its own

@@ -12,8 +12,9 @@ Routes, chosen per call from the plan and the input (never by timing):
 * ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_ELEMENTS`
   elements or more are copied by the copy engine of :mod:`subpixel._copy` through zero-copy
   NumPy views of the same bytes, seen as integers of the element size (so every dtype of 1, 2,
-  4 or 8 bytes copies bit for bit), into a result whose pages are advised huge
-  (:mod:`subpixel._copy._pages`). NumPy is imported only when the first such tensor arrives.
+  4 or 8 bytes copies bit for bit), into a result allocated by NumPy below
+  :data:`RESULT_NUMPY_MAX_BYTES` (see :func:`_result`). NumPy is imported only when the first
+  such tensor arrives.
 * ``torch:numpy-free``: the same tensors, from :data:`SMALL_BYTES`, where NumPy is not
   installed: the three tensor methods, which measured faster than PyTorch's own op on every
   large case tried.
@@ -45,10 +46,10 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 
 from subpixel import _routes
-from subpixel._copy._pages import advise_huge_pages
 from subpixel._fast import Runner
 from subpixel._fast._torch_plain import apply_plain, channels_last_result
 from subpixel._limits import (
+    HUGE_PAGES_MAX_BYTES,
     TORCH_KERNEL_ELEMENTS,
     TORCH_METHODS_FIRST,
     TORCH_SMALL_BYTES,
@@ -91,6 +92,8 @@ HAS_NUMPY = _installed("numpy")
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
 #: copy from SMALL_ELEMENTS to KERNEL_ELEMENTS elements.
 METHODS_FIRST = TORCH_METHODS_FIRST
+#: Results of the copy engine below this many bytes are allocated by NumPy, larger ones by PyTorch.
+RESULT_NUMPY_MAX_BYTES = HUGE_PAGES_MAX_BYTES
 
 #: Every route of this module, by the tag it records (see :mod:`subpixel._routes`).
 ROUTES = routes("torch")
@@ -135,12 +138,38 @@ def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes with the NumPy engine, into a new tensor."""
     from subpixel._copy._blocked import shuffle_large  # NumPy loads with the first large tensor
 
-    fmt = torch.channels_last if channels_last_result(x, plan) else torch.contiguous_format
-    out = torch.empty(plan.collapse_shape, dtype=x.dtype, memory_format=fmt)
-    advise_huge_pages(out.data_ptr(), out.numel() * out.element_size())
     bits = _AS_BITS[x.element_size()]
-    shuffle_large(x.detach().view(bits).numpy(), plan, out.view(bits).numpy())
+    out, buffer = _result(x, plan, bits)
+    shuffle_large(x.detach().view(bits).numpy(), plan, buffer)
     return out
+
+
+def _result(x: Any, plan: ShufflePlan, bits: Any) -> tuple[Any, Any]:
+    """Return a fresh result tensor for ``plan`` on ``x`` and a NumPy view of its bytes as ``bits``.
+
+    Below :data:`RESULT_NUMPY_MAX_BYTES` the memory comes from NumPy (``torch.from_numpy``), as
+    the NumPy path's results do: PyTorch's CPU allocator (64-byte aligned) rarely hands a fresh
+    result the block the previous one freed, so each result met fresh, faulting pages, where
+    NumPy's block was reused (measured 240 to 750 page faults per 24 MB result against none)
+    and, from 4 MiB, advised huge. Larger results come from PyTorch with no advice (finding that
+    many huge pages stalled, see :mod:`subpixel._limits`). A channels-last result is laid out
+    as ``(N, H, W, C)`` and viewed as ``(N, C, H, W)``: PyTorch's channels-last strides.
+    """
+    import numpy as np  # loaded with the copy engine
+
+    shape = plan.collapse_shape
+    channels_last = channels_last_result(x, plan)
+    if math.prod(shape) * x.element_size() >= RESULT_NUMPY_MAX_BYTES:
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        out = torch.empty(shape, dtype=x.dtype, memory_format=fmt)
+        return out, out.view(bits).numpy()
+    dtype = np.dtype(f"i{x.element_size()}") if x.element_size() > 1 else np.dtype(np.uint8)
+    if not channels_last:
+        buffer = np.empty(shape, dtype)
+        return torch.from_numpy(buffer).view(x.dtype), buffer
+    n, c, h, w = shape
+    laid = np.empty((n, h, w, c), dtype)
+    return torch.from_numpy(laid).view(x.dtype).permute(0, 3, 1, 2), laid.transpose(0, 3, 1, 2)
 
 
 def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
