@@ -71,8 +71,9 @@ NOTES_WITHOUT_KERNELS = Path(__file__).with_name("mutation-survivors-without-ker
 ROWS = {
     "numpy": ("numpy",),
     "torch": ("torch",),
-    # The traceable route: the row that runs it, beside the eager route's plain copies.
-    "_torch_plain": ("torch", "torch.jit.trace"),
+    # The traceable route: the rows that run it (traced sizes, static sizes), beside the eager
+    # route's plain copies.
+    "_torch_plain": ("torch", "torch.jit.trace", "torch.compile"),
     "jax": ("jax",),
     "dask": ("dask",),
     "tensorflow": ("tensorflow", "tensorflow.graph", "tensorflow.function"),
@@ -83,6 +84,7 @@ ALL_ROWS = (
     "array_api_strict",
     "torch",
     "torch.jit.trace",
+    "torch.compile",
     "jax",
     "dask",
     "tensorflow",
@@ -448,8 +450,8 @@ def materialize(mutant: Mutant, folder: Path) -> Path:
 
 
 #: The fuzz row for a matrix row the fuzz driver has no row of its own for (the driver has no
-#: traced torch row: a mutant of the traceable route is fuzzed through the eager torch row).
-FUZZ_ROWS = {"tensorflow.graph": "tensorflow.function", "torch.jit.trace": "torch"}
+#: traced or compiled torch row: a mutant of the traceable route is fuzzed through the eager torch row).
+FUZZ_ROWS = {"tensorflow.graph": "tensorflow.function", "torch.jit.trace": "torch", "torch.compile": "torch"}
 
 
 def fuzz_mutant(mutant: Mutant, calls: int, logs: Path, seed: int) -> dict[str, Any]:

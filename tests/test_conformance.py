@@ -111,9 +111,10 @@ def test_quick_matrix_on_requested_backend(chosen: Backend, book: ReferenceBook)
         )
         _assert_clean(layers)
         for other in others:
-            assert sum(c.total for r in layers.rows if r.backend == other for c in r.cells.values()) > 60, (
-                other
-            )
+            # A row that runs a sample of the cases (torch.compile) runs a few of them here.
+            least = 60 if implementations()[other].sample is None else 5
+            ran_cases = sum(c.total for r in layers.rows if r.backend == other for c in r.cells.values())
+            assert ran_cases > least, other
 
 
 @pytest.mark.needs("torch")

@@ -99,6 +99,27 @@ def _layout_cases() -> list[Case]:
         cases.append(Case("layouts", f"unshuffle-{kind}-2x2x6x4", (2, 2, 6, 4), 2, inverse=True, layout=kind))
     cases += [
         Case("layouts", "torch_channels_last-5d-2x3x8x2x3", (2, 3, 8, 2, 3), 2, layout="torch_channels_last"),
+        # Plans PyTorch's op does not give alone, on channels_last tensors: the result keeps the format.
+        Case(
+            "layouts",
+            "torch_channels_last-dcr-2x8x3x4",
+            (2, 8, 3, 4),
+            2,
+            order="DCR",
+            layout="torch_channels_last",
+        ),
+        Case(
+            "layouts",
+            "unshuffle-torch_channels_last-dcr-2x2x6x4",
+            (2, 2, 6, 4),
+            2,
+            inverse=True,
+            order="DCR",
+            layout="torch_channels_last",
+        ),
+        Case(
+            "layouts", "torch_channels_last-f2x1-2x6x3x4", (2, 6, 3, 4), (2, 1), layout="torch_channels_last"
+        ),
         Case("layouts", "unshuffle-r3-sliced-1x3x6x9", (1, 3, 6, 9), 3, inverse=True, layout="sliced"),
         Case(
             "layouts",

@@ -23,7 +23,7 @@ from typing import Any
 from subpixel import _catalog
 from subpixel.conformance._backends import ADAPTERS, adapter_of, keras_adapters
 from subpixel.conformance._calls import keras_call, layer_call, linen_call
-from subpixel.conformance._cases import ALL_OPTIONS, installed
+from subpixel.conformance._cases import ALL_OPTIONS, Case, installed
 from subpixel.conformance._keras_worker import worker
 
 __all__ = [
@@ -75,6 +75,10 @@ class Implementation:
         one dtype on every dtype, and each other case on one dtype of each element size,
         taking the dtypes of that size in turn (see :func:`~subpixel.conformance.runs_compiled`):
         every case still meets every element size, and every dtype every family.
+    sample : callable, optional
+        ``sample(case, dtype) -> bool``: the cases a row runs in each dtype, for a row whose
+        every case costs a compilation and that runs a bounded set of them (it replaces
+        ``compiles_per_shape``'s choice); None (the default) runs every case.
     """
 
     name: str
@@ -86,6 +90,7 @@ class Implementation:
     setup: Callable[[], object] | None = None
     routes: str | None = None
     compiles_per_shape: bool = False
+    sample: Callable[[Case, str], bool] | None = field(default=None, compare=False)
     builtin: bool = field(default=False, compare=False)
     #: Seconds the row took in a full CPU run (orders the worker groups); None: unknown.
     seconds: float | None = field(default=None, compare=False)
@@ -172,13 +177,14 @@ def _row(
     name: str,
     backend: str,
     call: ImplementationCall,
-    routes: str,
+    routes: str | None,
     description: str,
     requires: tuple[str, ...] = (),
     setup: Callable[[], object] | None = None,
     *,
     compiles: bool = False,
     seconds: float | None = None,
+    sample: Callable[[Case, str], bool] | None = None,
 ) -> Implementation:
     return Implementation(
         name,
@@ -190,6 +196,7 @@ def _row(
         setup=setup,
         compiles_per_shape=compiles,
         seconds=seconds,
+        sample=sample,
     )
 
 
@@ -221,6 +228,7 @@ def _library_rows(entries: Iterable[_catalog.Entry]) -> list[Implementation]:
                 requires,
                 compiles=spec.compiles,
                 seconds=spec.seconds,
+                sample=spec.sample,
             )
             for spec in adapter.rows()
         ]

@@ -272,7 +272,9 @@ def _run_row(
         with adapter.dtype_context(dtype):
             for family, cases in by_family.items():
                 mine = [c for c in cases if c.runs_on(adapter.name, dtype)]
-                if impl.compiles_per_shape:
+                if impl.sample is not None:
+                    mine = [c for c in mine if impl.sample(c, dtype)]
+                elif impl.compiles_per_shape:
                     mine = [c for c in mine if runs_compiled(c, dtype, runnable)]
                 row.cells[family] = _run_cell(
                     impl, adapter, device, dtype, mine, book, coverage, ignore_strides

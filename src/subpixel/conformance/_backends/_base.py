@@ -66,11 +66,14 @@ class RowSpec(NamedTuple):
     """A built-in row of the matrix on one backend (see :class:`~subpixel.conformance.Implementation`)."""
 
     name: str
-    routes: str
+    #: The route prefix its cases must cover; None: the row records no route.
+    routes: str | None
     description: str
     call: RowCall = library_call
     compiles: bool = False
     seconds: float | None = None
+    #: ``sample(case, dtype)``: whether the row runs ``case`` in ``dtype``; None: every case.
+    sample: Callable[[Case, str], bool] | None = None
 
 
 class NotApplicableError(Exception):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
+import types
 import warnings
 from typing import Any
 
@@ -18,9 +20,17 @@ from subpixel.conformance._backends._base import (
     derivatives,
     library_call,
 )
-from subpixel.conformance._cases import Case
+from subpixel.conformance._cases import Case, all_cases
+from subpixel.conformance._inputs import DTYPE_NAMES
 
-__all__ = ["ADAPTER", "TorchBackend", "torch_trace_call"]
+__all__ = ["ADAPTER", "TorchBackend", "compile_sample", "torch_compile_call", "torch_trace_call"]
+
+#: The families the ``torch.compile`` row runs: the small inputs (each case compiles a graph).
+_COMPILE_FAMILIES = frozenset(
+    {"factors", "ndim", "unshuffle", "zero_size", "layouts", "channels_last", "dcr", "nd_tuple"}
+)
+#: The dtypes it runs each of those cases in: one PyTorch's op implements, one it does not.
+_COMPILE_DTYPES = ("float32", "uint16")
 
 
 def torch_trace_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
@@ -50,6 +60,66 @@ def torch_trace_call(x: Any, factor: Any, inverse: bool, channels_last: bool, or
     return traced(x)
 
 
+class CompiledStridesError(AssertionError):
+    """A compiled call gave a result strided unlike the eager call's."""
+
+
+def torch_compile_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    """Run the library under ``torch.compile(backend="eager", fullgraph=True, dynamic=False)``.
+
+    Dynamo traces the library with every size a plain int (what ``torch.export`` sees too), one
+    graph per call, and the eager backend runs that graph. The result must also have the strides
+    of the eager call on ``x`` (the memory format does not depend on compiling), which raises
+    :class:`CompiledStridesError` otherwise. ``torch.func`` transforms are not applicable.
+    """
+    import torch
+
+    if torch._C._functorch.is_functorch_wrapped_tensor(x):
+        msg = "torch.compile is not checked inside torch.func transforms"
+        raise NotApplicableError(msg)
+
+    def run(y: Any) -> Any:
+        return library_call(y, factor, inverse, channels_last, order)
+
+    # A fresh code object per call: Dynamo keeps its graphs on the code object, and with
+    # fullgraph=True a code object compiled for more inputs than its recompile limit raises.
+    code = run.__code__.replace()
+    fresh = types.FunctionType(code, run.__globals__, run.__name__, None, run.__closure__)
+    y = torch.compile(fresh, backend="eager", fullgraph=True, dynamic=False)(x)
+    eager = library_call(x, factor, inverse, channels_last, order)
+    if tuple(y.stride()) != tuple(eager.stride()):
+        msg = (
+            f"compiled result strides {tuple(y.stride())} differ from the eager call's "
+            f"{tuple(eager.stride())} (input strides {tuple(x.stride())})"
+        )
+        raise CompiledStridesError(msg)
+    return y
+
+
+@functools.lru_cache(maxsize=1)
+def _compile_turns() -> dict[str, int]:
+    """Each quick case's place among the quick cases of the ``torch.compile`` row's families."""
+    quick = [c.id for c in all_cases() if c.quick and c.family in _COMPILE_FAMILIES]
+    return {case_id: turn for turn, case_id in enumerate(quick)}
+
+
+def compile_sample(case: Case, dtype: str) -> bool:
+    """Whether the ``torch.compile`` row runs ``case`` in ``dtype``: a bounded set of cases.
+
+    Every case of the small-input families (every layout, torch memory format, order, factor
+    shape, rank and direction) in float32 and uint16 (the dtype PyTorch's op lacks, which takes
+    the reshapes), and each quick case in one more dtype, the others taken in turn. About 0.3 s
+    a case: the row's cost stays near a minute.
+    """
+    if case.family not in _COMPILE_FAMILIES or case.autodiff:
+        return False
+    if dtype in _COMPILE_DTYPES or case.dtypes:
+        return True
+    turn = _compile_turns().get(case.id)
+    others = [d for d in DTYPE_NAMES if d not in _COMPILE_DTYPES]
+    return turn is not None and others[turn % len(others)] == dtype
+
+
 class TorchBackend(ArrayBackend):
     """PyTorch on CPU and CUDA; no negative strides; ``channels_last`` memory formats."""
 
@@ -57,14 +127,22 @@ class TorchBackend(ArrayBackend):
     seconds = 30
 
     def rows(self) -> tuple[RowSpec, ...]:
-        """Return the library's row and the row of its graph under ``torch.jit.trace``."""
+        """Return the library's row and its rows under ``torch.jit.trace`` and ``torch.compile``."""
         description = (
             "subpixel under torch.jit.trace, run as the traced graph (what the TorchScript ONNX "
             "exporter converts); torch.func.jvp not applicable"
         )
+        compiled = (
+            "subpixel under torch.compile(backend='eager', fullgraph=True, dynamic=False): every "
+            "size static, as torch.export sees it; the small-input cases in float32 and uint16 and "
+            "the quick ones in one more dtype each; strides as the eager call's; records no route"
+        )
         return (
             *super().rows(),
             RowSpec(f"{self.name}.jit.trace", "torch_traced", description, torch_trace_call, True, 60),
+            RowSpec(
+                f"{self.name}.compile", None, compiled, torch_compile_call, seconds=60, sample=compile_sample
+            ),
         )
 
     def from_host(self, x: np.ndarray[Any, Any], dtype: str, device: str) -> Any:
