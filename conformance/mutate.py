@@ -81,6 +81,7 @@ ROWS = {
 #: Rows for the core (``_plan.py``, ``_shuffle.py``) and for a file nothing maps to.
 ALL_ROWS = (
     "numpy",
+    "shuffle_plan",  # the public plan, applied with NumPy
     "array_api_strict",
     "torch",
     "torch.jit.trace",

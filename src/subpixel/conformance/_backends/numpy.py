@@ -7,11 +7,43 @@ from typing import Any
 import numpy as np
 
 from subpixel._catalog import Entry, entry
-from subpixel.conformance._backends._base import ArrayBackend, host_copy
+from subpixel.conformance._backends._base import ArrayBackend, RowSpec, host_copy
 from subpixel.conformance._cases import Case
 from subpixel.conformance._inputs import host_dtype
 
-__all__ = ["ADAPTER", "NumpyBackend"]
+__all__ = ["ADAPTER", "NumpyBackend", "PlanMismatchError", "plan_call"]
+
+
+class PlanMismatchError(AssertionError):
+    """The plan of a shape with unknown sizes disagrees with the plan of the known shape."""
+
+
+def plan_call(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    """Apply :func:`subpixel.shuffle_plan` of ``x``'s shape with NumPy's reshape, transpose, reshape.
+
+    The sizes go in as NumPy integers (any integer the ``operator.index`` protocol reads). Where
+    ``x`` has batch axes, the plan of the same shape with every batch size ``None`` must be the
+    same plan with ``-1`` at those sizes (:class:`PlanMismatchError` otherwise). The result is a
+    copy in C order, as the library's own functions return.
+    """
+    from subpixel import shuffle_plan
+
+    def plan(shape: tuple[Any, ...]) -> Any:
+        return shuffle_plan(shape, factor, inverse=inverse, channels_last=channels_last, order=order)  # type: ignore[arg-type]
+
+    known = plan(tuple(np.int64(size) for size in x.shape))
+    spatial = len(factor) if isinstance(factor, tuple) else 2
+    batch = x.ndim - spatial - 1
+    if batch > 0:
+        partial = plan((None,) * batch + tuple(x.shape[batch:]))
+        unknown = (-1,) * batch
+        want = (unknown + known.expand_shape[batch:], known.axes, unknown + known.collapse_shape[batch:])
+        got = tuple(tuple(int(size) for size in sizes) for sizes in partial)
+        if got != want:
+            msg = f"the plan with {batch} batch size(s) None is {partial}, the plan of the shape {known}"
+            raise PlanMismatchError(msg)
+    moved = np.transpose(np.reshape(x, known.expand_shape), known.axes)
+    return np.reshape(moved, known.collapse_shape).copy()
 
 
 class NumpyBackend(ArrayBackend):
@@ -21,6 +53,14 @@ class NumpyBackend(ArrayBackend):
 
     def __init__(self, entry: Entry | None = None) -> None:
         super().__init__(entry or _numpy())
+
+    def rows(self) -> tuple[RowSpec, ...]:
+        """Return the library's row and the row of its public plan applied with NumPy."""
+        description = (
+            "subpixel.shuffle_plan of the input's shape (NumPy integer sizes; batch sizes None give "
+            "the same plan) applied with NumPy's reshape, transpose and reshape"
+        )
+        return (*super().rows(), RowSpec("shuffle_plan", None, description, plan_call, seconds=10))
 
     def dtype_problem(self, dtype: str, device: str) -> str | None:
         """NumPy has every dtype but bfloat16, which ml_dtypes adds."""
