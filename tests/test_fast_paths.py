@@ -676,6 +676,48 @@ def test_jax_matches_array_api_path(factor: Any, inverse: bool, channels_last: b
 
 
 @pytest.mark.needs("jax")
+@pytest.mark.parametrize(
+    ("symbols", "factor", "options", "highest"),
+    [
+        ("b, 8, h, w", 2, {}, 4),
+        ("b, 18, h, w", 3, {"order": "DCR"}, 4),
+        ("b, h, w, 12", (2, 3), {"channels_last": True}, 4),
+        ("b, 16, h, w, d", (2, 2, 2), {}, 5),
+        ("b, h, w, 8", 2, {"channels_last": True, "order": "DCR"}, 6),  # TensorFlow's own op
+    ],
+)
+def test_jax_export_with_symbolic_sizes_emits_low_rank_transposes(
+    symbols: str, factor: Any, options: dict[str, Any], highest: int
+) -> None:
+    """What ``jax.export`` (and ``jax2tf``) serialise: no transpose above rank 4 (5 for volumes)
+    but for TensorFlow's own op; the exported function keeps the eager bits on other sizes."""
+    import re
+
+    import jax
+    from jax import export
+
+    names = [name.strip() for name in symbols.split(",")]
+    shuffle_input = jax.ShapeDtypeStruct(export.symbolic_shape(symbols), np.float32)
+    unshuffle_input = jax.eval_shape(lambda a: subpixel.pixel_shuffle(a, factor, **options), shuffle_input)
+    for inverse, abstract in ((False, shuffle_input), (True, unshuffle_input)):
+        fn = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+        exported = export.export(jax.jit(lambda a, fn=fn: fn(a, factor, **options)))(abstract)
+        module = exported.mlir_module()
+        transposes = re.finditer(r"stablehlo\.transpose[^\n]*-> tensor<([^>]*)>", module)
+        ranks = [m.group(1).count("x") for m in transposes]
+        assert ranks, module
+        assert max(ranks) <= highest, ranks
+        assert highest < 6 or max(ranks) == 6, ranks  # TensorFlow's op keeps its one transpose
+        for sizes in ({"b": 1, "h": 2, "w": 3, "d": 2}, {"b": 3, "h": 5, "w": 4, "d": 3}):
+            shape = tuple(int(name) if name.isdigit() else sizes[name] for name in names)
+            x = special_array(shape, "float32", seed=sum(shape))
+            if inverse:
+                x = subpixel.pixel_shuffle(x, factor, **options)
+            y = np.asarray(exported.call(jax.numpy.asarray(x)))
+            assert same_bits(y, fn(x, factor, **options)), (symbols, inverse, sizes)
+
+
+@pytest.mark.needs("jax")
 def test_jax_keeps_the_jitted_functions_of_recent_plans_only() -> None:
     """Each jitted function holds its executables (MiBs per shape on CPU): the library's runner
     cache, which remembers thousands of shapes, must not keep them all alive."""
@@ -688,7 +730,7 @@ def test_jax_keeps_the_jitted_functions_of_recent_plans_only() -> None:
 
     first = jax.numpy.zeros((1, 4, 3, 5), jax.numpy.float32)
     subpixel.pixel_shuffle(first, 2)
-    held = weakref.ref(fast_jax._compiled(shuffle_plan(first.shape, 2)))
+    held = weakref.ref(fast_jax._compiled(shuffle_plan(first.shape, 2), True))
     for width in range(6, 6 + fast_jax.JITTED_FUNCTIONS + 1):
         subpixel.pixel_shuffle(jax.numpy.zeros((1, 4, 3, width), jax.numpy.float32), 2)
     gc.collect()

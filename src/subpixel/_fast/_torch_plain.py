@@ -11,11 +11,11 @@ methods (no caches, imports or NumPy) and do not import torch: the caller passes
 
 from __future__ import annotations
 
-import math
 import operator
 from typing import Any
 
 from subpixel import _routes
+from subpixel._fast._low_rank import apply_low_rank
 from subpixel._plan import ShufflePlan, grouped_steps
 from subpixel._spec import ShuffleSpec
 
@@ -115,7 +115,8 @@ def apply_traced(torch: Any, x: Any, /, spec: ShuffleSpec) -> Any:
     if moved is None:
         # A zero-size input is planned with its values: a reshape cannot infer a size from none.
         traced = not sized and 0 not in values
-        moved = _low_rank(x, spec.traced_plan(shape) if traced else spec.plan(values, cached=False))
+        planned = spec.traced_plan(shape) if traced else spec.plan(values, cached=False)
+        moved = apply_low_rank(x, planned, _permute)
     nhwc = sized and len(shape) == 4 and strides_like_channels_last(shape, tuple(x.stride()))
     return moved.clone(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
 
@@ -128,7 +129,7 @@ def _torch_op(
     ``values`` are the sizes of ``x`` (ints, or a tracer's symbolic ints); ``shape`` is
     ``x.shape`` as the tracer gives it. The unshuffle is taken only where it is PyTorch's own op:
     exporters spell it with a rank-6 transpose, so other plans are better served by
-    :func:`_low_rank`.
+    :func:`~subpixel._fast._low_rank.apply_low_rank`.
     """
     factor = spec.square_factor
     if factor is None or any(type(size) is int and size == 0 for size in values):
@@ -171,62 +172,6 @@ def _torch_op(
     return moved.permute(*range(ndim - 3), ndim - 2, ndim - 1, ndim - 3) if spec.channels_last else moved
 
 
-def _low_rank(x: Any, plan: ShufflePlan) -> Any:
-    """Apply ``plan`` as low-rank transposes of merged runs of axes, one per :func:`grouped_steps` step.
-
-    The plan's one transpose has rank up to ``2k + 2``; here each step merges the batch axes
-    into one that no step moves or merges with another (converters such as pnnx read the first
-    axis as the batch), and the moving axes into at most three runs (four for volumes): rank 4
-    for 2-d data, 5 for volumes. Symbolic sizes stay symbolic (see :func:`_inferred`).
-    """
-    spatial = len(plan.expand_shape) - len(plan.collapse_shape)
-    batch = len(plan.collapse_shape) - spatial - 1
-    sizes = plan.expand_shape
-    current = tuple(range(len(sizes)))
-    moved = x
-    for arrangement in grouped_steps(plan.axes, batch):
-        runs = _runs(current[batch:], arrangement[batch:])
-        groups = [[sizes[axis] for axis in current[:batch]], *([sizes[axis] for axis in run] for run in runs)]
-        order = sorted(range(len(runs)), key=lambda run: arrangement.index(runs[run][0]))
-        moved = moved.reshape(_inferred(groups)).permute(0, *[1 + run for run in order])
-        current = arrangement
-    return moved.reshape(_inferred([[size] for size in plan.collapse_shape]))
-
-
-def _runs(before: tuple[int, ...], after: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """Cut ``before`` into the runs of axes that stay adjacent, in the same order, in ``after``."""
-    runs = [[before[0]]]
-    for axis in before[1:]:
-        if after.index(axis) == after.index(runs[-1][-1]) + 1:
-            runs[-1].append(axis)
-        else:
-            runs.append([axis])
-    return [tuple(run) for run in runs]
-
-
-def _inferred(groups: list[list[Any]]) -> list[Any]:
-    """Return the sizes of merged ``groups``, with ``-1`` for the group holding most symbolic sizes.
-
-    A reshape's inferred size needs no size arithmetic in the traced graph: it goes to the
-    group whose product would cost the most (the first of those that tie).
-    """
-    symbolic = [sum([type(size) is not int for size in group]) for group in groups]
-    inferred = symbolic.index(max(symbolic)) if max(symbolic, default=0) else None
-    return [-1 if i == inferred else _product(group) for i, group in enumerate(groups)]
-
-
-def _product(sizes: list[Any]) -> Any:
-    """Multiply ``sizes``, the symbolic ones first and the ints as one factor (none if it is 1)."""
-    known = math.prod([size for size in sizes if type(size) is int])
-    symbolic = [size for size in sizes if type(size) is not int]
-    if not symbolic:
-        return known
-    product = symbolic[0]
-    for size in symbolic[1:]:
-        product = product * size
-    return product if known == 1 else product * known
-
-
 def _check_dense(torch: Any, x: Any) -> None:
     if x.layout is not torch.strided:
         msg = f"pixel shuffling needs a dense (strided) tensor x, got one with layout={x.layout}"
@@ -247,3 +192,7 @@ def _axis_groups(shape: tuple[int, ...], collapse: tuple[int, ...]) -> list[list
         groups.append(group)
     groups[-1].extend(range(axis, len(shape)))  # trailing axes of size 1
     return groups
+
+
+def _permute(x: Any, axes: tuple[int, ...]) -> Any:
+    return x.permute(*axes)

@@ -1,9 +1,11 @@
 """Fast path for JAX arrays: one ``jax.jit``-compiled executable per plan.
 
 The Array-API path dispatches three operations one by one (each a small XLA computation);
-compiling the three together gives one dispatch per call and lets XLA emit a single transpose
-(copy) fusion. Inside a user's ``jax.jit`` the compiled function is simply inlined into the
-caller's trace, so the result is the same computation either way.
+compiling them together gives one dispatch per call and lets XLA emit a single transpose (copy)
+fusion. Inside a user's ``jax.jit`` the compiled function is simply inlined into the caller's
+trace, so the result is the same computation either way. What is traced is also what
+``jax2tf`` and ``jax.export`` export: with symbolic sizes, plans other than TensorFlow's own op
+are spelled with low-rank transposes (see :func:`low_rank`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import jax
 
 from subpixel import _routes
 from subpixel._fast import Runner
+from subpixel._fast._low_rank import apply_low_rank
 from subpixel._fast.jax_sharding import apply_plan_sharded, explicit_spec
 from subpixel._limits import routes
 from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
-__all__ = ["ROUTES", "prepare", "unreachable_routes"]
+__all__ = ["ROUTES", "low_rank", "prepare", "unreachable_routes"]
 
 #: The routes of this fast path (see :mod:`subpixel._routes`).
 ROUTES = routes("jax")
@@ -41,11 +44,35 @@ def _record(x: Any) -> None:
     _routes.record("jax:sharded" if explicit_spec(x) is not None else "jax:jit")
 
 
-def _apply(x: Any, plan: ShufflePlan) -> Any:
+def _apply(x: Any, plan: ShufflePlan, steps: bool) -> Any:
     sharded = apply_plan_sharded(x, plan)  # explicit-mesh shardings need their own reshapes
     if sharded is not None:
         return sharded
+    if steps:
+        return apply_low_rank(x, plan, _transpose)
     return x.reshape(plan.expand_shape).transpose(plan.axes).reshape(plan.collapse_shape)
+
+
+def _transpose(x: Any, axes: tuple[int, ...]) -> Any:
+    return x.transpose(axes)
+
+
+def low_rank(spec: ShuffleSpec, plan: ShufflePlan) -> bool:
+    """Whether ``plan`` is spelled with low-rank transposes: symbolic sizes, and not TensorFlow's op.
+
+    A plan with symbolic sizes is being exported (``jax.export``, ``jax2tf`` with polymorphic
+    shapes), and its one transpose has rank 6 (8 for volumes): TensorFlow Lite refuses a
+    transpose above rank 6, other converters above 4 or 5. The steps of
+    :func:`~subpixel._fast._low_rank.apply_low_rank` keep every tensor at rank 4 (5). Plans of
+    fixed sizes keep the one transpose, which XLA's sharding propagation follows for sharded
+    spatial axes (the steps merge such an axis into a larger one, and XLA then gathers it);
+    XLA runs both spellings at the same speed (one copy). TensorFlow's own op (DCR, channels
+    last, factor ``(r, r)``) keeps it too: it is what Keras's ``depth_to_space`` /
+    ``space_to_depth`` emit, with fewer ops than the steps.
+    """
+    if spec.order == "DCR" and spec.channels_last and spec.square_factor is not None:
+        return False
+    return not all(type(size) is int for size in plan.expand_shape)
 
 
 #: Jitted functions kept alive. Each holds its executables (about 3 MiB per input shape on CPU,
@@ -55,8 +82,8 @@ JITTED_FUNCTIONS = 64
 
 
 @functools.lru_cache(maxsize=JITTED_FUNCTIONS)
-def _compiled(plan: ShufflePlan) -> Runner:
-    runner: Runner = jax.jit(functools.partial(_apply, plan=plan))
+def _compiled(plan: ShufflePlan, steps: bool) -> Runner:
+    runner: Runner = jax.jit(functools.partial(_apply, plan=plan, steps=steps))
     return runner
 
 
@@ -66,10 +93,11 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     The runner looks the jitted function up at each call instead of holding it: the library's
     runner cache (thousands of shapes) must not keep every shape's executables alive.
     """
+    steps = low_rank(spec, plan)
 
     def run(x: Any) -> Any:
         if _routes.listening:
             _record(x)
-        return _compiled(plan)(x)
+        return _compiled(plan, steps)(x)
 
     return run
