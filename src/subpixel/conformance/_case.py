@@ -116,6 +116,9 @@ class Case:
     target: str = ""
     #: The route the library must take for this case on its backend's rows (empty: any route).
     route: str = ""
+    #: An input the call must reject: it must raise ``ValueError`` with this text in its message
+    #: (the fix the message names); empty for a valid input.
+    error: str = ""
 
     def runs_on(self, backend: str, dtype: str) -> bool:
         """Whether the case belongs to rows of this array backend and dtype."""
@@ -172,7 +175,8 @@ class Case:
         call = self.call_text()
         if self.round_trip:
             call = self.call_text(not self.inverse, arg=call)
-        return f"{call} with x.shape={self.shape}, layout={self.layout}"
+        must = " (must raise ValueError)" if self.error else ""
+        return f"{call} with x.shape={self.shape}, layout={self.layout}{must}"
 
 
 def documented_shape(

@@ -30,12 +30,36 @@ def _large_cases() -> list[Case]:
     ]
 
 
+#: What the error for an input of the spatial axes alone tells to do (channels first).
+_FIX_FIRST = "add the channel axis of a single-channel input with x[None]"
+
+
 def _ndim_cases() -> list[Case]:
     return [
         Case("ndim", "3d-8x3x4", (8, 3, 4), 2, quick=True),
         Case("ndim", "3d-r3-9x2x2", (9, 2, 2), 3),
         Case("ndim", "5d-2x3x8x2x3", (2, 3, 8, 2, 3), 2, quick=True),
         Case("ndim", "6d-r3-2x1x2x9x2x2", (2, 1, 2, 9, 2, 2), 3, quick=True),
+        # The spatial axes alone (an image without its channel axis): a ValueError naming the fix.
+        Case("ndim", "spatial-only-4x6", (4, 6), 2, quick=True, dtypes=("float32",), error=_FIX_FIRST),
+        Case(
+            "ndim",
+            "unshuffle-spatial-only-1d-4",
+            (4,),
+            (2,),
+            inverse=True,
+            dtypes=("uint8",),
+            error=_FIX_FIRST,
+        ),
+        Case(
+            "ndim",
+            "channels-last-spatial-only-4x6",
+            (4, 6),
+            2,
+            channels_last=True,
+            dtypes=("int16",),
+            error="add the channel axis of a single-channel input with x[..., None]",
+        ),
     ]
 
 

@@ -268,8 +268,11 @@ def reproduce(
     print(f"input: subpixel.conformance.make_input({case.shape}, {dtype!r}, seed) in layout {case.layout!r}")
     print(f"implementation: {impl.name} ({impl.description}) on {device}, dtype {dtype}")
     with adapter.dtype_context(dtype):
-        expected = book.expected(case, dtype)
-        print(f"expected shape {expected.shape}, references: {', '.join(expected.sources)}")
+        if case.error:
+            print(f"expected: a ValueError naming {case.error!r}")
+        else:
+            expected = book.expected(case, dtype)
+            print(f"expected shape {expected.shape}, references: {', '.join(expected.sources)}")
         result = run_case(impl, adapter, device, dtype, case, book)
     print(f"input bits (first 8): {np.ascontiguousarray(x).reshape(-1)[:8].view(np.uint8).tobytes().hex()}")
     if result.ok is False:

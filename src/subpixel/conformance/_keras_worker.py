@@ -64,6 +64,8 @@ def main(stdin: IO[bytes], stdout: IO[bytes]) -> None:
             return
         try:
             reply: tuple[str, Any] = ("ok", _answer(request))
+        except ValueError as error:  # a rejected input: raised again as a ValueError in the parent
+            reply = ("value-error", str(error))
         except Exception as error:  # reported to the parent as the case's failure
             reply = ("error", f"{type(error).__name__}: {error}")
         send(stdout, reply)
@@ -90,7 +92,11 @@ class Worker:
         end_worker(self.process, timeout=30)
 
     def ask(self, request: tuple[Any, ...]) -> Any:
-        """Send one request and return the answer; a worker error is raised here."""
+        """Send one request and return the answer; a worker error is raised here.
+
+        A ``ValueError`` in the worker (an input the layer rejects) is a ``ValueError`` here with
+        its message; any other error is a ``RuntimeError`` naming its type.
+        """
         with self.lock:
             stdin, stdout = self.process.stdin, self.process.stdout
             assert stdin is not None
@@ -101,6 +107,8 @@ class Worker:
             except EOFError:
                 msg = "the Keras worker process ended"
                 raise RuntimeError(msg) from None
+        if status == "value-error":
+            raise ValueError(payload)
         if status == "error":
             raise RuntimeError(payload)
         return payload

@@ -54,6 +54,8 @@ def run_case(
     missing = sorted(case.options - impl.options)
     if missing:
         return CaseResult(case.id, None, f"{impl.name} has no {', '.join(missing)} option")
+    if case.error and not impl.builtin:
+        return CaseResult(case.id, None, "the error messages checked are subpixel's own: its rows only")
     with _routes.counting() as seen:
         result = _run_case(impl, adapter, device, dtype, case, book)
     result.routes = set(seen)
@@ -95,6 +97,8 @@ def _run_case(
     except NotApplicableError as why:
         return CaseResult(case.id, None, str(why))
     where = f"{case.describe()} on {impl.name} {device} {dtype}"
+    if case.error:
+        return _run_rejected(impl, x, case, where)
     original = adapter.to_host(x, dtype)
     if (original.shape, original.data) != (x_host.shape, x_host.tobytes()):
         return CaseResult(case.id, False, f"{where}: the input did not reach {adapter.name} bit for bit")
@@ -125,6 +129,26 @@ def _run_case(
     return CaseResult(
         case.id, True, "", warned, memory_format=f"{where}: memory format: {layout[0]}" if layout else ""
     )
+
+
+def _run_rejected(impl: Implementation, x: Any, case: Case, where: str) -> CaseResult:
+    """Run a case whose input is invalid: the call must raise ``ValueError`` naming ``case.error``."""
+    wanted = f"a ValueError naming {case.error!r}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            y = impl.call(x, case.factor, case.inverse, case.channels_last, case.order)
+        except NotApplicableError as why:
+            return CaseResult(case.id, None, str(why))
+        except ValueError as error:
+            if case.error in str(error):
+                return CaseResult(case.id, True, "", [f"{w.category.__name__}: {w.message}" for w in caught])
+            problem = f"raised ValueError: {error}; expected {wanted}"
+        except Exception as error:  # any other exception is a failed case, reported with its text
+            problem = f"raised {type(error).__name__}: {error}; expected {wanted}"
+        else:
+            problem = f"returned {type(y).__module__}.{type(y).__name__}; expected {wanted}"
+    return CaseResult(case.id, False, f"{where}: {problem}")
 
 
 def _check_output(
@@ -310,7 +334,7 @@ def _run_cell(
     itemsize = _ITEMSIZE[dtype]
     for case in cases:
         result = run_case(impl, adapter, device, dtype, case, book)
-        if coverage is not None and result.ok is not None:
+        if coverage is not None and result.ok is not None and not case.error:
             reached = {r for r in result.routes if r in coverage.routes}
             coverage.add(reached, itemsize, case.id, bool(result.ok))
         if result.warnings:
