@@ -16,7 +16,7 @@ from typing import Any
 
 from subpixel import _routes
 from subpixel._fast._low_rank import apply_low_rank
-from subpixel._plan import ShufflePlan, grouped_steps
+from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
 __all__ = ["apply_plain", "apply_traced", "channels_last_result", "strides_like_channels_last"]
@@ -136,32 +136,25 @@ def _torch_op(
         return None
     if x.dtype in (torch.uint16, torch.uint32, torch.uint64):
         return None  # PyTorch's op is not implemented for them
-    if len(shape) == 5:
-        # PyTorch's op refuses a 5-d input in the channels_last_3d memory format (two batch axes).
-        x = x.contiguous()
+    ndim = len(shape)
     functional = torch.nn.functional
     if spec.torch_factor is not None:
-        return (functional.pixel_unshuffle if spec.inverse else functional.pixel_shuffle)(x, factor)
+        op = functional.pixel_unshuffle if spec.inverse else functional.pixel_shuffle
+        # PyTorch's op refuses a 5-d input in the channels_last_3d memory format (two batch axes).
+        return op(x.contiguous() if ndim == 5 else x, factor)
     if spec.inverse:
         return None
-    ndim = len(shape)
     channels = shape[-1] if spec.channels_last else shape[-3]
     if spec.order == "DCR" and type(channels) is not int:
         # The gather's index holds the channel count: not where it may vary (a symbolic size,
         # or torch.jit.trace, whose exporter may make any axis dynamic).
         return None
-    if all(type(size) is int for size in shape):
-        # Every size fixed: the reshapes need no size arithmetic, so take them where they are
-        # fewer ops (channels-last DCR: one transpose between two reshapes).
-        count = 1 + (spec.order == "DCR") + 2 * spec.channels_last
-        axes = spec.plan(shape, cached=False).axes
-        if 2 * len(grouped_steps(axes, len(shape) - 3)) + 1 < count:
-            return None
-    moved = x
     if spec.channels_last:
         # Contiguous before PyTorch's op, which otherwise gives a channels-last result that
         # ExecuTorch's portable permute refuses (it keeps each tensor's dim order).
         moved = x.permute(*range(ndim - 3), ndim - 1, ndim - 3, ndim - 2).contiguous()
+    else:
+        moved = x.contiguous() if ndim == 5 else x  # as above: no channels_last_3d into the op
     if spec.order == "DCR":
         # Channel c * F + o of CRD order is channel o * C + c of DCR order (F = r * r).
         depth = factor * factor
