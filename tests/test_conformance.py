@@ -19,11 +19,13 @@ from subpixel.conformance import (
     Implementation,
     Matrix,
     ReferenceBook,
+    cases_by_id,
     compute_golden,
     implementations,
     load_golden,
     register_implementation,
     reproduce,
+    run_case,
     run_matrix,
     unregister_implementation,
 )
@@ -353,6 +355,29 @@ def test_correct_implementation_registered_the_same_way_passes(book: ReferenceBo
         unregister_implementation("planted-none")
     assert matrix.ok
     assert sum(cell.total for row in matrix.rows for cell in row.cells.values()) > 50
+
+
+def _heads_only(x: Any, factor: Any, inverse: bool, channels_last: bool, order: str) -> Any:
+    # Moves the first bytes of each element right and loses the rest (zeros in their place).
+    out = _correct(x, factor, inverse, channels_last, order)
+    if out.dtype.names and out.size:
+        raw = out.view(np.uint8).reshape((*out.shape, out.dtype.itemsize))
+        raw[..., out.dtype["head"].itemsize :] = 0
+    return out
+
+
+def test_wide_elements_must_move_whole(book: ReferenceBook) -> None:
+    """NumPy elements of 64 KiB: the library passes; a copy of each element's first bytes alone fails."""
+    cases = [c for c in cases_by_id().values() if c.layout == "numpy_wide_elements"]
+    assert len(cases) >= 3
+    assert {c.factor for c in cases} >= {1, (1,)}
+    adapter = ADAPTERS["numpy"]
+    for call, ok in ((_correct, True), (_heads_only, False)):
+        impl = Implementation(f"wide-{call.__name__}", "numpy", call)
+        for case in cases:
+            result = run_case(impl, adapter, "cpu", case.dtypes[0], case, book)
+            assert result.ok is ok, (call.__name__, case.id, result.message)
+            assert ok or "copied in part" in result.message, result.message
 
 
 # -- command line and reports --------------------------------------------------------------------

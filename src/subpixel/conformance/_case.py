@@ -58,6 +58,7 @@ LAYOUTS = (
     "dask_misaligned_chunks",  # dask: chunks of one element on the channel and spatial axes
     "jax_sharded",  # jax: the batch axis sharded over every device of an explicit mesh
     "numpy_masked",  # numpy: a masked array with no element masked (an ndarray subclass)
+    "numpy_wide_elements",  # numpy: elements of NUMPY_SMALL_BYTES each (the element, then its index)
 )
 
 #: Profiles: ``default`` (the CI matrix) and ``slow`` (adds inputs over a gigabyte).

@@ -125,6 +125,7 @@ def size_cases() -> list[Case]:
     elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
     cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
     cases += _engine_geometry_cases()
+    cases += _wide_element_cases()
     cases += _subclass_cases()
     cases += _chunk_cases()
     cases += _sharded_cases()
@@ -345,6 +346,26 @@ def _engine_geometry_cases() -> list[Case]:
                 size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "rows below r")
             )
     return cases
+
+
+def _wide_element_cases() -> list[Case]:
+    """NumPy elements of ``NUMPY_SMALL_BYTES`` each (a structured dtype): one element reaches the engine.
+
+    With factor 1 the engine's simplified views have no axis left; with larger factors it moves
+    elements of 64 KiB. Each output element must carry all of one input element's bytes.
+    """
+    target = "elements of NUMPY_SMALL_BYTES each"
+    specs: list[tuple[str, tuple[int, ...], tuple[bool, bool, Order, int | tuple[int, ...]], str]] = [
+        ("engine-wide-r1", (1, 1, 1, 1), (False, False, "CRD", 1), "uint8"),
+        ("engine-wide-unshuffle-r1", (1, 1, 1, 1), (True, False, "CRD", 1), "float32"),
+        ("engine-wide-1d-f1", (1, 1, 1), (False, False, "CRD", (1,)), "complex128"),
+        ("engine-wide-dcr-r2", (1, 4, 1, 2), (False, False, "DCR", 2), "int16"),
+        ("engine-wide-unshuffle-cl-f1x2", (2, 2, 2, 1), (True, True, "CRD", (1, 2)), "float64"),
+    ]
+    return [
+        size_case(name, shape, options, "numpy_wide_elements", dtype, ("numpy",), target)
+        for name, shape, options, dtype in specs
+    ]
 
 
 def _subclass_cases() -> list[Case]:

@@ -206,6 +206,8 @@ class ArrayBackend:
             raise NotApplicableError("sharding applies to JAX only")
         if layout == "numpy_masked":
             raise NotApplicableError("masked arrays apply to NumPy only")
+        if layout == "numpy_wide_elements":
+            raise NotApplicableError("structured elements of 64 KiB apply to NumPy only")
         if layout == "torch_channels_last":
             raise NotApplicableError("torch memory formats apply to torch only")
         if not self.strided:
