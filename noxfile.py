@@ -350,7 +350,7 @@ DEPLOY_TEST_ENV = {
 
 @nox.session(python=["3.11"])
 def deploy(session: nox.Session) -> None:
-    """Run the deployment matrix's fast paths (onnxruntime, onnx.reference, OpenVINO, LiteRT): CI runs it.
+    """Run the deployment matrix's fast paths (onnxruntime, onnx.reference, OpenVINO, LiteRT, JAX) as CI does.
 
     Python 3.11, where torch's CPU wheel is. First the tests and the Deploy page's examples that need
     the runtimes the main environment lacks, then the matrix.

@@ -30,6 +30,9 @@ FAST = {
     "OpenVINO (torch.onnx dynamo file)",
     "LiteRT (Keras on TensorFlow)",
     "LiteRT int8-quantized (Keras on TensorFlow)",
+    "LiteRT (jax2tf)",
+    "LiteRT int8-quantized (jax2tf)",
+    "XLA CPU (jax.export)",
 }
 
 TORCHSCRIPT = "onnxruntime (torch.onnx TorchScript)"
@@ -299,6 +302,33 @@ def test_a_conversion_error_is_one_line_and_fails_only_where_the_native_op_conve
     assert three.notes == ["the native op does not convert either"]
 
 
+@pytest.mark.needs("torch")
+def test_a_plan_with_no_native_op_near_it_is_excused_only_by_the_same_error(tmp_path: Path) -> None:
+    from subpixel.conformance.deploy._path import ConversionError
+
+    def convert(model: Model, workdir: Path) -> Artefact:
+        if model.name.endswith("[native]"):
+            # Each direction's native op fails with an error of its own.
+            raise ConversionError("unshuffle refused" if "unshuffle" in model.name else "no such op")
+        if "NHWC" in model.name:
+            raise ConversionError("no such op")  # the native shuffle's error, word for word
+        if "NCDHW" in model.name:
+            raise ConversionError("unshuffle refused")  # the error of the other direction's op
+        return Artefact(handle=model.layer, op_types=["Op"], max_rank=4, dynamic=True)
+
+    path = replace(_eager_path("picky"), convert=convert)
+    names = ("torch shuffle x2 CRD NCHW", "torch unshuffle x2 CRD NCHW", "torch shuffle x2 CRD NHWC")
+    models = [m for name in (*names, "torch shuffle x2 CRD NCDHW") for m in _plan_models(name)]
+    outcomes = {o.model: o for o in _engine.run_paths([path], tmp_path, dtypes=["float32"], models=models)}
+    nhwc = outcomes["torch shuffle x2 CRD NHWC [subpixel]"]
+    assert (nhwc.converts, nhwc.failed) == (False, False)
+    assert nhwc.notes == [
+        "torch.nn.PixelShuffle (torch shuffle x2 CRD NCHW) does not convert either, with the same error"
+    ]
+    volume = outcomes["torch shuffle x2 CRD NCDHW [subpixel]"]
+    assert (volume.converts, volume.failed, volume.notes) == (False, True, [])
+
+
 def test_a_plan_without_a_native_op_is_held_to_the_native_op_of_its_other_order() -> None:
     crd = _models.model_named("keras shuffle x2 CRD NHWC [subpixel]")
     assert crd.counterpart is None
@@ -446,10 +476,12 @@ def test_jax_export_keeps_the_eager_bits_with_symbolic_sizes(tmp_path: Path) -> 
             assert (outcome.bits, outcome.dynamic, outcome.sizes) == ("equal", "yes", 3)
         assert ours.native_ops == len(native.ops)
         assert not ours.failed
+        # Keras's spelling, which TensorFlow's op also lowers to: one rank-6 transpose.
+        assert (ours.ops, ours.max_rank) == (native.ops, 6)
         alone = outcomes["jax shuffle x2 CRD NCHW [subpixel]", dtype]
-        assert alone.bits == "equal"
-        # Held to the bar of plans without a native op: today's rank-6 transpose fails it.
-        assert alone.failed == (alone.max_rank is not None and alone.max_rank > 4)
+        # No native op: symbolic sizes take the rank-4 steps, which meet the bar of rank 4.
+        assert (alone.bits, alone.dynamic, alone.max_rank, alone.failed) == ("equal", "yes", 4, False)
+        assert alone.ops.count("transpose") == 2
     assert list(tmp_path.glob("*.jax-export.bin"))
 
 
@@ -472,6 +504,28 @@ def test_litert_from_jax2tf_keeps_the_eager_bits_with_dynamic_sizes(tmp_path: Pa
         assert not any(op.startswith("FlexOps") or op == "CUSTOM" for op in outcome.ops)
         assert not outcome.failed
     assert len(list(tmp_path.glob("jax-*.tflite"))) == 6
+
+
+@pytest.mark.needs("jax", "keras", "tensorflow", "ai_edge_litert")
+def test_litert_from_jax2tf_takes_a_volume_at_rank_5_and_no_float16_transpose(tmp_path: Path) -> None:
+    path = _registry.paths()["LiteRT (jax2tf)"]
+    models = _plan_models("jax shuffle x2 DCR NHWC") + _plan_models("jax shuffle x2 CRD NCDHW")
+    outcomes = {
+        (o.model, o.dtype): o
+        for o in _engine.run_paths([path], tmp_path, dtypes=["float32", "float16"], models=models)
+    }
+    volume = outcomes["jax shuffle x2 CRD NCDHW [subpixel]", "float32"]
+    assert (volume.bits, volume.dynamic, volume.sizes, volume.max_rank) == ("equal", "yes", 3, 5)
+    assert not volume.failed
+    # TFLite has no float16 TRANSPOSE: Keras's op fails with the very error of the volume's steps.
+    native = outcomes["jax shuffle x2 DCR NHWC [native]", "float16"]
+    half = outcomes["jax shuffle x2 CRD NCDHW [subpixel]", "float16"]
+    assert (native.converts, half.converts, half.failed) == (False, False, False)
+    assert half.reason == native.reason
+    assert "'tfl.transpose'" in half.reason
+    assert half.notes == [
+        "keras.ops.depth_to_space (jax shuffle x2 DCR NHWC) does not convert either, with the same error"
+    ]
 
 
 # --- the report ------------------------------------------------------------------------------------

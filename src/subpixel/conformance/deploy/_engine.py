@@ -359,10 +359,45 @@ def _run_path(
             if nearest and closest and not closest.outcome.converts and finished.outcome.converts is False:
                 finished.outcome.failed = False
                 finished.outcome.notes.append(f"{nearest.plan.native} does not convert either")
+            elif nearest is None and finished.outcome.failed and finished.outcome.converts is False:
+                same = _same_error(model, finished.outcome, [d.outcome for d in done.values()], ours)
+                if same is not None:
+                    finished.outcome.failed = False
+                    finished.outcome.notes.append(
+                        f"{same.plan.native} ({same.plan.name}) does not convert either, with the same error"
+                    )
             done[model.name, dtype] = finished
             if progress is not None:
                 progress(f"{path.name}: {model.name} {dtype}: {finished.outcome.bits}")
     return [d.outcome for d in done.values()]
+
+
+def _same_error(
+    model: DeployModel, outcome: Outcome, before: Sequence[Outcome], models: Sequence[DeployModel]
+) -> DeployModel | None:
+    """Return a native op that fails to convert with ``outcome``'s error, word for word, or None.
+
+    For a subpixel plan with no native op and no native op of its other order (JAX's
+    channels-first and 3-D plans): the framework's native op of the same direction (shuffle or
+    unshuffle), on the same path in the same dtype, whose conversion failed with the same error.
+    The converter then refuses something that both spellings hold (TFLite has no float16
+    ``TRANSPOSE``), not subpixel's spelling. Any other error fails the row.
+    """
+    if model.maker != SUBPIXEL or model.plan.native:
+        return None
+    by_name = {m.name: m for m in models}
+    for other in before:
+        native = by_name.get(other.model)
+        if (
+            native is not None
+            and native.maker == NATIVE
+            and native.plan.inverse == model.plan.inverse
+            and other.dtype == outcome.dtype
+            and other.converts is False
+            and other.reason == outcome.reason
+        ):
+            return native
+    return None
 
 
 def _in_worker(

@@ -90,7 +90,10 @@ def to_markdown(head: dict[str, Any], outcomes: Sequence[Outcome]) -> str:
         "same path (for JAX, which has none, Keras's op on its JAX backend). "
         "A subpixel row fails where it does not convert but the native op does, where a byte differs, where "
         "it loses dynamic sizes the native op keeps, where it has more operators than the native op, or, "
-        "with no native op, where a tensor exceeds rank 4 (rank 5 for volumes).",
+        "with no native op, where a tensor exceeds rank 4 (rank 5 for volumes). A plan with no native op "
+        "is held to converting where the same plan's native op in the other order converts; with none in "
+        "the other order either, a conversion error that a native op of the same direction gives word for "
+        "word, on the same path and dtype, is reported, not failed.",
         "",
         "| distribution | version |",
         "|---|---|",
