@@ -44,11 +44,13 @@ def _record(x: Any) -> None:
     _routes.record("jax:sharded" if explicit_spec(x) is not None else "jax:jit")
 
 
-def _apply(x: Any, plan: ShufflePlan, steps: bool) -> Any:
+def _apply(x: Any, spec: ShuffleSpec) -> Any:
+    """Apply ``spec`` to ``x`` (traced by ``jax.jit``: the plan is made for the traced shape)."""
+    plan = spec.plan(x.shape)
     sharded = apply_plan_sharded(x, plan)  # explicit-mesh shardings need their own reshapes
     if sharded is not None:
         return sharded
-    if steps:
+    if low_rank(spec, plan):
         return apply_low_rank(x, plan, _transpose)
     return x.reshape(plan.expand_shape).transpose(plan.axes).reshape(plan.collapse_shape)
 
@@ -75,29 +77,30 @@ def low_rank(spec: ShuffleSpec, plan: ShufflePlan) -> bool:
     return not all(type(size) is int for size in plan.expand_shape)
 
 
-#: Jitted functions kept alive. Each holds its executables (about 3 MiB per input shape on CPU,
-#: twice what JAX keeps once the function is gone), so this bounds what subpixel holds for
-#: inputs of many shapes; a shape whose function was dropped compiles again (tens of ms).
+#: Jitted functions kept alive: one per spec (options, factors, caller), each holding the
+#: executables JAX compiled for it, one per input shape, dtype and sharding, in JAX's own caches
+#: (as for any jitted function: ``jax.clear_caches()`` releases them).
 JITTED_FUNCTIONS = 64
 
 
 @functools.lru_cache(maxsize=JITTED_FUNCTIONS)
-def _compiled(plan: ShufflePlan, steps: bool) -> Runner:
-    runner: Runner = jax.jit(functools.partial(_apply, plan=plan, steps=steps))
+def _compiled(spec: ShuffleSpec) -> Runner:
+    runner: Runner = jax.jit(functools.partial(_apply, spec=spec))
     return runner
 
 
 def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
-    """Return the function that applies ``plan`` with its jitted function (route counted when listened to).
+    """Return the function that applies ``plan`` with the jitted function of ``spec``.
 
-    The runner looks the jitted function up at each call instead of holding it: the library's
-    runner cache (thousands of shapes) must not keep every shape's executables alive.
+    The function is looked up at each call instead of held: the library's runner cache
+    (thousands of shapes) must not keep a function per shape. One jitted function serves every
+    shape of a spec; JAX compiles each shape once and keeps it.
     """
-    steps = low_rank(spec, plan)
+    del plan  # made again, and cached, inside the trace
 
     def run(x: Any) -> Any:
         if _routes.listening:
             _record(x)
-        return _compiled(plan, steps)(x)
+        return _compiled(spec)(x)
 
     return run
