@@ -52,6 +52,7 @@ LAYOUTS = (
     "broadcast",  # a zero-stride batch axis
     "broadcast_channels",  # a zero-stride channel axis (torch: ``expand``)
     "torch_channels_last",  # torch.channels_last / channels_last_3d memory format
+    "torch_opless_dtype",  # torch: the bits viewed as a dtype PyTorch's op lacks (float8, bits, complex32)
     "dask_one_chunk",  # dask: a single chunk
     "dask_unit_chunks",  # dask: chunks of one element along the channel axis
     "dask_aligned_chunks",  # dask: many chunks, each holding whole groups (no rechunk)

@@ -145,6 +145,24 @@ def _layout_cases() -> list[Case]:
             "layouts", "torch_channels_last-f2x1-2x6x3x4", (2, 6, 3, 4), (2, 1), layout="torch_channels_last"
         ),
         Case("layouts", "unshuffle-r3-sliced-1x3x6x9", (1, 3, 6, 9), 3, inverse=True, layout="sliced"),
+        # torch: dtypes PyTorch's op does not implement (float8, bits, complex32), each holding the
+        # bits of one dtype of the matrix.
+        *(
+            Case(
+                "layouts",
+                f"{name}-torch_opless_dtype-{dtype}-{shape}",
+                dims,
+                2,
+                inverse=inverse,
+                layout="torch_opless_dtype",
+                dtypes=(dtype,),
+            )
+            for dtype in ("bool", "uint8", "int8", "int16", "float32")
+            for name, dims, inverse, shape in (
+                ("shuffle", (2, 8, 3, 4), False, "2x8x3x4"),
+                ("unshuffle", (2, 2, 6, 4), True, "2x2x6x4"),
+            )
+        ),
         Case(
             "layouts",
             "channels-last-negative_strides-2x3x4x8",

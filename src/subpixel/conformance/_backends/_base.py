@@ -210,6 +210,8 @@ class ArrayBackend:
             raise NotApplicableError("structured elements of 64 KiB apply to NumPy only")
         if layout == "torch_channels_last":
             raise NotApplicableError("torch memory formats apply to torch only")
+        if layout == "torch_opless_dtype":
+            raise NotApplicableError("float8, bits and complex32 dtypes apply to torch only")
         if not self.strided:
             raise NotApplicableError(f"{self.name} arrays have no strides")
         if layout == "negative_strides" and not self.negative_strides:

@@ -49,7 +49,13 @@ class DaskBackend(ArrayBackend):
         if case.layout in ("dask_unit_chunks", "dask_aligned_chunks", "dask_misaligned_chunks"):
             source = x.copy()
             return da.from_array(source, chunks=_dask_chunks(case, x.shape)), source
-        if case.layout in ("torch_channels_last", "numpy_masked", "numpy_wide_elements", "jax_sharded"):
+        if case.layout in (
+            "torch_channels_last",
+            "torch_opless_dtype",
+            "numpy_masked",
+            "numpy_wide_elements",
+            "jax_sharded",
+        ):
             return super().make_input(case, x, dtype, device)
         # NumPy-strided views as dask's source arrays.
         view, owner = NumpyBackend().make_input(case, x, dtype, device)

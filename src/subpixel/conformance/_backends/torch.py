@@ -23,7 +23,34 @@ from subpixel.conformance._backends._base import (
 from subpixel.conformance._cases import Case, all_cases
 from subpixel.conformance._inputs import DTYPE_NAMES
 
-__all__ = ["ADAPTER", "TorchBackend", "compile_sample", "torch_compile_call", "torch_trace_call"]
+__all__ = ["ADAPTER", "OPLESS", "TorchBackend", "compile_sample", "torch_compile_call", "torch_trace_call"]
+
+#: The dtype PyTorch's op does not implement that holds each dtype's bits (layout ``torch_opless_dtype``).
+OPLESS = {
+    "bool": "bits8",
+    "uint8": "float8_e4m3fn",
+    "int8": "float8_e5m2",
+    "int16": "bits16",
+    "float32": "complex32",
+}
+
+
+def _opless(x: Any) -> bool:
+    """Whether ``x`` is of one of the :data:`OPLESS` dtypes."""
+    import torch
+
+    return any(getattr(torch, name, None) == x.dtype for name in OPLESS.values())
+
+
+def _traced_problem(x: Any, tracer: str) -> None:
+    """Raise ``NotApplicableError`` for an input the traceable route does not take yet."""
+    if _opless(x):
+        msg = (
+            f"not checked under {tracer}: the traceable route calls PyTorch's op, which does not "
+            f"implement {x.dtype} (NotImplementedError; the eager route takes these dtypes)"
+        )
+        raise NotApplicableError(msg)
+
 
 #: The families the ``torch.compile`` row runs: the small inputs (each case compiles a graph).
 _COMPILE_FAMILIES = frozenset(
@@ -47,6 +74,7 @@ def torch_trace_call(x: Any, factor: Any, inverse: bool, channels_last: bool, or
     if torch._C._functorch.is_functorch_wrapped_tensor(x):
         msg = "torch.jit.trace cannot trace inside torch.func transforms"
         raise NotApplicableError(msg)
+    _traced_problem(x, "torch.jit.trace")
 
     def run(y: Any) -> Any:
         return library_call(y, factor, inverse, channels_last, order)
@@ -77,6 +105,7 @@ def torch_compile_call(x: Any, factor: Any, inverse: bool, channels_last: bool, 
     if torch._C._functorch.is_functorch_wrapped_tensor(x):
         msg = "torch.compile is not checked inside torch.func transforms"
         raise NotApplicableError(msg)
+    _traced_problem(x, "torch.compile")
 
     def run(y: Any) -> Any:
         return library_call(y, factor, inverse, channels_last, order)
@@ -170,7 +199,32 @@ class TorchBackend(ArrayBackend):
         if case.layout in ("broadcast", "broadcast_channels"):
             owner = self.from_host(broadcast_source(case, x), dtype, device)
             return owner.expand(x.shape), owner
+        if case.layout == "torch_opless_dtype":
+            torch = self.load()
+            name = OPLESS.get(dtype, "")
+            if not hasattr(torch, name):
+                raise NotApplicableError(
+                    f"torch {torch.__version__} has no dtype holding {dtype} as {name!r}"
+                )
+            owner = self.from_host(x, dtype, device).view(getattr(torch, name))
+            return owner, owner
         return super().make_input(case, x, dtype, device)
+
+    def to_host(self, y: Any, dtype: str) -> HostResult:
+        """Read ``y`` back; a dtype PyTorch's op lacks as the case's dtype, the same bits."""
+        if _opless(y) and y.element_size() == self.dtype_object(dtype).itemsize:
+            y = y.view(self.dtype_object(dtype))
+        return super().to_host(y, dtype)
+
+    def dtype_matches(self, y: Any, dtype: str) -> bool:
+        """Whether ``y`` has ``dtype``, or the dtype PyTorch's op lacks that holds its bits."""
+        return bool(y.dtype == self.dtype_object(dtype)) or y.dtype == getattr(
+            self.load(), OPLESS.get(dtype, ""), None
+        )
+
+    def output_problem(self, case: Case, x: Any, y: Any) -> str | None:
+        """Return a problem where the output's dtype is not the input's."""
+        return None if y.dtype == x.dtype else f"returned dtype {y.dtype} for an input of {x.dtype}"
 
     def namespace(self) -> Any:
         """array-api-compat's torch namespace."""
