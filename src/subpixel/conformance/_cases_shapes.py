@@ -219,6 +219,26 @@ def _dcr_cases() -> list[Case]:
         Case("dcr", "unshuffle-r3-1x3x9x6", (1, 3, 9, 6), 3, inverse=True, order="DCR"),
         Case("dcr", "unshuffle-unbatched-r2-3x4x6", (3, 4, 6), 2, inverse=True, order="DCR"),
         Case("dcr", "channels-last-f2x3-2x3x5x12", (2, 3, 5, 12), (2, 3), channels_last=True, order="DCR"),
+        # Dask: by factor 1 no group spans channels, so chunks of one channel stay as they are.
+        Case(
+            "dcr",
+            "r1-dask-unit-chunks-1x4x2x2",
+            (1, 4, 2, 2),
+            1,
+            order="DCR",
+            layout="dask_unit_chunks",
+            route="dask:chunked",
+        ),
+        Case(
+            "dcr",
+            "unshuffle-f1x1-dask-unit-chunks-1x4x2x2",
+            (1, 4, 2, 2),
+            (1, 1),
+            inverse=True,
+            order="DCR",
+            layout="dask_unit_chunks",
+            route="dask:chunked",
+        ),
     ]
 
 

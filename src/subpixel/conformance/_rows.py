@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import traceback
 import warnings
@@ -10,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from subpixel import _routes
+import subpixel
+from subpixel import ChunkingWarning, _routes
 from subpixel.conformance._autodiff import check_autodiff
 from subpixel.conformance._backends import ADAPTERS, ArrayBackend, HostResult, NotApplicableError
 from subpixel.conformance._cases import Case, installed, runs_compiled
@@ -23,6 +26,8 @@ from subpixel.conformance._results import FAILED, NOT_RUN, PASSED, CaseResult, C
 __all__ = ["Progress", "run_case", "run_implementation"]
 
 _ITEMSIZE = {d.name: d.itemsize for d in DTYPES}
+#: The package's folder: frames in it are the library's (and the matrix's own).
+_PACKAGE = os.path.dirname(os.path.abspath(subpixel.__file__)) + os.sep
 
 Progress = Callable[[str], None]
 
@@ -103,7 +108,9 @@ def _run_case(
     if (original.shape, original.data) != (x_host.shape, x_host.tobytes()):
         return CaseResult(case.id, False, f"{where}: the input did not reach {adapter.name} bit for bit")
     # Warnings (a dask rechunking notice, say) are advice, not results: they are recorded, and
-    # never turned into errors by the caller's warning filters.
+    # never turned into errors by the caller's warning filters. The library's own warnings must
+    # point at the caller's line: the first frame outside the package (here, the matrix's caller).
+    caller = _outside_frame()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -115,6 +122,12 @@ def _run_case(
         except Exception as error:  # any exception is a failed case, reported with its text
             return CaseResult(case.id, False, f"{where}: raised {type(error).__name__}: {error}")
     warned = [f"{w.category.__name__}: {w.message}" for w in caught]
+    for w in caught:
+        if issubclass(w.category, ChunkingWarning) and (w.filename, w.lineno) != caller:
+            where_to = f"{w.filename}:{w.lineno}, not at the caller's line {caller[0]}:{caller[1]}"
+            return CaseResult(
+                case.id, False, f"{where}: its {w.category.__name__} points at {where_to}", warned
+            )
     expected = book.expected(case, dtype)
     try:
         problem = _check_output(
@@ -129,6 +142,14 @@ def _run_case(
     return CaseResult(
         case.id, True, "", warned, memory_format=f"{where}: memory format: {layout[0]}" if layout else ""
     )
+
+
+def _outside_frame() -> tuple[str, int]:
+    """Return the file and line of the first frame up the stack outside the subpixel package."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    return frame.f_code.co_filename, frame.f_lineno
 
 
 def _run_rejected(impl: Implementation, x: Any, case: Case, where: str) -> CaseResult:
