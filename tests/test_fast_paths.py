@@ -659,6 +659,33 @@ def test_traced_route_runs_where_pytorchs_op_does_not(
     assert same_bits(compiled(x).numpy(), want)
 
 
+@pytest.mark.needs("torch")
+@pytest.mark.filterwarnings("ignore:`torch.jit.trace` is deprecated:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental:UserWarning")
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2", "bits8", "bits16", "complex32"])
+@pytest.mark.parametrize("order", ["CRD", "DCR"])
+def test_traced_route_moves_dtypes_without_pytorchs_op(dtype: str, order: Order) -> None:
+    """float8, bits and complex32 tensors, which PyTorch's op does not implement, are shuffled
+    under ``torch.jit.trace`` and ``torch.compile`` as they are eagerly (the matrix's traced
+    rows check them too)."""
+    torch = _torch()
+    target = getattr(torch, dtype, None)
+    if target is None:
+        pytest.skip(f"this PyTorch has no {dtype}")  # pragma: no cover - every tested PyTorch has them
+    bits = {1: torch.uint8, 2: torch.int16, 4: torch.int32}[torch.empty((), dtype=target).element_size()]
+    x = torch.arange(2 * 8 * 3 * 4, dtype=torch.int32).to(bits).reshape(2, 8, 3, 4).view(target)
+    want = subpixel.pixel_shuffle(x, 2, order=order).view(bits)
+
+    def shuffle(t: Any) -> Any:
+        return subpixel.pixel_shuffle(t, 2, order=order)
+
+    assert torch.equal(torch.jit.trace(shuffle, x, check_trace=False)(x).view(bits), want)
+    torch._dynamo.reset()  # each dtype compiles afresh (Dynamo's limit of recompiles per function)
+    compiled = torch.compile(shuffle, backend="eager", fullgraph=True, dynamic=False)
+    assert torch.equal(compiled(x).view(bits), want)
+    assert torch.equal(want, torch.from_numpy(reference(x.view(bits).numpy(), 2, False, False, order)))
+
+
 # --- JAX --------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,13 @@ from subpixel._spec import ShuffleSpec
 
 __all__ = ["apply_plain", "apply_traced", "channels_last_result", "strides_like_channels_last"]
 
+#: The dtypes PyTorch's ``pixel_shuffle``/``pixel_unshuffle`` implement; others (uint16 to
+#: uint64, the float8 and bits types, complex32) take the reshapes under tracing.
+_OP_DTYPES = (
+    "bool", "uint8", "int8", "int16", "int32", "int64",
+    "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
+)  # fmt: skip
+
 #: Axes of a 4-d tensor from the fastest-varying to the slowest in channels-last memory.
 _NHWC_ORDER = (1, 3, 2, 0)
 
@@ -134,8 +141,8 @@ def _torch_op(
     factor = spec.square_factor
     if factor is None or any(type(size) is int and size == 0 for size in values):
         return None
-    if x.dtype in (torch.uint16, torch.uint32, torch.uint64):
-        return None  # PyTorch's op is not implemented for them
+    if x.dtype not in {getattr(torch, name) for name in _OP_DTYPES}:
+        return None  # PyTorch's op is not implemented for it: the reshapes move any dtype
     ndim = len(shape)
     functional = torch.nn.functional
     if spec.torch_factor is not None:

@@ -42,16 +42,6 @@ def _opless(x: Any) -> bool:
     return any(getattr(torch, name, None) == x.dtype for name in OPLESS.values())
 
 
-def _traced_problem(x: Any, tracer: str) -> None:
-    """Raise ``NotApplicableError`` for an input the traceable route does not take yet."""
-    if _opless(x):
-        msg = (
-            f"not checked under {tracer}: the traceable route calls PyTorch's op, which does not "
-            f"implement {x.dtype} (NotImplementedError; the eager route takes these dtypes)"
-        )
-        raise NotApplicableError(msg)
-
-
 #: The families the ``torch.compile`` row runs: the small inputs (each case compiles a graph).
 _COMPILE_FAMILIES = frozenset(
     {"factors", "ndim", "unshuffle", "zero_size", "layouts", "channels_last", "dcr", "nd_tuple"}
@@ -74,7 +64,6 @@ def torch_trace_call(x: Any, factor: Any, inverse: bool, channels_last: bool, or
     if torch._C._functorch.is_functorch_wrapped_tensor(x):
         msg = "torch.jit.trace cannot trace inside torch.func transforms"
         raise NotApplicableError(msg)
-    _traced_problem(x, "torch.jit.trace")
 
     def run(y: Any) -> Any:
         return library_call(y, factor, inverse, channels_last, order)
@@ -105,7 +94,6 @@ def torch_compile_call(x: Any, factor: Any, inverse: bool, channels_last: bool, 
     if torch._C._functorch.is_functorch_wrapped_tensor(x):
         msg = "torch.compile is not checked inside torch.func transforms"
         raise NotApplicableError(msg)
-    _traced_problem(x, "torch.compile")
 
     def run(y: Any) -> Any:
         return library_call(y, factor, inverse, channels_last, order)
