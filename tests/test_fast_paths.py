@@ -495,10 +495,17 @@ def test_torch_routes() -> None:
 
     assert set(fast_torch.unreachable_routes()) <= set(fast_torch.ROUTES)
     engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
+    # Large float32 tensors take PyTorch's permuted copy (the methods), measured faster than the
+    # copy engine with or without the compiled kernels; 1-byte ones by 2 take the engine.
+    methods = "torch:plain" if fast_torch.HAS_NUMPY else "torch:numpy-free"
     big = torch.zeros(2, 16, 64, 64)
     with _routes.counting() as seen:
         subpixel.pixel_shuffle(big, 2, order="DCR")
-    assert torch_routes(seen) == {engine: 1}
+    assert torch_routes(seen) == {methods: 1}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(big.to(torch.uint8), 2, order="DCR")
+        subpixel.pixel_unshuffle(big.to(torch.uint8), 2)
+    assert torch_routes(seen) == {engine: 2}
     with _routes.counting() as seen:
         subpixel.pixel_shuffle(big.to(torch.complex128), 2)  # 16-byte elements: plain methods
         subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2, order="DCR")  # small: plain methods
@@ -510,10 +517,10 @@ def test_torch_routes() -> None:
     assert type(subpixel.pixel_shuffle(tiny, 2).grad_fn).__name__ == "PixelShuffleBackward0"
     with torch.no_grad(), _routes.counting() as seen:
         assert subpixel.pixel_shuffle(big.requires_grad_(), 2).grad_fn is None
-    assert torch_routes(seen) == {engine: 1}
+    assert torch_routes(seen) == {methods: 1}
     with _routes.counting() as seen:
         assert type(subpixel.pixel_shuffle(big, 2).grad_fn).__name__ == "_ShuffleBackward"
-    assert torch_routes(seen) == {"torch:kernel-autograd": 1, engine: 1}
+    assert torch_routes(seen) == {"torch:kernel-autograd": 1, methods: 1}
     middle = torch.zeros(1, 16, 40, 40)  # from SMALL_ELEMENTS to KERNEL_ELEMENTS
     assert fast_torch.SMALL_ELEMENTS <= middle.numel() < fast_torch.KERNEL_ELEMENTS
     assert middle.numel() * 4 >= fast_torch.SMALL_BYTES
@@ -548,10 +555,22 @@ def test_torch_op_stand_in(dtype: str) -> None:
 @pytest.mark.needs("torch")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_torch_kernel_every_dtype(dtype: str) -> None:
-    """From KERNEL_ELEMENTS every dtype of 1 to 8 bytes takes the engine; 16-byte ones the methods."""
+    """From KERNEL_ELEMENTS the element sizes of ENGINE_ITEM_SIZES take the engine (with the
+    compiled kernels; without, 1-byte elements by an innermost factor 2 only), the others the
+    methods; every dtype keeps its bits either way."""
     torch = _torch()
     from subpixel import _routes
     from subpixel._fast import torch as fast_torch
+
+    def route(item: int, factor: int) -> str:
+        if item == 16 or (fast_torch.HAS_NUMPY and item not in engine_sizes(factor)):
+            return "torch:plain"
+        return "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
+
+    def engine_sizes(factor: int) -> frozenset[int]:
+        if _compiled.AVAILABLE:
+            return fast_torch.ENGINE_ITEM_SIZES
+        return fast_torch.ENGINE_ITEM_SIZES_WITHOUT_KERNELS if factor == 2 else frozenset()
 
     item = torch.empty((), dtype=getattr(torch, dtype)).element_size()
     side = 2 * int((fast_torch.KERNEL_ELEMENTS / 2 / 12) ** 0.5 / 3 + 1) * 3
@@ -562,10 +581,7 @@ def test_torch_kernel_every_dtype(dtype: str) -> None:
         with _routes.counting() as seen:
             y = call(x, factor, inverse, channels_last, order)
         assert same_bits(y, torch_reference(x, factor, inverse, channels_last, order)), (dtype, factor)
-        expected = (
-            "torch:plain" if item == 16 else "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
-        )
-        assert torch_routes(seen) == {expected: 1}
+        assert torch_routes(seen) == {route(item, factor): 1}
 
 
 @pytest.mark.needs("torch")
@@ -583,7 +599,7 @@ def test_torch_kernel_results_are_fresh_tensors_laid_out_as_pytorchs(
         pytest.skip("the copy engine needs NumPy")  # pragma: no cover - NumPy is a test dependency
     if allocator == "torch":  # every result counts as at the ceiling
         monkeypatch.setattr(fast_torch, "RESULT_NUMPY_MAX_BYTES", 0)
-    x = torch_input(torch, (2, 12, 96, 96), "float16", seed=21)
+    x = torch_input(torch, (2, 12, 96, 96), "uint8", seed=21)  # the engine's, with numba or not
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     before = x.clone()

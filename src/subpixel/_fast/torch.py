@@ -46,10 +46,13 @@ import torch
 import torch.autograd.forward_ad as _forward_ad
 
 from subpixel import _routes
+from subpixel._copy import _compiled
 from subpixel._fast import Runner
 from subpixel._fast._torch_plain import apply_plain, channels_last_result
 from subpixel._limits import (
     HUGE_PAGES_MAX_BYTES,
+    TORCH_ENGINE_ITEM_SIZES,
+    TORCH_ENGINE_ITEM_SIZES_WITHOUT_KERNELS,
     TORCH_KERNEL_ELEMENTS,
     TORCH_METHODS_FIRST,
     TORCH_SMALL_BYTES,
@@ -60,6 +63,8 @@ from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
 __all__ = [
+    "ENGINE_ITEM_SIZES",
+    "ENGINE_ITEM_SIZES_WITHOUT_KERNELS",
     "HAS_NUMPY",
     "KERNEL_ELEMENTS",
     "METHODS_FIRST",
@@ -92,6 +97,10 @@ HAS_NUMPY = _installed("numpy")
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
 #: copy from SMALL_ELEMENTS to KERNEL_ELEMENTS elements.
 METHODS_FIRST = TORCH_METHODS_FIRST
+#: Element sizes (bytes) whose large tensors the copy engine copies, with the compiled kernels and
+#: without them (then for an innermost factor of 2 only); see :data:`subpixel._limits`.
+ENGINE_ITEM_SIZES = TORCH_ENGINE_ITEM_SIZES
+ENGINE_ITEM_SIZES_WITHOUT_KERNELS = TORCH_ENGINE_ITEM_SIZES_WITHOUT_KERNELS
 #: Results of the copy engine below this many bytes are allocated by NumPy, larger ones by PyTorch.
 RESULT_NUMPY_MAX_BYTES = HUGE_PAGES_MAX_BYTES
 
@@ -181,9 +190,13 @@ def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
     return apply_plain(torch, x.detach(), plan)  # detached: no graph, no tangent
 
 
-def _copy(x: Any, plan: ShufflePlan) -> Any:
-    """Apply ``plan`` to a tensor the kernel takes (no autograd): the engine or the methods."""
-    if x.numel() < KERNEL_ELEMENTS or not HAS_NUMPY:
+def _copy(x: Any, plan: ShufflePlan, engine: frozenset[int]) -> Any:
+    """Apply ``plan`` to a tensor the kernel takes (no autograd): the engine or the methods.
+
+    The engine copies tensors of :data:`KERNEL_ELEMENTS` or more whose element size is in
+    ``engine`` (see :func:`_engine_item_sizes`); the methods copy the others.
+    """
+    if x.numel() < KERNEL_ELEMENTS or not HAS_NUMPY or x.element_size() not in engine:
         if _routes.listening:
             _routes.record("torch:plain" if HAS_NUMPY else "torch:numpy-free")
         return _plain_copy(x, plan)
@@ -192,7 +205,19 @@ def _copy(x: Any, plan: ShufflePlan) -> Any:
     return _numpy_copy(x, plan)
 
 
-def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
+def _engine_item_sizes(spec: ShuffleSpec) -> frozenset[int]:
+    """Return the element sizes whose large tensors the copy engine copies for ``spec``.
+
+    With the compiled kernels: :data:`ENGINE_ITEM_SIZES`. Without them, the engine's lanes
+    kernels beat PyTorch's permuted copy only on 1-byte elements with an innermost factor of 2
+    (:data:`ENGINE_ITEM_SIZES_WITHOUT_KERNELS`); every other tensor takes the methods.
+    """
+    if _compiled.AVAILABLE:
+        return ENGINE_ITEM_SIZES
+    return ENGINE_ITEM_SIZES_WITHOUT_KERNELS if spec.factors[-1] == 2 else frozenset()
+
+
+def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan, engine: frozenset[int]) -> Any:
     """Apply ``plan`` (whose inverse is ``inverse``) to a tensor of ``inverse.collapse_shape``."""
     if x.numel() * x.element_size() < SMALL_BYTES or not _kernel_takes(x):
         if _routes.listening:
@@ -201,8 +226,8 @@ def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
     if (x.requires_grad and torch.is_grad_enabled()) or _forward_ad._current_level >= 0:
         if _routes.listening:
             _routes.record("torch:kernel-autograd")
-        return _Shuffle.apply(x, plan, inverse)  # type: ignore[no-untyped-call]
-    return _copy(x, plan)
+        return _Shuffle.apply(x, plan, inverse, engine)  # type: ignore[no-untyped-call]
+    return _copy(x, plan, engine)
 
 
 class _Shuffle(torch.autograd.Function):
@@ -214,23 +239,23 @@ class _Shuffle(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
-        ctx.plans = (plan, inverse)
-        out = _copy(x, plan)
+    def forward(ctx: Any, x: Any, plan: ShufflePlan, inverse: ShufflePlan, engine: frozenset[int]) -> Any:
+        ctx.plans = (plan, inverse, engine)
+        out = _copy(x, plan, engine)
         ctx.out_stride = out.stride()
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
-        plan, inverse = ctx.plans
-        return _apply(grad, inverse, plan), None, None
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None, None]:
+        plan, inverse, engine = ctx.plans
+        return _apply(grad, inverse, plan, engine), None, None, None
 
     @staticmethod
     def jvp(ctx: Any, tangent: Any, *_: Any) -> Any:
-        plan, inverse = ctx.plans
+        plan, inverse, engine = ctx.plans
         if _routes.listening:
             _routes.record("torch:kernel-forward-ad")
-        result = _apply(tangent, plan, inverse)
+        result = _apply(tangent, plan, inverse, engine)
         if result.stride() == ctx.out_stride:
             return result
         # Forward AD needs the tangent laid out as the result: a tangent strided unlike the
@@ -242,9 +267,10 @@ class _Shuffle(torch.autograd.Function):
 def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     """Return a function that applies ``plan`` (made from ``spec``) to one tensor."""
     inverse = spec.inverted().plan(plan.collapse_shape)
+    engine = _engine_item_sizes(spec)
 
     def run_large(x: Any) -> Any:
-        return _apply(x, plan, inverse)
+        return _apply(x, plan, inverse, engine)
 
     factor = spec.torch_factor
     # A plan fixes the input's shape, so its size decides the route once, here.

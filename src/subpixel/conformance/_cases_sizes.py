@@ -226,7 +226,8 @@ def _broadcast_channel_cases(torch_elements: int, torch_kernel: int) -> list[Cas
     options: tuple[bool, bool, Order, int]
     routes = (
         ("SMALL_ELEMENTS", torch_elements, "uint8", "torch:plain"),
-        ("KERNEL_ELEMENTS", torch_kernel, "float32", "torch:kernel"),
+        # 1-byte elements by 2: the copy engine's with or without the compiled kernels.
+        ("KERNEL_ELEMENTS", torch_kernel, "uint8", "torch:kernel"),
     )
     for label, elements, dtype, route in routes:
         for inverse in (False, True):
