@@ -487,6 +487,17 @@ def torch_routes(seen: Any) -> dict[str, int]:
     return {route: count for route, count in seen.items() if route.startswith("torch:")}
 
 
+def _large_torch_route(fast_torch: Any, item: int, *, channels_last_result: bool) -> str:
+    """The route of a plain CPU tensor of KERNEL_ELEMENTS or more with ``item``-byte elements."""
+    if item == 16:
+        return "torch:plain"
+    if not fast_torch.HAS_NUMPY:
+        return "torch:numpy-free"
+    if _compiled.AVAILABLE or item == 1 or channels_last_result:
+        return "torch:kernel"
+    return "torch:copy-into"
+
+
 @pytest.mark.needs("torch")
 def test_torch_routes() -> None:
     torch = _torch()
@@ -494,18 +505,16 @@ def test_torch_routes() -> None:
     from subpixel._fast import torch as fast_torch
 
     assert set(fast_torch.unreachable_routes()) <= set(fast_torch.ROUTES)
-    engine = "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
-    # Large float32 tensors take PyTorch's permuted copy (the methods), measured faster than the
-    # copy engine with or without the compiled kernels; 1-byte ones by 2 take the engine.
-    methods = "torch:plain" if fast_torch.HAS_NUMPY else "torch:numpy-free"
+    # Large float32 tensors: the engine with the compiled kernels, PyTorch's copy into a result
+    # NumPy allocates without them; 1-byte elements always take the engine.
+    engine = _large_torch_route(fast_torch, 4, channels_last_result=False)
     big = torch.zeros(2, 16, 64, 64)
     with _routes.counting() as seen:
         subpixel.pixel_shuffle(big, 2, order="DCR")
-    assert torch_routes(seen) == {methods: 1}
+    assert torch_routes(seen) == {engine: 1}
     with _routes.counting() as seen:
         subpixel.pixel_shuffle(big.to(torch.uint8), 2, order="DCR")
-        subpixel.pixel_unshuffle(big.to(torch.uint8), 2)
-    assert torch_routes(seen) == {engine: 2}
+    assert torch_routes(seen) == {"torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free": 1}
     with _routes.counting() as seen:
         subpixel.pixel_shuffle(big.to(torch.complex128), 2)  # 16-byte elements: plain methods
         subpixel.pixel_shuffle(torch.zeros(1, 8, 4, 4), 2, order="DCR")  # small: plain methods
@@ -517,10 +526,10 @@ def test_torch_routes() -> None:
     assert type(subpixel.pixel_shuffle(tiny, 2).grad_fn).__name__ == "PixelShuffleBackward0"
     with torch.no_grad(), _routes.counting() as seen:
         assert subpixel.pixel_shuffle(big.requires_grad_(), 2).grad_fn is None
-    assert torch_routes(seen) == {methods: 1}
+    assert torch_routes(seen) == {engine: 1}
     with _routes.counting() as seen:
         assert type(subpixel.pixel_shuffle(big, 2).grad_fn).__name__ == "_ShuffleBackward"
-    assert torch_routes(seen) == {"torch:kernel-autograd": 1, methods: 1}
+    assert torch_routes(seen) == {"torch:kernel-autograd": 1, engine: 1}
     middle = torch.zeros(1, 16, 40, 40)  # from SMALL_ELEMENTS to KERNEL_ELEMENTS
     assert fast_torch.SMALL_ELEMENTS <= middle.numel() < fast_torch.KERNEL_ELEMENTS
     assert middle.numel() * 4 >= fast_torch.SMALL_BYTES
@@ -555,22 +564,11 @@ def test_torch_op_stand_in(dtype: str) -> None:
 @pytest.mark.needs("torch")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_torch_kernel_every_dtype(dtype: str) -> None:
-    """From KERNEL_ELEMENTS the element sizes of ENGINE_ITEM_SIZES take the engine (with the
-    compiled kernels; without, 1-byte elements by an innermost factor 2 only), the others the
-    methods; every dtype keeps its bits either way."""
+    """From KERNEL_ELEMENTS every dtype of 1 to 8 bytes takes the engine (or, without the compiled
+    kernels, 2 to 8 bytes PyTorch's copy into a NumPy-allocated result); 16-byte ones the methods."""
     torch = _torch()
     from subpixel import _routes
     from subpixel._fast import torch as fast_torch
-
-    def route(item: int, factor: int) -> str:
-        if item == 16 or (fast_torch.HAS_NUMPY and item not in engine_sizes(factor)):
-            return "torch:plain"
-        return "torch:kernel" if fast_torch.HAS_NUMPY else "torch:numpy-free"
-
-    def engine_sizes(factor: int) -> frozenset[int]:
-        if _compiled.AVAILABLE:
-            return fast_torch.ENGINE_ITEM_SIZES
-        return fast_torch.ENGINE_ITEM_SIZES_WITHOUT_KERNELS if factor == 2 else frozenset()
 
     item = torch.empty((), dtype=getattr(torch, dtype)).element_size()
     side = 2 * int((fast_torch.KERNEL_ELEMENTS / 2 / 12) ** 0.5 / 3 + 1) * 3
@@ -581,14 +579,15 @@ def test_torch_kernel_every_dtype(dtype: str) -> None:
         with _routes.counting() as seen:
             y = call(x, factor, inverse, channels_last, order)
         assert same_bits(y, torch_reference(x, factor, inverse, channels_last, order)), (dtype, factor)
-        assert torch_routes(seen) == {route(item, factor): 1}
+        assert torch_routes(seen) == {_large_torch_route(fast_torch, item, channels_last_result=False): 1}
 
 
 @pytest.mark.needs("torch")
+@pytest.mark.parametrize("dtype", ["uint8", "float16"])
 @pytest.mark.parametrize("allocator", ["numpy", "torch"])
 @pytest.mark.parametrize("channels_last", [False, True], ids=["contiguous", "channels_last"])
 def test_torch_kernel_results_are_fresh_tensors_laid_out_as_pytorchs(
-    monkeypatch: pytest.MonkeyPatch, allocator: str, channels_last: bool
+    monkeypatch: pytest.MonkeyPatch, dtype: str, allocator: str, channels_last: bool
 ) -> None:
     """Both allocators of the engine's results (NumPy below the ceiling, PyTorch from it) give
     a fresh, writable tensor with the bytes, dtype and strides of PyTorch's own op."""
@@ -599,13 +598,14 @@ def test_torch_kernel_results_are_fresh_tensors_laid_out_as_pytorchs(
         pytest.skip("the copy engine needs NumPy")  # pragma: no cover - NumPy is a test dependency
     if allocator == "torch":  # every result counts as at the ceiling
         monkeypatch.setattr(fast_torch, "RESULT_NUMPY_MAX_BYTES", 0)
-    x = torch_input(torch, (2, 12, 96, 96), "uint8", seed=21)  # the engine's, with numba or not
+    x = torch_input(torch, (2, 12, 96, 96), dtype, seed=21)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     before = x.clone()
     with _routes.counting() as seen:
         first, second = subpixel.pixel_shuffle(x, 2), subpixel.pixel_unshuffle(x, 2)
-    assert torch_routes(seen) == {"torch:kernel": 2}
+    route = _large_torch_route(fast_torch, x.element_size(), channels_last_result=channels_last)
+    assert torch_routes(seen) == {route: 2}
     for y, expected in ((first, torch.pixel_shuffle(x, 2)), (second, torch.pixel_unshuffle(x, 2))):
         assert (y.dtype, y.shape, y.stride()) == (x.dtype, expected.shape, expected.stride())
         assert same_bits(y, expected)

@@ -22,6 +22,7 @@ import torch.nn.functional as nnf
 
 import subpixel
 from subpixel import _limits, _routes
+from subpixel._copy import _compiled
 from subpixel._fast import torch as fast_torch
 from tests.reference import reference as index_formula
 from tests.values import assert_same_bits, special_array
@@ -298,9 +299,10 @@ def test_routes_of_autodiff() -> None:
     big = input_shape(SIZES["kernel"], 4, False, False)
     x = torch.from_numpy(special_array(big, seed=16)).requires_grad_()
     t = torch.from_numpy(special_array(big, seed=17))
-    # float32 tensors take PyTorch's permuted copy inside the autograd Function (measured faster
-    # than the copy engine); "torch:numpy-free" is that same copy where NumPy is missing.
-    engine = "torch:plain" if fast_torch.HAS_NUMPY else "torch:numpy-free"
+    # float32 copies: the engine with the compiled kernels, else PyTorch's copy into NumPy memory.
+    engine = "torch:numpy-free"
+    if fast_torch.HAS_NUMPY:
+        engine = "torch:kernel" if _compiled.AVAILABLE else "torch:copy-into"
     wrapped = "torch:kernel-autograd"
     with _routes.counting() as seen:
         y = subpixel.pixel_shuffle(x, 2, order="DCR")
@@ -315,7 +317,7 @@ def test_routes_of_autodiff() -> None:
         subpixel.pixel_shuffle(
             torch.from_numpy(special_array(input_shape(SIZES["above"], 4, False, False))), 2, order="DCR"
         )
-    assert torch_routes(seen) == {engine}
+    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine}
     with _routes.counting() as seen:
         torch.func.jvp(lambda a: subpixel.pixel_shuffle(a, 2, order="DCR"), (x.detach(),), (t,))
     assert torch_routes(seen) == {"torch:plain"}

@@ -48,8 +48,6 @@ __all__ = [
     "ROUTES",
     "SPLIT_LANES",
     "THRESHOLDS",
-    "TORCH_ENGINE_ITEM_SIZES",
-    "TORCH_ENGINE_ITEM_SIZES_WITHOUT_KERNELS",
     "TORCH_KERNEL_ELEMENTS",
     "TORCH_METHODS_FIRST",
     "TORCH_SMALL_BYTES",
@@ -75,18 +73,6 @@ TORCH_SMALL_BYTES = 64 * 1024
 #: 128 KiB of int16, 256 KiB of float32 and 512 KiB of float64, where PyTorch's op was still 1.2x
 #: to 1.5x faster than the engine at half those sizes for 4- and 8-byte elements.
 TORCH_KERNEL_ELEMENTS = 64 * 1024
-#: Element sizes (bytes) whose tensors of :data:`TORCH_KERNEL_ELEMENTS` or more the copy engine
-#: copies when the compiled kernels (the ``speed`` extra) are installed; other sizes take the three
-#: tensor methods (PyTorch's own copy of the permuted view, two threads). Measured (quiet 2-core
-#: machine, CRD channels first, factors 2 to 4, both directions, 256 KiB to 32 MiB; methods time
-#: over engine time): 1-byte 1.24 to 2.6 and 2-byte 0.83 to 1.5, but 4-byte 0.56 to 1.0 up to
-#: 8 MiB (0.72 to 1.19 at 32 MiB) and 8-byte 0.62 to 0.79.
-TORCH_ENGINE_ITEM_SIZES = frozenset({1, 2})
-#: The same without the compiled kernels, for plans whose innermost factor is 2 only (the NumPy
-#: lanes kernels): methods time over engine time was 1.07 to 2.1 for 1-byte shuffles by 2,
-#: about 1 for 1-byte unshuffles by 2, and below 1 everywhere else (0.30 to 0.89 for 4- and
-#: 8-byte elements, 0.58 to 0.85 for 1-byte unshuffles by 3 and 4).
-TORCH_ENGINE_ITEM_SIZES_WITHOUT_KERNELS = frozenset({1})
 #: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
 #: dispatcher call; the cheaper test than bytes on the tiny-input path).
 TORCH_SMALL_ELEMENTS = 16 * 1024
@@ -171,7 +157,7 @@ THRESHOLDS: tuple[Threshold, ...] = (
         TORCH_KERNEL_ELEMENTS,
         "elements",
         ("torch",),
-        "torch:kernel (the copy engine) from here, for TORCH_ENGINE_ITEM_SIZES",
+        "torch:kernel (the copy engine) from here",
     ),
     Threshold(
         "BLOCK_BYTES", BLOCK_BYTES, "bytes", ("numpy", "torch"), "the copy engine's blocks: one block below"
@@ -242,6 +228,10 @@ ROUTES: dict[str, dict[str, str]] = {
             "transforms, 16-byte and quantized elements"
         ),
         "torch:kernel": "CPU tensor from KERNEL_ELEMENTS: the NumPy engine over views of the same bytes",
+        "torch:copy-into": (
+            "CPU tensor from KERNEL_ELEMENTS without the compiled kernels, 2- to 8-byte elements, "
+            "channels-first result: PyTorch's copy of the permuted view into a result NumPy allocates"
+        ),
         "torch:kernel-autograd": (
             "CPU tensor from SMALL_BYTES while autograd records or a dual level is open: the copy "
             "(its own tag) inside an autograd Function whose backward is the inverse shuffle"

@@ -51,8 +51,6 @@ from subpixel._fast import Runner
 from subpixel._fast._torch_plain import apply_plain, channels_last_result
 from subpixel._limits import (
     HUGE_PAGES_MAX_BYTES,
-    TORCH_ENGINE_ITEM_SIZES,
-    TORCH_ENGINE_ITEM_SIZES_WITHOUT_KERNELS,
     TORCH_KERNEL_ELEMENTS,
     TORCH_METHODS_FIRST,
     TORCH_SMALL_BYTES,
@@ -63,8 +61,6 @@ from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
 __all__ = [
-    "ENGINE_ITEM_SIZES",
-    "ENGINE_ITEM_SIZES_WITHOUT_KERNELS",
     "HAS_NUMPY",
     "KERNEL_ELEMENTS",
     "METHODS_FIRST",
@@ -97,10 +93,6 @@ HAS_NUMPY = _installed("numpy")
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
 #: copy from SMALL_ELEMENTS to KERNEL_ELEMENTS elements.
 METHODS_FIRST = TORCH_METHODS_FIRST
-#: Element sizes (bytes) whose large tensors the copy engine copies, with the compiled kernels and
-#: without them (then for an innermost factor of 2 only); see :data:`subpixel._limits`.
-ENGINE_ITEM_SIZES = TORCH_ENGINE_ITEM_SIZES
-ENGINE_ITEM_SIZES_WITHOUT_KERNELS = TORCH_ENGINE_ITEM_SIZES_WITHOUT_KERNELS
 #: Results of the copy engine below this many bytes are allocated by NumPy, larger ones by PyTorch.
 RESULT_NUMPY_MAX_BYTES = HUGE_PAGES_MAX_BYTES
 
@@ -123,9 +115,15 @@ _stand_ins: dict[Any, Any] = {
 
 def unreachable_routes() -> dict[str, str]:
     """Return the routes this machine cannot take, each with the reason."""
-    if HAS_NUMPY:
-        return {"torch:numpy-free": "not reachable here: NumPy is installed"}
-    return {"torch:kernel": "not reachable here: NumPy is not installed"}
+    if not HAS_NUMPY:
+        missing = "not reachable here: NumPy is not installed"
+        return {"torch:kernel": missing, "torch:copy-into": missing}
+    if _compiled.AVAILABLE:
+        return {
+            "torch:numpy-free": "not reachable here: NumPy is installed",
+            "torch:copy-into": "not reachable here: the compiled kernels (numba) copy these tensors",
+        }
+    return {"torch:numpy-free": "not reachable here: NumPy is installed"}
 
 
 def _kernel_takes(x: Any) -> bool:
@@ -190,34 +188,41 @@ def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
     return apply_plain(torch, x.detach(), plan)  # detached: no graph, no tangent
 
 
-def _copy(x: Any, plan: ShufflePlan, engine: frozenset[int]) -> Any:
+def _copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes (no autograd): the engine or the methods.
 
-    The engine copies tensors of :data:`KERNEL_ELEMENTS` or more whose element size is in
-    ``engine`` (see :func:`_engine_item_sizes`); the methods copy the others.
+    Without the compiled kernels, elements of 2 to 8 bytes whose result is channels first take
+    PyTorch's own copy of the permuted view instead of the NumPy engine (see :func:`_copy_into`).
     """
-    if x.numel() < KERNEL_ELEMENTS or not HAS_NUMPY or x.element_size() not in engine:
+    if x.numel() < KERNEL_ELEMENTS or not HAS_NUMPY:
         if _routes.listening:
             _routes.record("torch:plain" if HAS_NUMPY else "torch:numpy-free")
         return _plain_copy(x, plan)
+    if not _compiled.AVAILABLE and x.element_size() > 1 and not channels_last_result(x, plan):
+        if _routes.listening:
+            _routes.record("torch:copy-into")
+        return _copy_into(x, plan)
     if _routes.listening:
         _routes.record("torch:kernel")
     return _numpy_copy(x, plan)
 
 
-def _engine_item_sizes(spec: ShuffleSpec) -> frozenset[int]:
-    """Return the element sizes whose large tensors the copy engine copies for ``spec``.
+def _copy_into(x: Any, plan: ShufflePlan) -> Any:
+    """Apply ``plan`` with PyTorch's copy of the permuted view, into a result NumPy allocates.
 
-    With the compiled kernels: :data:`ENGINE_ITEM_SIZES`. Without them, the engine's lanes
-    kernels beat PyTorch's permuted copy only on 1-byte elements with an innermost factor of 2
-    (:data:`ENGINE_ITEM_SIZES_WITHOUT_KERNELS`); every other tensor takes the methods.
+    Without the compiled kernels, PyTorch's strided copy (two threads) moves elements of 2 to 8
+    bytes faster than the NumPy engine, provided it writes into memory allocated as
+    :func:`_result` allocates it (its own allocation met fresh, faulting pages: 0.78 of
+    ``np.copy`` on a 256 MiB float32 shuffle, 1.69 into NumPy's memory, 1.51 for the engine).
+    The engine keeps 1-byte elements (its lanes kernels) and channels-last results.
     """
-    if _compiled.AVAILABLE:
-        return ENGINE_ITEM_SIZES
-    return ENGINE_ITEM_SIZES_WITHOUT_KERNELS if spec.factors[-1] == 2 else frozenset()
+    out, _ = _result(x, plan, _AS_BITS[x.element_size()])
+    moved = x.detach().reshape(plan.expand_shape).permute(plan.axes)
+    out.view(moved.shape).copy_(moved)
+    return out
 
 
-def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan, engine: frozenset[int]) -> Any:
+def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
     """Apply ``plan`` (whose inverse is ``inverse``) to a tensor of ``inverse.collapse_shape``."""
     if x.numel() * x.element_size() < SMALL_BYTES or not _kernel_takes(x):
         if _routes.listening:
@@ -226,8 +231,8 @@ def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan, engine: frozenset[in
     if (x.requires_grad and torch.is_grad_enabled()) or _forward_ad._current_level >= 0:
         if _routes.listening:
             _routes.record("torch:kernel-autograd")
-        return _Shuffle.apply(x, plan, inverse, engine)  # type: ignore[no-untyped-call]
-    return _copy(x, plan, engine)
+        return _Shuffle.apply(x, plan, inverse)  # type: ignore[no-untyped-call]
+    return _copy(x, plan)
 
 
 class _Shuffle(torch.autograd.Function):
@@ -239,23 +244,23 @@ class _Shuffle(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Any, plan: ShufflePlan, inverse: ShufflePlan, engine: frozenset[int]) -> Any:
-        ctx.plans = (plan, inverse, engine)
-        out = _copy(x, plan, engine)
+    def forward(ctx: Any, x: Any, plan: ShufflePlan, inverse: ShufflePlan) -> Any:
+        ctx.plans = (plan, inverse)
+        out = _copy(x, plan)
         ctx.out_stride = out.stride()
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None, None]:
-        plan, inverse, engine = ctx.plans
-        return _apply(grad, inverse, plan, engine), None, None, None
+    def backward(ctx: Any, grad: Any) -> tuple[Any, None, None]:
+        plan, inverse = ctx.plans
+        return _apply(grad, inverse, plan), None, None
 
     @staticmethod
     def jvp(ctx: Any, tangent: Any, *_: Any) -> Any:
-        plan, inverse, engine = ctx.plans
+        plan, inverse = ctx.plans
         if _routes.listening:
             _routes.record("torch:kernel-forward-ad")
-        result = _apply(tangent, plan, inverse, engine)
+        result = _apply(tangent, plan, inverse)
         if result.stride() == ctx.out_stride:
             return result
         # Forward AD needs the tangent laid out as the result: a tangent strided unlike the
@@ -267,10 +272,9 @@ class _Shuffle(torch.autograd.Function):
 def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     """Return a function that applies ``plan`` (made from ``spec``) to one tensor."""
     inverse = spec.inverted().plan(plan.collapse_shape)
-    engine = _engine_item_sizes(spec)
 
     def run_large(x: Any) -> Any:
-        return _apply(x, plan, inverse, engine)
+        return _apply(x, plan, inverse)
 
     factor = spec.torch_factor
     # A plan fixes the input's shape, so its size decides the route once, here.
