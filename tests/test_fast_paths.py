@@ -487,13 +487,15 @@ def torch_routes(seen: Any) -> dict[str, int]:
     return {route: count for route, count in seen.items() if route.startswith("torch:")}
 
 
-def _large_torch_route(fast_torch: Any, item: int, *, channels_last_result: bool) -> str:
+def _large_torch_route(
+    fast_torch: Any, item: int, *, channels_last_result: bool, channels_last_plan: bool = False
+) -> str:
     """The route of a plain CPU tensor of KERNEL_ELEMENTS or more with ``item``-byte elements."""
     if item == 16:
         return "torch:plain"
     if not fast_torch.HAS_NUMPY:
         return "torch:numpy-free"
-    if _compiled.AVAILABLE or item == 1 or channels_last_result:
+    if _compiled.AVAILABLE or item == 1 or channels_last_result or channels_last_plan:
         return "torch:kernel"
     return "torch:copy-into"
 
@@ -579,7 +581,10 @@ def test_torch_kernel_every_dtype(dtype: str) -> None:
         with _routes.counting() as seen:
             y = call(x, factor, inverse, channels_last, order)
         assert same_bits(y, torch_reference(x, factor, inverse, channels_last, order)), (dtype, factor)
-        assert torch_routes(seen) == {_large_torch_route(fast_torch, item, channels_last_result=False): 1}
+        route = _large_torch_route(
+            fast_torch, item, channels_last_result=False, channels_last_plan=channels_last
+        )
+        assert torch_routes(seen) == {route: 1}
 
 
 @pytest.mark.needs("torch")

@@ -230,7 +230,8 @@ ROUTES: dict[str, dict[str, str]] = {
         "torch:kernel": "CPU tensor from KERNEL_ELEMENTS: the NumPy engine over views of the same bytes",
         "torch:copy-into": (
             "CPU tensor from KERNEL_ELEMENTS without the compiled kernels, 2- to 8-byte elements, "
-            "channels-first result: PyTorch's copy of the permuted view into a result NumPy allocates"
+            "channels-first plan and result: PyTorch's copy of the permuted view into a result NumPy "
+            "allocates"
         ),
         "torch:kernel-autograd": (
             "CPU tensor from SMALL_BYTES while autograd records or a dual level is open: the copy "
