@@ -346,6 +346,16 @@ def _engine_geometry_cases() -> list[Case]:
             cases.append(
                 size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "rows below r")
             )
+        # An innermost factor of 1: whole source rows move (no join or split form for the compiled
+        # kernels), so the engine's own blocks copy them.
+        for name, shape, inverse in (
+            ("engine-inner-factor-1", (1, 2, 128, 256), False),
+            ("engine-inner-factor-1-unshuffle", (1, 1, 256, 256), True),
+        ):
+            options = (inverse, False, "CRD", (2, 1))
+            cases.append(
+                size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "innermost factor 1")
+            )
     return cases
 
 
