@@ -15,6 +15,10 @@ Routes, chosen per call from the plan and the input (never by timing):
   4 or 8 bytes copies bit for bit), into a result allocated by NumPy below
   :data:`RESULT_NUMPY_MAX_BYTES` (see :func:`_result`). NumPy is imported only when the first
   such tensor arrives.
+* ``torch:copy-into``: without the compiled kernels, those tensors of 2- to 8-byte elements
+  whose plan and result are channels first are copied by PyTorch's own copy of the permuted
+  view into the same NumPy-allocated result (measured faster there than the NumPy engine; see
+  :func:`_copy_into`).
 * ``torch:numpy-free``: the same tensors, from :data:`SMALL_BYTES`, where NumPy is not
   installed: the three tensor methods, which measured faster than PyTorch's own op on every
   large case tried.
