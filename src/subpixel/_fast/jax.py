@@ -1,4 +1,4 @@
-"""Fast path for JAX arrays: one ``jax.jit``-compiled executable per plan.
+"""Fast path for JAX arrays: one ``jax.jit``-compiled function per call signature, run per shape.
 
 The Array-API path dispatches three operations one by one (each a small XLA computation);
 compiling them together gives one dispatch per call and lets XLA emit a single transpose (copy)
