@@ -16,6 +16,15 @@ def _factor_cases() -> list[Case]:
     for r in range(1, 6):
         cases.append(Case("factors", f"r{r}-1x{r * r}x2x3", (1, r * r, 2, 3), r, quick=r in (1, 2, 3)))
         cases.append(Case("factors", f"r{r}-2x{3 * r * r}x3x2", (2, 3 * r * r, 3, 2), r, quick=r == 5))
+    # Sizes the factor does not divide: the error names the offending size and the input's shape.
+    cases += [
+        Case("factors", "indivisible-channels-1x3x4x4", (1, 3, 4, 4), 2, dtypes=("float32",),
+             error="x.shape[1]=3 of shape (1, 3, 4, 4) is not divisible by 4"),
+        Case("factors", "indivisible-channels-tuple-1x5x4x4", (1, 5, 4, 4), (2, 3), dtypes=("uint8",),
+             error="x.shape[1]=5 of shape (1, 5, 4, 4) is not divisible by 6"),
+        Case("factors", "unshuffle-indivisible-height-1x4x5x4", (1, 4, 5, 4), 2, inverse=True,
+             dtypes=("int16",), error="x.shape[2]=5 of shape (1, 4, 5, 4) is not divisible by 2"),
+    ]  # fmt: skip
     return cases
 
 
@@ -83,6 +92,10 @@ def _unshuffle_cases() -> list[Case]:
     return cases
 
 
+#: Backends whose zero-size arrays may have nonzero sizes multiplying past 2**59.
+_WIDE = ("numpy", "array_api_strict", "torch", "cupy", "jax", "dask", "tensorflow", "ndonnx", "marray")
+
+
 def _zero_size_cases() -> list[Case]:
     z = "zero_size"
     return [
@@ -99,6 +112,20 @@ def _zero_size_cases() -> list[Case]:
         Case(z, "unshuffle-all0-0x0x0x0", (0, 0, 0, 0), 2, inverse=True),
         Case(z, "channels-last-0x2x2x4", (0, 2, 2, 4), 2, channels_last=True),
         Case(z, "1d-2x0x6", (2, 0, 6), (3,)),
+        # Nonzero sizes multiplying to 2**62, past any limit on a result's extent but the input's own:
+        # one-byte elements (NumPy's limit on size times item size counts the nonzero sizes), each
+        # size below 2**31 (XLA's limit). Cubed is left out: its memory projection counts the
+        # nonzero sizes and refuses any chunk of these.
+        Case(z, "large-extent-0x64x2^28x2^28", (0, 64, 2**28, 2**28), 2, dtypes=("uint8",), backends=_WIDE),
+        Case(
+            z,
+            "unshuffle-large-extent-0x16x2^29x2^29",
+            (0, 16, 2**29, 2**29),
+            2,
+            inverse=True,
+            dtypes=("uint8",),
+            backends=_WIDE,
+        ),
     ]
 
 

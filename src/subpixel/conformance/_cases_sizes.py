@@ -391,13 +391,28 @@ def _chunk_cases() -> list[Case]:
         "aligned_chunks": "dask:chunked",
         "misaligned_chunks": "dask:rechunked",
     }
-    return [
+    cases = [
         case
         for chunking, route in routes.items()
         for case in _cycled_cases(
             f"dask-{chunking}", "dask", f"dask_{chunking}", 6, 2, chunking.replace("_", " "), route
         )
     ]
+    # An axis of many misaligned chunks (22 of 3 rows): the rechunk warning shortens long chunk lists.
+    options: tuple[bool, bool, Order, int] = (True, False, "CRD", 2)
+    cases.append(
+        size_case(
+            "dask-many-chunks",
+            (2, 1, 66, 4),
+            options,
+            "dask_misaligned_chunks",
+            "uint16",
+            ("dask",),
+            "many misaligned chunks",
+            route="dask:rechunked",
+        )
+    )
+    return cases
 
 
 def _sharded_cases() -> list[Case]:

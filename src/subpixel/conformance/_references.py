@@ -99,11 +99,11 @@ def definition_output(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, An
     The index is built for one batch item and applied to every item by one fancy index.
     """
     nb = _batch_axes(case)
+    out_shape = documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
+    if 0 in out_shape or 0 in case.shape:  # before any index: an empty batch may hold huge items
+        return np.empty(out_shape, dtype=x.dtype)
     core = case.shape[nb:]
     index = _definition_index(core, case.factors, case.inverse, case.channels_last, case.order)
-    out_shape = documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
-    if 0 in out_shape or 0 in case.shape:
-        return np.empty(out_shape, dtype=x.dtype)
     batch = int(np.prod(case.shape[:nb], dtype=np.int64))
     result: np.ndarray[Any, Any] = x.reshape(batch, -1)[:, index.reshape(-1)].reshape(out_shape)
     return result
@@ -363,7 +363,7 @@ def compute_golden() -> GoldenVectors:
     book = ReferenceBook(use_torch=True, use_onnx=False, golden=GoldenVectors())
     vectors = GoldenVectors(torch.__version__.split("+")[0])
     for case in all_cases():
-        if case.round_trip or case.autodiff or not case.torch_native:
+        if case.round_trip or case.autodiff or case.error or not case.torch_native:
             continue
         shape = documented_shape(case.shape, case.factors, case.inverse, case.channels_last)
         entry: dict[str, Any] = {"shape": list(shape), "sha256": {}}

@@ -287,6 +287,14 @@ class ArrayBackend:
         """Whether the output, read back to the host, shares memory with the input's owner."""
         return bool(np.shares_memory(y_host.array, self.entry.to_numpy(owner)))
 
+    def run_time_errors(self, route: str) -> tuple[type[BaseException], ...]:
+        """Return the errors that stand for a bad input's ``ValueError`` on ``route``.
+
+        They apply where sizes are known only when a graph runs; most rows know every size at
+        the call and have none.
+        """
+        return ()
+
     def device_mismatch(self, y: Any, x: Any) -> str | None:
         """Return a description when ``y`` is not on ``x``'s device."""
         return None

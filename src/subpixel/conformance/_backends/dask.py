@@ -71,11 +71,38 @@ class DaskBackend(ArrayBackend):
         """Return a problem where a case built for the route without a rechunk changed the chunk count."""
         if case.route == "dask:chunked" and y.numblocks != x.numblocks:
             return f"output chunks {y.chunks} from input chunks {x.chunks}: rechunked"
+        if case.order == "CRD":
+            return _oversized_chunks(x, y)
         return None
 
     def shares_memory(self, y: Any, y_host: HostResult, owner: Any) -> bool:
         """Compare the computed result with the NumPy array the input was made from."""
         return bool(np.shares_memory(y_host.array, owner))
+
+
+def _oversized_chunks(x: Any, y: Any) -> str | None:
+    """Return a problem where a rechunk made chunks larger than whole groups require.
+
+    Each axis of a shuffle keeps its place (the channel axis shrinks or grows by the product of
+    the factors, a spatial axis by its factor), so a result chunk stands for ``chunk * n / m``
+    elements of the input axis of ``n`` elements that became ``m``. Moving each chunk boundary to
+    the nearest whole group (``max(n, m) // min(n, m)`` elements of the input) makes no chunk
+    larger than the input's largest chunk on that axis plus one group. (Not for order ``'DCR'``,
+    whose groups span the whole channel axis.)
+    """
+    for axis, (n, m) in enumerate(zip(x.shape, y.shape, strict=True)):
+        if not n or not m or not x.chunks[axis]:
+            continue
+        group = max(n, m) // min(n, m)
+        largest = max(x.chunks[axis]) + group
+        implied = [c * n // m for c in y.chunks[axis]]
+        if max(implied) > largest:
+            return (
+                f"output chunks {y.chunks[axis]} on axis {axis} stand for input chunks of up to "
+                f"{max(implied)} elements, more than the largest input chunk ({max(x.chunks[axis])}) "
+                f"plus one group ({group}): the rechunk merged chunks it had no need to merge"
+            )
+    return None
 
 
 def _dask_chunks(case: Case, shape: tuple[int, ...]) -> tuple[int, ...]:

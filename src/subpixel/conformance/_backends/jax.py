@@ -84,7 +84,11 @@ class JaxBackend(ArrayBackend):
             yield
 
     def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
-        """JAX layouts: contiguous, or the batch axis sharded over an explicit mesh."""
+        """JAX layouts: contiguous, or the batch axis sharded over every device of an explicit mesh.
+
+        With an even number of devices from four, the mesh has two axes and the batch axis is
+        sharded over both (an entry naming several mesh axes).
+        """
         if case.layout != "jax_sharded":
             return super().make_input(case, x, dtype, device)
         import jax
@@ -100,9 +104,15 @@ class JaxBackend(ArrayBackend):
         axis_type: Any = getattr(jax.sharding, "AxisType", None)
         if axis_type is None:
             raise NotApplicableError("this JAX has no explicit mesh axes")
-        mesh = jax.make_mesh((len(found),), ("batch",), axis_types=(axis_type.Explicit,), devices=found)
         spec: Any = PartitionSpec
-        array = jax.device_put(host_copy(x, dtype), NamedSharding(mesh, spec("batch")))
+        if len(found) % 2 or len(found) < 4:
+            mesh = jax.make_mesh((len(found),), ("batch",), axis_types=(axis_type.Explicit,), devices=found)
+            sharding = NamedSharding(mesh, spec("batch"))
+        else:  # the batch axis over both axes of a two-axis mesh
+            shape, names = (2, len(found) // 2), ("hosts", "chips")
+            mesh = jax.make_mesh(shape, names, axis_types=(axis_type.Explicit,) * 2, devices=found)
+            sharding = NamedSharding(mesh, spec(names))
+        array = jax.device_put(host_copy(x, dtype), sharding)
         return array, array
 
     def namespace(self) -> Any:
@@ -120,8 +130,19 @@ class JaxBackend(ArrayBackend):
         return False
 
     def device_mismatch(self, y: Any, x: Any) -> str | None:
-        """Compare ``.devices()``."""
-        return None if y.devices() == x.devices() else f"output on {y.devices()}, input on {x.devices()}"
+        """Compare ``.devices()``, and the batch axis's sharding where the input's is named.
+
+        A shuffle moves nothing between batch items, so a batch axis sharded over mesh axes
+        stays sharded over the same mesh axes (gathering it would move every shard).
+        """
+        if y.devices() != x.devices():
+            return f"output on {y.devices()}, input on {x.devices()}"
+        given, got = (_named_spec(a) for a in (x, y))
+        if given is None or not len(given) or given[0] is None:
+            return None
+        if got is None or _mesh_axes(got[0] if len(got) else None) != _mesh_axes(given[0]):
+            return f"batch axis sharded as {given[0]!r} in the input, output sharded {got!r}"
+        return None
 
     def autodiff(self, call: Any, x: Any, t: Any, g: Any) -> Derivatives:
         """Every derivative of ``call`` at ``x`` (see :meth:`TorchBackend.autodiff`)."""
@@ -142,6 +163,19 @@ class JaxBackend(ArrayBackend):
                 ),
             ]
         )
+
+
+def _named_spec(a: Any) -> tuple[Any, ...] | None:
+    """Return the ``PartitionSpec`` of an array on a ``NamedSharding`` as a tuple (else None)."""
+    spec = getattr(getattr(a, "sharding", None), "spec", None)
+    return None if spec is None else tuple(spec)
+
+
+def _mesh_axes(entry: Any) -> tuple[str, ...]:
+    """Return the mesh axes of one ``PartitionSpec`` entry (a name, a tuple of names, or None)."""
+    if entry is None:
+        return ()
+    return tuple(entry) if isinstance(entry, tuple | list) else (entry,)
 
 
 def _jax() -> Entry:

@@ -107,6 +107,16 @@ class TensorFlowBackend(ArrayBackend):
         """Tensors are immutable; sharing cannot be observed."""
         return False
 
+    def run_time_errors(self, route: str) -> tuple[type[BaseException], ...]:
+        """With sizes unknown while tracing, a bad size fails an op when the graph runs.
+
+        Without XLA the library's graph assertion fails, with the words of its ``ValueError``;
+        under ``jit_compile=True`` XLA drops assertions and a reshape fails instead.
+        """
+        if route == f"{self.entry.routes}:graph-dynamic":
+            return (self.load().errors.InvalidArgumentError,)
+        return ()
+
     def device_mismatch(self, y: Any, x: Any) -> str | None:
         """Compare ``.device``."""
         return None if y.device == x.device else f"output on {y.device}, input on {x.device}"
