@@ -34,9 +34,11 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import ctypes
 import dataclasses
 import datetime
 import functools
+import gc
 import hashlib
 import json
 import math
@@ -62,6 +64,9 @@ DRIVER_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 ROWS = ("numpy", "array_api_strict", "torch", "jax", "jax.jit", "dask", "tensorflow", "tensorflow.function")
 #: The rows that compile a program per shape, whose calls come from a bounded set of shapes.
 COMPILING = {"jax": 1024, "jax.jit": 64, "tensorflow.function": 64}
+#: Rows whose valid calls come, this share of the time, from a fixed set of FIXED_SET calls.
+FIXED_SHARE = {"tensorflow": 0.1}
+FIXED_SET = 128
 INTS = ("bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
 FLOATS = ("float16", "float32", "float64", "complex64", "complex128")
 DTYPES: dict[str, tuple[str, ...]] = {
@@ -316,6 +321,7 @@ class Call:
     invalid: str = ""  # which argument was spoiled, for an invalid call
     mode: str = "eager"
     not_array: Any = None
+    fixed: bool = False  # drawn from a fixed set of calls (see Runner.draw)
 
     def describe(self) -> str:
         what = "pixel_unshuffle" if self.inverse else "pixel_shuffle"
@@ -645,14 +651,13 @@ class JaxJitRow(JaxRow):
             repr(call.channels_last),
             repr(call.order),
         )
-        jitted = None if call.invalid else self.jitted.get(key)
+        jitted = self.jitted.get(key)
         if jitted is None:
             function = self.function(call)
             jitted = self.jax.jit(
                 lambda t: function(t, call.factor, channels_last=call.channels_last, order=call.order)
             )
-            if not call.invalid:
-                self.jitted[key] = jitted
+            self.jitted[key] = jitted
         return jitted(laid.array)
 
 
@@ -696,7 +701,7 @@ class TensorFlowRow(Row):
         self.tf = tf
 
     def lay_out(self, values: np.ndarray, r: random.Random, call: Call) -> Laid:
-        if r.random() < 0.1:
+        if call.fixed:  # the fixed calls' shapes: TensorFlow keeps state per shape of Variable made
             return Laid(self.tf.Variable(values), None, "variable")
         return Laid(self.tf.constant(values), None, "tensor")
 
@@ -735,7 +740,7 @@ class TensorFlowFunctionRow(TensorFlowRow):
             repr(call.channels_last),
             repr(call.order),
         )
-        compiled = None if call.invalid else self.functions.get(key)
+        compiled = self.functions.get(key)
         if compiled is None:
             function = self.function(call)
             dynamic = r.random() < 0.25 and not call.invalid
@@ -746,8 +751,7 @@ class TensorFlowFunctionRow(TensorFlowRow):
 
             signature = [tf.TensorSpec([None] * len(call.shape), laid.array.dtype)] if dynamic else None
             compiled = tf.function(traced, input_signature=signature)
-            if not call.invalid:
-                self.functions[key] = compiled
+            self.functions[key] = compiled
         return compiled(laid.array)
 
 
@@ -816,19 +820,31 @@ class Runner:
         self.engine_calls = 0
         self.failures: list[str] = []
         self.bounded: list[tuple[Call, int]] = []
+        self.bounded_invalid: list[tuple[Call, int]] = []
         if row in COMPILING:
             self.bounded = self._bounded(bounded or COMPILING[row])
+        #: Valid calls drawn, a tenth of the time, from a fixed set (TensorFlow's variables: TF keeps
+        #: state for every shape of Variable it has made, so their shapes must repeat).
+        self.fixed: list[tuple[Call, int]] = []
+        if row in FIXED_SHARE and not self.bounded:
+            self.fixed = self._bounded(FIXED_SET)
+            self.bounded_invalid = []
 
     def _bounded(self, count: int) -> list[tuple[Call, int]]:
         """A fixed set of calls (shape, dtype, factor and options) drawn from the seed, an eighth
-        of them above the engine threshold."""
+        of them above the engine threshold; invalid calls come from a set of their own, an eighth
+        as many (a fresh invalid shape would compile, and stay cached, on every call)."""
         found: list[tuple[Call, int]] = []
         large = 0
         index = 0
-        while len(found) < count:
+        while len(found) < count or len(self.bounded_invalid) < max(1, count // 8):
             call, _ = draw_call(self.row_name, self.seed ^ 0x5EED, index)
             index += 1
             if call.invalid:
+                if len(self.bounded_invalid) < max(1, count // 8):
+                    self.bounded_invalid.append((call, index - 1))
+                continue
+            if len(found) >= count:
                 continue
             nbytes = math.prod(call.shape) * numpy_dtype(call.dtype).itemsize
             big = nbytes >= thresholds(self.row_name, call.dtype)[1]
@@ -842,9 +858,13 @@ class Runner:
 
     def draw(self, index: int) -> tuple[Call, random.Random]:
         call, r = draw_call(self.row_name, self.seed, index)
-        if self.bounded and not call.invalid:
-            fixed = self.bounded[r.randrange(len(self.bounded))][0]
+        if self.bounded:
+            fixed_set = self.bounded_invalid if call.invalid else self.bounded
+            fixed = fixed_set[r.randrange(len(fixed_set))][0]
             call = dataclasses.replace(fixed, index=index)
+        elif self.fixed and not call.invalid and r.random() < FIXED_SHARE[self.row_name]:
+            fixed = self.fixed[r.randrange(len(self.fixed))][0]
+            call = dataclasses.replace(fixed, index=index, fixed=True)
         call.mode = modes(self.row_name, call, r)
         return call, r
 
@@ -954,6 +974,35 @@ def signature(error: BaseException) -> str:
 # -- memory ------------------------------------------------------------------------------------------
 
 
+def _trimmer() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS, Windows)."""
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return functools.partial(trim, 0)
+
+
+_TRIM = _trimmer()
+
+
+def held_bytes() -> int:
+    """Resident memory the process holds: collected garbage and glibc's free heap given back first.
+
+    glibc keeps freed heap pages resident (its arenas grow to the high-water mark of the large
+    inputs drawn and stay there), so without ``malloc_trim`` a run's resident memory reads as
+    growth that no object holds. Where the C library has no ``malloc_trim`` the sample is the
+    plain resident size.
+    """
+    gc.collect()
+    if _TRIM is not None:
+        _TRIM()
+    return resident_bytes()
+
+
 def resident_bytes() -> int:
     """Resident memory of this process, from /proc/self/statm (Linux) or psutil."""
     try:
@@ -1029,7 +1078,9 @@ def render(data: dict[str, Any]) -> str:
         "still marked *running* or *stopped* did not reach the number asked for. Memory is *flat* when "
         "the least-squares slope of resident memory over the calls after the first fifth is under "
         "1 MiB per 100,000 calls. The driver's own cache of index arrays (up to 16 MiB, filled as "
-        "shapes come back) is left out of the samples; each row's Memory line says whether it was.",
+        "shapes come back) is left out of the samples, and each sample is taken after a garbage "
+        "collection and glibc's `malloc_trim` (freed heap that glibc keeps resident is not held by any "
+        "object); each row's Memory line says how its samples were taken.",
         "",
         "| row | calls | asked | failures | wall time | CPU time | calls/s | above engine threshold "
         "| invalid calls | peak RSS | RSS growth per 100k calls after warm-up (slope ± error) | flat | seed "
@@ -1064,16 +1115,25 @@ def render(data: dict[str, Any]) -> str:
                 f"- Memory: {len(samples)} samples of resident memory, one every {every:,} calls; from "
                 f"{mib(min(r for _, r in samples))} to {mib(max(r for _, r in samples))}"
                 + (
-                    ", the driver's index-array cache left out."
+                    ", the driver's index-array cache left out"
                     if e.get("oracle_cache_left_out")
-                    else ", the driver's index-array cache (up to 16 MiB) counted in."
+                    else ", the driver's index-array cache (up to 16 MiB) counted in"
+                )
+                + (
+                    "; each sample after `gc.collect()` and `malloc_trim(0)`."
+                    if e.get("heap_trimmed")
+                    else "; plain resident size (freed heap glibc keeps counted in)."
                 )
             )
         if e.get("compiles") is not None:
             lines.append(
                 f"- Bounded shapes: {e['bounded']} calls (shape, dtype, factor, options) from the seed; "
                 f"{e['distinct_shapes']} distinct (shape, dtype) pairs met; {e['compiles']} compilations "
-                "(invalid calls trace a fresh function each)."
+                + (
+                    f"(invalid calls drawn from {e['bounded_invalid']} fixed ones)."
+                    if e.get("bounded_invalid")
+                    else "(invalid calls trace a fresh function each)."
+                )
             )
         for key, title in (
             ("call", "Outcomes"),
@@ -1192,9 +1252,11 @@ def run_row(
             "engine_calls": runner.engine_calls, "seed": seed,
             "peak_rss": peak_bytes(), "rss_samples": samples, "growth_per_100k": growth(samples, done),
             "oracle_cache_left_out": True,
+            "heap_trimmed": _TRIM is not None,
             "counts": {k: dict(v) for k, v in runner.counts.items()}, "status": status,
             "compiles": runner.row.compiles if row in COMPILING else None,
-            "bounded": len(runner.bounded), "distinct_shapes": len(runner.row.shapes),
+            "bounded": len(runner.bounded), "bounded_invalid": len(runner.bounded_invalid),
+            "distinct_shapes": len(runner.row.shapes),
             "versions": versions(row), "driver": DRIVER_DIGEST,
             "python": platform.python_version(), "started": stamp,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores", "nice": os.nice(0),
@@ -1217,7 +1279,7 @@ def run_row(
                     echo(line)
             done = index + 1
             if index % SAMPLE_EVERY == 0:
-                samples.append((index, resident_bytes() - runner.oracle.bytes))
+                samples.append((index, held_bytes() - runner.oracle.bytes))
             if done % CHECKPOINT == 0 and done < calls:
                 rate = done / (time.monotonic() - started)
                 echo(
@@ -1234,7 +1296,7 @@ def run_row(
         stopped = None
     finally:
         signal.signal(signal.SIGTERM, previous)
-    samples.append((done, resident_bytes() - runner.oracle.bytes))
+    samples.append((done, held_bytes() - runner.oracle.bytes))
     final = entry(done, status)
     echo(
         f"{row}: {done:,} calls ({status}), {failures} failures, {final['seconds']:.0f} s, "

@@ -533,6 +533,18 @@ def test_the_volume_driver_catches_a_broken_shuffle(
     assert any(message in kind for kind in entry["failure_kinds"])
 
 
+@pytest.mark.needs("jax")
+def test_compiling_rows_draw_invalid_calls_from_a_fixed_set_too() -> None:
+    """A fresh invalid shape on every call would compile, and stay cached, each time."""
+    runner = _driver().Runner("jax", 3, bounded=16)
+    drawn = [runner.draw(i)[0] for i in range(600)]
+    invalid = {c.describe().split(" mode=")[0] for c in drawn if c.invalid}
+    valid = {c.describe().split(" mode=")[0] for c in drawn if not c.invalid}
+    assert len(runner.bounded_invalid) == 2
+    assert 1 <= len(invalid) <= 2
+    assert 1 <= len(valid) <= 16
+
+
 def test_the_volume_driver_replays_one_call(capsys: pytest.CaptureFixture[str]) -> None:
     """``--replay`` runs one call again from the seed and its index, and describes it."""
     driver = _driver()

@@ -406,7 +406,7 @@ def _chunk_cases() -> list[Case]:
             (2, 1, 66, 4),
             options,
             "dask_misaligned_chunks",
-            "uint16",
+            "uint8",
             ("dask",),
             "many misaligned chunks",
             route="dask:rechunked",
