@@ -794,6 +794,36 @@ def test_jax_compiles_each_shape_once_and_holds_one_function_per_call_signature(
         assert same_bits(np.asarray(a), np.asarray(b))
 
 
+@pytest.mark.needs("jax")
+def test_jax_many_call_signatures_never_compile_twice() -> None:
+    """A mix of a hundred factor and option signatures, cycled twice, compiles each once."""
+    import jax
+
+    compiles: list[str] = []
+
+    def listen(event: str, duration_secs: float, **kwargs: str | int) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles.append(event)
+
+    calls = [(a, b, inverse) for a in range(1, 6) for b in range(1, 11) for inverse in (False, True)]
+    inputs = {
+        (a, b, inverse): jax.numpy.zeros((1, 2, 2 * a, 2 * b) if inverse else (1, 2 * a * b, 2, 2))
+        for a, b, inverse in calls
+    }
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        for pass_number in range(2):
+            for a, b, inverse in calls:
+                function = subpixel.pixel_unshuffle if inverse else subpixel.pixel_shuffle
+                function(inputs[a, b, inverse], (a, b))
+            if pass_number == 0:
+                compiled = len(compiles)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert compiled >= len(calls)
+    assert len(compiles) == compiled  # the second pass compiled nothing
+
+
 @pytest.mark.needs("torch")
 def test_torch_op_refusing_one_input_keeps_its_route_for_others() -> None:
     """An input PyTorch's op refuses changes nothing for the next input of its dtype.

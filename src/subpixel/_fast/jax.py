@@ -77,10 +77,10 @@ def low_rank(spec: ShuffleSpec, plan: ShufflePlan) -> bool:
     return not all(type(size) is int for size in plan.expand_shape)
 
 
-#: Jitted functions kept alive: one per spec (options, factors, caller), each holding the
-#: executables JAX compiled for it, one per input shape, dtype and sharding, in JAX's own caches
-#: (as for any jitted function: ``jax.clear_caches()`` releases them).
-JITTED_FUNCTIONS = 64
+#: Jitted functions kept alive: one per spec (options, factors, caller), each holding JAX's
+#: executables for it, one per input shape, dtype and sharding (``jax.clear_caches()`` releases
+#: them). A caller cycling more specs than this recompiles on every call (64 did, for 365 specs).
+JITTED_FUNCTIONS = 1024
 
 
 @functools.lru_cache(maxsize=JITTED_FUNCTIONS)
