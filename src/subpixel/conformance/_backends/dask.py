@@ -71,7 +71,7 @@ class DaskBackend(ArrayBackend):
         """Return a problem where a case built for the route without a rechunk changed the chunk count."""
         if case.route == "dask:chunked" and y.numblocks != x.numblocks:
             return f"output chunks {y.chunks} from input chunks {x.chunks}: rechunked"
-        if case.order == "CRD":
+        if case.order == "CRD" and not case.round_trip:  # a round trip rechunks for its first call
             return _oversized_chunks(x, y)
         return None
 
