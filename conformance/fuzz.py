@@ -822,27 +822,27 @@ class Runner:
         self.bounded: list[tuple[Call, int]] = []
         self.bounded_invalid: list[tuple[Call, int]] = []
         if row in COMPILING:
-            self.bounded = self._bounded(bounded or COMPILING[row])
+            self.bounded, self.bounded_invalid = self._bounded(bounded or COMPILING[row])
         #: Valid calls drawn, a tenth of the time, from a fixed set (TensorFlow's variables: TF keeps
         #: state for every shape of Variable it has made, so their shapes must repeat).
         self.fixed: list[tuple[Call, int]] = []
         if row in FIXED_SHARE and not self.bounded:
-            self.fixed = self._bounded(FIXED_SET)
-            self.bounded_invalid = []
+            self.fixed = self._bounded(FIXED_SET)[0]
 
-    def _bounded(self, count: int) -> list[tuple[Call, int]]:
+    def _bounded(self, count: int) -> tuple[list[tuple[Call, int]], list[tuple[Call, int]]]:
         """A fixed set of calls (shape, dtype, factor and options) drawn from the seed, an eighth
-        of them above the engine threshold; invalid calls come from a set of their own, an eighth
-        as many (a fresh invalid shape would compile, and stay cached, on every call)."""
+        of them above the engine threshold, and a fixed set of invalid calls an eighth as large
+        (a fresh invalid shape would compile, and stay cached, on every call)."""
         found: list[tuple[Call, int]] = []
+        invalid: list[tuple[Call, int]] = []
         large = 0
         index = 0
-        while len(found) < count or len(self.bounded_invalid) < max(1, count // 8):
+        while len(found) < count or len(invalid) < max(1, count // 8):
             call, _ = draw_call(self.row_name, self.seed ^ 0x5EED, index)
             index += 1
             if call.invalid:
-                if len(self.bounded_invalid) < max(1, count // 8):
-                    self.bounded_invalid.append((call, index - 1))
+                if len(invalid) < max(1, count // 8):
+                    invalid.append((call, index - 1))
                 continue
             if len(found) >= count:
                 continue
@@ -854,7 +854,7 @@ class Runner:
                 continue
             large += big
             found.append((call, index - 1))
-        return found
+        return found, invalid
 
     def draw(self, index: int) -> tuple[Call, random.Random]:
         call, r = draw_call(self.row_name, self.seed, index)
