@@ -40,6 +40,9 @@ import subpixel
 from subpixel import _api
 from subpixel._copy import _blocked, _compiled
 
+#: Copies the C kernels have made in this process (the check that they, not numba's, ran).
+C_CALLS = [0]
+
 ITEMS = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}
 
 #: The loops of ``_compiled._join``/``_split`` in C; LANES and T are compile-time constants.
@@ -104,6 +107,7 @@ def c_kernels(library: Path) -> Callable[[str, int], Callable[..., None] | None]
     """Return a stand-in for :func:`subpixel._copy._compiled.kernel` calling the C kernels."""
     loaded = ctypes.CDLL(str(library))
     made: dict[tuple[str, int, int], Callable[..., None]] = {}
+    calls = C_CALLS
 
     def kernel(direction: str, lanes: int) -> Callable[..., None] | None:
         if lanes not in _compiled.LANES:
@@ -117,6 +121,7 @@ def c_kernels(library: Path) -> Callable[[str, int], Callable[..., None] | None]
                 function.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_uint64] * 2
                 function.restype = None
             function(dst.ctypes.data, src.ctypes.data, geometry.ctypes.data, int(start), int(stop))
+            calls[0] += 1
 
         return run
 
@@ -182,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             name, shape, dtype, _, _ = case
             x = np.random.default_rng(0).integers(0, 255, shape).astype(dtype)
             timings: dict[str, list[float]] = {"copy": [], "numba": [], "c": []}
+            C_CALLS[0] = 0
             for kernel, label in ((numba_kernel, "numba"), (c_kernel, "c")):
                 _use(kernel)  # warm both, and check the C bytes against numba's
                 warm = _call(case, x)
@@ -189,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                     expected = warm.view(np.uint8).copy()
                 elif not np.array_equal(warm.view(np.uint8), expected):
                     print(f"{name}: the C kernels' result differs from numba's", file=sys.stderr)
+                    return 1
+                elif not C_CALLS[0]:
+                    print(f"{name}: the engine did not call the C kernels", file=sys.stderr)
                     return 1
             for _ in range(args.repeats):
                 started = time.perf_counter()
