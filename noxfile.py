@@ -13,9 +13,9 @@ runs here, one job each:
   3.12 and 3.13 (JAX 0.10 needs 3.11), the others on 3.10, 3.12 and 3.13; CI runs
   ``install-torch-3.11``, ``install-numpy-3.10``, ``install-dask-3.12`` and ``install-jax-3.13``
   (:data:`CI_INSTALLS`);
-- ``install-speed``: ``subpixel[numpy,torch,speed]`` (numba, on 3.11 where its wheels are): the
-  full NumPy and torch rows, whose route coverage requires the compiled kernels, and the kernels'
-  tests.
+- ``install-speed``: ``subpixel[numpy,torch,speed]``, with the ``subpixel-kernels`` wheel built from
+  ``kernels/`` (on 3.11, where torch's CPU wheel is): the full NumPy and torch rows, whose route
+  coverage requires the compiled kernels, and the kernels' tests.
 
 ``.ci/run`` runs ``conformance``, ``tests``, ``lint``, ``typecheck`` and ``docs`` with
 ``--no-venv --no-install`` inside the environment the README's first command sets up, and the
@@ -214,11 +214,28 @@ def _dist(session: nox.Session) -> dict[str, Path]:
     return _built
 
 
-def _fresh(session: nox.Session, extra: str, *groups: str) -> None:
-    """Install the built wheel with one extra (and dependency groups) into the session's new venv."""
+def _kernels_wheel(session: nox.Session) -> Path:
+    """Build the subpixel-kernels wheel of this checkout once per nox run; return its folder."""
+    if "kernels" not in _built:
+        out = _dist(session)["wheel"].parent / "kernels"
+        shutil.rmtree(out, ignore_errors=True)
+        session.run(
+            sys.executable, "-m", "uv", "build", "-q", "--wheel", "-o", str(out), str(ROOT / "kernels"),
+            external=True,
+        )  # fmt: skip
+        _built["kernels"] = out
+    return _built["kernels"]
+
+
+def _fresh(session: nox.Session, extra: str, *groups: str, find_links: Path | None = None) -> None:
+    """Install the built wheel with one extra (and dependency groups) into the session's new venv.
+
+    ``find_links``: a folder of wheels the extra may take its requirements from (subpixel-kernels).
+    """
     wheel = _dist(session)["wheel"]
     args = [arg for group in groups for arg in ("--group", group)]
-    session.install(*CONSTRAINTS, f"{wheel}[{extra}]", *args)
+    links = ["--find-links", str(find_links)] if find_links else []
+    session.install(*CONSTRAINTS, *links, f"{wheel}[{extra}]", *args)
     found = session.run("python", "-c", "import subpixel; print(subpixel.__file__)", silent=True)
     assert isinstance(found, str)
     if not Path(found.strip()).is_relative_to(Path(session.virtualenv.location).resolve()):
@@ -279,18 +296,23 @@ def install_numpy(session: nox.Session) -> None:
 def install_speed(session: nox.Session) -> None:
     """``subpixel[numpy,torch,speed]``: the NumPy and torch rows, which must reach the compiled kernels.
 
-    Python 3.11 only: numba's and torch's wheels here are for 3.11. The rows run unfiltered, so
-    their route coverage is enforced; then the kernels' tests and the fast paths' tests on the
-    kernels, from the sdist.
+    The speed extra's subpixel-kernels comes from the wheel built from ``kernels/`` here. Python
+    3.11 only: torch's CPU wheel here is for 3.11. The rows run unfiltered, so their route coverage
+    is enforced; then the kernels' tests and the fast paths' tests on the kernels, from the sdist.
     """
-    _fresh(session, "numpy,torch,speed", "test")
+    _fresh(session, "numpy,torch,speed", "test", find_links=_kernels_wheel(session))
+    code = "import subpixel_kernels; print(subpixel_kernels.__file__)"
+    found = session.run("python", "-c", code, silent=True)
+    assert isinstance(found, str)
+    if not Path(found.strip()).is_relative_to(Path(session.virtualenv.location).resolve()):
+        session.error(f"subpixel_kernels imported from {found.strip()}, not from the built wheel")
     out = Path(session.create_tmp()) / "conformance"
     session.run(
         "python", "-m", "subpixel", "conformance", "--backends", "numpy,torch", "--devices", "cpu",
         "--out", str(out),
     )  # fmt: skip
     tests = ("tests/test_compiled.py", "tests/test_fast_paths.py")
-    _sdist_tests(session, "numpy,torch,numba", *tests, *session.posargs)
+    _sdist_tests(session, "numpy,torch,subpixel_kernels", *tests, *session.posargs)
 
 
 def _sdist_tests(session: nox.Session, backends: str, *args: str) -> None:

@@ -1171,7 +1171,7 @@ def versions(row: str) -> str:
     distributions = {"array_api_strict": ["array-api-strict"], "jax": ["jax", "jaxlib"], "dask": ["dask"]}
     names = list(dict.fromkeys(["numpy", *distributions.get(row.partition(".")[0], [row.partition(".")[0]])]))
     found = []
-    for name in [*names, "numba"]:
+    for name in [*names, "subpixel-kernels"]:
         with contextlib.suppress(importlib.metadata.PackageNotFoundError):
             found.append(f"{name} {importlib.metadata.version(name)}")
     return ", ".join(found)

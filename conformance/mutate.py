@@ -14,8 +14,8 @@ passes.
 Every sampled mutant runs: there is no time limit. The results are saved beside the report
 (``mutation.json``) after each mutant, and a run cut short resumes from them. The report gives
 the whole population of mutation points (per file and per kind), the sample and the count run.
-With numba installed the compiled kernels run (report ``mutation.md``); without it the lanes
-kernels do (``mutation-without-kernels.md``); run both.
+With subpixel-kernels installed the compiled kernels run (report ``mutation.md``); without it
+the lanes kernels do (``mutation-without-kernels.md``); run both.
 
 To keep each mutant cheap:
 
@@ -64,7 +64,7 @@ TARGETS = ("_plan.py", "_shuffle.py", "_fast", "_copy")
 #: The copy engine's package: its files are reached through the fast paths that import it.
 ENGINE = "_copy"
 NOTES = Path(__file__).with_name("mutation-survivors.json")
-#: Notes that hold only without numba (lines the compiled kernels' absence makes unreachable).
+#: Notes that hold only without subpixel-kernels (lines the compiled kernels' absence makes unreachable).
 NOTES_WITHOUT_KERNELS = Path(__file__).with_name("mutation-survivors-without-kernels.json")
 
 #: The rows that check a fast-path module, by its name (its backend's, or a helper's).
@@ -92,8 +92,8 @@ ALL_ROWS = (
     "tensorflow.function",
     "subpixel.keras.tensorflow",  # the Keras layers on TensorFlow plan their steps with block_moves
 )
-#: Files that run only when an optional library is installed (the compiled kernels need numba).
-OPTIONAL = {"_copy/_compiled.py": "numba"}
+#: Files that run only when an optional library is installed (the compiled kernels).
+OPTIONAL = {"_copy/_compiled.py": "subpixel_kernels"}
 #: Frameworks imported before the first fork (imported, never run: no thread pool starts).
 PRELOAD = ("numpy", "array_api_strict", "array_api_compat.numpy", "ml_dtypes", "torch", "jax", "dask.array")
 SMALL_FAMILIES = ("factors", "unshuffle", "ndim", "zero_size", "layouts", "channels_last", "dcr", "nd_tuple")
@@ -427,12 +427,12 @@ def check(
 
 
 def kernels() -> str:
-    """Whether the compiled kernels run: numba's version, or ``""`` where numba is not installed."""
-    if importlib.util.find_spec("numba") is None:
+    """Whether the compiled kernels run: subpixel-kernels' version, or ``""`` where it is not installed."""
+    if importlib.util.find_spec("subpixel_kernels") is None:
         return ""
     from importlib import metadata
 
-    return metadata.version("numba")
+    return metadata.version("subpixel-kernels")
 
 
 def default_out() -> Path:
@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=150, help="mutants to sample (default 150)")
     parser.add_argument("--seed", type=int, default=20261201, help="sampling seed")
     parser.add_argument(
-        "--out", type=Path, default=None, help="report (default: by whether numba is installed)"
+        "--out", type=Path, default=None, help="report (default: by whether subpixel-kernels is installed)"
     )
     parser.add_argument(
         "--list", action="store_true", help="list the sampled mutants and their rows, and stop"
@@ -715,11 +715,13 @@ def _write(
     justified = sum(1 for r in results if r["status"] == "survived" and _why(r, notes) is not None)
     dead, changing = result_changing(results, notes)
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    numba = report["kernels"]
+    kernels_version = report["kernels"]
     mode = (
-        f"numba {numba} installed: the compiled kernels run (the lanes kernels, which they replace, cannot)"
-        if numba
-        else "numba not installed: the lanes kernels run; `_copy/_compiled.py` is not in the population"
+        f"subpixel-kernels {kernels_version} installed: the compiled kernels run (the lanes kernels, "
+        "which they replace, cannot)"
+        if kernels_version
+        else "subpixel-kernels not installed: the lanes kernels run; `_copy/_compiled.py` is not in the "
+        "population"
     )
     lines = [
         "# Mutation score of the conformance matrix",

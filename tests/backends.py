@@ -2,10 +2,10 @@
 
 ``SUBPIXEL_BACKENDS`` is a comma-separated list of array backend ids (``numpy,torch,jax``), layer
 frameworks (``flax``, ``keras``, ``tensorflow``), the other backends of the catalog
-(:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), ``numba`` (the
-``speed`` extra's compiled kernels), the deployment runtimes (``openvino``, ``ai_edge_litert``,
+(:mod:`subpixel._catalog`: ``ndonnx``, ``sparse``, ``marray``, ``cubed``), ``subpixel_kernels``
+(the ``speed`` extra's compiled kernels), the deployment runtimes (``openvino``, ``ai_edge_litert``,
 ``executorch``, ``coremltools``, ``pnnx``), or ``all`` (every CPU backend and every layer framework that
-``subpixel[all]`` installs; the default; numba and the catalog's other backends are not among
+``subpixel[all]`` installs; the default; subpixel_kernels and the catalog's other backends are not among
 them). ``keras`` runs on the library named by ``KERAS_BACKEND``, which must be installed too.
 
 The run requests exactly these frameworks: a test module (or a test marked ``needs``) that needs a
@@ -76,7 +76,7 @@ LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
 ALL_LAYER_FRAMEWORKS = ("flax", "keras", "tensorflow")
 
 #: Optional accelerators a run can request: the compiled copy kernels of the ``speed`` extra.
-ACCELERATORS = ("numba",)
+ACCELERATORS = ("subpixel_kernels",)
 
 #: The catalog's other backends (Array API libraries of the generic route), requested by name;
 #: ``all`` does not request them (their rows run in the conformance matrix).

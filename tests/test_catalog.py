@@ -136,7 +136,7 @@ def test_the_all_extra_installs_every_cpu_backend_but_sparse() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     (listed,) = re.findall(r'^all = \["subpixel\[(.*)\]"\]$', pyproject, flags=re.MULTILINE)
     cpu = {e.extra for e in _catalog.entries() if "cpu" in e.devices}
-    # sparse needs numba, which the speed extra brings (and which changes the NumPy routes).
+    # sparse brings numba (about 200 MB, for its own kernels): not in the main install.
     assert set(listed.split(",")) >= cpu - {"sparse"}
 
 

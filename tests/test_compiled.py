@@ -1,8 +1,9 @@
-"""The compiled join and split kernels of the copy engine (numba, the ``speed`` extra).
+"""The compiled join and split kernels of the copy engine (subpixel-kernels, the ``speed`` extra).
 
-Runs that request ``numba`` (``SUBPIXEL_BACKENDS=numpy,numba``) run the kernels and check each
-result bit for bit against the Array-API path, and the route taken; a run that requests it where
-it is not installed fails. Every run checks that the NumPy engine copies without it.
+Runs that request ``subpixel_kernels`` (``SUBPIXEL_BACKENDS=numpy,subpixel_kernels``) run the
+kernels and check each result bit for bit against the index formula, and the route taken, and
+check that the extension refuses calls that would reach past its buffers; a run that requests it
+where it is not installed fails. Every run checks that the NumPy engine copies without it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tests.values import same_bits, special_array
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
 
-needs_numba = pytest.mark.needs("numba")
+needs_kernels = pytest.mark.needs("subpixel_kernels")
 
 #: The copy engine's compiled routes, as the NumPy path records them.
 COMPILED_ROUTES = {"numpy:compiled-join", "numpy:compiled-split"}
@@ -51,7 +52,7 @@ def _input(
     )
 
 
-@needs_numba
+@needs_kernels
 @pytest.mark.parametrize("dtype", ["uint8", "bool", "int16", "float16", "float32", "float64", "complex64"])
 @pytest.mark.parametrize("factor", [2, 3, (2, 5), (3, 2, 2)])
 def test_kernels_match_reference(dtype: str, factor: Any) -> None:
@@ -71,7 +72,7 @@ def test_kernels_match_reference(dtype: str, factor: Any) -> None:
             assert route in counter, (inverse, order, dict(counter))
 
 
-@needs_numba
+@needs_kernels
 @pytest.mark.parametrize("lanes", _compiled.LANES)
 @pytest.mark.parametrize("width", [2, 7, 33])
 def test_every_lane_count_and_short_rows(lanes: int, width: int) -> None:
@@ -84,7 +85,7 @@ def test_every_lane_count_and_short_rows(lanes: int, width: int) -> None:
         assert f"numpy:compiled-{'split' if inverse else 'join'}" in counter, dict(counter)
 
 
-@needs_numba
+@needs_kernels
 def test_many_outer_axes_and_threads() -> None:
     """A 3-d shuffle (more than three outer axes: the leading ones loop in Python), threaded."""
     x = special_array((3, 2 * 8 * 4, 10, 20, 64), "float32", seed=13)
@@ -102,7 +103,7 @@ def test_many_outer_axes_and_threads() -> None:
         subpixel.set_num_threads(previous)
 
 
-@needs_numba
+@needs_kernels
 def test_odd_views_and_strided_destination() -> None:
     """Unaligned and negative-stride sources, and channels-last destinations, keep the NumPy engine."""
     base = special_array((2, 3, 96, 128), "uint16", seed=14)
@@ -126,12 +127,15 @@ def test_odd_views_and_strided_destination() -> None:
                 assert taken == (kernel and out is None), (kernel, inverse, dict(counter))
 
 
-def test_without_numba_the_numpy_engine_copies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With numba absent the compiled routes are not reachable, and the lanes kernels are."""
+def test_without_the_kernels_the_numpy_engine_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With subpixel-kernels absent the compiled routes are not reachable, and the lanes kernels are."""
     monkeypatch.setattr(_compiled, "AVAILABLE", False)
     missing = {k: v for k, v in _copy.unreachable_routes("numpy").items() if k != "numpy:threaded"}
     assert set(missing) == COMPILED_ROUTES
-    assert all(reason.startswith("not reachable here: numba is not installed") for reason in missing.values())
+    assert all(
+        reason.startswith("not reachable here: subpixel-kernels is not installed")
+        for reason in missing.values()
+    )
     x = _input(2, True, False, "uint8")
     with _routes.counting() as counter:
         y = call(x, 2, True, False, "CRD")
@@ -139,41 +143,43 @@ def test_without_numba_the_numpy_engine_copies(monkeypatch: pytest.MonkeyPatch) 
     assert "numpy:lanes-split" in counter, dict(counter)
 
 
-@needs_numba
-def test_with_numba_the_lanes_kernels_are_not_reachable() -> None:
+@needs_kernels
+def test_with_the_kernels_the_lanes_kernels_are_not_reachable() -> None:
     missing = {k: v for k, v in _copy.unreachable_routes("numpy").items() if k != "numpy:threaded"}
     assert set(missing) == {"numpy:lanes-split", "numpy:lanes-join"}
-    assert all("numba is installed" in reason for reason in missing.values())
+    assert all("subpixel-kernels is installed" in reason for reason in missing.values())
 
 
-def test_a_numba_that_fails_to_load_leaves_the_numpy_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernels_that_fail_to_load_leave_the_numpy_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """A broken install is remembered as the reason, and copies go on without it."""
 
     def fail(direction: str, lanes: int) -> Any:
-        msg = "no LLVM here"
+        msg = "undefined symbol: PyInit__interleave"
         raise ImportError(msg)
 
     monkeypatch.setattr(_compiled, "AVAILABLE", True)
     monkeypatch.setattr(_compiled, "_kernels", {})
     monkeypatch.setattr(_compiled, "_broken", None)
-    monkeypatch.setattr(_compiled, "_compile", fail)
+    monkeypatch.setattr(_compiled, "_load", fail)
     monkeypatch.setattr(_blocked, "_jobs", {})  # copies prepared with the working kernels
     x = _input(3, False, False, "float32")
     with _routes.counting() as counter:
         y = call(x, 3, False, False, "CRD")
     assert same_bits(y, reference(x, 3, False, False, "CRD"))
     assert not any(route.startswith("numpy:compiled") for route in counter), dict(counter)
-    assert _compiled.reason_unavailable() == "numba failed to load: ImportError: no LLVM here"
+    assert _compiled.reason_unavailable() == (
+        "subpixel-kernels failed to load: ImportError: undefined symbol: PyInit__interleave"
+    )
     assert set(_copy.unreachable_routes("numpy")) >= COMPILED_ROUTES
 
 
-def test_importing_subpixel_imports_no_numba() -> None:
-    code = "import subpixel, sys; print('numba' in sys.modules)"
+def test_importing_subpixel_imports_no_kernels() -> None:
+    code = "import subpixel, sys; print('subpixel_kernels' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False"]
 
 
-@needs_numba
+@needs_kernels
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
 def test_fork_after_a_threaded_kernel_copy() -> None:
     """The kernels start no threads of their own: a forked child copies with its own pool."""
@@ -196,7 +202,7 @@ print(os.waitstatus_to_exitcode(status))
     assert out.stdout.split() == ["0"], out.stderr
 
 
-@needs_numba
+@needs_kernels
 def test_views_the_kernels_decline_skip_the_lanes_kernels() -> None:
     """An unaligned source: no compiled route, and no lanes route either (declared unreachable)."""
     base = _input(2, True, False, "uint16")
@@ -206,3 +212,107 @@ def test_views_the_kernels_decline_skip_the_lanes_kernels() -> None:
         y = call(raw, 2, True, False, "CRD")
     assert same_bits(y, reference(base, 2, True, False, "CRD"))
     assert not set(counter) & {*COMPILED_ROUTES, "numpy:lanes-split", "numpy:lanes-join"}, dict(counter)
+
+
+def _geometry(width: int, lanes: int, rows: tuple[int, int, int], join: bool) -> np.ndarray[Any, Any]:
+    """The geometry of a contiguous join or split over ``rows`` (three outer axes), no offsets."""
+    n0, n1, n2 = rows
+    row = width * lanes  # elements of one destination (join) or source (split) row
+    lane = n0 * n1 * n2 * width  # the lane step: each lane is a contiguous block of the rows
+    grouped = (n1 * n2 * row, n2 * row, row)
+    laned = (n1 * n2 * width, n2 * width, width)
+    steps = (grouped, laned) if join else (laned, grouped)
+    outer = [v for axis in range(3) for v in (rows[axis], steps[0][axis], steps[1][axis])]
+    return np.array([0, 0, width, lane, *outer], np.uint64)
+
+
+@needs_kernels
+@pytest.mark.parametrize("item", _compiled.ITEM_SIZES)
+@pytest.mark.parametrize("lanes", _compiled.LANES)
+def test_extension_kernels_match_the_index_formula(item: int, lanes: int) -> None:
+    """Each kernel alone, on a part of its rows: the formula's elements, and no byte outside them."""
+    import subpixel_kernels
+
+    width, rows = 5, (2, 3, 4)
+    count = int(np.prod(rows))
+    unsigned = np.dtype(f"u{item}")
+    values = np.random.default_rng(item * lanes).integers(
+        0, 2 ** (8 * item) - 1, count * width * lanes, unsigned
+    )
+    grouped = values.reshape(count, width, lanes)  # [row, w, k]
+    laned = np.ascontiguousarray(grouped.transpose(2, 0, 1))  # [k, row, w]
+    start, stop = 5, 19
+    for join in (True, False):
+        source, expected = (laned, grouped) if join else (grouped, laned)
+        guard = np.iinfo(unsigned).max // 3  # the three elements past the end must keep it
+        padded = np.zeros(expected.size + 3, unsigned)
+        padded[expected.size :] = guard
+        function = getattr(subpixel_kernels, f"{'join' if join else 'split'}_{lanes}")
+        function(padded, source.ravel(), _geometry(width, lanes, rows, join), np.uint64(start), stop)
+        result = padded[: expected.size].reshape(expected.shape)
+        want = np.zeros_like(expected)
+        if join:
+            want[start:stop] = expected[start:stop]
+        else:
+            want[:, start:stop] = expected[:, start:stop]
+        assert np.array_equal(result, want), (join, lanes, item)
+        assert padded[expected.size :].tolist() == [guard] * 3
+
+
+@needs_kernels
+def test_extension_refuses_calls_past_its_buffers() -> None:
+    """Every check of the extension raises before a byte is written."""
+    import subpixel_kernels
+
+    geometry = _geometry(4, 2, (1, 2, 3), join=True)
+    src = np.arange(48, dtype=np.uint16)
+    dst = np.zeros(48, np.uint16)
+    subpixel_kernels.join_2(dst, src, geometry, 0, 6)  # the call that fits
+    assert dst.any()
+    halves = np.zeros(48, np.float16)  # any element type of the size moves: bits, not values
+    subpixel_kernels.join_2(halves, src.astype(np.float16), geometry, 0, 6)
+    assert same_bits(halves, dst.astype(np.float16))
+    cases: list[tuple[tuple[Any, ...], type[Exception], str]] = [
+        ((np.zeros(47, np.uint16), src, geometry, 0, 6), ValueError, "reaches past the end"),
+        ((np.zeros(48, np.uint16), src[:47], geometry, 0, 6), ValueError, "reaches past the end"),
+        (
+            (np.zeros(48, np.uint16), src, geometry, 0, 7),
+            ValueError,
+            "rows 0 to 7 are outside the walk's 6 rows",
+        ),
+        ((np.zeros(48, np.uint16), src, geometry, 4, 3), ValueError, "rows 4 to 3"),
+        ((np.zeros(48, np.uint16), src, geometry, -1, 3), ValueError, "start must be a non-negative integer"),
+        ((np.zeros(48, np.uint16), src.view(np.uint8), geometry, 0, 6), ValueError, "one element size"),
+        (
+            (np.zeros(6, np.complex128), src.view(np.complex128), geometry, 0, 1),
+            ValueError,
+            "1, 2, 4 or 8",
+        ),
+        ((np.zeros(48, np.uint16), src, geometry.astype(np.float64), 0, 6), ValueError, "13 unsigned 64-bit"),
+        ((np.zeros(48, np.uint16), src, geometry[:12], 0, 6), ValueError, "13 unsigned 64-bit"),
+        ((np.zeros(48, np.uint16), src, geometry, 0), TypeError, r"takes 5 arguments \(4 given\)"),
+        ((np.zeros(96, np.uint16)[::2], src, geometry, 0, 6), ValueError, "contiguous"),
+    ]
+    for args, error, message in cases:
+        before = args[0].copy()
+        with pytest.raises(error, match=message):
+            subpixel_kernels.join_2(*args)
+        assert same_bits(args[0], before), message
+    read_only = np.zeros(48, np.uint16)
+    read_only.flags.writeable = False
+    with pytest.raises((BufferError, ValueError), match="read-only"):
+        subpixel_kernels.join_2(read_only, src, geometry, 0, 6)
+
+
+def test_kernels_of_another_calling_convention_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An extension built for another engine is not called: the reason names both conventions."""
+    import types
+
+    newer = types.ModuleType("subpixel_kernels")
+    newer.__dict__.update(ABI=2, LANES=_compiled.LANES, ITEM_SIZES=_compiled.ITEM_SIZES, __version__="9.0")
+    monkeypatch.setitem(sys.modules, "subpixel_kernels", newer)
+    with pytest.raises(ImportError, match=r"subpixel-kernels 9.0 has calling convention 2 .*needs 1"):
+        _compiled._load("join", 2)
+    newer.__dict__.update(ABI=1, LANES=(2, 3, 4))
+    with pytest.raises(ImportError, match=r"lanes \(2, 3, 4\)"):
+        _compiled._load("join", 2)

@@ -241,7 +241,7 @@ def test_numpy_lanes_kernels_at_the_thresholds(
     monkeypatch: pytest.MonkeyPatch, dtype: str, threshold: str, step: int
 ) -> None:
     """Factor 2, both directions, layouts and orders, just below and above each size threshold."""
-    monkeypatch.setattr(_compiled, "AVAILABLE", False)  # the NumPy kernels, also where numba is installed
+    monkeypatch.setattr(_compiled, "AVAILABLE", False)  # the NumPy kernels, also where subpixel-kernels is
     itemsize = np.dtype(dtype).itemsize
     for inverse, channels_last, order in itertools.product((False, True), (False, True), ("CRD", "DCR")):
         if threshold == "PARALLEL_BYTES" and (channels_last or order == "DCR"):

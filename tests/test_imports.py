@@ -15,7 +15,18 @@ from tests import backends, collection
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
 NEEDS = ()
 
-FRAMEWORKS = ["torch", "jax", "jaxlib", "cupy", "dask", "flax", "keras", "tensorflow", "numba"]
+FRAMEWORKS = [
+    "torch",
+    "jax",
+    "jaxlib",
+    "cupy",
+    "dask",
+    "flax",
+    "keras",
+    "tensorflow",
+    "numba",
+    "subpixel_kernels",
+]
 
 PROGRAM = """
 import sys

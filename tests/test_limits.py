@@ -21,7 +21,7 @@ from subpixel.conformance._coverage import known_routes
 NEEDS = ()
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "subpixel"
-FRAMEWORKS = ("numpy", "torch", "jax", "dask", "tensorflow", "keras", "flax", "cupy", "numba")
+FRAMEWORKS = ("numpy", "torch", "jax", "dask", "tensorflow", "keras", "flax", "cupy", "subpixel_kernels")
 
 
 def _loaded_after(program: str) -> list[str]:

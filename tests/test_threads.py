@@ -33,7 +33,7 @@ from tests.reference import reference
 NEEDS = ()
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The route of the large float32 shuffle these tests run: the compiled kernel where numba is installed.
+#: The route of the large float32 shuffle these tests run: the compiled kernel where subpixel-kernels is.
 ENGINE = "numpy:compiled-join" if _compiled.AVAILABLE else "numpy:blocked"
 #: Seconds a scenario may take before it counts as hung.
 TIMEOUT = 120

@@ -199,11 +199,11 @@ ENGINE_ROUTES: dict[str, str] = {
     "lanes-join": "shuffle of 1-byte elements by 2: lanes joined into wide integers by shifts",
     "compiled-join": (
         "shuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop joins "
-        "contiguous source rows into groups (numba installed)"
+        "contiguous source rows into groups (subpixel-kernels installed)"
     ),
     "compiled-split": (
         "unshuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop deals "
-        "contiguous source rows out to the destination rows (numba installed)"
+        "contiguous source rows out to the destination rows (subpixel-kernels installed)"
     ),
     "threaded": (
         "beside one of the copy engine's routes: its blocks split over the thread pool "

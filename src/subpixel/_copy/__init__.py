@@ -7,8 +7,8 @@ fast without interpreting a byte, so every dtype of an element size copies bit f
   a plan to an array, into a new array or into ``out``; ``copy_into(dst, src)`` copies one view.
   It simplifies the views, picks a route from their shapes and strides alone (never by timing)
   and splits large copies over the thread pool of :mod:`subpixel._threads`.
-* :mod:`subpixel._copy._compiled`: the compiled join and split kernels (numba, the ``speed``
-  extra), loaded with the first copy that uses one.
+* :mod:`subpixel._copy._compiled`: the compiled join and split kernels (subpixel-kernels, the
+  ``speed`` extra), loaded with the first copy that uses one.
 
 The NumPy path calls the engine with ``backend="numpy"``, so it records its routes as
 ``numpy:<route>``; the torch path passes NumPy views of a tensor's bytes and records its own
@@ -17,7 +17,7 @@ sizes it distinguishes in :mod:`subpixel._limits`.
 
 * :mod:`subpixel._copy._unreachable`: which of the engine's routes this process cannot take.
 
-Importing this package imports no array library and no numba (:func:`unreachable_routes` needs
+Importing this package imports no array library and no extension (:func:`unreachable_routes` needs
 neither); NumPy loads with :mod:`subpixel._copy._blocked`.
 """
 

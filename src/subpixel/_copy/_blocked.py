@@ -31,7 +31,7 @@ orders take the plain or blocked copy). :data:`SPLIT_LANES` and :data:`JOIN_LANE
 ``(element bytes, L)`` pairs where the kernels measured faster than the slice copies.
 
 Copies whose views have the join or split form go to the compiled kernels of
-:mod:`subpixel._copy._compiled` instead, where numba is installed.
+:mod:`subpixel._copy._compiled` instead, where subpixel-kernels is installed.
 
 Routes recorded (see :mod:`subpixel._routes`) when the caller names its backend (the NumPy
 fast path does; the torch path records its own route instead), as declared in

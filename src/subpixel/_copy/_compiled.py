@@ -1,4 +1,4 @@
-"""Compiled interleave kernels for the copy engine, built with numba when it is installed.
+"""Compiled interleave kernels for the copy engine, from ``subpixel-kernels`` when it is installed.
 
 Two copies make up almost every channels-first shuffle once the copy engine has merged and
 sorted the axes (see :mod:`subpixel._copy._blocked`):
@@ -9,21 +9,18 @@ sorted the axes (see :mod:`subpixel._copy._blocked`):
   dealt out to ``L`` contiguous destination rows. ``dst_k[w] = src[w * L + k]``.
 
 NumPy's loops copy these one element at a time (its inner loop runs along an axis of length
-``L``); a compiled loop whose lane count ``L`` is a compile-time constant lets LLVM turn the
-groups into vector shuffles. Each kernel is specialised on ``L`` (:data:`LANES`), on the
+``L``); a compiled loop whose lane count ``L`` is a compile-time constant lets the C compiler
+turn the groups into vector shuffles. The ``subpixel-kernels`` distribution (the ``speed``
+extra, a small C extension) has one kernel per direction, lane count (:data:`LANES`) and
 element size (as an unsigned integer of 1, 2, 4 or 8 bytes, so every dtype of that size copies
-bit for bit) and on the direction: at most ``len(LANES) * 4 * 2`` kernels, whatever the plan's
-shape, order, layout or number of axes. They are compiled on first use and cached on disk
-(numba's ``cache=True``), so a process pays the compile once per kernel and later processes
-load it.
+bit for bit). Each call checks that its walk stays inside both buffers.
 
-The kernels never start threads of their own (no numba threading layer, which is not
-fork-safe): they release the GIL, and the copy engine splits their rows over its own pool
-(:mod:`subpixel._threads`), so :func:`subpixel.set_num_threads`, the main-thread-only rule and
-the fork handling apply unchanged.
+The kernels never start threads of their own: they release the GIL, and the copy engine splits
+their rows over its own pool (:mod:`subpixel._threads`), so :func:`subpixel.set_num_threads`,
+the main-thread-only rule and the fork handling apply unchanged.
 
-Importing this module imports neither NumPy nor numba: numba loads with the first copy that
-uses a kernel.
+Importing this module imports neither NumPy nor the extension: it loads with the first copy
+that uses a kernel.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ import importlib
 import importlib.util
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from subpixel._limits import COMPILED_ITEM_SIZES, COMPILED_LANES
 
@@ -52,8 +48,11 @@ def _installed(name: str) -> bool:
         return False
 
 
-#: Whether numba is installed (decided once, without importing it).
-AVAILABLE = _installed("numba")
+#: The calling convention (geometry layout and argument order) this engine speaks.
+ABI = 1
+
+#: Whether subpixel-kernels is installed (decided once, without importing it).
+AVAILABLE = _installed("subpixel_kernels")
 
 _lock = threading.Lock()
 _kernels: dict[tuple[str, int], Callable[..., None]] = {}
@@ -63,105 +62,33 @@ _broken: str | None = None
 def reason_unavailable() -> str | None:
     """Return why the compiled kernels cannot run in this process, or None when they can."""
     if not AVAILABLE:
-        return "numba is not installed (pip install 'subpixel[speed]')"
+        return "subpixel-kernels is not installed (pip install 'subpixel[speed]')"
     return _broken
 
 
-def _join(lanes: int) -> Callable[..., None]:
-    """Return the join kernel for ``lanes`` lanes, as Python (compiled by the caller)."""
+def _load(direction: str, lanes: int) -> Callable[..., None]:
+    """Import the extension and return its kernel for one direction and lane count.
 
-    def join(dst: Any, src: Any, geometry: Any, start: Any, stop: Any) -> None:
-        # geometry: base offsets, width, lane step, then (count, dst step, src step) of three
-        # outer axes, outermost first; all unsigned, so no index needs a wrap-around test.
-        d, s, width, lane, i0, i1, i2 = _begin(geometry, start)
-        n1, n2 = geometry[7], geometry[10]
-        d0, d1, d2 = geometry[5], geometry[8], geometry[11]
-        s0, s1, s2 = geometry[6], geometry[9], geometry[12]
-        size = _np.uint64(lanes)
-        for _ in range(start, stop):
-            for w in range(width):
-                for k in range(lanes):
-                    dst[d + w * size + _np.uint64(k)] = src[s + _np.uint64(k) * lane + w]
-            # The next row: the last outer axis fastest (unsigned arithmetic wraps exactly).
-            i2 += 1
-            d += d2
-            s += s2
-            if i2 == n2:
-                i2 = 0
-                i1 += 1
-                d += d1 - n2 * d2
-                s += s1 - n2 * s2
-                if i1 == n1:
-                    i1 = 0
-                    i0 += 1
-                    d += d0 - n1 * d1
-                    s += s0 - n1 * s1
-
-    return join
-
-
-def _split(lanes: int) -> Callable[..., None]:
-    """Return the split kernel for ``lanes`` lanes, as Python (compiled by the caller)."""
-
-    def split(dst: Any, src: Any, geometry: Any, start: Any, stop: Any) -> None:
-        d, s, width, lane, i0, i1, i2 = _begin(geometry, start)
-        n1, n2 = geometry[7], geometry[10]
-        d0, d1, d2 = geometry[5], geometry[8], geometry[11]
-        s0, s1, s2 = geometry[6], geometry[9], geometry[12]
-        size = _np.uint64(lanes)
-        for _ in range(start, stop):
-            for w in range(width):
-                for k in range(lanes):
-                    dst[d + _np.uint64(k) * lane + w] = src[s + w * size + _np.uint64(k)]
-            i2 += 1
-            d += d2
-            s += s2
-            if i2 == n2:
-                i2 = 0
-                i1 += 1
-                d += d1 - n2 * d2
-                s += s1 - n2 * s2
-                if i1 == n1:
-                    i1 = 0
-                    i0 += 1
-                    d += d0 - n1 * d1
-                    s += s0 - n1 * s1
-
-    return split
-
-
-def _begin_py(geometry: Any, start: Any) -> tuple[Any, ...]:
-    """Offsets of row ``start``, the width and lane step, and the row's three outer indices."""
-    n1, n2 = geometry[7], geometry[10]
-    i2 = start % n2
-    i1 = (start // n2) % n1
-    i0 = start // n2 // n1
-    d = geometry[0] + i0 * geometry[5] + i1 * geometry[8] + i2 * geometry[11]
-    s = geometry[1] + i0 * geometry[6] + i1 * geometry[9] + i2 * geometry[12]
-    return d, s, geometry[2], geometry[3], i0, i1, i2
-
-
-_np: Any = None
-_begin: Any = None
-
-
-def _compile(direction: str, lanes: int) -> Callable[..., None]:
-    """Compile (or load from numba's cache) the kernel for one direction and lane count."""
-    global _np, _begin
-    numba = importlib.import_module("numba")
-    if _np is None:
-        _np = importlib.import_module("numpy")
-        _begin = numba.njit(nogil=True, cache=True)(_begin_py)
-    source = _join(lanes) if direction == "join" else _split(lanes)
-    compiled: Callable[..., None] = numba.njit(nogil=True, cache=True, boundscheck=False)(source)
-    return compiled
+    Raises ImportError when the installed extension speaks another calling convention or lacks
+    a lane count or element size this engine sends it.
+    """
+    module = importlib.import_module("subpixel_kernels")
+    covers = set(LANES) <= set(module.LANES) and set(ITEM_SIZES) <= set(module.ITEM_SIZES)
+    if module.ABI != ABI or not covers:
+        version = getattr(module, "__version__", "?")
+        msg = f"subpixel-kernels {version} has calling convention {module.ABI} (lanes {module.LANES}); "
+        msg += f"this subpixel needs {ABI} (lanes {LANES})"
+        raise ImportError(msg)
+    found: Callable[..., None] = getattr(module, f"{direction}_{lanes}")
+    return found
 
 
 def kernel(direction: str, lanes: int) -> Callable[..., None] | None:
     """Return the compiled kernel for ``direction`` (``"join"``/``"split"``) and ``lanes``, or None.
 
-    None when numba is not installed, when ``lanes`` has no kernel, or when numba failed to load
-    (the reason is then kept for :func:`reason_unavailable`, and the NumPy engine copies).
+    None when subpixel-kernels is not installed, when ``lanes`` has no kernel, or when the
+    extension failed to load (the reason is then kept for :func:`reason_unavailable`, and the
+    NumPy engine copies).
     """
     global _broken
     if not AVAILABLE or _broken is not None or lanes not in LANES:
@@ -174,8 +101,8 @@ def kernel(direction: str, lanes: int) -> Callable[..., None] | None:
         found = _kernels.get(key)
         if found is None:
             try:
-                found = _kernels[key] = _compile(direction, lanes)
-            except Exception as error:  # a broken numba install must not break copies
-                _broken = f"numba failed to load: {type(error).__name__}: {error}"
+                found = _kernels[key] = _load(direction, lanes)
+            except Exception as error:  # a broken install must not break copies
+                _broken = f"subpixel-kernels failed to load: {type(error).__name__}: {error}"
                 return None
     return found

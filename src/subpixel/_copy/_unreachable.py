@@ -20,7 +20,7 @@ def unreachable_routes(backend: str) -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        Route name to reason: the compiled routes when numba is missing or failed to load, else
+        Route name to reason: the compiled routes when subpixel-kernels is missing or broken, else
         the lanes kernels (the compiled kernels or the slice copies take their copies); the lanes
         kernels on a big-endian machine; the threaded route when
         :func:`subpixel.get_num_threads` is 1.
@@ -31,7 +31,7 @@ def unreachable_routes(backend: str) -> dict[str, str]:
         for route in ("compiled-join", "compiled-split"):
             missing[f"{backend}:{route}"] = f"not reachable here: {reason}"
     else:
-        why = "not reachable here: numba is installed (the compiled kernels or the slice copies take these)"
+        why = "not reachable here: subpixel-kernels is installed (its kernels or the slice copies take these)"
         for route in ("lanes-split", "lanes-join"):
             missing[f"{backend}:{route}"] = why
     if not LANE_BYTES:

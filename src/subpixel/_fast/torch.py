@@ -125,7 +125,7 @@ def unreachable_routes() -> dict[str, str]:
     if _compiled.AVAILABLE:
         return {
             "torch:numpy-free": "not reachable here: NumPy is installed",
-            "torch:copy-into": "not reachable here: the compiled kernels (numba) copy these tensors",
+            "torch:copy-into": "not reachable here: subpixel-kernels' compiled kernels copy these tensors",
         }
     return {"torch:numpy-free": "not reachable here: NumPy is installed"}
 

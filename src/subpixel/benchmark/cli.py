@@ -211,7 +211,7 @@ def _environment() -> dict[str, Any]:
     import os
 
     versions: dict[str, Any] = {"python": platform.python_version(), "numpy": np.__version__}
-    for module in ("torch", "jax", "einops", "numba"):
+    for module in ("torch", "jax", "einops", "subpixel_kernels"):
         if _cases.installed(module):
             versions[module] = __import__(module).__version__
     load = [round(value, 2) for value in os.getloadavg()] if hasattr(os, "getloadavg") else None
@@ -222,7 +222,7 @@ def _environment() -> dict[str, Any]:
         "loadavg_at_start": load,
         "versions": versions,
         "gpu": "none (CPU-only machine: GPU targets not measured)",
-        "compiled_kernels": _compiled.reason_unavailable() or "numba kernels active (the speed extra)",
+        "compiled_kernels": _compiled.reason_unavailable() or "subpixel-kernels active (the speed extra)",
     }
 
 
