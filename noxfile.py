@@ -20,8 +20,9 @@ runs here, one job each:
 ``.ci/run`` runs ``conformance``, ``tests``, ``lint``, ``typecheck`` and ``docs`` with
 ``--no-venv --no-install`` inside the environment the README's first command sets up, and the
 install sessions as they are. ``tests-<row>`` (the suite on one backend row), ``lowest-jax`` and
-``lowest-tensorflow`` (the declared floors; ``nox -t lowest`` runs both), ``fuzz``, ``mutation`` and
-``peers`` are run by hand and reported, not in CI.
+``lowest-tensorflow`` (the declared floors; ``nox -t lowest`` runs both), ``fuzz``, ``mutation``,
+``mutation-without-kernels``, ``kernels-sanitized`` and ``peers`` are run by hand and reported, not
+in CI.
 """
 
 from __future__ import annotations
@@ -430,9 +431,68 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session
 def mutation(session: nox.Session) -> None:
-    """Mutation score of the conformance matrix over _plan.py, _shuffle.py and _fast/ (about an hour)."""
+    """Mutation score of the matrix with the compiled kernels (from kernels/): mutation.md (about an hour)."""
+    _install(session, "all", "test")
+    session.install("./kernels")
+    session.run("python", "conformance/mutate.py", *session.posargs, env={"KERAS_BACKEND": "jax"})
+
+
+@nox.session(name="mutation-without-kernels")
+def mutation_without_kernels(session: nox.Session) -> None:
+    """Mutation score without the compiled kernels (the lanes kernels run): mutation-without-kernels.md."""
     _install(session, "all", "test")
     session.run("python", "conformance/mutate.py", *session.posargs, env={"KERAS_BACKEND": "jax"})
+
+
+@nox.session(name="kernels-sanitized", python=["3.11"])
+def kernels_sanitized(session: nox.Session) -> None:
+    """Check the compiled kernels built with gcc's address and undefined-behaviour sanitizers (Linux).
+
+    Runs the kernels' tests and the NumPy and torch rows (whose route coverage requires the
+    compiled routes) on that build: any out-of-bounds access or undefined behaviour aborts.
+    """
+    _install(session, "numpy,torch", "test")
+    folder = Path(session.create_tmp()).resolve() / "sanitized"
+    shutil.rmtree(folder, ignore_errors=True)
+    package = folder / "subpixel_kernels"
+    package.mkdir(parents=True)
+    source = ROOT / "kernels" / "src" / "subpixel_kernels"
+    for path in [*source.glob("*.py"), *source.glob("*.pyi")]:
+        shutil.copy(path, package)
+    paths = (
+        "import sysconfig; print(sysconfig.get_paths()['include'], sysconfig.get_config_var('EXT_SUFFIX'))"
+    )
+    found = session.run("python", "-c", paths, silent=True)
+    assert isinstance(found, str)
+    include, suffix = found.split()
+    session.run(
+        "gcc", "-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+        "-fno-omit-frame-pointer", "-fPIC", "-shared", f"-I{include}",
+        "-o", str(package / f"_interleave{suffix}"), str(source / "_interleave.c"), external=True,
+    )  # fmt: skip
+    libraries = [
+        subprocess.run(
+            ["gcc", f"-print-file-name={name}"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for name in ("libasan.so", "libubsan.so")
+    ]
+    env = {
+        "LD_PRELOAD": " ".join(libraries),
+        "ASAN_OPTIONS": "detect_leaks=0",
+        "PYTHONPATH": str(folder),
+        "SUBPIXEL_BACKENDS": "numpy,torch,subpixel_kernels",
+    }
+    code = "import subpixel_kernels._interleave as m; print(m.__file__)"
+    where = session.run("python", "-c", code, silent=True, env=env)
+    assert isinstance(where, str)
+    if not Path(where.strip()).is_relative_to(folder):
+        session.error(f"the kernels imported from {where.strip()}, not from the sanitized build")
+    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_compiled.py", env=env)
+    out = str(folder / "conformance")
+    session.run(
+        "python", "-m", "subpixel", "conformance", "--backends", "numpy,torch", "--devices", "cpu",
+        "--out", out, env=env,
+    )  # fmt: skip
 
 
 @nox.session
