@@ -1,7 +1,7 @@
 """The NumPy path against ``np.copy`` of the same bytes: 32 MiB inputs, every dtype size, both directions.
 
 Cases: {float32, uint8, uint16} x {shuffle, unshuffle} x r in {2, 3, 4}, CRD, channels first,
-inputs of 32 MiB. Each repeat times ``np.copy``, ``subpixel`` on NumPy, (where numba is
+inputs of 32 MiB. Each repeat times ``np.copy``, ``subpixel`` on NumPy, (where subpixel-kernels is
 installed) ``subpixel`` with the compiled kernels switched off, which is what the default
 install runs, (with ``--torch``) the torch path on a tensor of the same bytes (uint16 as
 int16), with and without the kernels, and (with ``--before``) the copy engine of an earlier
@@ -90,7 +90,7 @@ def main() -> None:
         "torch": [],
     }
     if _compiled.AVAILABLE:
-        print("numba installed: 'after' runs the compiled kernels, 'default' the NumPy engine alone")
+        print("subpixel-kernels installed: 'after' runs the compiled kernels, 'default' the engine alone")
     for dtype in ("float32", "uint8", "uint16"):
         for op in ("shuffle", "unshuffle"):
             for r in (2, 3, 4):
