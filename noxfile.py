@@ -22,13 +22,14 @@ runs here, one job each:
 install sessions as they are. ``tests-<row>`` (the suite on one backend row), ``lowest-jax`` and
 ``lowest-tensorflow`` (the declared floors; ``nox -t lowest`` runs both), ``fuzz``, ``mutation``,
 ``mutation-without-kernels``, ``kernels-sanitized`` and ``peers`` are run by hand and reported, not
-in CI.
+in CI; ``kernels-wheels`` runs in the kernel wheels workflow (``kernels-wheels.yml``).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -442,6 +443,19 @@ def mutation_without_kernels(session: nox.Session) -> None:
     """Mutation score without the compiled kernels (the lanes kernels run): mutation-without-kernels.md."""
     _install(session, "all", "test")
     session.run("python", "conformance/mutate.py", *session.posargs, env={"KERAS_BACKEND": "jax"})
+
+
+@nox.session(name="kernels-wheels")
+def kernels_wheels(session: nox.Session) -> None:
+    """Build and test subpixel-kernels' platform wheels with cibuildwheel into wheelhouse/.
+
+    The kernel wheels workflow runs it on each platform (cibuildwheel needs Docker or Podman on
+    Linux); settings in kernels/pyproject.toml. On Linux x86-64 it builds the sdist too.
+    """
+    session.install("cibuildwheel>=3.1,<4", "build>=1.2")
+    session.run("cibuildwheel", "kernels", "--output-dir", "wheelhouse")
+    if sys.platform == "linux" and platform.machine() == "x86_64":
+        session.run("python", "-m", "build", "--sdist", "--outdir", "wheelhouse", "kernels")
 
 
 @nox.session(name="kernels-sanitized", python=["3.11"])
