@@ -24,8 +24,11 @@ To keep each mutant cheap:
   ``fork``; the frameworks are imported once, before the first fork, and none of them runs in the
   parent, so no thread pool is inherited half-alive;
 - each mutant first meets the small-input families on its rows, and only a mutant that survives
-  them meets the whole reduced matrix (size routes, gradients, route coverage). Both stages are
-  parts of one matrix: a mutant is killed when either fails.
+  them meets the whole reduced matrix (size routes, gradients, route coverage), with eight
+  JAX CPU devices so that the sharded route runs; a mutant of a file the JAX rows reach then
+  meets those rows again in a fresh process on one device, as the published matrix runs them
+  (what JAX declares unreachable there). The stages are parts of one matrix: a mutant is killed
+  when any fails.
 
     python conformance/mutate.py --count 150 --jobs 2
 
@@ -423,7 +426,48 @@ def check(
     never = sorted(set(more) & set(missing) | {m for m in more if m.split()[0] not in first})
     if never:
         return False, "large", f"route coverage: no case took {never[0]}"
+    jax_rows = [r for r in rows if r.split(".")[0] == "jax"]
+    if jax_rows:
+        passed, detail = _one_device(jax_rows, timeouts.get(("one-device", *rows), 600.0), folder)
+        if not passed:
+            return False, "one-device", detail
     return True, "", ""
+
+
+def _one_device(rows: list[str], timeout: float, folder: Path | None) -> tuple[bool, str]:
+    """Run the JAX ``rows`` of the matrix, unfiltered, on one CPU device, as the published matrix does.
+
+    The stages above force eight devices (for the sharded route); what JAX does with one (the
+    routes it declares unreachable there) needs a fresh process, since JAX reads its device
+    count once.
+    """
+    env = dict(os.environ)
+    flags = env.get("XLA_FLAGS", "").split()
+    env["XLA_FLAGS"] = " ".join(
+        f for f in flags if not f.startswith("--xla_force_host_platform_device_count")
+    )
+    if folder is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(folder), env.get("PYTHONPATH", "")) if p)
+    with tempfile.TemporaryDirectory(prefix="subpixel-one-device-") as out:
+        # Unfiltered (every family and dtype), so that route coverage is enforced.
+        command = [sys.executable, "-m", "subpixel", "conformance", "--backends", ",".join(rows),
+                   "--devices", "cpu", "--quiet", "--out", out]  # fmt: skip
+        try:
+            done = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return False, f"one device: timed out after {timeout:.0f} s"
+        if done.returncode == 0:
+            return True, ""
+        # The report's first problem or failed cell; else the verdict line (logs go to stderr).
+        report = Path(out) / "matrix.json"
+        found = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {}
+        failed = [f"{row['backend']} {row['dtype']}: {row.get('reason', '')}" for row in found.get("rows", [])
+                  if str(row.get("status")).lower() == "failed"]  # fmt: skip
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        lines = [*found.get("problems", []), *failed, *lines] or done.stderr.splitlines()[-1:]
+    return False, f"one device: {lines[0] if lines else f'status {done.returncode}'}"[:200]
 
 
 def kernels() -> str:
@@ -619,7 +663,7 @@ def _run_queue(
             begun = time.monotonic()
             passed, stage, detail = check(book, rows, {})
             seconds = time.monotonic() - begun
-            for stage_name in ("small", "large"):
+            for stage_name in ("small", "large", "one-device"):
                 key = (stage_name, *rows)
                 timeouts[key] = max(120.0, 4 * seconds)
             state = "passed" if passed else f"FAILED ({stage}): {detail}"

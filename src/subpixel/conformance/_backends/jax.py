@@ -86,8 +86,9 @@ class JaxBackend(ArrayBackend):
     def make_input(self, case: Case, x: np.ndarray[Any, Any], dtype: str, device: str) -> tuple[Any, Any]:
         """JAX layouts: contiguous, or the batch axis sharded over every device of an explicit mesh.
 
-        With an even number of devices from four, the mesh has two axes and the batch axis is
-        sharded over both (an entry naming several mesh axes).
+        With an even number of devices from four, the mesh has two axes: the batch axis is sharded
+        over both (an entry naming several mesh axes) for elements of 1, 4 and 16 bytes, and over
+        the first alone (an entry naming one) for 2 and 8 bytes, so both kinds of entry are met.
         """
         if case.layout != "jax_sharded":
             return super().make_input(case, x, dtype, device)
@@ -105,14 +106,16 @@ class JaxBackend(ArrayBackend):
         if axis_type is None:
             raise NotApplicableError("this JAX has no explicit mesh axes")
         spec: Any = PartitionSpec
+        host = host_copy(x, dtype)
         if len(found) % 2 or len(found) < 4:
             mesh = jax.make_mesh((len(found),), ("batch",), axis_types=(axis_type.Explicit,), devices=found)
             sharding = NamedSharding(mesh, spec("batch"))
-        else:  # the batch axis over both axes of a two-axis mesh
+        else:  # the batch axis over both axes of a two-axis mesh, or over its first
             shape, names = (2, len(found) // 2), ("hosts", "chips")
             mesh = jax.make_mesh(shape, names, axis_types=(axis_type.Explicit,) * 2, devices=found)
-            sharding = NamedSharding(mesh, spec(names))
-        array = jax.device_put(host_copy(x, dtype), sharding)
+            over = names if host.dtype.itemsize in (1, 4, 16) else names[:1]
+            sharding = NamedSharding(mesh, spec(over))
+        array = jax.device_put(host, sharding)
         return array, array
 
     def namespace(self) -> Any:
