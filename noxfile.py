@@ -238,10 +238,17 @@ def _fresh(session: nox.Session, extra: str, *groups: str, find_links: Path | No
     args = [arg for group in groups for arg in ("--group", group)]
     links = ["--find-links", str(find_links)] if find_links else []
     session.install(*CONSTRAINTS, *links, f"{wheel}[{extra}]", *args)
-    found = session.run("python", "-c", "import subpixel; print(subpixel.__file__)", silent=True)
+    _imported_from(session, "subpixel", Path(session.virtualenv.location).resolve(), "the installed wheel")
+
+
+def _imported_from(
+    session: nox.Session, module: str, folder: Path, source: str, env: dict[str, str] | None = None
+) -> None:
+    """Fail the session unless ``module`` imports from a file under ``folder`` (``source`` says what)."""
+    found = session.run("python", "-c", f"import {module}; print({module}.__file__)", silent=True, env=env)
     assert isinstance(found, str)
-    if not Path(found.strip()).is_relative_to(Path(session.virtualenv.location).resolve()):
-        session.error(f"subpixel imported from {found.strip()}, not from the installed wheel")
+    if not Path(found.strip()).is_relative_to(folder):
+        session.error(f"{module} imported from {found.strip()}, not from {source}")
 
 
 def _example(session: nox.Session, framework: str) -> None:
@@ -303,11 +310,8 @@ def install_speed(session: nox.Session) -> None:
     is enforced; then the kernels' tests and the fast paths' tests on the kernels, from the sdist.
     """
     _fresh(session, "numpy,torch,speed", "test", find_links=_kernels_wheel(session))
-    code = "import subpixel_kernels; print(subpixel_kernels.__file__)"
-    found = session.run("python", "-c", code, silent=True)
-    assert isinstance(found, str)
-    if not Path(found.strip()).is_relative_to(Path(session.virtualenv.location).resolve()):
-        session.error(f"subpixel_kernels imported from {found.strip()}, not from the built wheel")
+    venv = Path(session.virtualenv.location).resolve()
+    _imported_from(session, "subpixel_kernels", venv, "the built wheel")
     out = Path(session.create_tmp()) / "conformance"
     session.run(
         "python", "-m", "subpixel", "conformance", "--backends", "numpy,torch", "--devices", "cpu",
@@ -496,11 +500,7 @@ def kernels_sanitized(session: nox.Session) -> None:
         "PYTHONPATH": str(folder),
         "SUBPIXEL_BACKENDS": "numpy,torch,subpixel_kernels",
     }
-    code = "import subpixel_kernels._interleave as m; print(m.__file__)"
-    where = session.run("python", "-c", code, silent=True, env=env)
-    assert isinstance(where, str)
-    if not Path(where.strip()).is_relative_to(folder):
-        session.error(f"the kernels imported from {where.strip()}, not from the sanitized build")
+    _imported_from(session, "subpixel_kernels._interleave", folder, "the sanitized build", env=env)
     session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests/test_compiled.py", env=env)
     out = str(folder / "conformance")
     session.run(
