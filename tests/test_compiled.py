@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import platform
 import subprocess
 import sys
 from typing import Any
@@ -257,6 +258,86 @@ def test_extension_kernels_match_the_index_formula(item: int, lanes: int) -> Non
             want[:, start:stop] = expected[:, start:stop]
         assert np.array_equal(result, want), (join, lanes, item)
         assert padded[expected.size :].tolist() == [guard] * 3
+
+
+def _walk(geometry: np.ndarray[Any, Any], lanes: int, join: bool, start: int, stop: int) -> Any:
+    """The destination and source index of every element the rows ``start..stop`` move."""
+    base_dst, base_src, width, lane, *outer = (int(v) for v in geometry)
+    counts, dst_steps, src_steps = outer[0::3], outer[1::3], outer[2::3]
+    rows = np.arange(start, stop)
+    index = np.unravel_index(rows, counts)
+    d = base_dst + sum(i * step for i, step in zip(index, dst_steps, strict=True))
+    s = base_src + sum(i * step for i, step in zip(index, src_steps, strict=True))
+    w, k = np.meshgrid(np.arange(width), np.arange(lanes), indexing="ij")
+    grouped, laned = w * lanes + k, k * lane + w
+    at, source = (grouped, laned) if join else (laned, grouped)
+    return d[:, None, None] + at, s[:, None, None] + source
+
+
+def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, Any], int, int, int]:
+    """A geometry whose rows write disjoint elements; mostly short rows back to back in dst."""
+    lanes = int(rng.choice(_compiled.LANES))
+    short = rng.random() < 0.7
+    width = int(rng.choice([1, 2, 3, 5, 7] if short else [1, 3, 15, 16, 17, 31, 40]))
+    lane = width if short or (join and rng.random() < 0.5) else width + int(rng.integers(1, 9))
+    extent = (lanes - 1) * lane + width  # elements from a row's first to its last of the laned side
+    row = width * lanes if short else max(width * lanes, extent)
+    counts = [int(rng.integers(1, 4)), int(rng.integers(1, 6)), int(rng.integers(1, 400))]
+    gap = [int(rng.integers(0, 3)), int(rng.integers(0, 3))]
+    d2 = row
+    d1 = counts[2] * d2 + gap[1]
+    d0 = counts[1] * d1 + gap[0]
+    source_row = extent if join else width * lanes
+    s2 = int(rng.integers(1, source_row + 3)) if rng.random() < 0.5 else source_row
+    s1 = counts[2] * s2 + int(rng.integers(0, 5))
+    s0 = counts[1] * s1 + int(rng.integers(0, 5))
+    base = [int(rng.integers(0, 5)), int(rng.integers(0, 5))]
+    geometry = np.array(
+        [*base, width, lane, counts[0], d0, s0, counts[1], d1, s1, counts[2], d2, s2], np.uint64
+    )
+    return geometry, lanes, int(np.prod(counts)), row
+
+
+@needs_kernels
+@pytest.mark.parametrize("item", _compiled.ITEM_SIZES)
+def test_extension_fast_paths_match_the_index_formula(item: int) -> None:
+    """Random walks on the byte-shuffle paths (short rows back to back, rows of 4 one-byte lanes) and
+    on the loops alone: the formula's elements, nothing past them, the source untouched.
+
+    The source buffer ends at the walk's last element, so the paths' 16-byte loads near its end
+    must fall back to the loops.
+    """
+    import subpixel_kernels
+    from subpixel_kernels import _interleave
+
+    if platform.machine().lower() in {"x86_64", "amd64", "i686", "x86"}:
+        assert subpixel_kernels._interleave.SIMD in {"ssse3", ""}
+    rng = np.random.default_rng(20261207 + item)
+    unsigned = np.dtype(f"u{item}")
+    for case in range(300):
+        join = bool(case % 2)
+        geometry, lanes, rows, _ = _random_walk(rng, join)
+        start = int(rng.integers(0, rows))
+        stop = int(rng.integers(start, rows + 1)) if rng.random() < 0.5 else rows
+        at, source = _walk(geometry, lanes, join, 0, rows)
+        src = rng.integers(0, 2 ** (8 * item) - 1, int(source.max()) + 1, unsigned, endpoint=True)
+        before = src.copy()
+        want = np.zeros(int(at.max()) + 4, unsigned)
+        part_at, part_from = _walk(geometry, lanes, join, start, stop)
+        want[part_at] = src[part_from]
+        function = getattr(subpixel_kernels, f"{'join' if join else 'split'}_{lanes}")
+        results = []
+        for simd in (True, False):
+            previous = _interleave._set_simd(simd)
+            try:
+                dst = np.zeros_like(want)
+                function(dst, src, geometry, start, stop)
+            finally:
+                _interleave._set_simd(previous)
+            results.append(dst)
+        assert np.array_equal(results[0], want), (case, join, lanes, geometry.tolist(), start, stop)
+        assert np.array_equal(results[1], want), (case, join, lanes, geometry.tolist(), start, stop)
+        assert np.array_equal(src, before)
 
 
 @needs_kernels

@@ -10,10 +10,42 @@
  *
  * geometry (13 uint64): dst base, src base, width, lane step, then (count, dst step, src step) of
  * the three outer axes, outermost first; offsets and steps are in elements and never negative.
+ *
+ * On x86 CPUs with SSSE3 (checked at run time) two cases take byte shuffles instead of the loops:
+ * rows of one-byte elements in four lanes (the 4x4 byte transposes of shuffles and unshuffles
+ * by 4), and short rows (under SHORT_ROW bytes) that lie back to back in dst, copied as a
+ * periodic byte gather (see plan_gather). Both write exactly the bytes the loops write.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict
+#endif
+
+/* SUBPIXEL_KERNELS_BASELINE builds the portable loops alone (as non-x86 compilers do), for tests. */
+#if !defined(SUBPIXEL_KERNELS_BASELINE) && (defined(__GNUC__) || defined(__clang__)) &&                  \
+    (defined(__x86_64__) || defined(__i386__))
+#define HAVE_SSSE3_PATHS 1
+#include <tmmintrin.h>
+#define SSSE3 __attribute__((target("ssse3")))
+#else
+#define HAVE_SSSE3_PATHS 0
+#endif
+
+/* The loops are compiled twice where the loader picks a variant per CPU (GCC, glibc, x86-64):
+ * for AVX2 and for the baseline. Elsewhere once, for the baseline. */
+#if !defined(SUBPIXEL_KERNELS_BASELINE) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__GLIBC__)
+#define CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CLONES
+#endif
+
+/* Whether the SSSE3 paths run: set when the module loads, cleared by _set_simd(False) in tests. */
+static int use_simd = 0;
 
 #define ABI 1
 #define GEOMETRY 13
@@ -22,11 +54,74 @@ enum { G_DST, G_SRC, G_WIDTH, G_LANE, G_N0, G_D0, G_S0, G_N1, G_D1, G_S1, G_N2, 
 
 typedef void (*kernel_fn)(void *, const void *, const uint64_t *, uint64_t, uint64_t);
 
-#define WALK_KERNEL(NAME, T, LANES, DST_AT, SRC_AT)                                                \
-    static void NAME(void *dst_, const void *src_, const uint64_t *g, uint64_t start, uint64_t stop) \
+typedef void (*row_fn)(uint8_t *, const uint8_t *, uint64_t, uint64_t);
+
+#if HAVE_SSSE3_PATHS
+/* Rows of 16 or more groups of four one-byte lanes, 16 groups per step; the last step overlaps
+ * the one before it where width is not a multiple of 16 (it writes the same bytes again). */
+#define ROW_STEP 16
+
+SSSE3 static void
+split_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uint64_t lane)
+{
+    /* each 16 source bytes (4 groups) to 4 bytes of each lane, then a 4x4 transpose of those */
+    const __m128i by_lane = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (uint64_t w = 0;; w += ROW_STEP) {
+        if (w + ROW_STEP > width)
+            w = width - ROW_STEP;
+        const uint8_t *p = s + 4 * w;
+        __m128i a = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), by_lane);
+        __m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), by_lane);
+        __m128i c = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 32)), by_lane);
+        __m128i e = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 48)), by_lane);
+        __m128i ab0 = _mm_unpacklo_epi32(a, b), ab1 = _mm_unpackhi_epi32(a, b);
+        __m128i ce0 = _mm_unpacklo_epi32(c, e), ce1 = _mm_unpackhi_epi32(c, e);
+        _mm_storeu_si128((__m128i *)(d + w), _mm_unpacklo_epi64(ab0, ce0));
+        _mm_storeu_si128((__m128i *)(d + lane + w), _mm_unpackhi_epi64(ab0, ce0));
+        _mm_storeu_si128((__m128i *)(d + 2 * lane + w), _mm_unpacklo_epi64(ab1, ce1));
+        _mm_storeu_si128((__m128i *)(d + 3 * lane + w), _mm_unpackhi_epi64(ab1, ce1));
+        if (w + ROW_STEP == width)
+            break;
+    }
+}
+
+SSSE3 static void
+join_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uint64_t lane)
+{
+    /* the reverse: a 4x4 transpose of 4-byte pieces of the lanes, then each 16 bytes regrouped */
+    const __m128i by_group = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (uint64_t w = 0;; w += ROW_STEP) {
+        if (w + ROW_STEP > width)
+            w = width - ROW_STEP;
+        __m128i a = _mm_loadu_si128((const __m128i *)(s + w));
+        __m128i b = _mm_loadu_si128((const __m128i *)(s + lane + w));
+        __m128i c = _mm_loadu_si128((const __m128i *)(s + 2 * lane + w));
+        __m128i e = _mm_loadu_si128((const __m128i *)(s + 3 * lane + w));
+        __m128i ab0 = _mm_unpacklo_epi32(a, b), ab1 = _mm_unpackhi_epi32(a, b);
+        __m128i ce0 = _mm_unpacklo_epi32(c, e), ce1 = _mm_unpackhi_epi32(c, e);
+        uint8_t *q = d + 4 * w;
+        _mm_storeu_si128((__m128i *)q, _mm_shuffle_epi8(_mm_unpacklo_epi64(ab0, ce0), by_group));
+        _mm_storeu_si128((__m128i *)(q + 16), _mm_shuffle_epi8(_mm_unpackhi_epi64(ab0, ce0), by_group));
+        _mm_storeu_si128((__m128i *)(q + 32), _mm_shuffle_epi8(_mm_unpacklo_epi64(ab1, ce1), by_group));
+        _mm_storeu_si128((__m128i *)(q + 48), _mm_shuffle_epi8(_mm_unpackhi_epi64(ab1, ce1), by_group));
+        if (w + ROW_STEP == width)
+            break;
+    }
+}
+
+/* The row kernel for one element size, lane count and direction, or NULL (a constant per kernel). */
+#define FAST_ROW(BYTES, L, JOIN) ((BYTES) == 1 && (L) == 4 ? ((JOIN) ? join_row_1_4 : split_row_1_4) : (row_fn)NULL)
+#else
+#define ROW_STEP 16
+#define FAST_ROW(BYTES, L, JOIN) ((row_fn)NULL)
+#endif
+
+#define WALK_KERNEL(NAME, T, LANES, DST_AT, SRC_AT, JOIN)                                          \
+    CLONES static void NAME(void *dst_, const void *src_, const uint64_t *g, uint64_t start, uint64_t stop) \
     {                                                                                              \
-        T *dst = (T *)dst_;                                                                        \
-        const T *src = (const T *)src_;                                                            \
+        T *restrict dst = (T *)dst_;                                                               \
+        const T *restrict src = (const T *)src_;                                                   \
+        const row_fn fast = use_simd && g[G_WIDTH] >= ROW_STEP ? FAST_ROW(sizeof(T), LANES, JOIN) : NULL; \
         const uint64_t n1 = g[G_N1], n2 = g[G_N2];                                                 \
         const uint64_t d0 = g[G_D0], d1 = g[G_D1], d2 = g[G_D2];                                   \
         const uint64_t s0 = g[G_S0], s1 = g[G_S1], s2 = g[G_S2];                                   \
@@ -36,6 +131,9 @@ typedef void (*kernel_fn)(void *, const void *, const uint64_t *, uint64_t, uint
         uint64_t s = g[G_SRC] + i0 * s0 + i1 * s1 + i2 * s2;                                       \
         (void)lane;                                                                                \
         for (uint64_t row = start; row < stop; row++) {                                            \
+            if (fast != NULL)                                                                      \
+                fast((uint8_t *)(dst + d), (const uint8_t *)(src + s), width, lane);               \
+            else                                                                                   \
             for (uint64_t w = 0; w < width; w++)                                                   \
                 for (uint64_t k = 0; k < LANES; k++)                                               \
                     dst[DST_AT] = src[SRC_AT];                                                     \
@@ -63,8 +161,8 @@ typedef void (*kernel_fn)(void *, const void *, const uint64_t *, uint64_t, uint
 #define SPLIT_FROM(L) s + w * (L) + k
 
 #define KERNELS_OF(T, BYTES, L)                                                                    \
-    WALK_KERNEL(join_##BYTES##_##L, T, L, JOIN_AT(L), JOIN_FROM(L))                                \
-    WALK_KERNEL(split_##BYTES##_##L, T, L, SPLIT_AT(L), SPLIT_FROM(L))
+    WALK_KERNEL(join_##BYTES##_##L, T, L, JOIN_AT(L), JOIN_FROM(L), 1)                                \
+    WALK_KERNEL(split_##BYTES##_##L, T, L, SPLIT_AT(L), SPLIT_FROM(L), 0)
 
 #define KERNELS_OF_SIZE(T, BYTES)                                                                  \
     KERNELS_OF(T, BYTES, 2)                                                                        \
@@ -118,6 +216,148 @@ walk_fits(const uint64_t *g, int join, uint64_t lanes, uint64_t rows, uint64_t d
     if (dst_last < d || src_last < s)
         overflow = 1;
     return !overflow && dst_last < dst_len && src_last < src_len;
+}
+
+/* ---- short rows: a periodic byte gather --------------------------------------------------------
+ *
+ * A row under SHORT_ROW bytes costs the loops more in bookkeeping than in bytes. When the rows of
+ * the innermost outer axis lie back to back in dst (join: d2 = width * L; split: also lane =
+ * width), one sweep of that axis writes one contiguous run of dst whose source bytes repeat with
+ * a period: each P = lcm(row bytes, 16) bytes of dst read the same pattern, `step` bytes further
+ * on in src. Each 16-byte vector of a period is built from up to WINDOWS unaligned 16-byte loads,
+ * byte shuffles whose masks are made once per call, and one store.
+ */
+#define SHORT_ROW 32
+#define MAX_PERIOD (16 * SHORT_ROW)
+#define WINDOWS 3
+/* Calls moving fewer bytes than this keep the loops (making the masks costs about a microsecond). */
+#define GATHER_MIN_BYTES 4096
+
+typedef struct {
+    uint64_t row;                   /* bytes of one row */
+    uint64_t period;                /* P, a multiple of 16 */
+    uint64_t rows;                  /* rows per period */
+    uint64_t step;                  /* src bytes from one period to the next */
+    uint64_t reach;                 /* src bytes from a period's start to the end of its last load */
+    uint64_t vectors;               /* P / 16 */
+    uint64_t low[MAX_PERIOD / 16];  /* each vector's first load, from the period's start */
+    uint8_t windows[MAX_PERIOD / 16];
+    uint8_t mask[MAX_PERIOD / 16][WINDOWS][16];
+} gather_plan;
+
+static uint64_t
+gcd(uint64_t a, uint64_t b)
+{
+    while (b != 0) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Make the gather for a geometry, or return 0 where it does not apply. */
+static int
+plan_gather(gather_plan *p, int join, uint64_t lanes, uint64_t item, const uint64_t *g)
+{
+    const uint64_t width = g[G_WIDTH], lane = g[G_LANE], s2 = g[G_S2];
+    if (width == 0 || width >= SHORT_ROW || g[G_D2] != width * lanes || (!join && lane != width))
+        return 0;
+    p->row = width * lanes * item;
+    /* some vector of a period holds bytes of two rows (unless rows are 16 bytes), so its loads span
+     * s2 * item bytes or more: rows further apart than the windows reach are left to the loops
+     * (s2 is compared first, so that s2 * item cannot wrap) */
+    if (p->row >= SHORT_ROW || s2 > 16 * WINDOWS || s2 * item > 16 * WINDOWS)
+        return 0;
+    p->period = p->row / gcd(p->row, 16) * 16;
+    p->rows = p->period / p->row;
+    p->step = p->rows * s2 * item;
+    p->vectors = p->period / 16;
+    p->reach = 0;
+    uint64_t from[MAX_PERIOD], n = 0;
+    /* the source byte of each dst byte of one period, in dst order */
+    for (uint64_t r = 0; r < p->rows; r++)
+        for (uint64_t a = 0; a < (join ? width : lanes); a++)
+            for (uint64_t b = 0; b < (join ? lanes : width); b++) {
+                /* join: dst w * L + k <- src k * lane + w; split (lane = width): dst k * width + w <- src w * L + k */
+                uint64_t element = join ? b * lane + a : b * lanes + a;
+                for (uint64_t t = 0; t < item; t++)
+                    from[n++] = r * s2 * item + element * item + t;
+            }
+    for (uint64_t v = 0; v < p->vectors; v++) {
+        const uint64_t *f = from + 16 * v;
+        uint64_t low = f[0], high = f[0];
+        for (int b = 1; b < 16; b++) {
+            low = f[b] < low ? f[b] : low;
+            high = f[b] > high ? f[b] : high;
+        }
+        uint64_t windows = (high - low) / 16 + 1;
+        if (windows > WINDOWS)
+            return 0;
+        p->low[v] = low;
+        p->windows[v] = (uint8_t)windows;
+        for (uint64_t w = 0; w < WINDOWS; w++)
+            for (int b = 0; b < 16; b++)  /* 0x80: a zero byte, ORed with the other windows' */
+                p->mask[v][w][b] = (f[b] - low) / 16 == w ? (uint8_t)((f[b] - low) % 16) : 0x80;
+        if (low + 16 * windows > p->reach)
+            p->reach = low + 16 * windows;
+    }
+    return 1;
+}
+
+#if HAVE_SSSE3_PATHS
+SSSE3 static void
+gather_periods(uint8_t *restrict dst, const uint8_t *restrict src, const gather_plan *p, uint64_t periods)
+{
+    __m128i mask[MAX_PERIOD / 16][WINDOWS];
+    for (uint64_t v = 0; v < p->vectors; v++)
+        for (int w = 0; w < WINDOWS; w++)
+            mask[v][w] = _mm_loadu_si128((const __m128i *)p->mask[v][w]);
+#define LOAD_SHUFFLE(W) _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(at + 16 * (W))), mask[v][W])
+    for (uint64_t j = 0; j < periods; j++, dst += p->period, src += p->step)
+        for (uint64_t v = 0; v < p->vectors; v++) {
+            const uint8_t *at = src + p->low[v];
+            __m128i out = LOAD_SHUFFLE(0);
+            if (p->windows[v] > 1)
+                out = _mm_or_si128(out, LOAD_SHUFFLE(1));
+            if (p->windows[v] > 2)
+                out = _mm_or_si128(out, LOAD_SHUFFLE(2));
+            _mm_storeu_si128((__m128i *)(dst + 16 * v), out);
+        }
+#undef LOAD_SHUFFLE
+}
+#endif
+
+/* Copy rows start..stop: whole sweeps of the innermost outer axis by the gather where `p` is not
+ * NULL, the rest (and the periods whose loads would reach past src_bytes) by the kernel. */
+static void
+copy_rows(kernel_fn kernel, const gather_plan *p, uint8_t *dst, const uint8_t *src, uint64_t item,
+          const uint64_t *g, uint64_t start, uint64_t stop, uint64_t src_bytes)
+{
+#if HAVE_SSSE3_PATHS
+    const uint64_t n2 = g[G_N2], n1 = g[G_N1];
+    const uint64_t first = (start + n2 - 1) / n2 * n2, last = stop / n2 * n2;
+    if (p != NULL && first < last && n2 >= p->rows) {
+        kernel(dst, src, g, start, first);
+        for (uint64_t sweep = first / n2; sweep < last / n2; sweep++) {
+            const uint64_t i0 = sweep / n1, i1 = sweep % n1;
+            const uint64_t d = (g[G_DST] + i0 * g[G_D0] + i1 * g[G_D1]) * item;
+            const uint64_t s = (g[G_SRC] + i0 * g[G_S0] + i1 * g[G_S1]) * item;
+            uint64_t periods = n2 / p->rows;
+            if (s + p->reach > src_bytes)
+                periods = 0;
+            else if (periods > (src_bytes - s - p->reach) / p->step + 1)
+                periods = (src_bytes - s - p->reach) / p->step + 1;
+            gather_periods(dst + d, src + s, p, periods);
+            kernel(dst, src, g, sweep * n2 + periods * p->rows, (sweep + 1) * n2);
+        }
+        kernel(dst, src, g, last, stop);
+        return;
+    }
+#else
+    (void)p, (void)item, (void)src_bytes;
+#endif
+    kernel(dst, src, g, start, stop);
 }
 
 static int
@@ -190,8 +430,13 @@ run(const char *name, int join, uint64_t lanes, const kernel_fn kernels[4], PyOb
     }
     if (start < stop) {
         kernel_fn kernel = kernels[size];
+        gather_plan plan;
+        const uint64_t moved = (stop - start) * g[G_WIDTH] * lanes * (uint64_t)dst.itemsize;
+        const int gather = use_simd && moved >= GATHER_MIN_BYTES &&
+                           plan_gather(&plan, join, lanes, (uint64_t)dst.itemsize, g);
         Py_BEGIN_ALLOW_THREADS
-        kernel(dst.buf, src.buf, g, start, stop);
+        copy_rows(kernel, gather ? &plan : NULL, dst.buf, src.buf, (uint64_t)dst.itemsize, g, start, stop,
+                  (uint64_t)src.len);
         Py_END_ALLOW_THREADS
     }
     result = Py_None;
@@ -228,17 +473,46 @@ ENTRIES(8)
     {"join_" #L, (PyCFunction)(void (*)(void))py_join_##L, METH_FASTCALL, DOC_JOIN},               \
     {"split_" #L, (PyCFunction)(void (*)(void))py_split_##L, METH_FASTCALL, DOC_SPLIT},
 
-static PyMethodDef methods[] = {METHODS(2) METHODS(3) METHODS(4) METHODS(5) METHODS(6) METHODS(7)
-                                    METHODS(8){NULL, NULL, 0, NULL}};
+/* Whether this CPU and build run the SSSE3 paths. */
+static int
+simd_supported(void)
+{
+#if HAVE_SSSE3_PATHS
+    return __builtin_cpu_supports("ssse3");
+#else
+    return 0;
+#endif
+}
+
+static PyObject *
+py_set_simd(PyObject *module, PyObject *flag)
+{
+    (void)module;
+    int on = PyObject_IsTrue(flag);
+    if (on < 0)
+        return NULL;
+    PyObject *previous = PyBool_FromLong(use_simd);
+    use_simd = on && simd_supported();
+    return previous;
+}
+
+static PyMethodDef methods[] = {
+    METHODS(2) METHODS(3) METHODS(4) METHODS(5) METHODS(6) METHODS(7) METHODS(8)
+    {"_set_simd", py_set_simd, METH_O,
+     "_set_simd(flag): run the SSSE3 paths where the CPU has them (True) or the loops only; returns the "
+     "previous setting (for tests)"},
+    {NULL, NULL, 0, NULL}};
 
 static int
 exec_module(PyObject *module)
 {
+    use_simd = simd_supported();
     PyObject *lanes = Py_BuildValue("(iiiiiii)", 2, 3, 4, 5, 6, 7, 8);
     PyObject *sizes = Py_BuildValue("(iiii)", 1, 2, 4, 8);
     int failed = lanes == NULL || sizes == NULL || PyModule_AddIntConstant(module, "ABI", ABI) < 0 ||
                  PyModule_AddObjectRef(module, "LANES", lanes) < 0 ||
-                 PyModule_AddObjectRef(module, "ITEM_SIZES", sizes) < 0;
+                 PyModule_AddObjectRef(module, "ITEM_SIZES", sizes) < 0 ||
+                 PyModule_AddStringConstant(module, "SIMD", use_simd ? "ssse3" : "") < 0;
     Py_XDECREF(lanes);
     Py_XDECREF(sizes);
     return failed ? -1 : 0;

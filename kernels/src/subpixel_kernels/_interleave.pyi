@@ -3,6 +3,9 @@ from typing import Any
 ABI: int
 LANES: tuple[int, ...]
 ITEM_SIZES: tuple[int, ...]
+SIMD: str
+
+def _set_simd(flag: object, /) -> bool: ...
 
 def join_2(dst: Any, src: Any, geometry: Any, start: Any, stop: Any, /) -> None: ...
 def join_3(dst: Any, src: Any, geometry: Any, start: Any, stop: Any, /) -> None: ...
