@@ -13,7 +13,7 @@
  *
  * On x86 CPUs with SSSE3 (checked at run time) two cases take byte shuffles instead of the loops:
  * rows of one-byte elements in four lanes (the 4x4 byte transposes of shuffles and unshuffles
- * by 4), and short rows (under SHORT_ROW bytes) that lie back to back in dst, copied as a
+ * by 4), and joins' short rows (under SHORT_ROW bytes) that lie back to back in dst, copied as a
  * periodic byte gather (see plan_gather). Both write exactly the bytes the loops write.
  */
 #define PY_SSIZE_T_CLEAN
@@ -220,11 +220,12 @@ walk_fits(const uint64_t *g, int join, uint64_t lanes, uint64_t rows, uint64_t d
 
 /* ---- short rows: a periodic byte gather --------------------------------------------------------
  *
- * A row under SHORT_ROW bytes costs the loops more in bookkeeping than in bytes. When the rows of
- * the innermost outer axis lie back to back in dst (join: d2 = width * L; split: also lane =
- * width), one sweep of that axis writes one contiguous run of dst whose source bytes repeat with
- * a period: each P = lcm(row bytes, 16) bytes of dst read the same pattern, `step` bytes further
- * on in src. Each 16-byte vector of a period is built from up to WINDOWS unaligned 16-byte loads,
+ * A row under SHORT_ROW bytes costs the loops more in bookkeeping than in bytes. When the join's
+ * rows along the innermost outer axis lie back to back in dst (d2 = width * L), one sweep of that
+ * axis writes one contiguous run of dst whose source bytes repeat with a period: each
+ * P = lcm(row bytes, 16) bytes of dst read the same pattern, `step` bytes further on in src.
+ * (The engine hands such short rows to the join: channels-last shuffles to a few channels, and
+ * unshuffles of images a few pixels high.) Each 16-byte vector of a period is built from up to WINDOWS unaligned 16-byte loads,
  * byte shuffles whose masks are made once per call, and one store.
  */
 #define SHORT_ROW 32
@@ -256,12 +257,12 @@ gcd(uint64_t a, uint64_t b)
     return a;
 }
 
-/* Make the gather for a geometry, or return 0 where it does not apply. */
+/* Make the gather for a join's geometry, or return 0 where it does not apply. */
 static int
-plan_gather(gather_plan *p, int join, uint64_t lanes, uint64_t item, const uint64_t *g)
+plan_gather(gather_plan *p, uint64_t lanes, uint64_t item, const uint64_t *g)
 {
     const uint64_t width = g[G_WIDTH], lane = g[G_LANE], s2 = g[G_S2];
-    if (width == 0 || width >= SHORT_ROW || g[G_D2] != width * lanes || (!join && lane != width))
+    if (width == 0 || width >= SHORT_ROW || g[G_D2] != width * lanes)
         return 0;
     p->row = width * lanes * item;
     /* some vector of a period holds bytes of two rows (unless rows are 16 bytes), so its loads span
@@ -275,15 +276,12 @@ plan_gather(gather_plan *p, int join, uint64_t lanes, uint64_t item, const uint6
     p->vectors = p->period / 16;
     p->reach = 0;
     uint64_t from[MAX_PERIOD], n = 0;
-    /* the source byte of each dst byte of one period, in dst order */
+    /* the source byte of each dst byte of one period, in dst order: dst w * L + k <- src k * lane + w */
     for (uint64_t r = 0; r < p->rows; r++)
-        for (uint64_t a = 0; a < (join ? width : lanes); a++)
-            for (uint64_t b = 0; b < (join ? lanes : width); b++) {
-                /* join: dst w * L + k <- src k * lane + w; split (lane = width): dst k * width + w <- src w * L + k */
-                uint64_t element = join ? b * lane + a : b * lanes + a;
+        for (uint64_t w = 0; w < width; w++)
+            for (uint64_t k = 0; k < lanes; k++)
                 for (uint64_t t = 0; t < item; t++)
-                    from[n++] = r * s2 * item + element * item + t;
-            }
+                    from[n++] = (r * s2 + k * lane + w) * item + t;
     for (uint64_t v = 0; v < p->vectors; v++) {
         const uint64_t *f = from + 16 * v;
         uint64_t low = f[0], high = f[0];
@@ -432,8 +430,8 @@ run(const char *name, int join, uint64_t lanes, const kernel_fn kernels[4], PyOb
         kernel_fn kernel = kernels[size];
         gather_plan plan;
         const uint64_t moved = (stop - start) * g[G_WIDTH] * lanes * (uint64_t)dst.itemsize;
-        const int gather = use_simd && moved >= GATHER_MIN_BYTES &&
-                           plan_gather(&plan, join, lanes, (uint64_t)dst.itemsize, g);
+        const int gather = use_simd && join && moved >= GATHER_MIN_BYTES &&
+                           plan_gather(&plan, lanes, (uint64_t)dst.itemsize, g);
         Py_BEGIN_ALLOW_THREADS
         copy_rows(kernel, gather ? &plan : NULL, dst.buf, src.buf, (uint64_t)dst.itemsize, g, start, stop,
                   (uint64_t)src.len);

@@ -346,6 +346,20 @@ def _engine_geometry_cases() -> list[Case]:
             cases.append(
                 size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "rows below r")
             )
+        # The compiled kernels' byte shuffles: one-byte elements in four lanes, on rows of 90
+        # groups (whole steps of 16 and an overlapping last one); a channels-last shuffle to 3
+        # channels, whose rows of 2 groups of 3 lanes lie back to back (the periodic gather, up to
+        # 4-byte elements), and the same split over threads mid-sweep (1-byte elements).
+        geometries: list[tuple[str, tuple[int, ...], tuple[bool, bool, Order, int], str]] = [
+            ("engine-by-4", (2, 48, 16, 90), (False, False, "CRD", 4), "4 lanes, 90 groups"),
+            ("engine-by-4-unshuffle", (2, 3, 64, 360), (True, False, "CRD", 4), "4 lanes, 90 groups"),
+            ("engine-few-channels-last", (2, 64, 90, 12), (False, True, "CRD", 2), "2x3 rows back to back"),
+        ]
+        if itemsize == 1:
+            name, options = "engine-few-channels-last-threaded", (False, True, "CRD", 2)
+            geometries.append((name, (2, 512, 720, 12), options, "2x3 rows back to back, threads"))
+        for name, shape, options, target in geometries:
+            cases.append(size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), target))
         # An innermost factor of 1: whole source rows move (no join or split form for the compiled
         # kernels), so the engine's own blocks copy them.
         for name, shape, inverse in (
