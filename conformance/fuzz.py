@@ -1115,9 +1115,11 @@ def render(data: dict[str, Any]) -> str:
         lines.append(
             f"- Versions: {', '.join(dict.fromkeys(e['versions'].split(', ')))}; Python {e['python']}; "
             f"{e['machine']}; load average at the end "
-            f"{e['load']}; started {e['started']}, `nice` {e['nice']}."
+            f"{e['load']}; started {e['started']}, `nice` {e['nice']}; Python's allocator "
+            f"{e.get('allocator', 'pymalloc')}."
         )
-        lines.append(f"- Command: `{e['command']}` (driver file sha256 {e.get('driver', 'n/a')})")
+        malloc = "" if e.get("allocator", "pymalloc") == "pymalloc" else f"PYTHONMALLOC={e['allocator']} "
+        lines.append(f"- Command: `{malloc}{e['command']}` (driver file sha256 {e.get('driver', 'n/a')})")
         samples = e.get("rss_samples", [])
         if len(samples) > 1:
             every = samples[1][0] - samples[0][0]
@@ -1270,6 +1272,7 @@ def run_row(
             "versions": versions(row), "driver": DRIVER_DIGEST,
             "python": platform.python_version(), "started": stamp,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores", "nice": os.nice(0),
+            "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc",
             "load": " / ".join(f"{v:.2f}" for v in os.getloadavg()),
             "command": " ".join(["python conformance/fuzz.py", *sys.argv[1:]]),
         }  # fmt: skip
