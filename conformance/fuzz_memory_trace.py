@@ -1,9 +1,10 @@
 """Run one fuzz row and record, with each memory sample, what the allocators hold.
 
 Beside the resident memory the fuzz report samples (after a garbage collection and
-``malloc_trim``), each line of ``--out`` (JSON lines) gives glibc's heap (bytes in use, free,
-from the system, mmapped; ``mallinfo2``), Python's allocated blocks, the number of objects the
-garbage collector tracks and, on the Dask row, the most chunks of any input so far. Resident
+``malloc_trim``; here with the oracle's cache of index arrays counted in, ``oracle_cache`` bytes),
+each line of ``--out`` (JSON lines) gives glibc's heap (bytes in use, free, from the system,
+mmapped; ``mallinfo2``), Python's allocated blocks, the number of objects the garbage collector
+tracks and, on the Dask row, the most chunks of any input so far. Resident
 memory that rises while the bytes in use and the blocks stay level is freed memory the
 allocators keep, not memory the process holds. Linux with glibc 2.33 or later.
 
@@ -86,6 +87,14 @@ def main() -> int:
         return laid
 
     fuzz.DaskRow.lay_out = counting_lay_out
+    oracles: list[Any] = []
+    oracle_init = fuzz.Oracle.__init__
+
+    def keeping_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        oracle_init(self, *args, **kwargs)
+        oracles.append(self)
+
+    fuzz.Oracle.__init__ = keeping_init
     held_bytes = fuzz.held_bytes
     calls = 0
     with args.out.open("w", encoding="utf-8") as out:
@@ -98,6 +107,7 @@ def main() -> int:
                 "call": calls, "rss": held, "heap_in_use": heap.uordblks, "heap_free": heap.fordblks,
                 "heap_from_system": heap.arena, "mmapped": heap.hblkhd, "blocks": sys.getallocatedblocks(),
                 "objects": len(gc.get_objects()), "most_chunks": most["chunks"],
+                "oracle_cache": oracles[-1].bytes if oracles else 0,
             }  # fmt: skip
             out.write(json.dumps(line) + "\n")
             out.flush()
