@@ -999,6 +999,11 @@ def _trimmer() -> Callable[[], object] | None:
 _TRIM = _trimmer()
 
 
+def allocator_settings() -> dict[str, str]:
+    """The allocator settings of this run's environment: ``PYTHONMALLOC`` and glibc's ``MALLOC_*``."""
+    return {k: v for k, v in sorted(os.environ.items()) if k == "PYTHONMALLOC" or k.startswith("MALLOC_")}
+
+
 def held_bytes() -> int:
     """Resident memory the process holds: collected garbage and glibc's free heap given back first.
 
@@ -1118,8 +1123,11 @@ def render(data: dict[str, Any]) -> str:
             f"{e['load']}; started {e['started']}, `nice` {e['nice']}; Python's allocator "
             f"{e.get('allocator', 'pymalloc')}."
         )
-        malloc = "" if e.get("allocator", "pymalloc") == "pymalloc" else f"PYTHONMALLOC={e['allocator']} "
-        lines.append(f"- Command: `{malloc}{e['command']}` (driver file sha256 {e.get('driver', 'n/a')})")
+        settings = e.get("allocator_settings") or (
+            {} if e.get("allocator", "pymalloc") == "pymalloc" else {"PYTHONMALLOC": e["allocator"]}
+        )
+        prefix = "".join(f"{name}={value} " for name, value in sorted(settings.items()))
+        lines.append(f"- Command: `{prefix}{e['command']}` (driver file sha256 {e.get('driver', 'n/a')})")
         samples = e.get("rss_samples", [])
         if len(samples) > 1:
             every = samples[1][0] - samples[0][0]
@@ -1273,6 +1281,7 @@ def run_row(
             "python": platform.python_version(), "started": stamp,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores", "nice": os.nice(0),
             "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc",
+            "allocator_settings": allocator_settings(),
             "load": " / ".join(f"{v:.2f}" for v in os.getloadavg()),
             "command": " ".join(["python conformance/fuzz.py", *sys.argv[1:]]),
         }  # fmt: skip
