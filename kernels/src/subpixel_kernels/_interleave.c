@@ -57,8 +57,9 @@ typedef void (*kernel_fn)(void *, const void *, const uint64_t *, uint64_t, uint
 typedef void (*row_fn)(uint8_t *, const uint8_t *, uint64_t, uint64_t);
 
 #if HAVE_SSSE3_PATHS
-/* Rows of 16 or more groups of four one-byte lanes, 16 groups per step; the last step overlaps
- * the one before it where width is not a multiple of 16 (it writes the same bytes again). */
+/* Rows of 16 or more groups of four one-byte lanes, 16 groups per step; the last step ends at the
+ * row's end, overlapping the one before it where width is not a multiple of 16 (it writes the same
+ * bytes again). */
 #define ROW_STEP 16
 
 SSSE3 static void
@@ -66,9 +67,9 @@ split_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, ui
 {
     /* each 16 source bytes (4 groups) to 4 bytes of each lane, then a 4x4 transpose of those */
     const __m128i by_lane = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    for (uint64_t w = 0;; w += ROW_STEP) {
-        if (w + ROW_STEP > width)
-            w = width - ROW_STEP;
+    const uint64_t steps = (width + ROW_STEP - 1) / ROW_STEP;
+    for (uint64_t i = 0; i < steps; i++) {
+        const uint64_t w = i + 1 < steps ? i * ROW_STEP : width - ROW_STEP;
         const uint8_t *p = s + 4 * w;
         __m128i a = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), by_lane);
         __m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), by_lane);
@@ -80,8 +81,6 @@ split_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, ui
         _mm_storeu_si128((__m128i *)(d + lane + w), _mm_unpackhi_epi64(ab0, ce0));
         _mm_storeu_si128((__m128i *)(d + 2 * lane + w), _mm_unpacklo_epi64(ab1, ce1));
         _mm_storeu_si128((__m128i *)(d + 3 * lane + w), _mm_unpackhi_epi64(ab1, ce1));
-        if (w + ROW_STEP == width)
-            break;
     }
 }
 
@@ -90,9 +89,9 @@ join_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uin
 {
     /* the reverse: a 4x4 transpose of 4-byte pieces of the lanes, then each 16 bytes regrouped */
     const __m128i by_group = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    for (uint64_t w = 0;; w += ROW_STEP) {
-        if (w + ROW_STEP > width)
-            w = width - ROW_STEP;
+    const uint64_t steps = (width + ROW_STEP - 1) / ROW_STEP;
+    for (uint64_t i = 0; i < steps; i++) {
+        const uint64_t w = i + 1 < steps ? i * ROW_STEP : width - ROW_STEP;
         __m128i a = _mm_loadu_si128((const __m128i *)(s + w));
         __m128i b = _mm_loadu_si128((const __m128i *)(s + lane + w));
         __m128i c = _mm_loadu_si128((const __m128i *)(s + 2 * lane + w));
@@ -104,8 +103,6 @@ join_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uin
         _mm_storeu_si128((__m128i *)(q + 16), _mm_shuffle_epi8(_mm_unpackhi_epi64(ab0, ce0), by_group));
         _mm_storeu_si128((__m128i *)(q + 32), _mm_shuffle_epi8(_mm_unpacklo_epi64(ab1, ce1), by_group));
         _mm_storeu_si128((__m128i *)(q + 48), _mm_shuffle_epi8(_mm_unpackhi_epi64(ab1, ce1), by_group));
-        if (w + ROW_STEP == width)
-            break;
     }
 }
 
