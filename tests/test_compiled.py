@@ -266,8 +266,11 @@ def _walk(geometry: np.ndarray[Any, Any], lanes: int, join: bool, start: int, st
     counts, dst_steps, src_steps = outer[0::3], outer[1::3], outer[2::3]
     rows = np.arange(start, stop)
     index = np.unravel_index(rows, counts)
-    d = base_dst + sum(i * step for i, step in zip(index, dst_steps, strict=True))
-    s = base_src + sum(i * step for i, step in zip(index, src_steps, strict=True))
+    d = base_dst + np.zeros(len(rows), np.int64)
+    s = base_src + np.zeros(len(rows), np.int64)
+    for i, dst_step, src_step in zip(index, dst_steps, src_steps, strict=True):
+        d += i * dst_step
+        s += i * src_step
     w, k = np.meshgrid(np.arange(width), np.arange(lanes), indexing="ij")
     grouped, laned = w * lanes + k, k * lane + w
     at, source = (grouped, laned) if join else (laned, grouped)
