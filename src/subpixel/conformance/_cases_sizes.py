@@ -356,7 +356,7 @@ def _engine_geometry_cases() -> list[Case]:
             ("engine-few-channels-last", (2, 64, 90, 12), (False, True, "CRD", 2), "2x3 rows back to back"),
         ]
         if itemsize == 1:
-            name, options = "engine-few-channels-last-threaded", (False, True, "CRD", 2)
+            name, options = "engine-few-channels-last-above-PARALLEL_BYTES", (False, True, "CRD", 2)
             geometries.append((name, (2, 512, 720, 12), options, "2x3 rows back to back, threads"))
         for name, shape, options, target in geometries:
             cases.append(size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), target))
