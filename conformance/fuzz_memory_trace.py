@@ -12,6 +12,10 @@ allocators keep, not memory the process holds. Linux with glibc 2.33 or later.
         --max-chunks 0 --out dask-trace.jsonl
 
 ``--max-chunks 0`` lifts the Dask row's cap on chunks per input (:data:`fuzz.MAX_CHUNKS`).
+``--tracemalloc FROM,BASE,AT...`` starts :mod:`tracemalloc` at call FROM, snapshots it at call
+BASE and at each AT, and writes (to ``--out`` with ``.tracemalloc.txt`` added) the places whose
+memory allocated after FROM and still held grew most from BASE to each AT: what a slow climb of
+the bytes in use is made of.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import gc
 import importlib.util
 import json
 import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +71,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--max-chunks", type=int, default=None, help="Dask row: chunks per input (0: no cap)")
     parser.add_argument("--out", type=Path, required=True, help="JSON lines, one per memory sample")
+    parser.add_argument("--tracemalloc", default="", help="FROM,BASE,AT...: calls (multiples of 1,000)")
+    parser.add_argument("--frames", type=int, default=12, help="frames kept per tracemalloc trace")
     args = parser.parse_args()
+    try:
+        marks = [int(v) for v in args.tracemalloc.split(",")] if args.tracemalloc else []
+    except ValueError:
+        parser.error(f"--tracemalloc must be calls separated by commas, not {args.tracemalloc!r}")
+    if marks and (len(marks) < 3 or marks != sorted(marks)):
+        parser.error(f"--tracemalloc needs FROM <= BASE <= AT..., not {args.tracemalloc!r}")
     fuzz = load_fuzz()
     if args.backends not in fuzz.ROWS:
         parser.error(f"--backends must be one of {', '.join(fuzz.ROWS)}, not {args.backends!r}")
@@ -97,6 +110,34 @@ def main() -> int:
     fuzz.Oracle.__init__ = keeping_init
     held_bytes = fuzz.held_bytes
     calls = 0
+    base: list[tracemalloc.Snapshot] = []
+    diffs = args.out.with_name(args.out.name + ".tracemalloc.txt")
+    if marks:
+        diffs.write_text("", encoding="utf-8")
+
+    def trace_marks() -> None:
+        if not marks:
+            return
+        if calls == marks[0]:
+            tracemalloc.start(args.frames)
+        if calls not in marks[1:]:
+            return
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, __file__)]
+        )
+        if not base:
+            base.append(snapshot)
+            return
+        stats = snapshot.compare_to(base[0], "traceback")
+        with diffs.open("a", encoding="utf-8") as text:
+            total = sum(s.size_diff for s in stats)
+            text.write(f"== calls {marks[1]:,} -> {calls:,}: {total / 2**20:+.3f} MiB held, allocated after {marks[0]:,}\n")
+            for stat in stats[:15]:
+                text.write(f"{stat.size_diff / 2**10:+10.1f} KiB {stat.count_diff:+8d} blocks\n")
+                text.writelines(f"      {line}\n" for line in stat.traceback.format()[-2 * args.frames :])
+        if calls == marks[-1]:
+            tracemalloc.stop()
+
     with args.out.open("w", encoding="utf-8") as out:
 
         def traced() -> int:
@@ -111,6 +152,7 @@ def main() -> int:
             }  # fmt: skip
             out.write(json.dumps(line) + "\n")
             out.flush()
+            trace_marks()
             calls += fuzz.SAMPLE_EVERY
             return held
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import collections
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from subpixel.benchmark import _sets, _timing
+from subpixel.benchmark import _runs, _sets, _timing
 from subpixel.benchmark import cli as bench_cli
 
 #: Frameworks this module needs beyond NumPy and the test tools (see tests/collection.py).
@@ -75,20 +77,50 @@ def test_runs_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
-def test_interleaved_order_changes_each_candidates_predecessor() -> None:
-    """No candidate is always timed right after the same one (a rotation would keep it there)."""
-    count, repeats = 6, 12
-    orders = [_timing.order(count, k) for k in range(repeats)]
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 6, 7, 10])
+def test_interleaved_orders_give_every_candidate_every_predecessor_once(count: int) -> None:
+    """Over one balanced square every ordered pair of candidates is adjacent equally often."""
+    rows = _timing.square_size(count)
+    orders = [_timing.order(count, k) for k in range(rows)]
     assert all(sorted(o) == list(range(count)) for o in orders)
-    assert orders == [_timing.order(count, k) for k in range(repeats)]  # seeded: reruns agree
-    for candidate in range(count):
-        before = {o[o.index(candidate) - 1] for o in orders if o.index(candidate) > 0}
-        assert len(before) >= 3, (candidate, before)
+    assert orders == [_timing.order(count, k + rows) for k in range(rows)]  # the square repeats
+    pairs = collections.Counter((a, b) for o in orders for a, b in itertools.pairwise(o))
+    assert len(pairs) == count * (count - 1)
+    assert set(pairs.values()) <= {rows // count}
+    assert collections.Counter(o[0] for o in orders) == dict.fromkeys(range(count), rows // count)
+
+
+def test_interleaved_times_each_repeat_after_an_untimed_call_of_its_first_candidate() -> None:
+    """The previous repeat's last candidate never precedes a timed call."""
     calls: list[int] = []
 
     def recorder(i: int) -> Callable[[], None]:
         return lambda: calls.append(i)
 
-    samples = _timing.interleaved([recorder(i) for i in range(3)], [1, 1, 1], 4)
+    samples = _timing.interleaved([recorder(i) for i in range(3)], [2, 1, 1], 4)
     assert [len(s) for s in samples] == [4, 4, 4]
-    assert calls == [i for k in range(4) for i in _timing.order(3, k)]
+    expected: list[int] = []
+    for k in range(4):
+        o = _timing.order(3, k)
+        expected += [o[0], *(i for i in o for _ in range(2 if i == 0 else 1))]
+    assert calls == expected
+
+
+def test_set_runs_round_repeats_up_to_whole_squares(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A set's case is timed over whole balanced squares of its candidates."""
+    seen: list[int] = []
+
+    def fake(runs: list[Callable[[], object]], numbers: list[int], repeats: int) -> list[list[float]]:
+        seen.append(repeats)
+        return [[1.0] * repeats for _ in runs]
+
+    monkeypatch.setattr(_timing, "interleaved", fake)
+    monkeypatch.setattr(_timing, "calls_per_sample", lambda call, target_s: 1)
+    case = _sets.USERS[0]
+    monkeypatch.setattr(
+        _runs, "candidates", lambda case, x: dict.fromkeys(["np.copy", "a", "subpixel numpy"], lambda: None)
+    )
+    monkeypatch.setattr(_runs, "make_input", lambda case: None)
+    result = _runs.run_case(case, 7, 0.001)
+    assert seen == [12]
+    assert result["repeats"] == 12

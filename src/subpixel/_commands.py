@@ -214,7 +214,11 @@ def bench_parser(names: BenchNames | None = None, missing: str = "") -> argparse
         "--quick", action="store_true", help="skip the >1 GB shape, 3 repeats, shorter samples"
     )
     parser.add_argument(
-        "--repeats", type=int, default=None, help="paired repeats per case and run (default 7, quick 3)"
+        "--repeats",
+        type=int,
+        default=None,
+        help="paired repeats per case and run (default 7, quick 3; --set: 6, rounded up to "
+        "whole balanced orders of the candidates)",
     )
     parser.add_argument(
         "--ops", default="shuffle,unshuffle", metavar="NAMES", help="shuffle, unshuffle or both"

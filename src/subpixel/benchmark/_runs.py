@@ -1,7 +1,9 @@
 """Repeated runs of a named case set: paired ratios per run, medians and spread over the runs.
 
-One run times every case of the set once: every candidate of a case is called in turn, in an
-order that changes per repeat, and each ratio (reference time / subpixel time, higher is
+One run times every case of the set once: every candidate of a case is called in turn, in the
+orders of a balanced Latin square (whole squares: ``repeats`` is rounded up so that every
+candidate is timed after each other one equally often, see :mod:`subpixel.benchmark._timing`),
+and each ratio (reference time / subpixel time, higher is
 better) is taken within one repeat, so load shifts both times alike; a run keeps the median
 of those paired ratios. The set is run ``runs`` times, one run after the other, and each
 case's figure is the median of its run medians with their minimum and maximum: the spread
@@ -37,6 +39,8 @@ def run_case(case: SetCase, repeats: int, target_s: float) -> dict[str, Any]:
     names = list(found)
     calls = [found[name] for name in names]
     numbers = [_timing.calls_per_sample(call, target_s) for call in calls]
+    square = _timing.square_size(len(calls))
+    repeats = -(-repeats // square) * square
     samples = dict(zip(names, _timing.interleaved(calls, numbers, repeats), strict=True))
     ratios: dict[str, dict[str, float]] = {}
     for path in PATHS:
@@ -48,6 +52,7 @@ def run_case(case: SetCase, repeats: int, target_s: float) -> dict[str, Any]:
             if name in samples
         }
     result = {
+        "repeats": repeats,
         "seconds": {name: statistics.median(times) for name, times in samples.items()},
         "ratios": ratios,
     }

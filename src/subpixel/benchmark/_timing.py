@@ -1,23 +1,25 @@
 """Interleaved timing: every repeat runs every candidate once, so drift hits all alike.
 
-The order is a new permutation each repeat (seeded by the repeat's number, so reruns time the
-same orders): whatever the previous candidate leaves behind (freed memory the system reclaims,
-worker threads still spinning) falls on a different candidate each time. A rotation would not
-do: it keeps every candidate behind the same predecessor, and PyTorch's OpenMP workers, still
-spinning after its own op, slowed the candidate after it by up to 2x on a 2-core machine.
+Whatever a candidate leaves behind (freed memory the system reclaims, worker threads still
+spinning) falls on the candidate timed after it: PyTorch's OpenMP workers, spinning after its
+own op or ``Tensor.clone``, slowed the next candidate by up to 2x on a 2-core machine. So the
+orders are the rows of a balanced Latin square (Williams' design): over one whole square
+(:func:`square_size` repeats) every candidate is timed once right after each other candidate,
+and each repeat first calls its leading candidate once untimed, so that the previous repeat's
+last candidate precedes no timed call. Orders that were merely shuffled per repeat put one
+path after PyTorch's multi-threaded calls 5 times in 7 and the other path 3 times in 7.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["calls_per_sample", "interleaved", "order", "spread"]
+__all__ = ["calls_per_sample", "interleaved", "order", "spread", "square_size"]
 
 
 def calls_per_sample(run: Callable[[], Any], target_s: float) -> int:
@@ -44,7 +46,9 @@ def interleaved(runs: Sequence[Callable[[], Any]], numbers: Sequence[int], repea
     gc.disable()
     try:
         for k in range(repeats):
-            for i in order(len(runs), k):
+            indices = order(len(runs), k)
+            runs[indices[0]]()  # untimed: the last call of the previous repeat precedes no timed one
+            for i in indices:
                 run, number = runs[i], numbers[i]
                 start = time.perf_counter()
                 for _ in range(number):
@@ -56,11 +60,23 @@ def interleaved(runs: Sequence[Callable[[], Any]], numbers: Sequence[int], repea
     return samples
 
 
+def square_size(count: int) -> int:
+    """Repeats in one balanced square of ``count`` candidates: ``count``, or twice that when odd."""
+    return count if count % 2 == 0 else 2 * count
+
+
 def order(count: int, repeat: int) -> list[int]:
-    """Return the order of the ``count`` candidates in repeat ``repeat``: a seeded permutation."""
-    indices = list(range(count))
-    random.Random(repeat).shuffle(indices)
-    return indices
+    """Return the order of the ``count`` candidates in repeat ``repeat``: a row of Williams' design.
+
+    Row 0 is ``0, 1, count - 1, 2, count - 2, ...`` and row ``r`` adds ``r`` to each (modulo
+    ``count``); for an odd ``count`` rows ``count`` to ``2 * count - 1`` are those rows reversed.
+    Over :func:`square_size` consecutive repeats each ordered pair of different candidates is
+    adjacent exactly once.
+    """
+    first = [0, *((step + 1) // 2 if step % 2 else count - step // 2 for step in range(1, count))]
+    row = repeat % square_size(count)
+    indices = [(i + row) % count for i in first]
+    return indices if row < count else indices[::-1]
 
 
 def spread(values: Sequence[float]) -> dict[str, float]:

@@ -1,8 +1,8 @@
 """``python -m subpixel bench``: time subpixel against a copy of the same bytes and PyTorch's op.
 
-Every repeat runs every candidate once (interleaved, in an order that changes per repeat), and each
-ratio is taken within one repeat, so load on the machine shifts numerator and denominator
-alike; the table shows the median ratio with its minimum and maximum over the repeats. The
+Every repeat runs every candidate once (interleaved, in the orders of a balanced Latin
+square), and each ratio is taken within one repeat, so load on the machine shifts numerator and
+denominator alike; the table shows the median ratio with its minimum and maximum over the repeats. The
 copy ratio compares with ``np.copy`` of the same bytes (the memory-copy limit); the JSON also
 holds each candidate's ratio to its own library's copy (``tensor.clone``, a jitted
 ``jnp.copy``).
@@ -314,7 +314,7 @@ def _main_set(args: argparse.Namespace) -> int:
     """Run a named set (``--set users``/``cubes``) ``--runs`` times; print its table."""
     cases = _sets.SETS[args.set]
     runs = args.runs or 3
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or 6  # rounded up to whole balanced squares per case (6 with torch)
     target_s = 0.005 if args.quick else 0.02
     env = _environment()
     bar = Progress("bench", runs * len(cases), enabled=not args.quiet)
