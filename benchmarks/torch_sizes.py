@@ -3,9 +3,11 @@
 Cases: {float32, uint8, int16, float64} x {shuffle, unshuffle} x r in {2, 3, 4}, CRD, channels
 first, inputs of 64 KiB to 4 MiB (around :data:`subpixel._fast.torch.KERNEL_ELEMENTS`, where
 the copy engine takes over from PyTorch's op or the three tensor methods). Each repeat times a
-batch of calls of PyTorch's op, then the same batch of ``subpixel`` calls on the same tensor,
-and the table gives the median of the in-repeat ratios ``op time / subpixel time`` (above 1:
-subpixel is faster) and the load average at the start and the end.
+batch of calls of PyTorch's op and the same batch of ``subpixel`` calls on the same tensor, the
+op first in even repeats and second in odd ones (what one leaves behind, such as PyTorch's
+OpenMP workers still spinning, falls on each alike), and the table gives the median of the
+in-repeat ratios ``op time / subpixel time`` (above 1: subpixel is faster) and the load average
+at the start and the end.
 
     python benchmarks/torch_sizes.py
     python benchmarks/torch_sizes.py --kib 64,128 --repeats 31
@@ -44,14 +46,14 @@ def _ratio(
 ) -> float:
     """Median over ``repeats`` of (time of ``calls`` of ``op(x, r)``) / (the same of ``ours``)."""
     ratios = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            op(x, r)
-        middle = time.perf_counter()
-        for _ in range(calls):
-            ours(x, r)
-        ratios.append((middle - start) / (time.perf_counter() - middle))
+    for repeat in range(repeats):
+        seconds = {}
+        for function in (op, ours) if repeat % 2 == 0 else (ours, op):
+            start = time.perf_counter()
+            for _ in range(calls):
+                function(x, r)
+            seconds[function] = time.perf_counter() - start
+        ratios.append(seconds[op] / seconds[ours])
     return statistics.median(ratios)
 
 

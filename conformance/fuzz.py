@@ -1117,14 +1117,15 @@ def render(data: dict[str, Any]) -> str:
         )
     for e in rows:
         lines += ["", f"## {e['row']}", ""]
+        # Entries before allocator_settings name Python's allocator alone ("allocator").
+        settings = e.get("allocator_settings") or (
+            {} if e.get("allocator", "pymalloc") == "pymalloc" else {"PYTHONMALLOC": e["allocator"]}
+        )
         lines.append(
             f"- Versions: {', '.join(dict.fromkeys(e['versions'].split(', ')))}; Python {e['python']}; "
             f"{e['machine']}; load average at the end "
             f"{e['load']}; started {e['started']}, `nice` {e['nice']}; Python's allocator "
-            f"{e.get('allocator', 'pymalloc')}."
-        )
-        settings = e.get("allocator_settings") or (
-            {} if e.get("allocator", "pymalloc") == "pymalloc" else {"PYTHONMALLOC": e["allocator"]}
+            f"{settings.get('PYTHONMALLOC', 'pymalloc')}."
         )
         prefix = "".join(f"{name}={value} " for name, value in sorted(settings.items()))
         lines.append(f"- Command: `{prefix}{e['command']}` (driver file sha256 {e.get('driver', 'n/a')})")
@@ -1280,7 +1281,6 @@ def run_row(
             "versions": versions(row), "driver": DRIVER_DIGEST,
             "python": platform.python_version(), "started": stamp,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores", "nice": os.nice(0),
-            "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc",
             "allocator_settings": allocator_settings(),
             "load": " / ".join(f"{v:.2f}" for v in os.getloadavg()),
             "command": " ".join(["python conformance/fuzz.py", *sys.argv[1:]]),
