@@ -131,7 +131,10 @@ def main() -> int:
         stats = snapshot.compare_to(base[0], "traceback")
         with diffs.open("a", encoding="utf-8") as text:
             total = sum(s.size_diff for s in stats)
-            text.write(f"== calls {marks[1]:,} -> {calls:,}: {total / 2**20:+.3f} MiB held, allocated after {marks[0]:,}\n")
+            text.write(
+                f"== calls {marks[1]:,} -> {calls:,}: {total / 2**20:+.3f} MiB held, "
+                f"allocated after {marks[0]:,}\n"
+            )
             for stat in stats[:15]:
                 text.write(f"{stat.size_diff / 2**10:+10.1f} KiB {stat.count_diff:+8d} blocks\n")
                 text.writelines(f"      {line}\n" for line in stat.traceback.format()[-2 * args.frames :])
