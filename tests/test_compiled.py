@@ -281,7 +281,7 @@ def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, 
     """A geometry whose rows write disjoint elements; mostly short rows back to back in dst."""
     lanes = int(rng.choice(_compiled.LANES))
     short = rng.random() < 0.7
-    width = int(rng.choice([1, 2, 3, 5, 7] if short else [1, 3, 15, 16, 17, 31, 40]))
+    width = int(rng.choice([1, 2, 3, 5, 7] if short else [1, 3, 15, 16, 17, 31, 32, 33, 40, 63, 90]))
     lane = width if short or (join and rng.random() < 0.5) else width + int(rng.integers(1, 9))
     extent = (lanes - 1) * lane + width  # elements from a row's first to its last of the laned side
     row = width * lanes if short else max(width * lanes, extent)
@@ -304,17 +304,18 @@ def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, 
 @needs_kernels
 @pytest.mark.parametrize("item", _compiled.ITEM_SIZES)
 def test_extension_fast_paths_match_the_index_formula(item: int) -> None:
-    """Random walks on the byte-shuffle paths (short rows back to back, rows of 4 one-byte lanes) and
-    on the loops alone: the formula's elements, nothing past them, the source untouched.
+    """Random walks on the byte-shuffle paths (short rows back to back, rows of 4 one-byte lanes, in
+    16- and 32-byte steps) and on the loops alone: the formula's elements, nothing past them, the
+    source untouched.
 
     The source buffer ends at the walk's last element, so the paths' 16-byte loads near its end
-    must fall back to the loops.
+    must fall back to the loops. Each level runs where the CPU has it (a lower one otherwise).
     """
     import subpixel_kernels
     from subpixel_kernels import _interleave
 
     if platform.machine().lower() in {"x86_64", "amd64", "i686", "x86"}:
-        assert subpixel_kernels._interleave.SIMD in {"ssse3", ""}
+        assert subpixel_kernels._interleave.SIMD in {"avx2", "ssse3", ""}
     rng = np.random.default_rng(20261207 + item)
     unsigned = np.dtype(f"u{item}")
     for case in range(300):
@@ -329,18 +330,33 @@ def test_extension_fast_paths_match_the_index_formula(item: int) -> None:
         part_at, part_from = _walk(geometry, lanes, join, start, stop)
         want[part_at] = src[part_from]
         function = getattr(subpixel_kernels, f"{'join' if join else 'split'}_{lanes}")
-        results = []
-        for simd in (True, False):
+        for simd in ("avx2", "ssse3", ""):
             previous = _interleave._set_simd(simd)
             try:
                 dst = np.zeros_like(want)
                 function(dst, src, geometry, start, stop)
             finally:
                 _interleave._set_simd(previous)
-            results.append(dst)
-        assert np.array_equal(results[0], want), (case, join, lanes, geometry.tolist(), start, stop)
-        assert np.array_equal(results[1], want), (case, join, lanes, geometry.tolist(), start, stop)
+            assert np.array_equal(dst, want), (simd, case, join, lanes, geometry.tolist(), start, stop)
         assert np.array_equal(src, before)
+
+
+@needs_kernels
+def test_extension_simd_levels_are_chosen_by_name() -> None:
+    """``_set_simd`` takes a level by name (or True/False), keeps to what the CPU has, returns the last."""
+    from subpixel_kernels import _interleave
+
+    best = _interleave._set_simd(True)
+    try:
+        assert _interleave._set_simd("") == best
+        assert _interleave._set_simd("ssse3") == ""
+        assert _interleave._set_simd(False) in {"ssse3", ""}
+        assert _interleave._set_simd(True) == ""
+        assert _interleave._set_simd(True) == best
+        with pytest.raises(ValueError, match="avx512"):
+            _interleave._set_simd("avx512")
+    finally:
+        _interleave._set_simd(best)
 
 
 @needs_kernels

@@ -13,8 +13,9 @@
  *
  * On x86 CPUs with SSSE3 (checked at run time) two cases take byte shuffles instead of the loops:
  * rows of one-byte elements in four lanes (the 4x4 byte transposes of shuffles and unshuffles
- * by 4), and joins' short rows (under SHORT_ROW bytes) that lie back to back in dst, copied as a
- * periodic byte gather (see plan_gather). Both write exactly the bytes the loops write.
+ * by 4; rows of 32 groups or more take AVX2's 32-byte shuffles where the CPU has them), and
+ * joins' short rows (under SHORT_ROW bytes) that lie back to back in dst, copied as a periodic
+ * byte gather (see plan_gather). Both write exactly the bytes the loops write.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -29,8 +30,9 @@
 #if !defined(SUBPIXEL_KERNELS_BASELINE) && (defined(__GNUC__) || defined(__clang__)) &&                  \
     (defined(__x86_64__) || defined(__i386__))
 #define HAVE_SSSE3_PATHS 1
-#include <tmmintrin.h>
+#include <immintrin.h>
 #define SSSE3 __attribute__((target("ssse3")))
+#define AVX2 __attribute__((target("avx2")))
 #else
 #define HAVE_SSSE3_PATHS 0
 #endif
@@ -44,8 +46,11 @@
 #define CLONES
 #endif
 
-/* Whether the SSSE3 paths run: set when the module loads, cleared by _set_simd(False) in tests. */
-static int use_simd = 0;
+/* Which byte-shuffle paths run: the best this CPU has (set when the module loads), or a lower
+ * level chosen by _set_simd in tests. */
+enum { SIMD_NONE, SIMD_SSSE3, SIMD_AVX2 };
+static const char *const SIMD_NAMES[] = {"", "ssse3", "avx2"};
+static int use_simd = SIMD_NONE;
 
 #define ABI 1
 #define GEOMETRY 13
@@ -106,11 +111,74 @@ join_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uin
     }
 }
 
-/* The row kernel for one element size, lane count and direction, or NULL (a constant per kernel). */
-#define FAST_ROW(BYTES, L, JOIN) ((BYTES) == 1 && (L) == 4 ? ((JOIN) ? join_row_1_4 : split_row_1_4) : (row_fn)NULL)
+/* The same transposes 32 groups per step with AVX2, for rows of 32 groups or more. The 32-byte
+ * shuffles work within each 16-byte half, so one half ends with groups 0-3, 8-11, 16-19 and
+ * 24-27 of a lane and the other with groups 4-7, 12-15, 20-23 and 28-31: a permutation of
+ * 4-byte pieces puts them in order (split), or deals them out so before the transpose (join). */
+#define WIDE_STEP 32
+
+AVX2 static void
+split_row_1_4_wide(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uint64_t lane)
+{
+    const __m256i by_lane = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+                                             0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m256i in_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const uint64_t steps = (width + WIDE_STEP - 1) / WIDE_STEP;
+    for (uint64_t i = 0; i < steps; i++) {
+        const uint64_t w = i + 1 < steps ? i * WIDE_STEP : width - WIDE_STEP;
+        const uint8_t *p = s + 4 * w;
+        __m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)p), by_lane);
+        __m256i b = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), by_lane);
+        __m256i c = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(p + 64)), by_lane);
+        __m256i e = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(p + 96)), by_lane);
+        __m256i ab0 = _mm256_unpacklo_epi32(a, b), ab1 = _mm256_unpackhi_epi32(a, b);
+        __m256i ce0 = _mm256_unpacklo_epi32(c, e), ce1 = _mm256_unpackhi_epi32(c, e);
+#define STORE_LANE(K, V) _mm256_storeu_si256((__m256i *)(d + (K) * lane + w), _mm256_permutevar8x32_epi32(V, in_order))
+        STORE_LANE(0, _mm256_unpacklo_epi64(ab0, ce0));
+        STORE_LANE(1, _mm256_unpackhi_epi64(ab0, ce0));
+        STORE_LANE(2, _mm256_unpacklo_epi64(ab1, ce1));
+        STORE_LANE(3, _mm256_unpackhi_epi64(ab1, ce1));
+#undef STORE_LANE
+    }
+}
+
+AVX2 static void
+join_row_1_4_wide(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uint64_t lane)
+{
+    const __m256i by_group = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+                                              0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m256i dealt = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const uint64_t steps = (width + WIDE_STEP - 1) / WIDE_STEP;
+    for (uint64_t i = 0; i < steps; i++) {
+        const uint64_t w = i + 1 < steps ? i * WIDE_STEP : width - WIDE_STEP;
+#define LOAD_LANE(K) _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(s + (K) * lane + w)), dealt)
+        __m256i a = LOAD_LANE(0), b = LOAD_LANE(1), c = LOAD_LANE(2), e = LOAD_LANE(3);
+#undef LOAD_LANE
+        __m256i ab0 = _mm256_unpacklo_epi32(a, b), ab1 = _mm256_unpackhi_epi32(a, b);
+        __m256i ce0 = _mm256_unpacklo_epi32(c, e), ce1 = _mm256_unpackhi_epi32(c, e);
+        uint8_t *q = d + 4 * w;
+        _mm256_storeu_si256((__m256i *)q, _mm256_shuffle_epi8(_mm256_unpacklo_epi64(ab0, ce0), by_group));
+        _mm256_storeu_si256((__m256i *)(q + 32), _mm256_shuffle_epi8(_mm256_unpackhi_epi64(ab0, ce0), by_group));
+        _mm256_storeu_si256((__m256i *)(q + 64), _mm256_shuffle_epi8(_mm256_unpacklo_epi64(ab1, ce1), by_group));
+        _mm256_storeu_si256((__m256i *)(q + 96), _mm256_shuffle_epi8(_mm256_unpackhi_epi64(ab1, ce1), by_group));
+    }
+}
+
+/* The row kernel for one element size, lane count and direction at this row width, or NULL. */
+static row_fn
+fast_row(uint64_t bytes, uint64_t lanes, int join, uint64_t width)
+{
+    if (bytes != 1 || lanes != 4)
+        return NULL;
+    if (use_simd >= SIMD_AVX2 && width >= WIDE_STEP)
+        return join ? join_row_1_4_wide : split_row_1_4_wide;
+    if (use_simd >= SIMD_SSSE3 && width >= ROW_STEP)
+        return join ? join_row_1_4 : split_row_1_4;
+    return NULL;
+}
+#define FAST_ROW(BYTES, L, JOIN, WIDTH) fast_row(BYTES, L, JOIN, WIDTH)
 #else
-#define ROW_STEP 16
-#define FAST_ROW(BYTES, L, JOIN) ((row_fn)NULL)
+#define FAST_ROW(BYTES, L, JOIN, WIDTH) ((row_fn)NULL)
 #endif
 
 #define WALK_KERNEL(NAME, T, LANES, DST_AT, SRC_AT, JOIN)                                          \
@@ -118,7 +186,7 @@ join_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uin
     {                                                                                              \
         T *restrict dst = (T *)dst_;                                                               \
         const T *restrict src = (const T *)src_;                                                   \
-        const row_fn fast = use_simd && g[G_WIDTH] >= ROW_STEP ? FAST_ROW(sizeof(T), LANES, JOIN) : NULL; \
+        const row_fn fast = FAST_ROW(sizeof(T), LANES, JOIN, g[G_WIDTH]);                          \
         const uint64_t n1 = g[G_N1], n2 = g[G_N2];                                                 \
         const uint64_t d0 = g[G_D0], d1 = g[G_D1], d2 = g[G_D2];                                   \
         const uint64_t s0 = g[G_S0], s1 = g[G_S1], s2 = g[G_S2];                                   \
@@ -468,34 +536,45 @@ ENTRIES(8)
     {"join_" #L, (PyCFunction)(void (*)(void))py_join_##L, METH_FASTCALL, DOC_JOIN},               \
     {"split_" #L, (PyCFunction)(void (*)(void))py_split_##L, METH_FASTCALL, DOC_SPLIT},
 
-/* Whether this CPU and build run the SSSE3 paths. */
+/* The best byte-shuffle paths this CPU and build run. */
 static int
 simd_supported(void)
 {
 #if HAVE_SSSE3_PATHS
-    return __builtin_cpu_supports("ssse3");
+    if (__builtin_cpu_supports("avx2"))
+        return SIMD_AVX2;
+    return __builtin_cpu_supports("ssse3") ? SIMD_SSSE3 : SIMD_NONE;
 #else
-    return 0;
+    return SIMD_NONE;
 #endif
 }
 
 static PyObject *
-py_set_simd(PyObject *module, PyObject *flag)
+py_set_simd(PyObject *module, PyObject *level)
 {
     (void)module;
-    int on = PyObject_IsTrue(flag);
-    if (on < 0)
+    int wanted = -1;
+    if (PyBool_Check(level))
+        wanted = level == Py_True ? SIMD_AVX2 : SIMD_NONE;
+    else if (PyUnicode_Check(level))
+        for (int i = SIMD_NONE; i <= SIMD_AVX2; i++)
+            if (PyUnicode_CompareWithASCIIString(level, SIMD_NAMES[i]) == 0)
+                wanted = i;
+    if (wanted < 0) {
+        PyErr_Format(PyExc_ValueError, "_set_simd: level must be True, False, '', 'ssse3' or 'avx2', not %R", level);
         return NULL;
-    PyObject *previous = PyBool_FromLong(use_simd);
-    use_simd = on && simd_supported();
+    }
+    PyObject *previous = PyUnicode_FromString(SIMD_NAMES[use_simd]);
+    const int best = simd_supported();
+    use_simd = wanted < best ? wanted : best;
     return previous;
 }
 
 static PyMethodDef methods[] = {
     METHODS(2) METHODS(3) METHODS(4) METHODS(5) METHODS(6) METHODS(7) METHODS(8)
     {"_set_simd", py_set_simd, METH_O,
-     "_set_simd(flag): run the SSSE3 paths where the CPU has them (True) or the loops only; returns the "
-     "previous setting (for tests)"},
+     "_set_simd(level): run the byte-shuffle paths up to level ('avx2', 'ssse3'; True: the best the CPU "
+     "has) where the CPU has them, or the loops only ('' or False); returns the previous level (for tests)"},
     {NULL, NULL, 0, NULL}};
 
 static int
@@ -507,7 +586,7 @@ exec_module(PyObject *module)
     int failed = lanes == NULL || sizes == NULL || PyModule_AddIntConstant(module, "ABI", ABI) < 0 ||
                  PyModule_AddObjectRef(module, "LANES", lanes) < 0 ||
                  PyModule_AddObjectRef(module, "ITEM_SIZES", sizes) < 0 ||
-                 PyModule_AddStringConstant(module, "SIMD", use_simd ? "ssse3" : "") < 0;
+                 PyModule_AddStringConstant(module, "SIMD", SIMD_NAMES[use_simd]) < 0;
     Py_XDECREF(lanes);
     Py_XDECREF(sizes);
     return failed ? -1 : 0;

@@ -347,12 +347,20 @@ def _engine_geometry_cases() -> list[Case]:
                 size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "rows below r")
             )
         # The compiled kernels' byte shuffles: one-byte elements in four lanes, on rows of 90
-        # groups (whole steps of 16 and an overlapping last one); a channels-last shuffle to 3
+        # groups (whole steps of 32 with AVX2, of 16 without, and an overlapping last one) and of
+        # 24 groups (16 at a time, with or without AVX2); a channels-last shuffle to 3
         # channels, whose rows of 2 groups of 3 lanes lie back to back (the periodic gather, up to
         # 4-byte elements), and the same split over threads mid-sweep (1-byte elements).
         geometries: list[tuple[str, tuple[int, ...], tuple[bool, bool, Order, int], str]] = [
             ("engine-by-4", (2, 48, 16, 90), (False, False, "CRD", 4), "4 lanes, 90 groups"),
             ("engine-by-4-unshuffle", (2, 3, 64, 360), (True, False, "CRD", 4), "4 lanes, 90 groups"),
+            ("engine-by-4-24-groups", (2, 48, 60, 24), (False, False, "CRD", 4), "4 lanes, 24 groups"),
+            (
+                "engine-by-4-24-groups-unshuffle",
+                (2, 3, 240, 96),
+                (True, False, "CRD", 4),
+                "4 lanes, 24 groups",
+            ),
             ("engine-few-channels-last", (2, 64, 90, 12), (False, True, "CRD", 2), "2x3 rows back to back"),
         ]
         if itemsize == 1:
