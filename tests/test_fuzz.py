@@ -460,6 +460,10 @@ def test_the_volume_driver_agrees_on_a_short_run(row: str, tmp_path: Path) -> No
             "big-endian",
         }
         assert expected <= set(entry["counts"]["kind"])
+    if row == "dask":  # random chunkings rarely repeat a key: the oracle keeps nothing on this row
+        assert entry["index_cache_bytes"] == 0
+    else:
+        assert entry["index_cache_bytes"] == _driver().INDEX_CACHE_BYTES
     if row in ("jax", "jax.jit", "tensorflow.function"):
         assert entry["compiles"] > 0
         assert entry["distinct_shapes"] <= 16
@@ -534,6 +538,20 @@ def test_the_volume_driver_catches_a_broken_shuffle(
 
 
 @pytest.mark.needs("jax")
+def test_the_oracle_keeps_index_arrays_for_repeated_keys_within_its_bound() -> None:
+    """Repeated keys are answered by a kept gather (bounded in bytes); a bound of 0 keeps nothing."""
+    driver = _driver()
+    values = np.arange(2 * 12 * 4 * 6, dtype=np.float32).reshape(2, 12, 4, 6)
+    want = reference(values, (2, 2), inverse=False, channels_last=False, order="CRD")
+    for bound, kept in ((driver.INDEX_CACHE_BYTES, 1), (0, 0)):
+        oracle = driver.Oracle(bound)
+        for _ in range(3):
+            got = oracle.expected(values, (2, 2), False, False, "CRD")
+            assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+        assert (len(oracle.cache), len(oracle.seen)) == (kept, kept)
+        assert oracle.bytes == (values.size * 4 if kept else 0)  # int32 positions
+
+
 def test_compiling_rows_draw_invalid_calls_from_a_fixed_set_too() -> None:
     """A fresh invalid shape on every call would compile, and stay cached, each time."""
     runner = _driver().Runner("jax", 3, bounded=16)
