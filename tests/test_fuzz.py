@@ -537,7 +537,6 @@ def test_the_volume_driver_catches_a_broken_shuffle(
     assert any(message in kind for kind in entry["failure_kinds"])
 
 
-@pytest.mark.needs("jax")
 def test_the_oracle_keeps_index_arrays_for_repeated_keys_within_its_bound() -> None:
     """Repeated keys are answered by a kept gather (bounded in bytes); a bound of 0 keeps nothing."""
     driver = _driver()
@@ -552,6 +551,7 @@ def test_the_oracle_keeps_index_arrays_for_repeated_keys_within_its_bound() -> N
         assert oracle.bytes == (values.size * 4 if kept else 0)  # int32 positions
 
 
+@pytest.mark.needs("jax")
 def test_compiling_rows_draw_invalid_calls_from_a_fixed_set_too() -> None:
     """A fresh invalid shape on every call would compile, and stay cached, each time."""
     runner = _driver().Runner("jax", 3, bounded=16)
