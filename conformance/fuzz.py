@@ -1103,7 +1103,7 @@ def render(data: dict[str, Any]) -> str:
         "still marked *running* or *stopped* did not reach the number asked for. Memory is *flat* when "
         "the least-squares slope of resident memory over the calls after the first fifth is under "
         "1 MiB per 100,000 calls. The driver's own cache of index arrays (up to 16 MiB, filled as "
-        "shapes come back) is left out of the samples, and each sample is taken after a garbage "
+        "shapes come back; none on the Dask row) is left out of the samples, and each sample is taken after a garbage "
         "collection and glibc's `malloc_trim` (freed heap that glibc keeps resident is not held by any "
         "object); each row's Memory line says how its samples were taken.",
         "",
@@ -1146,7 +1146,9 @@ def render(data: dict[str, Any]) -> str:
                 f"- Memory: {len(samples)} samples of resident memory, one every {every:,} calls; from "
                 f"{mib(min(r for _, r in samples))} to {mib(max(r for _, r in samples))}"
                 + (
-                    ", the driver's index-array cache left out"
+                    ", the driver keeping no index arrays on this row"
+                    if e.get("index_cache_bytes") == 0
+                    else ", the driver's index-array cache left out"
                     if e.get("oracle_cache_left_out")
                     else ", the driver's index-array cache (up to 16 MiB) counted in"
                 )
