@@ -1103,9 +1103,9 @@ def render(data: dict[str, Any]) -> str:
         "still marked *running* or *stopped* did not reach the number asked for. Memory is *flat* when "
         "the least-squares slope of resident memory over the calls after the first fifth is under "
         "1 MiB per 100,000 calls. The driver's own cache of index arrays (up to 16 MiB, filled as "
-        "shapes come back; none on the Dask row) is left out of the samples, and each sample is taken after a garbage "
-        "collection and glibc's `malloc_trim` (freed heap that glibc keeps resident is not held by any "
-        "object); each row's Memory line says how its samples were taken.",
+        "shapes come back; none on the Dask row) is left out of the samples, and each sample is taken "
+        "after a garbage collection and glibc's `malloc_trim` (freed heap that glibc keeps resident is "
+        "not held by any object); each row's Memory line says how its samples were taken.",
         "",
         "| row | calls | asked | failures | wall time | CPU time | calls/s | above engine threshold "
         "| invalid calls | peak RSS | RSS growth per 100k calls after warm-up (slope ± error) | flat | seed "
