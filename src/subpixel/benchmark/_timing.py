@@ -4,9 +4,9 @@ Whatever a candidate leaves behind (freed memory the system reclaims, worker thr
 spinning) falls on the candidate timed after it: PyTorch's OpenMP workers, spinning after its
 own op or ``Tensor.clone``, slowed the next candidate by up to 2x on a 2-core machine. So the
 orders are the rows of a balanced Latin square (Williams' design): over one whole square
-(:func:`square_size` repeats) every candidate is timed once right after each other candidate,
-and each repeat first calls its leading candidate once untimed, so that the previous repeat's
-last candidate precedes no timed call. Orders that were merely shuffled per repeat put one
+(:func:`square_size` repeats) every candidate is timed right after each other candidate
+equally often, and each repeat first calls its leading candidate once untimed, so that the
+previous repeat's last candidate precedes no timed call. Orders that were merely shuffled per repeat put one
 path after PyTorch's multi-threaded calls 5 times in 7 and the other path 3 times in 7.
 """
 
@@ -71,7 +71,7 @@ def order(count: int, repeat: int) -> list[int]:
     Row 0 is ``0, 1, count - 1, 2, count - 2, ...`` and row ``r`` adds ``r`` to each (modulo
     ``count``); for an odd ``count`` rows ``count`` to ``2 * count - 1`` are those rows reversed.
     Over :func:`square_size` consecutive repeats each ordered pair of different candidates is
-    adjacent exactly once.
+    adjacent equally often (once for an even ``count``, twice for an odd one).
     """
     first = [0, *((step + 1) // 2 if step % 2 else count - step // 2 for step in range(1, count))]
     row = repeat % square_size(count)
