@@ -67,14 +67,28 @@ typedef void (*row_fn)(uint8_t *, const uint8_t *, uint64_t, uint64_t);
  * bytes again). */
 #define ROW_STEP 16
 
+/* Steps of `step` groups that cover a row of `width` (>= step) groups, and where step i starts:
+ * whole steps from the row's start, the last one ending at the row's end. */
+static inline uint64_t
+steps_of(uint64_t width, uint64_t step)
+{
+    return (width + step - 1) / step;
+}
+
+static inline uint64_t
+step_start(uint64_t i, uint64_t steps, uint64_t width, uint64_t step)
+{
+    return i + 1 < steps ? i * step : width - step;
+}
+
 SSSE3 static void
 split_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uint64_t lane)
 {
     /* each 16 source bytes (4 groups) to 4 bytes of each lane, then a 4x4 transpose of those */
     const __m128i by_lane = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    const uint64_t steps = (width + ROW_STEP - 1) / ROW_STEP;
+    const uint64_t steps = steps_of(width, ROW_STEP);
     for (uint64_t i = 0; i < steps; i++) {
-        const uint64_t w = i + 1 < steps ? i * ROW_STEP : width - ROW_STEP;
+        const uint64_t w = step_start(i, steps, width, ROW_STEP);
         const uint8_t *p = s + 4 * w;
         __m128i a = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)p), by_lane);
         __m128i b = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16)), by_lane);
@@ -94,9 +108,9 @@ join_row_1_4(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width, uin
 {
     /* the reverse: a 4x4 transpose of 4-byte pieces of the lanes, then each 16 bytes regrouped */
     const __m128i by_group = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    const uint64_t steps = (width + ROW_STEP - 1) / ROW_STEP;
+    const uint64_t steps = steps_of(width, ROW_STEP);
     for (uint64_t i = 0; i < steps; i++) {
-        const uint64_t w = i + 1 < steps ? i * ROW_STEP : width - ROW_STEP;
+        const uint64_t w = step_start(i, steps, width, ROW_STEP);
         __m128i a = _mm_loadu_si128((const __m128i *)(s + w));
         __m128i b = _mm_loadu_si128((const __m128i *)(s + lane + w));
         __m128i c = _mm_loadu_si128((const __m128i *)(s + 2 * lane + w));
@@ -123,9 +137,9 @@ split_row_1_4_wide(uint8_t *restrict d, const uint8_t *restrict s, uint64_t widt
     const __m256i by_lane = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
                                              0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m256i in_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    const uint64_t steps = (width + WIDE_STEP - 1) / WIDE_STEP;
+    const uint64_t steps = steps_of(width, WIDE_STEP);
     for (uint64_t i = 0; i < steps; i++) {
-        const uint64_t w = i + 1 < steps ? i * WIDE_STEP : width - WIDE_STEP;
+        const uint64_t w = step_start(i, steps, width, WIDE_STEP);
         const uint8_t *p = s + 4 * w;
         __m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)p), by_lane);
         __m256i b = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(p + 32)), by_lane);
@@ -148,9 +162,9 @@ join_row_1_4_wide(uint8_t *restrict d, const uint8_t *restrict s, uint64_t width
     const __m256i by_group = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
                                               0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m256i dealt = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    const uint64_t steps = (width + WIDE_STEP - 1) / WIDE_STEP;
+    const uint64_t steps = steps_of(width, WIDE_STEP);
     for (uint64_t i = 0; i < steps; i++) {
-        const uint64_t w = i + 1 < steps ? i * WIDE_STEP : width - WIDE_STEP;
+        const uint64_t w = step_start(i, steps, width, WIDE_STEP);
 #define LOAD_LANE(K) _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(s + (K) * lane + w)), dealt)
         __m256i a = LOAD_LANE(0), b = LOAD_LANE(1), c = LOAD_LANE(2), e = LOAD_LANE(3);
 #undef LOAD_LANE
