@@ -534,17 +534,26 @@ def test_torch_routes() -> None:
     assert torch_routes(seen) == {"torch:kernel-autograd": 1, engine: 1}
     middle = torch.zeros(1, 16, 40, 40)  # from SMALL_ELEMENTS to KERNEL_ELEMENTS
     assert fast_torch.SMALL_ELEMENTS <= middle.numel() < fast_torch.KERNEL_ELEMENTS
-    assert middle.numel() * 4 >= fast_torch.SMALL_BYTES
+    assert middle.numel() * 4 >= fast_torch.SMALL_BYTES > middle.numel() * 2
+    # With subpixel-kernels the engine starts at SMALL_ELEMENTS: these 4- and 8-byte tensors take it.
+    engine_here = middle.numel() >= fast_torch.ENGINE_ELEMENTS
+    assert engine_here == _compiled.AVAILABLE
     with _routes.counting() as seen:
-        subpixel.pixel_shuffle(middle, 2, order="DCR")
         subpixel.pixel_shuffle(middle.to(torch.uint8), 2)  # PyTorch's op is slow on 1 byte
         subpixel.pixel_unshuffle(middle.to(torch.int16), 2)  # and on 2-byte unshuffles
-    assert torch_routes(seen) == {"torch:plain" if fast_torch.HAS_NUMPY else engine: 3}
+    assert torch_routes(seen) == {"torch:plain": 2}
     with _routes.counting() as seen:
-        subpixel.pixel_shuffle(middle, 2)  # elsewhere below KERNEL_ELEMENTS: PyTorch's op
+        subpixel.pixel_shuffle(middle, 2, order="DCR")
+    assert torch_routes(seen) == {"torch:kernel" if engine_here else "torch:plain": 1}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(middle.to(torch.int16), 2)  # below SMALL_BYTES: PyTorch's op
+        subpixel.pixel_shuffle(middle, 2)  # elsewhere below the engine: PyTorch's op
         subpixel.pixel_unshuffle(middle.double(), 2)
-        subpixel.pixel_shuffle(middle.to(torch.int16), 2)
-    assert torch_routes(seen) == {"torch:native": 3}
+    expected = {"torch:native": 1, "torch:kernel": 2} if engine_here else {"torch:native": 3}
+    assert torch_routes(seen) == expected
+    with torch.device("meta"), _routes.counting() as seen:  # tensors the kernel does not take: the op
+        subpixel.pixel_shuffle(torch.zeros(1, 16, 40, 40), 2)
+    assert torch_routes(seen) == {"torch:native": 1}
 
 
 @pytest.mark.needs("torch")

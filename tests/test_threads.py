@@ -25,7 +25,7 @@ import pytest
 
 import subpixel
 from subpixel import _limits, _routes, _threads
-from subpixel._copy import _compiled
+from subpixel._copy import _blocked, _compiled
 from subpixel._fast import numpy as fast_numpy
 from tests.reference import reference
 
@@ -231,6 +231,60 @@ def test_resizing_replaces_the_pool() -> None:
     assert _threads._pool is kept is not None  # the same size keeps the pool
 
 
+def _run_recording(delay_on_main: float) -> tuple[list[Any], list[str]]:
+    """Run the engine's threaded loop over 64 numbered blocks; return them as copied, and by whom.
+
+    Each part takes 5 ms (``delay_on_main`` more on the calling thread), so both threads come.
+    """
+    blocks: list[Any] = [(index,) for index in range(64)]
+    done: list[Any] = []
+    who: list[str] = []
+    lock = threading.Lock()
+
+    def kernel(part: list[Any]) -> None:
+        on_main = threading.current_thread() is threading.main_thread()
+        time.sleep(0.005 + (delay_on_main if on_main else 0.0))
+        with lock:
+            done.extend(part)
+            who.extend(["main" if on_main else "pool"] * len(part))
+
+    _blocked._run("blocked", None, kernel, blocks, _limits.PARALLEL_BYTES)
+    return done, who
+
+
+def test_threaded_copies_share_every_block_once_and_the_caller_works_too() -> None:
+    subpixel.set_num_threads(2)
+    done, who = _run_recording(0.0)
+    assert sorted(done) == [(index,) for index in range(64)]
+    parts = _blocked.PARTS_PER_THREAD * 2
+    assert 64 % parts == 0
+    # Each part is a run of consecutive blocks, copied by one thread.
+    runs = [done[i : i + 64 // parts] for i in range(0, 64, 64 // parts)]
+    assert all(run == [(run[0][0] + k,) for k in range(len(run))] for run in runs)
+    assert "main" in who
+
+
+def test_a_slowed_thread_takes_fewer_parts() -> None:
+    """Parts are handed out as threads come for them: a thread held up by other work copies less."""
+    subpixel.set_num_threads(2)
+    _, who = _run_recording(0.2)
+    assert who.count("main") < who.count("pool")
+    assert who.count("main") + who.count("pool") == 64
+
+
+def test_an_error_in_a_pool_thread_reaches_the_caller() -> None:
+    subpixel.set_num_threads(2)
+
+    def kernel(part: list[Any]) -> None:
+        time.sleep(0.005)
+        if threading.current_thread() is not threading.main_thread():
+            msg = "planted"
+            raise OSError(msg)
+
+    with pytest.raises(OSError, match="planted"):
+        _blocked._run("blocked", None, kernel, [(i,) for i in range(16)], _limits.PARALLEL_BYTES)
+
+
 # --- processes --------------------------------------------------------------------------------------
 
 #: A scenario's preamble: the parent uses the threaded copy, then starts children that shuffle.
@@ -239,7 +293,7 @@ import json, sys, warnings
 import numpy as np
 import subpixel
 from subpixel import _routes
-from subpixel._copy import _compiled
+from subpixel._copy import _blocked, _compiled
 
 ENGINE = "numpy:compiled-join" if _compiled.AVAILABLE else "numpy:blocked"
 

@@ -12,8 +12,10 @@ Thresholds, by the route they separate:
   the copy engine of :mod:`subpixel._copy`.
 * torch: below :data:`TORCH_SMALL_ELEMENTS`, PyTorch's op where the plan is its own; below
   :data:`TORCH_KERNEL_ELEMENTS` that op or the three tensor methods (:data:`TORCH_METHODS_FIRST`
-  says which); from there the copy engine. :data:`TORCH_SMALL_BYTES` is where the autograd
-  Function and the NumPy-free route start.
+  says which); from there the copy engine. Where subpixel-kernels is installed, the copy
+  engine starts at :data:`TORCH_COMPILED_ENGINE_ELEMENTS` instead. :data:`TORCH_SMALL_BYTES`
+  is where the autograd Function and the NumPy-free route start; no input below it takes the
+  copy engine.
 * The copy engine: blocks of :data:`BLOCK_BYTES`, split over the thread pool from
   :data:`PARALLEL_BYTES`; the compiled kernels take innermost factors in :data:`COMPILED_LANES`
   and element sizes in :data:`COMPILED_ITEM_SIZES`; the torch path's results are NumPy's
@@ -48,6 +50,7 @@ __all__ = [
     "ROUTES",
     "SPLIT_LANES",
     "THRESHOLDS",
+    "TORCH_COMPILED_ENGINE_ELEMENTS",
     "TORCH_KERNEL_ELEMENTS",
     "TORCH_METHODS_FIRST",
     "TORCH_SMALL_BYTES",
@@ -76,6 +79,14 @@ TORCH_KERNEL_ELEMENTS = 64 * 1024
 #: Below this many elements a tensor whose plan is PyTorch's own op takes that op (one
 #: dispatcher call; the cheaper test than bytes on the tiny-input path).
 TORCH_SMALL_ELEMENTS = 16 * 1024
+#: Where subpixel-kernels is installed, the copy engine copies from this many elements (and
+#: :data:`TORCH_SMALL_BYTES`) instead of :data:`TORCH_KERNEL_ELEMENTS`: its compiled copies cost
+#: about 12 us before they move a byte, and measured here (load 0.5 to 0.9, factor 2, both
+#: directions) from 16 Ki elements they ran 1.1x to 1.7x faster than PyTorch's op on int16,
+#: float32 and float64 (2x to 2.7x at 32 Ki), and 1.2x to 5.5x faster than the three tensor
+#: methods on DCR, channels-last and factor-3 plans but one (an NHWC float64 unshuffle by 3 of
+#: 11,664 elements, 0.95x). At 8 Ki elements PyTorch's op was the faster (0.7x to 0.9x).
+TORCH_COMPILED_ENGINE_ELEMENTS = TORCH_SMALL_ELEMENTS
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
 #: copy from :data:`TORCH_SMALL_ELEMENTS` to :data:`TORCH_KERNEL_ELEMENTS` elements. Measured at
 #: 64 KiB: PyTorch's op took 213 to 241 us on uint8 where the methods took 65 to 135 us, and 61
@@ -150,14 +161,15 @@ THRESHOLDS: tuple[Threshold, ...] = (
         TORCH_SMALL_ELEMENTS,
         "elements",
         ("torch",),
-        "torch:native below for PyTorch's own plans",
+        "torch:native below for PyTorch's own plans; with subpixel-kernels, torch:kernel from here "
+        "(and SMALL_BYTES)",
     ),
     Threshold(
         "KERNEL_ELEMENTS",
         TORCH_KERNEL_ELEMENTS,
         "elements",
         ("torch",),
-        "torch:kernel (the copy engine) from here",
+        "torch:kernel (the copy engine) from here (from SMALL_ELEMENTS with subpixel-kernels)",
     ),
     Threshold(
         "BLOCK_BYTES", BLOCK_BYTES, "bytes", ("numpy", "torch"), "the copy engine's blocks: one block below"
@@ -221,13 +233,18 @@ ROUTES: dict[str, dict[str, str]] = {
     "torch": {
         "torch:native": (
             "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_ELEMENTS but for "
-            "METHODS_FIRST): torch.pixel_shuffle/pixel_unshuffle"
+            "METHODS_FIRST, and below SMALL_BYTES where subpixel-kernels is installed): "
+            "torch.pixel_shuffle/pixel_unshuffle"
         ),
         "torch:plain": (
-            "the three tensor methods: inputs below KERNEL_ELEMENTS, other devices, subclasses, functorch "
-            "transforms, 16-byte and quantized elements"
+            "the three tensor methods: inputs below KERNEL_ELEMENTS (SMALL_ELEMENTS and SMALL_BYTES with "
+            "subpixel-kernels), other devices, subclasses, functorch transforms, 16-byte and quantized "
+            "elements"
         ),
-        "torch:kernel": "CPU tensor from KERNEL_ELEMENTS: the NumPy engine over views of the same bytes",
+        "torch:kernel": (
+            "CPU tensor from KERNEL_ELEMENTS (from SMALL_ELEMENTS and SMALL_BYTES with subpixel-kernels): "
+            "the NumPy engine over views of the same bytes"
+        ),
         "torch:copy-into": (
             "CPU tensor from KERNEL_ELEMENTS without the compiled kernels, 2- to 8-byte elements, "
             "channels-first plan and result: PyTorch's copy of the permuted view into a result NumPy "

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -415,17 +415,24 @@ def _join_kernel(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> Kernel
     return run
 
 
-def _split(items: Blocks, parts: int) -> Iterator[Blocks]:
-    size = -(-len(items) // parts)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+#: Each thread of a threaded copy takes about this many parts of the blocks, one at a time.
+PARTS_PER_THREAD = 4
+
+
+def _parts(items: Blocks, count: int) -> list[Blocks]:
+    """Cut ``items`` into at most ``count`` runs of consecutive items, as equal as they come."""
+    size = -(-len(items) // count)
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _run(route: str, backend: str | None, kernel: Kernel, blocks: Blocks, nbytes: int) -> None:
-    """Run ``kernel`` over ``blocks``: on this thread, or split over the pool for large copies.
+    """Run ``kernel`` over ``blocks``: on this thread, or shared with the pool for large copies.
 
-    Copies of at least :data:`PARALLEL_BYTES` split the blocks over the thread pool when the
+    Copies of at least :data:`PARALLEL_BYTES` share the blocks with the thread pool when the
     calling thread may use more than one thread (see :func:`subpixel._threads.threads_for_call`).
+    The calling thread works too, and the blocks are handed out in parts as threads come for
+    them, so a thread slowed by other work (PyTorch's spinning OpenMP workers after a
+    multi-threaded op) takes fewer parts instead of holding the copy back.
     """
     workers = _threads.threads_for_call()
     threaded = nbytes >= PARALLEL_BYTES and workers > 1 and len(blocks) > 1
@@ -436,7 +443,18 @@ def _run(route: str, backend: str | None, kernel: Kernel, blocks: Blocks, nbytes
     if not threaded:
         kernel(blocks)
         return
+    parts = _parts(blocks, workers * PARTS_PER_THREAD)
+    handed = itertools.count()  # next() on a count is atomic: each part goes to one thread
+
+    def work() -> None:
+        while (index := next(handed)) < len(parts):
+            kernel(parts[index])
+
+    helpers = min(workers, len(parts)) - 1
     pool = _threads.pool()
-    futures = [pool.submit(kernel, part) for part in _split(blocks, workers)]
-    for future in futures:
-        future.result()
+    futures = [pool.submit(work) for _ in range(helpers)]
+    try:
+        work()
+    finally:
+        for future in futures:
+            future.result()

@@ -6,13 +6,16 @@ Routes, chosen per call from the plan and the input (never by timing):
   first, one square factor) call ``torch.pixel_shuffle``/``torch.pixel_unshuffle`` below
   :data:`SMALL_ELEMENTS` (one dispatcher call, where the three tensor methods cost four), and
   from there up to :data:`KERNEL_ELEMENTS` wherever PyTorch's op measured faster than the
-  methods (all but :data:`METHODS_FIRST`). Zero-size inputs are excluded (PyTorch's CPU
+  methods (all but :data:`METHODS_FIRST`), except the tensors the copy engine takes from
+  :data:`ENGINE_ELEMENTS` (where subpixel-kernels is installed). Zero-size inputs are excluded (PyTorch's CPU
   unshuffle returns the input's shape there); uint16, uint32 and uint64, which PyTorch's op does
   not implement, go through it as a view of the signed integer of the same size.
-* ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`KERNEL_ELEMENTS`
-  elements or more are copied by the copy engine of :mod:`subpixel._copy` through zero-copy
-  NumPy views of the same bytes, seen as integers of the element size (so every dtype of 1, 2,
-  4 or 8 bytes copies bit for bit), into a result allocated by NumPy below
+* ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`ENGINE_ELEMENTS`
+  elements (:data:`KERNEL_ELEMENTS`, or :data:`SMALL_ELEMENTS` where subpixel-kernels is
+  installed) and :data:`SMALL_BYTES` or more are copied by the copy engine of
+  :mod:`subpixel._copy` through zero-copy NumPy views of the same bytes (as the tensor's dtype
+  where NumPy has it, else as integers of the element size, so every dtype of 1, 2, 4 or 8
+  bytes copies bit for bit), into a result allocated by NumPy below
   :data:`RESULT_NUMPY_MAX_BYTES` (see :func:`_result`). NumPy is imported only when the first
   such tensor arrives.
 * ``torch:copy-into``: without the compiled kernels, those tensors of 2- to 8-byte elements
@@ -27,7 +30,7 @@ Routes, chosen per call from the plan and the input (never by timing):
   whose backward is the inverse shuffle and whose ``jvp`` (``torch:kernel-forward-ad``)
   shuffles the tangent, each by these same routes, so gradients of any order,
   forward-over-reverse and the gradients' strides match PyTorch's op.
-* ``torch:plain``: everything else (inputs below :data:`KERNEL_ELEMENTS`, other devices, tensor
+* ``torch:plain``: everything else (inputs below :data:`ENGINE_ELEMENTS`, other devices, tensor
   subclasses, functorch transforms, complex128, quantized tensors) runs the three tensor
   methods of :mod:`subpixel._fast._torch_plain`.
 
@@ -55,6 +58,7 @@ from subpixel._fast import Runner
 from subpixel._fast._torch_plain import apply_plain, channels_last_result
 from subpixel._limits import (
     HUGE_PAGES_MAX_BYTES,
+    TORCH_COMPILED_ENGINE_ELEMENTS,
     TORCH_KERNEL_ELEMENTS,
     TORCH_METHODS_FIRST,
     TORCH_SMALL_BYTES,
@@ -65,6 +69,7 @@ from subpixel._plan import ShufflePlan
 from subpixel._spec import ShuffleSpec
 
 __all__ = [
+    "ENGINE_ELEMENTS",
     "HAS_NUMPY",
     "KERNEL_ELEMENTS",
     "METHODS_FIRST",
@@ -90,6 +95,9 @@ def _installed(name: str) -> bool:
 SMALL_BYTES = TORCH_SMALL_BYTES
 KERNEL_ELEMENTS = TORCH_KERNEL_ELEMENTS
 SMALL_ELEMENTS = TORCH_SMALL_ELEMENTS
+#: Where the copy engine starts (with SMALL_BYTES): from TORCH_COMPILED_ENGINE_ELEMENTS where
+#: subpixel-kernels is installed (decided once, without importing it), else KERNEL_ELEMENTS.
+ENGINE_ELEMENTS = TORCH_COMPILED_ENGINE_ELEMENTS if _compiled.AVAILABLE else KERNEL_ELEMENTS
 #: Whether NumPy is installed: large CPU tensors take the NumPy engine, else the NumPy-free
 #: route. Decided once, when this module is imported, without importing NumPy.
 HAS_NUMPY = _installed("numpy")
@@ -147,40 +155,81 @@ def _kernel_takes(x: Any) -> bool:
 
 def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes with the NumPy engine, into a new tensor."""
-    from subpixel._copy._blocked import shuffle_large  # NumPy loads with the first large tensor
-
-    bits = _AS_BITS[x.element_size()]
-    out, buffer = _result(x, plan, bits)
-    shuffle_large(x.detach().view(bits).numpy(), plan, buffer)
+    seen_as, dtype = _numpy_view(x.dtype, x.element_size())
+    out, buffer = _result(x, plan, seen_as, dtype)
+    source = x.detach()
+    shuffle_large = _engine()[1]
+    shuffle_large((source if seen_as is x.dtype else source.view(seen_as)).numpy(), plan, buffer)
     return out
 
 
-def _result(x: Any, plan: ShufflePlan, bits: Any) -> tuple[Any, Any]:
-    """Return a fresh result tensor for ``plan`` on ``x`` and a NumPy view of its bytes as ``bits``.
+@functools.cache
+def _engine() -> tuple[Any, Callable[..., Any]]:
+    """NumPy and the copy engine's ``shuffle_large``, imported when the first large tensor arrives.
 
-    Below :data:`RESULT_NUMPY_MAX_BYTES` the memory comes from NumPy (``torch.from_numpy``), as
-    the NumPy path's results do: PyTorch's CPU allocator (64-byte aligned) rarely hands a fresh
-    result the block the previous one freed, so each result met fresh, faulting pages, where
-    NumPy's block was reused (measured 240 to 750 page faults per 24 MB result against none)
-    and, from 4 MiB, advised huge. Larger results come from PyTorch with no advice (finding that
-    many huge pages stalled, see :mod:`subpixel._limits`). A channels-last result is laid out
-    as ``(N, H, W, C)`` and viewed as ``(N, C, H, W)``: PyTorch's channels-last strides.
+    Cached here: ``import`` statements in the per-call code cost about 1 us a call.
     """
-    import numpy as np  # loaded with the copy engine
+    import numpy
 
+    from subpixel._copy._blocked import shuffle_large
+
+    return numpy, shuffle_large
+
+
+@functools.cache
+def _numpy_view(dtype: Any, size: int) -> tuple[Any, Any]:
+    """Return how the engine sees a tensor's bytes: as a tensor dtype, and as NumPy's dtype.
+
+    The tensor's own dtype where NumPy has it (no ``view`` on either side, about 2 us less per
+    call), else the integer of the element size of :data:`_AS_BITS` (``bfloat16``, ``bool``,
+    ``complex32``, the float8 types). Either way the engine only moves bytes.
+    """
+    np = _engine()[0]
+    name = str(dtype).removeprefix("torch.")
+    if name in _SHARED_DTYPES:
+        return dtype, np.dtype(name)
+    bits = _AS_BITS[size]
+    return bits, np.dtype(str(bits).removeprefix("torch."))
+
+
+#: Tensor dtypes NumPy has, bit for bit and by the same name.
+_SHARED_DTYPES = frozenset(
+    {
+        *("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
+        *("float16", "float32", "float64", "complex64"),
+    }
+)
+
+
+def _result(x: Any, plan: ShufflePlan, seen_as: Any, dtype: Any) -> tuple[Any, Any]:
+    """Return a fresh result tensor for ``plan`` on ``x`` and a NumPy view of its bytes.
+
+    The view has NumPy's ``dtype``, the bytes seen as the tensor dtype ``seen_as`` (see
+    :func:`_numpy_view`). Below :data:`RESULT_NUMPY_MAX_BYTES` the memory comes from NumPy
+    (``torch.from_numpy``), as the NumPy path's results do: PyTorch's CPU allocator (64-byte
+    aligned) rarely hands a fresh result the block the previous one freed, so each result met
+    fresh, faulting pages, where NumPy's block was reused (measured 240 to 750 page faults per
+    24 MB result against none) and, from 4 MiB, advised huge. Larger results come from PyTorch
+    with no advice (finding that many huge pages stalled, see :mod:`subpixel._limits`). A
+    channels-last result is laid out as ``(N, H, W, C)`` and viewed as ``(N, C, H, W)``:
+    PyTorch's channels-last strides.
+    """
+    np = _engine()[0]
     shape = plan.collapse_shape
     channels_last = channels_last_result(x, plan)
+    own = seen_as is x.dtype
     if math.prod(shape) * x.element_size() >= RESULT_NUMPY_MAX_BYTES:
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         out = torch.empty(shape, dtype=x.dtype, memory_format=fmt)
-        return out, out.view(bits).numpy()
-    dtype = np.dtype(f"i{x.element_size()}") if x.element_size() > 1 else np.dtype(np.uint8)
+        return out, (out if own else out.view(seen_as)).numpy()
     if not channels_last:
         buffer = np.empty(shape, dtype)
-        return torch.from_numpy(buffer).view(x.dtype), buffer
+        out = torch.from_numpy(buffer)
+        return (out if own else out.view(x.dtype)), buffer
     n, c, h, w = shape
     laid = np.empty((n, h, w, c), dtype)
-    return torch.from_numpy(laid).view(x.dtype).permute(0, 3, 1, 2), laid.transpose(0, 3, 1, 2)
+    out = torch.from_numpy(laid)
+    return (out if own else out.view(x.dtype)).permute(0, 3, 1, 2), laid.transpose(0, 3, 1, 2)
 
 
 def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
@@ -199,7 +248,7 @@ def _copy(x: Any, plan: ShufflePlan, channels_first: bool) -> Any:
     result is not in the channels-last memory format take PyTorch's own copy of the permuted
     view instead of the NumPy engine (see :func:`_copy_into`).
     """
-    if x.numel() < KERNEL_ELEMENTS or not HAS_NUMPY:
+    if x.numel() < ENGINE_ELEMENTS or not HAS_NUMPY:
         if _routes.listening:
             _routes.record("torch:plain" if HAS_NUMPY else "torch:numpy-free")
         return _plain_copy(x, plan)
@@ -228,7 +277,7 @@ def _copy_into(x: Any, plan: ShufflePlan) -> Any:
     unshuffle by 2 with 16 channels: 0.38 of ``np.copy`` this way, 0.97 for the engine) and
     channels-last results.
     """
-    out, _ = _result(x, plan, _AS_BITS[x.element_size()])
+    out, _ = _result(x, plan, *_numpy_view(x.dtype, x.element_size()))
     moved = x.detach().reshape(plan.expand_shape).permute(plan.axes)
     out.view(moved.shape).copy_(moved)
     return out
@@ -240,6 +289,11 @@ def _apply(x: Any, plan: ShufflePlan, inverse: ShufflePlan, channels_first: bool
         if _routes.listening:
             _routes.record("torch:plain")
         return apply_plain(torch, x, plan)
+    return _apply_taken(x, plan, inverse, channels_first)
+
+
+def _apply_taken(x: Any, plan: ShufflePlan, inverse: ShufflePlan, channels_first: bool) -> Any:
+    """:func:`_apply` for a tensor of SMALL_BYTES or more that :func:`_kernel_takes`."""
     if (x.requires_grad and torch.is_grad_enabled()) or _forward_ad._current_level >= 0:
         if _routes.listening:
             _routes.record("torch:kernel-autograd")
@@ -300,8 +354,12 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     if size < SMALL_ELEMENTS:
         return functools.partial(_native, op, factor, unshuffle, run_large)
     methods_first = METHODS_FIRST
+    # From ENGINE_ELEMENTS, the tensors of SMALL_BYTES or more the kernel takes go to the engine.
+    engine_from = SMALL_BYTES if size >= ENGINE_ELEMENTS else None
 
     def run_native(x: Any) -> Any:
+        if engine_from is not None and size * x.element_size() >= engine_from and _kernel_takes(x):
+            return _apply_taken(x, plan, inverse, channels_first)
         if (x.element_size(), unshuffle) not in methods_first:
             return _native(op, factor, unshuffle, run_large, x)
         return run_large(x)
