@@ -163,7 +163,7 @@ def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     return out
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1)
 def _engine() -> tuple[Any, Callable[..., Any]]:
     """NumPy and the copy engine's ``shuffle_large``, imported when the first large tensor arrives.
 
@@ -176,7 +176,7 @@ def _engine() -> tuple[Any, Callable[..., Any]]:
     return numpy, shuffle_large
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # PyTorch has fewer dtypes than this
 def _numpy_view(dtype: Any, size: int) -> tuple[Any, Any]:
     """Return how the engine sees a tensor's bytes: as a tensor dtype, and as NumPy's dtype.
 
