@@ -102,7 +102,7 @@ PRELOAD = ("numpy", "array_api_strict", "array_api_compat.numpy", "ml_dtypes", "
 SMALL_FAMILIES = ("factors", "unshuffle", "ndim", "zero_size", "layouts", "channels_last", "dcr", "nd_tuple")
 LARGE_FAMILIES = ("sizes", "autodiff")
 FAMILIES = (*SMALL_FAMILIES, *LARGE_FAMILIES)
-DTYPES = ("uint8", "int16", "float16", "float32", "float64", "complex128")
+DTYPES = ("uint8", "int16", "float16", "bfloat16", "float32", "float64", "complex128")
 
 _SWAPS: dict[type, type] = {
     ast.Lt: ast.LtE,

@@ -283,6 +283,8 @@ def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, 
     short = rng.random() < 0.7
     width = int(rng.choice([1, 2, 3, 5, 7] if short else [1, 3, 15, 16, 17, 31, 32, 33, 40, 63, 90]))
     lane = width if short or (join and rng.random() < 0.5) else width + int(rng.integers(1, 9))
+    if join and rng.random() < 0.1:
+        lane = 0  # every lane reads the same source row (a source broadcast along the lanes)
     extent = (lanes - 1) * lane + width  # elements from a row's first to its last of the laned side
     row = width * lanes if short else max(width * lanes, extent)
     counts = [int(rng.integers(1, 4)), int(rng.integers(1, 6)), int(rng.integers(1, 400))]
@@ -292,7 +294,9 @@ def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, 
     d0 = counts[1] * d1 + gap[0]
     source_row = extent if join else width * lanes
     s2 = int(rng.integers(1, source_row + 3)) if rng.random() < 0.5 else source_row
-    s1 = counts[2] * s2 + int(rng.integers(0, 5))
+    # Sources broadcast along an outer axis: a zero step (np.broadcast_to, torch's expand).
+    s2 = 0 if rng.random() < 0.15 else s2
+    s1 = 0 if rng.random() < 0.1 else counts[2] * s2 + int(rng.integers(0, 5))
     s0 = counts[1] * s1 + int(rng.integers(0, 5))
     base = [int(rng.integers(0, 5)), int(rng.integers(0, 5))]
     geometry = np.array(
@@ -306,7 +310,7 @@ def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, 
 def test_extension_fast_paths_match_the_index_formula(item: int) -> None:
     """Random walks on the byte-shuffle paths (short rows back to back, rows of 4 one-byte lanes, in
     16- and 32-byte steps) and on the loops alone: the formula's elements, nothing past them, the
-    source untouched.
+    source untouched. Some sources repeat along an outer axis or the lanes (zero steps).
 
     The source buffer ends at the walk's last element, so the paths' 16-byte loads near its end
     must fall back to the loops. Each level runs where the CPU has it (a lower one otherwise).

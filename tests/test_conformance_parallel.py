@@ -99,3 +99,34 @@ def test_a_compiled_row_with_one_dtype_runs_every_case() -> None:
     """Filtered to one dtype, a row that compiles per shape runs all of its cases."""
     dtypes = ["float32"]
     assert all(runs_compiled(c, "float32", dtypes) for c in all_cases())
+
+
+@pytest.mark.needs("array_api_strict")  # one of the built-in rows it runs
+def test_a_worker_that_dies_fails_its_rows_and_the_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed by a signal (a crash in compiled code) fails its rows; the matrix reports it."""
+    from subpixel.conformance import _parallel, _pool
+    from subpixel.conformance._results import FAILED
+
+    real = _pool.run_jobs
+
+    def one_dies(*args: object) -> list[object]:
+        found: list[object] = list(real(*args))  # type: ignore[arg-type]
+        found[0] = _pool.WorkerError("the worker process ended (exit status -8)")
+        return found
+
+    monkeypatch.setattr(_parallel, "run_jobs", one_dies)
+    lines: list[str] = []
+    matrix = run_matrix(
+        ["numpy", "array_api_strict"],
+        ["cpu"],
+        quick=True,
+        dtypes=["int8"],
+        families=["factors"],
+        jobs=2,
+        progress=lines.append,
+    )
+    assert not matrix.ok
+    failed = [row for row in matrix.rows if row.status == FAILED]
+    assert len(failed) == 1
+    assert "exit status -8" in failed[0].reason
+    assert any("FAILED: the worker process running it failed" in line for line in lines)

@@ -500,6 +500,31 @@ def _large_torch_route(
     return "torch:copy-into"
 
 
+@pytest.mark.parametrize("library", ["numpy", pytest.param("torch", marks=pytest.mark.needs("torch"))])
+@pytest.mark.parametrize(
+    ("shape", "factor", "inverse"),
+    [((1, 128, 64, 8), 2, False), ((1, 256, 256, 1), 4, True), ((2, 192, 192, 3), 2, True)],
+    ids=["shuffle", "unshuffle-by-4", "unshuffle-by-2"],
+)
+def test_inputs_broadcast_along_a_spatial_axis(
+    library: str, shape: tuple[int, ...], factor: int, inverse: bool
+) -> None:
+    """Channels-last uint8 inputs repeated along their width (``np.broadcast_to``, torch's ``expand``).
+
+    Their copies read the same source row again and again (a zero source step); with
+    subpixel-kernels their short rows take its byte gather, which once divided by that step.
+    """
+    one = special_array((shape[0], shape[1], 1, shape[3]), "uint8", seed=31)
+    x: Any = np.broadcast_to(one, shape)
+    if library == "torch":
+        torch = _torch()
+        x = torch.from_numpy(one).expand(shape)
+        assert x.stride(2) == 0
+    y = call(x, factor, inverse, True, "CRD")
+    want = reference(np.ascontiguousarray(np.broadcast_to(one, shape)), factor, inverse, True, "CRD")
+    assert same_bits(y, want)
+
+
 @pytest.mark.needs("torch")
 def test_torch_routes() -> None:
     torch = _torch()

@@ -122,8 +122,9 @@ def test_large_inputs_only(planted: Callable[..., str], book: ReferenceBook) -> 
         ["uint8"],
         book,
     )
-    # Cases above the threshold, and the copy engine's geometry cases (64 KiB and more).
-    assert all("-above-" in case or "BLOCK_BYTES" in case or "/engine-" in case for case in found), found
+    # Cases above the threshold, and the copy engine's geometry and broadcast cases (64 KiB and more).
+    engine = ("-above-", "BLOCK_BYTES", "/engine-", "/broadcast-width-")
+    assert all(any(mark in case for mark in engine) for case in found), found
 
 
 def test_threaded_copies_only(planted: Callable[..., str], book: ReferenceBook) -> None:

@@ -421,9 +421,11 @@ copy_rows(kernel_fn kernel, const gather_plan *p, uint8_t *dst, const uint8_t *s
             const uint64_t d = (g[G_DST] + i0 * g[G_D0] + i1 * g[G_D1]) * item;
             const uint64_t s = (g[G_SRC] + i0 * g[G_S0] + i1 * g[G_S1]) * item;
             uint64_t periods = n2 / p->rows;
+            /* the periods whose loads stay in src; a zero step (a source broadcast along the
+             * innermost outer axis) reads the same bytes in every period */
             if (s + p->reach > src_bytes)
                 periods = 0;
-            else if (periods > (src_bytes - s - p->reach) / p->step + 1)
+            else if (p->step != 0 && periods > (src_bytes - s - p->reach) / p->step + 1)
                 periods = (src_bytes - s - p->reach) / p->step + 1;
             gather_periods(dst + d, src + s, p, periods);
             kernel(dst, src, g, sweep * n2 + periods * p->rows, (sweep + 1) * n2);

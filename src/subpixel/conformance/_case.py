@@ -51,6 +51,7 @@ LAYOUTS = (
     "negative_strides",  # the last two axes reversed in memory
     "broadcast",  # a zero-stride batch axis
     "broadcast_channels",  # a zero-stride channel axis (torch: ``expand``)
+    "broadcast_spatial",  # a zero-stride last spatial axis (the width of an image)
     "torch_channels_last",  # torch.channels_last / channels_last_3d memory format
     "torch_opless_dtype",  # torch: the bits viewed as a dtype PyTorch's op lacks (float8, bits, complex32)
     "dask_one_chunk",  # dask: a single chunk
@@ -154,6 +155,17 @@ class Case:
     def channel_axis(self) -> int:
         """The index of the channel axis in ``shape``."""
         return len(self.shape) - 1 if self.channels_last else len(self.shape) - len(self.factors) - 1
+
+    @property
+    def broadcast_axis(self) -> int | None:
+        """The axis a broadcast layout repeats its input along (stride 0), or None."""
+        if self.layout == "broadcast":
+            return 0
+        if self.layout == "broadcast_channels":
+            return self.channel_axis
+        if self.layout == "broadcast_spatial":
+            return len(self.shape) - 2 if self.channels_last else len(self.shape) - 1
+        return None
 
     @property
     def torch_native(self) -> bool:

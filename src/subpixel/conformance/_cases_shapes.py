@@ -140,6 +140,7 @@ def _layout_cases() -> list[Case]:
         "negative_strides",
         "broadcast",
         "broadcast_channels",
+        "broadcast_spatial",
         "torch_channels_last",
         "dask_one_chunk",
         "dask_unit_chunks",

@@ -122,6 +122,7 @@ def size_cases() -> list[Case]:
     cases += _threshold_cases("torch", "KERNEL_ELEMENTS", kernel, below=True, above=True)
     cases += _ambiguous_format_cases(torch_small)
     cases += _broadcast_channel_cases(torch_elements, torch_kernel)
+    cases += _broadcast_spatial_cases()
     elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
     cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
     cases += _engine_geometry_cases()
@@ -246,6 +247,35 @@ def _broadcast_channel_cases(torch_elements: int, torch_kernel: int) -> list[Cas
                     route=route,
                 )
             )
+    return cases
+
+
+def _broadcast_spatial_cases() -> list[Case]:
+    """Channels-last inputs repeated along their width (stride 0), as the copy engine's short rows.
+
+    Their copies read one source row again and again: subpixel-kernels 0.1.2 divided by that
+    zero step in its byte gather and stopped the process (SIGFPE) on each of these.
+    """
+    cases: list[Case] = []
+    shapes: tuple[tuple[tuple[int, ...], str, bool, Order, int], ...] = (
+        ((1, 128, 64, 8), "uint8", False, "CRD", 2),
+        ((1, 256, 256, 1), "uint8", True, "DCR", 4),
+        ((1, 192, 192, 1), "uint16", True, "CRD", 3),
+        ((2, 192, 192, 1), "float32", True, "CRD", 2),
+    )
+    for shape, dtype, inverse, order, factor in shapes:
+        direction = "unshuffle" if inverse else "shuffle"
+        cases.append(
+            size_case(
+                f"broadcast-width-{direction}-by-{factor}",
+                shape,
+                (inverse, True, order, factor),
+                "broadcast_spatial",
+                dtype,
+                ("numpy", "torch"),
+                "zero-stride width, channels last: short rows from one source row",
+            )
+        )
     return cases
 
 

@@ -182,7 +182,8 @@ def run_matrix(
             coverage_of.update(result.coverage)
             device_names.update(result.device_names)
     rows = [row for impl in chosen for row in rows_of[impl.name]]
-    coverage = [entry for impl in chosen for entry in coverage_of[impl.name]]
+    # A group whose worker died has failed rows and no coverage.
+    coverage = [entry for impl in chosen for entry in coverage_of.get(impl.name, [])]
     for entry in coverage:
         entry.enforced = enforce
         # A route declared unreachable that a case took is a wrong declaration, filtered run or not.

@@ -259,7 +259,7 @@ class ReferenceBook:
         x = self._inputs.get(key)
         if x is None:
             seed = seed_for(f"{case.id}:{dtype}")
-            broadcast = {"broadcast": 0, "broadcast_channels": case.channel_axis}.get(case.layout)
+            broadcast = case.broadcast_axis
             if broadcast is not None:  # equal along the broadcast axis
                 one = make_input((*case.shape[:broadcast], 1, *case.shape[broadcast + 1 :]), dtype, seed)
                 x = np.ascontiguousarray(np.broadcast_to(one, case.shape))

@@ -47,6 +47,7 @@ _VIEWS = frozenset(
         "negative_strides",
         "broadcast",
         "broadcast_channels",
+        "broadcast_spatial",
     }
 )
 
@@ -255,7 +256,7 @@ class ArrayBackend:
         if layout == "negative_strides":
             owner = self.from_host(np.ascontiguousarray(x[..., ::-1, ::-1]), dtype, device)
             return owner[..., ::-1, ::-1], owner
-        if layout in ("broadcast", "broadcast_channels"):
+        if case.broadcast_axis is not None:
             owner = self.from_host(broadcast_source(case, x), dtype, device)
             return self.namespace().broadcast_to(owner, x.shape), owner
         raise AssertionError(layout)  # make_input checked it
@@ -316,6 +317,9 @@ class ArrayBackend:
 
 
 def broadcast_source(case: Case, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Return the one slice that a broadcast layout repeats: batch item 0, or channel 0."""
-    axis = case.channel_axis if case.layout == "broadcast_channels" else 0
+    """Return the one slice that a broadcast layout repeats (batch item 0, channel 0 or column 0)."""
+    axis = case.broadcast_axis
+    if axis is None:
+        msg = f"layout {case.layout!r} repeats no axis"
+        raise ValueError(msg)
     return np.ascontiguousarray(np.take(x, [0], axis=axis))

@@ -184,7 +184,7 @@ class TorchBackend(ArrayBackend):
             plain = self.from_host(x, dtype, device)
             owner = self.load().empty_like(plain, memory_format=formats[x.ndim]).copy_(plain)
             return owner, owner
-        if case.layout in ("broadcast", "broadcast_channels"):
+        if case.broadcast_axis is not None:
             owner = self.from_host(broadcast_source(case, x), dtype, device)
             return owner.expand(x.shape), owner
         if case.layout == "torch_opless_dtype":
