@@ -128,6 +128,41 @@ def test_odd_views_and_strided_destination() -> None:
                 assert taken == (kernel and out is None), (kernel, inverse, dict(counter))
 
 
+@needs_kernels
+def test_dense_copies_are_prepared_once_per_plan_and_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A C-contiguous input into a C-contiguous result reuses its prepared copy; others copy as before."""
+    monkeypatch.setattr(_blocked, "_plan_jobs", {})
+    base = special_array((2, 12, 48, 64), "float32", seed=15)
+    plan = shuffle_plan(base.shape, 2, inverse=False)
+    expected = reference(base, 2, False, False, "CRD")
+    for _ in range(2):
+        with _routes.counting() as counter:
+            result = _blocked.shuffle_large(base, plan, backend="numpy")
+        assert same_bits(result, expected)
+        assert dict(counter) == {"numpy:compiled-join": 1}
+    assert list(_blocked._plan_jobs) == [(plan, base.dtype)]
+    out = np.empty(plan.collapse_shape, base.dtype)
+    assert _blocked.shuffle_large(base, plan, out) is out
+    assert same_bits(out, expected)
+    # Odd addresses (input or result) and other memory orders never run the prepared copy.
+    odd = np.empty(base.nbytes + 1, np.uint8)[1:].view(np.float32).reshape(base.shape)
+    odd[...] = base
+    odd_out = np.empty(base.nbytes + 1, np.uint8)[1:].view(np.float32).reshape(plan.collapse_shape)
+    fortran = np.asfortranarray(base)
+    for x, into in ((odd, None), (base, odd_out), (fortran, None)):
+        with _routes.counting() as counter:
+            result = _blocked.shuffle_large(x, plan, into, backend="numpy")
+        assert same_bits(np.ascontiguousarray(result), expected)
+        taken = any(route.startswith("numpy:compiled") for route in counter)
+        assert taken == (x is fortran), dict(counter)  # the Fortran view is aligned: the kernel
+    assert list(_blocked._plan_jobs) == [(plan, base.dtype)]
+    # Each dtype has its own entry; the table is emptied when full.
+    monkeypatch.setattr(_blocked, "MAX_JOBS", 1)
+    as_int = base.view(np.int32)
+    assert same_bits(_blocked.shuffle_large(as_int, plan), expected.view(np.int32))
+    assert list(_blocked._plan_jobs) == [(plan, as_int.dtype)]
+
+
 def test_without_the_kernels_the_numpy_engine_copies(monkeypatch: pytest.MonkeyPatch) -> None:
     """With subpixel-kernels absent the compiled routes are not reachable, and the lanes kernels are."""
     monkeypatch.setattr(_compiled, "AVAILABLE", False)
@@ -163,6 +198,7 @@ def test_kernels_that_fail_to_load_leave_the_numpy_engine(monkeypatch: pytest.Mo
     monkeypatch.setattr(_compiled, "_broken", None)
     monkeypatch.setattr(_compiled, "_load", fail)
     monkeypatch.setattr(_blocked, "_jobs", {})  # copies prepared with the working kernels
+    monkeypatch.setattr(_blocked, "_plan_jobs", {})
     x = _input(3, False, False, "float32")
     with _routes.counting() as counter:
         y = call(x, 3, False, False, "CRD")

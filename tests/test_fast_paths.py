@@ -560,7 +560,7 @@ def test_torch_routes() -> None:
     middle = torch.zeros(1, 16, 40, 40)  # from SMALL_ELEMENTS to KERNEL_ELEMENTS
     assert fast_torch.SMALL_ELEMENTS <= middle.numel() < fast_torch.KERNEL_ELEMENTS
     assert middle.numel() * 4 >= fast_torch.SMALL_BYTES > middle.numel() * 2
-    # With subpixel-kernels the engine starts at SMALL_ELEMENTS: these 4- and 8-byte tensors take it.
+    # With subpixel-kernels the engine starts at SMALL_BYTES: these 4- and 8-byte tensors take it.
     engine_here = middle.numel() >= fast_torch.ENGINE_ELEMENTS
     assert engine_here == _compiled.AVAILABLE
     with _routes.counting() as seen:
@@ -576,6 +576,20 @@ def test_torch_routes() -> None:
         subpixel.pixel_unshuffle(middle.double(), 2)
     expected = {"torch:native": 1, "torch:kernel": 2} if engine_here else {"torch:native": 3}
     assert torch_routes(seen) == expected
+    low = torch.zeros(1, 4, 48, 48)  # from SMALL_BYTES of 8-byte elements, below SMALL_ELEMENTS
+    assert low.numel() < fast_torch.SMALL_ELEMENTS
+    assert low.numel() * 8 >= fast_torch.SMALL_BYTES
+    engine_here = low.numel() >= fast_torch.ENGINE_ELEMENTS
+    assert engine_here == _compiled.AVAILABLE
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(low.double(), 2)  # the engine with subpixel-kernels
+        subpixel.pixel_unshuffle(low.double(), 2)
+    assert torch_routes(seen) == {"torch:kernel" if engine_here else "torch:native": 2}
+    with _routes.counting() as seen:
+        subpixel.pixel_shuffle(low.to(torch.uint8), 2)  # below SMALL_ELEMENTS: no METHODS_FIRST
+        subpixel.pixel_unshuffle(low.to(torch.int16), 2)
+        subpixel.pixel_shuffle(low, 2)
+    assert torch_routes(seen) == {"torch:native": 3}
     with torch.device("meta"), _routes.counting() as seen:  # tensors the kernel does not take: the op
         subpixel.pixel_shuffle(torch.zeros(1, 16, 40, 40), 2)
     assert torch_routes(seen) == {"torch:native": 1}

@@ -80,13 +80,14 @@ TORCH_KERNEL_ELEMENTS = 64 * 1024
 #: dispatcher call; the cheaper test than bytes on the tiny-input path).
 TORCH_SMALL_ELEMENTS = 16 * 1024
 #: Where subpixel-kernels is installed, the copy engine copies from this many elements (and
-#: :data:`TORCH_SMALL_BYTES`) instead of :data:`TORCH_KERNEL_ELEMENTS`: its compiled copies cost
-#: about 12 us before they move a byte, and measured here (load 0.5 to 0.9, factor 2, both
-#: directions) from 16 Ki elements they ran 1.1x to 1.7x faster than PyTorch's op on int16,
-#: float32 and float64 (2x to 2.7x at 32 Ki), and 1.2x to 5.5x faster than the three tensor
-#: methods on DCR, channels-last and factor-3 plans but one (an NHWC float64 unshuffle by 3 of
-#: 11,664 elements, 0.95x). At 8 Ki elements PyTorch's op was the faster (0.7x to 0.9x).
-TORCH_COMPILED_ENGINE_ELEMENTS = TORCH_SMALL_ELEMENTS
+#: :data:`TORCH_SMALL_BYTES`) instead of :data:`TORCH_KERNEL_ELEMENTS`: the fewest elements that
+#: make TORCH_SMALL_BYTES, so every tensor of TORCH_SMALL_BYTES or more that the kernel takes
+#: goes to the engine. Its compiled copies cost about 5 us before they move a byte; measured here
+#: (load 1.0, factors 2 to 4, both directions, the engine against PyTorch's op) at 64 KiB: 1.06x
+#: to 1.5x on float64, 1.6x to 2.5x on float32, 2.8x to 4.4x on int16 and 8.7x to 12x on uint8.
+#: Below 64 KiB PyTorch's op was the faster on 4- and 8-byte elements (0.4x to 0.9x at 8 KiB of
+#: 1 Ki to 2 Ki elements).
+TORCH_COMPILED_ENGINE_ELEMENTS = TORCH_SMALL_BYTES // 8
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
 #: copy from :data:`TORCH_SMALL_ELEMENTS` to :data:`TORCH_KERNEL_ELEMENTS` elements. Measured at
 #: 64 KiB: PyTorch's op took 213 to 241 us on uint8 where the methods took 65 to 135 us, and 61
@@ -161,15 +162,14 @@ THRESHOLDS: tuple[Threshold, ...] = (
         TORCH_SMALL_ELEMENTS,
         "elements",
         ("torch",),
-        "torch:native below for PyTorch's own plans; with subpixel-kernels, torch:kernel from here "
-        "(and SMALL_BYTES)",
+        "torch:native below for PyTorch's own plans (but from SMALL_BYTES with subpixel-kernels)",
     ),
     Threshold(
         "KERNEL_ELEMENTS",
         TORCH_KERNEL_ELEMENTS,
         "elements",
         ("torch",),
-        "torch:kernel (the copy engine) from here (from SMALL_ELEMENTS with subpixel-kernels)",
+        "torch:kernel (the copy engine) from here (from SMALL_BYTES with subpixel-kernels)",
     ),
     Threshold(
         "BLOCK_BYTES", BLOCK_BYTES, "bytes", ("numpy", "torch"), "the copy engine's blocks: one block below"
@@ -233,16 +233,16 @@ ROUTES: dict[str, dict[str, str]] = {
     "torch": {
         "torch:native": (
             "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_ELEMENTS but for "
-            "METHODS_FIRST, and below SMALL_BYTES where subpixel-kernels is installed): "
+            "METHODS_FIRST), and below SMALL_BYTES where subpixel-kernels is installed: "
             "torch.pixel_shuffle/pixel_unshuffle"
         ),
         "torch:plain": (
-            "the three tensor methods: inputs below KERNEL_ELEMENTS (SMALL_ELEMENTS and SMALL_BYTES with "
+            "the three tensor methods: inputs below KERNEL_ELEMENTS (SMALL_BYTES with "
             "subpixel-kernels), other devices, subclasses, functorch transforms, 16-byte and quantized "
             "elements"
         ),
         "torch:kernel": (
-            "CPU tensor from KERNEL_ELEMENTS (from SMALL_ELEMENTS and SMALL_BYTES with subpixel-kernels): "
+            "CPU tensor from KERNEL_ELEMENTS (from SMALL_BYTES with subpixel-kernels): "
             "the NumPy engine over views of the same bytes"
         ),
         "torch:copy-into": (

@@ -181,6 +181,17 @@ def shuffle_large(
     fast path write a channels-last result. ``backend`` names the routes the copy engine
     records (``"numpy"`` from the NumPy fast path; nothing is recorded without it).
     """
+    # A C-contiguous input into a C-contiguous result: the compiled copy prepared for this plan
+    # and dtype runs on flat views of both (see _plan_jobs).
+    dense = _compiled.AVAILABLE and x.flags.c_contiguous and (out is None or out.flags.c_contiguous)
+    if dense:
+        job = _plan_jobs.get((plan, x.dtype))
+        if job is not None and x.flags.aligned and (out is None or out.flags.aligned):
+            if out is None:
+                out = np.empty(plan.collapse_shape, dtype=x.dtype)
+            unsigned = job.unsigned
+            _run_job(job, out.reshape(-1).view(unsigned), x.reshape(-1).view(unsigned), out.nbytes, backend)
+            return out
     src = x.reshape(plan.expand_shape).transpose(plan.axes)
     if out is None:
         out = np.empty(plan.collapse_shape, dtype=x.dtype)
@@ -188,7 +199,11 @@ def shuffle_large(
     if dst.size and not np.may_share_memory(dst, out):  # pragma: no cover - splitting axes is a view
         msg = "internal error: reshaping the result copied it"
         raise RuntimeError(msg)
-    copy_into(dst, src, backend=backend)
+    job = _copy_into(dst, src, backend)
+    if dense and job is not None:
+        if len(_plan_jobs) >= MAX_JOBS:
+            _plan_jobs.clear()
+        _plan_jobs[plan, x.dtype] = job
     return out
 
 
@@ -204,8 +219,13 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
     backend : str, optional
         Record the route taken as ``"<backend>:<route>"`` (nothing is recorded without it).
     """
+    _copy_into(dst, src, backend)
+
+
+def _copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend: str | None) -> _Job | None:
+    """:func:`copy_into`; return the compiled copy that ran, or None when another route copied."""
     if dst.size == 0:
-        return
+        return None
     item = dst.itemsize
     lanes_ok = not dst.dtype.hasobject
     if _compiled.AVAILABLE and lanes_ok and item in _compiled.ITEM_SIZES:
@@ -218,8 +238,10 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
                     _jobs.clear()
                 _jobs[key] = job
         if job is not None and dst.flags.aligned and src.flags.aligned:
-            _run_job(job, dst, src, backend)
-            return
+            unsigned = job.unsigned
+            flat_dst = _flat(dst.view(unsigned), writeable=True)
+            _run_job(job, flat_dst, _flat(src.view(unsigned), writeable=False), dst.nbytes, backend)
+            return job
     dst, src = _simplify(dst, src)
     # Where the compiled kernels work, the lanes kernels never run (the views the compiled ones
     # decline, unaligned or reversed, take the slice copies), so their routes are unreachable.
@@ -231,7 +253,7 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
         src = src.transpose(order)
         blocks = _blocks(dst.shape, dst.ndim - 2, item)
         _run("lanes-split", backend, _split_kernel(_unsigned(dst), _unsigned(src)), blocks, dst.nbytes)
-        return
+        return None
     tail = _tail_length(dst, src) if dst.ndim else 0
     if not tail:
         # One call on this thread: split over two threads, these copies measured 0.77x to 0.97x
@@ -239,7 +261,7 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
         if _routes.listening and backend:
             _routes.record(f"{backend}:plain-copy")
         np.copyto(dst, src, casting="no")
-        return
+        return None
     lanes = dst.shape[-1]
     if (
         tail == 1
@@ -251,27 +273,38 @@ def copy_into(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], /, *, backen
     ):
         blocks = _blocks(dst.shape, dst.ndim - 2, item)
         _run("lanes-join", backend, _join_kernel(_unsigned(dst), _unsigned(src)), blocks, dst.nbytes)
-        return
+        return None
     inner = dst.shape[dst.ndim - tail :]
     tails = [(Ellipsis, *idx) for idx in itertools.product(*map(range, inner))]
     blocks = _blocks(dst.shape, dst.ndim - tail, item)
     _run("blocked", backend, _copy_kernel(dst, src, tails), blocks, dst.nbytes)
+    return None
 
 
 Kernel = Callable[[Blocks], None]
 
 
 class _Job(NamedTuple):
-    """A compiled copy prepared for one geometry: the kernel, its route and its blocks of rows."""
+    """A compiled copy prepared for one geometry.
+
+    The kernel, its route, its blocks of rows (for the threads), the same rows as the fewest
+    calls (for one thread) and the unsigned dtype of the element size it moves.
+    """
 
     kernel: Callable[..., None]
     route: str
     blocks: Blocks
+    runs: Blocks
+    unsigned: np.dtype[Any]
 
 
 #: Prepared compiled copies by ``(shape, destination strides, source strides, element size)``:
 #: repeated calls on one geometry skip the planning.
 _jobs: dict[tuple[Any, ...], _Job] = {}
+#: The same for :func:`shuffle_large` on a C-contiguous input into a C-contiguous result, by
+#: ``(plan, dtype)``: such a call skips the views and their checks too (about 4 us of a 6 us
+#: call on 64 KiB).
+_plan_jobs: dict[tuple[Any, ...], _Job] = {}
 MAX_JOBS = 256
 
 
@@ -320,15 +353,25 @@ def _compiled_job(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> _Job 
         geometry = np.array([base_dst, base_src, width, lane, *itertools.chain(*inner)], np.uint64)
         geometry.flags.writeable = False
         blocks += [(geometry, start, min(start + step, rows)) for start in range(0, rows, step)]
-    return _Job(compiled, f"compiled-{direction}", blocks)
+    runs = [(geometry, 0, rows) for geometry, start, _ in blocks if start == 0]
+    return _Job(compiled, f"compiled-{direction}", blocks, runs, np.dtype(f"u{item}"))
 
 
-def _run_job(job: _Job, dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], backend: str | None) -> None:
-    """Run a prepared compiled copy from ``src`` into ``dst`` (the views it was prepared for)."""
-    unsigned = np.dtype(f"u{dst.itemsize}")
-    flat_dst = _flat(dst.view(unsigned), writeable=True)
-    flat_src = _flat(src.view(unsigned), writeable=False)
+def _run_job(
+    job: _Job,
+    flat_dst: np.ndarray[Any, Any],
+    flat_src: np.ndarray[Any, Any],
+    nbytes: int,
+    backend: str | None,
+) -> None:
+    """Run a prepared compiled copy of ``nbytes`` between flat views of the buffers it was prepared for."""
     compiled = job.kernel
+    if nbytes < PARALLEL_BYTES:  # one thread (see _run): the fewest calls
+        if _routes.listening and backend:
+            _routes.record(f"{backend}:{job.route}")
+        for geometry, start, stop in job.runs:
+            compiled(flat_dst, flat_src, geometry, start, stop)
+        return
 
     def run(part: Blocks) -> None:
         u64 = np.uint64
@@ -341,7 +384,7 @@ def _run_job(job: _Job, dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any], ba
             geometry, start, stop = following, begin, end
         compiled(flat_dst, flat_src, geometry, u64(start), u64(stop))
 
-    _run(job.route, backend, run, job.blocks, dst.nbytes)
+    _run(job.route, backend, run, job.blocks, nbytes)
 
 
 def _flat(view: np.ndarray[Any, Any], *, writeable: bool) -> np.ndarray[Any, Any]:

@@ -57,7 +57,7 @@ def channels_last_result(x: Any, plan: ShufflePlan) -> bool:
 
     True for a 4-d input whose strides read as channels-last (with a 4-d result).
     """
-    return len(plan.collapse_shape) == 4 and strides_like_channels_last(tuple(x.shape), tuple(x.stride()))
+    return len(plan.collapse_shape) == 4 and strides_like_channels_last(x.shape, x.stride())
 
 
 def apply_plain(torch: Any, x: Any, plan: ShufflePlan, /) -> Any:

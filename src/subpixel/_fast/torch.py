@@ -10,9 +10,9 @@ Routes, chosen per call from the plan and the input (never by timing):
   :data:`ENGINE_ELEMENTS` (where subpixel-kernels is installed). Zero-size inputs are excluded (PyTorch's CPU
   unshuffle returns the input's shape there); uint16, uint32 and uint64, which PyTorch's op does
   not implement, go through it as a view of the signed integer of the same size.
-* ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`ENGINE_ELEMENTS`
-  elements (:data:`KERNEL_ELEMENTS`, or :data:`SMALL_ELEMENTS` where subpixel-kernels is
-  installed) and :data:`SMALL_BYTES` or more are copied by the copy engine of
+* ``torch:kernel``: plain (``type(x) is torch.Tensor``) CPU tensors of :data:`SMALL_BYTES` or
+  more and :data:`ENGINE_ELEMENTS` elements or more (:data:`KERNEL_ELEMENTS`, or any number
+  where subpixel-kernels is installed) are copied by the copy engine of
   :mod:`subpixel._copy` through zero-copy NumPy views of the same bytes (as the tensor's dtype
   where NumPy has it, else as integers of the element size, so every dtype of 1, 2, 4 or 8
   bytes copies bit for bit), into a result allocated by NumPy below
@@ -47,7 +47,7 @@ import functools
 import importlib.util
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.autograd.forward_ad as _forward_ad
@@ -142,7 +142,7 @@ def _kernel_takes(x: Any) -> bool:
     """Whether the CPU kernel can copy ``x`` (checked only for large inputs)."""
     return (
         type(x) is _Tensor
-        and x.device.type == "cpu"
+        and x.is_cpu
         and x.layout is torch.strided
         and not x.is_quantized
         and not x.is_conj()
@@ -155,17 +155,22 @@ def _kernel_takes(x: Any) -> bool:
 
 def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes with the NumPy engine, into a new tensor."""
-    seen_as, dtype = _numpy_view(x.dtype, x.element_size())
-    out, buffer = _result(x, plan, seen_as, dtype)
-    source = x.detach()
-    shuffle_large = _engine()[1]
-    shuffle_large((source if seen_as is x.dtype else source.view(seen_as)).numpy(), plan, buffer)
+    seen_as, out, buffer = _result(x, plan)
+    source = x.detach() if x.requires_grad else x  # numpy() refuses a tensor that requires grad
+    _engine().shuffle_large((source if seen_as is x.dtype else source.view(seen_as)).numpy(), plan, buffer)
     return out
 
 
+class _Engine(NamedTuple):
+    """NumPy and the copy engine's entry point."""
+
+    numpy: Any
+    shuffle_large: Callable[..., Any]
+
+
 @functools.lru_cache(maxsize=1)
-def _engine() -> tuple[Any, Callable[..., Any]]:
-    """NumPy and the copy engine's ``shuffle_large``, imported when the first large tensor arrives.
+def _engine() -> _Engine:
+    """NumPy and the copy engine, imported when the first large tensor arrives.
 
     Cached here: ``import`` statements in the per-call code cost about 1 us a call.
     """
@@ -173,7 +178,7 @@ def _engine() -> tuple[Any, Callable[..., Any]]:
 
     from subpixel._copy._blocked import shuffle_large
 
-    return numpy, shuffle_large
+    return _Engine(numpy, shuffle_large)
 
 
 @functools.lru_cache(maxsize=64)  # PyTorch has fewer dtypes than this
@@ -184,7 +189,7 @@ def _numpy_view(dtype: Any, size: int) -> tuple[Any, Any]:
     call), else the integer of the element size of :data:`_AS_BITS` (``bfloat16``, ``bool``,
     ``complex32``, the float8 types). Either way the engine only moves bytes.
     """
-    np = _engine()[0]
+    np = _engine().numpy
     name = str(dtype).removeprefix("torch.")
     if name in _SHARED_DTYPES:
         return dtype, np.dtype(name)
@@ -193,19 +198,17 @@ def _numpy_view(dtype: Any, size: int) -> tuple[Any, Any]:
 
 
 #: Tensor dtypes NumPy has, bit for bit and by the same name.
-_SHARED_DTYPES = frozenset(
-    {
-        *("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
-        *("float16", "float32", "float64", "complex64"),
-    }
-)
+_SHARED_DTYPES = frozenset({
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "complex64",
+})  # fmt: skip
 
 
-def _result(x: Any, plan: ShufflePlan, seen_as: Any, dtype: Any) -> tuple[Any, Any]:
-    """Return a fresh result tensor for ``plan`` on ``x`` and a NumPy view of its bytes.
+def _result(x: Any, plan: ShufflePlan) -> tuple[Any, Any, Any]:
+    """Return how the engine sees ``x`` (see :func:`_numpy_view`), a fresh result and its bytes.
 
-    The view has NumPy's ``dtype``, the bytes seen as the tensor dtype ``seen_as`` (see
-    :func:`_numpy_view`). Below :data:`RESULT_NUMPY_MAX_BYTES` the memory comes from NumPy
+    The result is a tensor for ``plan`` on ``x``; the bytes are a NumPy view of it, seen as the
+    tensor dtype the engine sees ``x`` as. Below :data:`RESULT_NUMPY_MAX_BYTES` the memory comes from NumPy
     (``torch.from_numpy``), as the NumPy path's results do: PyTorch's CPU allocator (64-byte
     aligned) rarely hands a fresh result the block the previous one freed, so each result met
     fresh, faulting pages, where NumPy's block was reused (measured 240 to 750 page faults per
@@ -214,22 +217,24 @@ def _result(x: Any, plan: ShufflePlan, seen_as: Any, dtype: Any) -> tuple[Any, A
     channels-last result is laid out as ``(N, H, W, C)`` and viewed as ``(N, C, H, W)``:
     PyTorch's channels-last strides.
     """
-    np = _engine()[0]
+    size = x.element_size()
+    seen_as, dtype = _numpy_view(x.dtype, size)
     shape = plan.collapse_shape
     channels_last = channels_last_result(x, plan)
     own = seen_as is x.dtype
-    if math.prod(shape) * x.element_size() >= RESULT_NUMPY_MAX_BYTES:
+    if math.prod(shape) * size >= RESULT_NUMPY_MAX_BYTES:
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         out = torch.empty(shape, dtype=x.dtype, memory_format=fmt)
-        return out, (out if own else out.view(seen_as)).numpy()
+        return seen_as, out, (out if own else out.view(seen_as)).numpy()
+    np = _engine().numpy
     if not channels_last:
         buffer = np.empty(shape, dtype)
         out = torch.from_numpy(buffer)
-        return (out if own else out.view(x.dtype)), buffer
+        return seen_as, (out if own else out.view(x.dtype)), buffer
     n, c, h, w = shape
     laid = np.empty((n, h, w, c), dtype)
     out = torch.from_numpy(laid)
-    return (out if own else out.view(x.dtype)).permute(0, 3, 1, 2), laid.transpose(0, 3, 1, 2)
+    return seen_as, (out if own else out.view(x.dtype)).permute(0, 3, 1, 2), laid.transpose(0, 3, 1, 2)
 
 
 def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
@@ -277,7 +282,7 @@ def _copy_into(x: Any, plan: ShufflePlan) -> Any:
     unshuffle by 2 with 16 channels: 0.38 of ``np.copy`` this way, 0.97 for the engine) and
     channels-last results.
     """
-    out, _ = _result(x, plan, *_numpy_view(x.dtype, x.element_size()))
+    _, out, _ = _result(x, plan)
     moved = x.detach().reshape(plan.expand_shape).permute(plan.axes)
     out.view(moved.shape).copy_(moved)
     return out
@@ -351,9 +356,9 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
     unshuffle = spec.inverse
     op = torch.pixel_unshuffle if unshuffle else torch.pixel_shuffle
     # A tiny call's runner is PyTorch's op and little else: one Python frame around it.
-    if size < SMALL_ELEMENTS:
+    if size < min(SMALL_ELEMENTS, ENGINE_ELEMENTS):
         return functools.partial(_native, op, factor, unshuffle, run_large)
-    methods_first = METHODS_FIRST
+    methods_first = METHODS_FIRST if size >= SMALL_ELEMENTS else frozenset()
     # From ENGINE_ELEMENTS, the tensors of SMALL_BYTES or more the kernel takes go to the engine.
     engine_from = SMALL_BYTES if size >= ENGINE_ELEMENTS else None
 
