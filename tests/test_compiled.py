@@ -106,7 +106,7 @@ def test_many_outer_axes_and_threads() -> None:
 
 @needs_kernels
 def test_odd_views_and_strided_destination() -> None:
-    """Unaligned and negative-stride sources, and channels-last destinations, keep the NumPy engine."""
+    """Unaligned and negative-stride sources keep the NumPy engine; channels-last destinations do not."""
     base = special_array((2, 3, 96, 128), "uint16", seed=14)
     raw = np.empty(base.nbytes + 1, np.uint8)[1:].view(np.uint16).reshape(base.shape)  # odd address
     raw[...] = base
@@ -124,8 +124,27 @@ def test_odd_views_and_strided_destination() -> None:
                     result = _blocked.shuffle_large(source, plan, out, backend="numpy")
                 assert same_bits(np.ascontiguousarray(result), expected)
                 taken = any(route.startswith("numpy:compiled") for route in counter)
-                # A channels-last destination has the channels innermost: no join or split there.
-                assert taken == (kernel and out is None), (kernel, inverse, dict(counter))
+                # A shuffle's channels-last destination too (the factor's two offsets are the
+                # lanes); an unshuffle's is one plain copy.
+                assert taken == (kernel and (out is None or not inverse)), (kernel, inverse, dict(counter))
+
+
+@needs_kernels
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64"])
+@pytest.mark.parametrize(("factor", "channels"), [(2, 16), (2, 3), (3, 2), ((2, 3), 5)])
+def test_channels_last_copies_take_the_kernels(dtype: str, factor: Any, channels: int) -> None:
+    """NHWC shuffles and unshuffles, CRD: the factor's two offsets are the lanes (two strides apart)."""
+    factors = (factor, factor) if isinstance(factor, int) else factor
+    lanes = factors[0] * factors[1]
+    low = special_array((2, 12, 10, channels * lanes), dtype, seed=17)  # the unshuffle's result
+    high = reference(low, factor, False, True, "CRD")
+    for inverse, x in ((False, low), (True, high)):
+        with _routes.counting() as counter:
+            y = _blocked.shuffle_large(
+                x, shuffle_plan(x.shape, factor, inverse=inverse, channels_last=True), backend="numpy"
+            )
+        assert same_bits(y, reference(x, factor, inverse, True, "CRD")), (inverse, dtype, factor)
+        assert set(counter) & COMPILED_ROUTES, dict(counter)
 
 
 @needs_kernels
@@ -260,7 +279,7 @@ def _geometry(width: int, lanes: int, rows: tuple[int, int, int], join: bool) ->
     laned = (n1 * n2 * width, n2 * width, width)
     steps = (grouped, laned) if join else (laned, grouped)
     outer = [v for axis in range(3) for v in (rows[axis], steps[0][axis], steps[1][axis])]
-    return np.array([0, 0, width, lane, *outer], np.uint64)
+    return np.array([0, 0, width, lane, *outer, lanes, 0], np.uint64)
 
 
 @needs_kernels
@@ -298,8 +317,8 @@ def test_extension_kernels_match_the_index_formula(item: int, lanes: int) -> Non
 
 def _walk(geometry: np.ndarray[Any, Any], lanes: int, join: bool, start: int, stop: int) -> Any:
     """The destination and source index of every element the rows ``start..stop`` move."""
-    base_dst, base_src, width, lane, *outer = (int(v) for v in geometry)
-    counts, dst_steps, src_steps = outer[0::3], outer[1::3], outer[2::3]
+    base_dst, base_src, width, lane, *walk, inner, outer = (int(v) for v in geometry)
+    counts, dst_steps, src_steps = walk[0::3], walk[1::3], walk[2::3]
     rows = np.arange(start, stop)
     index = np.unravel_index(rows, counts)
     d = base_dst + np.zeros(len(rows), np.int64)
@@ -308,7 +327,7 @@ def _walk(geometry: np.ndarray[Any, Any], lanes: int, join: bool, start: int, st
         d += i * dst_step
         s += i * src_step
     w, k = np.meshgrid(np.arange(width), np.arange(lanes), indexing="ij")
-    grouped, laned = w * lanes + k, k * lane + w
+    grouped, laned = w * lanes + k, (k // inner) * outer + (k % inner) * lane + w
     at, source = (grouped, laned) if join else (laned, grouped)
     return d[:, None, None] + at, s[:, None, None] + source
 
@@ -321,7 +340,16 @@ def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, 
     lane = width if short or (join and rng.random() < 0.5) else width + int(rng.integers(1, 9))
     if join and rng.random() < 0.1:
         lane = 0  # every lane reads the same source row (a source broadcast along the lanes)
-    extent = (lanes - 1) * lane + width  # elements from a row's first to its last of the laned side
+    # Lanes in runs of `inner`, the runs `outer` apart (channels-last copies); a split writes them,
+    # so there the runs do not overlap.
+    inner = lanes
+    outer = 0
+    if rng.random() < 0.4:
+        inner = int(rng.choice([n for n in range(1, lanes) if lanes % n == 0]))
+        outer = inner * lane + int(rng.integers(0, 9))
+        if join and rng.random() < 0.2:
+            outer = int(rng.integers(0, outer + 1))  # reads may overlap, or repeat (zero steps)
+    extent = (lanes // inner - 1) * outer + (inner - 1) * lane + width  # a row's laned elements
     row = width * lanes if short else max(width * lanes, extent)
     counts = [int(rng.integers(1, 4)), int(rng.integers(1, 6)), int(rng.integers(1, 400))]
     gap = [int(rng.integers(0, 3)), int(rng.integers(0, 3))]
@@ -336,7 +364,7 @@ def _random_walk(rng: np.random.Generator, join: bool) -> tuple[np.ndarray[Any, 
     s0 = counts[1] * s1 + int(rng.integers(0, 5))
     base = [int(rng.integers(0, 5)), int(rng.integers(0, 5))]
     geometry = np.array(
-        [*base, width, lane, counts[0], d0, s0, counts[1], d1, s1, counts[2], d2, s2], np.uint64
+        [*base, width, lane, counts[0], d0, s0, counts[1], d1, s1, counts[2], d2, s2, inner, outer], np.uint64
     )
     return geometry, lanes, int(np.prod(counts)), row
 
@@ -412,6 +440,7 @@ def test_extension_refuses_calls_past_its_buffers() -> None:
     halves = np.zeros(48, np.float16)  # any element type of the size moves: bits, not values
     subpixel_kernels.join_2(halves, src.astype(np.float16), geometry, 0, 6)
     assert same_bits(halves, dst.astype(np.float16))
+    far_lanes = _with(_with(geometry, 13, 1), 14, 48)
     cases: list[tuple[tuple[Any, ...], type[Exception], str]] = [
         ((np.zeros(47, np.uint16), src, geometry, 0, 6), ValueError, "reaches past the end"),
         ((np.zeros(48, np.uint16), src[:47], geometry, 0, 6), ValueError, "reaches past the end"),
@@ -428,8 +457,12 @@ def test_extension_refuses_calls_past_its_buffers() -> None:
             ValueError,
             "1, 2, 4 or 8",
         ),
-        ((np.zeros(48, np.uint16), src, geometry.astype(np.float64), 0, 6), ValueError, "13 unsigned 64-bit"),
-        ((np.zeros(48, np.uint16), src, geometry[:12], 0, 6), ValueError, "13 unsigned 64-bit"),
+        ((np.zeros(48, np.uint16), src, geometry.astype(np.float64), 0, 6), ValueError, "15 unsigned 64-bit"),
+        ((np.zeros(48, np.uint16), src, geometry[:14], 0, 6), ValueError, "15 unsigned 64-bit"),
+        ((np.zeros(48, np.uint16), src, _with(geometry, 13, 3), 0, 6), ValueError, "inner must divide .* 2"),
+        ((np.zeros(48, np.uint16), src, _with(geometry, 13, 0), 0, 6), ValueError, "not be 0"),
+        # lanes in runs of 1, the runs 48 apart: the second lane reads past src
+        ((np.zeros(48, np.uint16), src, far_lanes, 0, 6), ValueError, "past the end"),
         ((np.zeros(48, np.uint16), src, geometry, 0), TypeError, r"takes 5 arguments \(4 given\)"),
         ((np.zeros(96, np.uint16)[::2], src, geometry, 0, 6), ValueError, "contiguous"),
     ]
@@ -444,15 +477,21 @@ def test_extension_refuses_calls_past_its_buffers() -> None:
         subpixel_kernels.join_2(read_only, src, geometry, 0, 6)
 
 
+def _with(geometry: np.ndarray[Any, Any], index: int, value: int) -> np.ndarray[Any, Any]:
+    changed: np.ndarray[Any, Any] = geometry.copy()
+    changed[index] = value
+    return changed
+
+
 def test_kernels_of_another_calling_convention_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """An extension built for another engine is not called: the reason names both conventions."""
     import types
 
     newer = types.ModuleType("subpixel_kernels")
-    newer.__dict__.update(ABI=2, LANES=_compiled.LANES, ITEM_SIZES=_compiled.ITEM_SIZES, __version__="9.0")
+    newer.__dict__.update(ABI=3, LANES=_compiled.LANES, ITEM_SIZES=_compiled.ITEM_SIZES, __version__="9.0")
     monkeypatch.setitem(sys.modules, "subpixel_kernels", newer)
-    with pytest.raises(ImportError, match=r"subpixel-kernels 9.0 has calling convention 2 .*needs 1"):
+    with pytest.raises(ImportError, match=r"subpixel-kernels 9.0 has calling convention 3 .*needs 2"):
         _compiled._load("join", 2)
-    newer.__dict__.update(ABI=1, LANES=(2, 3, 4))
+    newer.__dict__.update(ABI=2, LANES=(2, 3, 4))
     with pytest.raises(ImportError, match=r"lanes \(2, 3, 4\)"):
         _compiled._load("join", 2)

@@ -4,7 +4,7 @@ subpixel finds this package by itself: with it installed, the NumPy and torch CP
 channels-first shuffles with these kernels instead of NumPy's loops. It has no API of its own
 for users; subpixel calls ``join_L`` and ``split_L`` (one per lane count ``L`` in
 :data:`LANES`) with two C-contiguous buffers of one element size (:data:`ITEM_SIZES`), a
-geometry of 13 unsigned 64-bit integers and a range of rows, and every call checks that the
+geometry of 15 unsigned 64-bit integers and a range of rows, and every call checks that the
 walk stays inside both buffers. :data:`ABI` numbers the calling convention subpixel expects.
 """
 

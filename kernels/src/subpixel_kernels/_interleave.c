@@ -1,15 +1,19 @@
 /* Join and split kernels for subpixel's copy engine.
  *
- * join (shuffles):  dst[d + w * L + k] = src[s + k * lane + w]
- * split (unshuffles): dst[d + k * lane + w] = src[s + w * L + k]
+ * join (shuffles):  dst[d + w * L + k] = src[s + at(k) + w]
+ * split (unshuffles): dst[d + at(k) + w] = src[s + w * L + k]
  *
- * for w < width and k < L, over rows start..stop of a walk of three outer axes. The lane count L
- * and the element type are compile-time constants of each kernel, so the compiler turns the
- * groups into vector shuffles. Elements move as unsigned integers of their size: every dtype of
- * that size copies bit for bit.
+ * for w < width and k < L, over rows start..stop of a walk of three outer axes. A lane's offset
+ * is at(k) = (k / inner) * outer + (k % inner) * lane: the lanes form L / inner runs of `inner`
+ * lanes `lane` apart, the runs `outer` apart (inner = L: every lane `lane` apart; channels-last
+ * copies, whose lanes are a factor of two axes, have inner < L). The lane count L and the element
+ * type are compile-time constants of each kernel, so the compiler turns the groups into vector
+ * shuffles. Elements move as unsigned integers of their size: every dtype of that size copies
+ * bit for bit.
  *
- * geometry (13 uint64): dst base, src base, width, lane step, then (count, dst step, src step) of
- * the three outer axes, outermost first; offsets and steps are in elements and never negative.
+ * geometry (15 uint64): dst base, src base, width, lane step, then (count, dst step, src step) of
+ * the three outer axes, outermost first, then inner and outer; offsets and steps are in elements
+ * and never negative, and inner divides L.
  *
  * On x86 CPUs with SSSE3 (checked at run time) two cases take byte shuffles instead of the loops:
  * rows of one-byte elements in four lanes (the 4x4 byte transposes of shuffles and unshuffles
@@ -52,10 +56,17 @@ enum { SIMD_NONE, SIMD_SSSE3, SIMD_AVX2 };
 static const char *const SIMD_NAMES[] = {"", "ssse3", "avx2"};
 static int use_simd = SIMD_NONE;
 
-#define ABI 1
-#define GEOMETRY 13
+#define ABI 2
+#define GEOMETRY 15
 
-enum { G_DST, G_SRC, G_WIDTH, G_LANE, G_N0, G_D0, G_S0, G_N1, G_D1, G_S1, G_N2, G_D2, G_S2 };
+enum { G_DST, G_SRC, G_WIDTH, G_LANE, G_N0, G_D0, G_S0, G_N1, G_D1, G_S1, G_N2, G_D2, G_S2, G_INNER, G_OUTER };
+
+/* Whether every lane is `lane` after the one before it (at(k) = k * lane). */
+static inline int
+evenly_spaced(const uint64_t *g, uint64_t lanes)
+{
+    return g[G_INNER] == lanes || g[G_OUTER] == g[G_INNER] * g[G_LANE];
+}
 
 typedef void (*kernel_fn)(void *, const void *, const uint64_t *, uint64_t, uint64_t);
 
@@ -200,22 +211,29 @@ fast_row(uint64_t bytes, uint64_t lanes, int join, uint64_t width)
     {                                                                                              \
         T *restrict dst = (T *)dst_;                                                               \
         const T *restrict src = (const T *)src_;                                                   \
-        const row_fn fast = FAST_ROW(sizeof(T), LANES, JOIN, g[G_WIDTH]);                          \
+        const int even = evenly_spaced(g, LANES);                                                  \
+        const row_fn fast = even ? FAST_ROW(sizeof(T), LANES, JOIN, g[G_WIDTH]) : NULL;            \
         const uint64_t n1 = g[G_N1], n2 = g[G_N2];                                                 \
         const uint64_t d0 = g[G_D0], d1 = g[G_D1], d2 = g[G_D2];                                   \
         const uint64_t s0 = g[G_S0], s1 = g[G_S1], s2 = g[G_S2];                                   \
         const uint64_t width = g[G_WIDTH], lane = g[G_LANE];                                       \
+        uint64_t at[LANES];                                                                        \
+        for (uint64_t k = 0; k < LANES; k++)                                                       \
+            at[k] = (k / g[G_INNER]) * g[G_OUTER] + (k % g[G_INNER]) * lane;                       \
         uint64_t i2 = start % n2, i1 = (start / n2) % n1, i0 = start / n2 / n1;                    \
         uint64_t d = g[G_DST] + i0 * d0 + i1 * d1 + i2 * d2;                                       \
         uint64_t s = g[G_SRC] + i0 * s0 + i1 * s1 + i2 * s2;                                       \
-        (void)lane;                                                                                \
         for (uint64_t row = start; row < stop; row++) {                                            \
             if (fast != NULL)                                                                      \
                 fast((uint8_t *)(dst + d), (const uint8_t *)(src + s), width, lane);               \
+            else if (even)                                                                         \
+                for (uint64_t w = 0; w < width; w++)                                               \
+                    for (uint64_t k = 0; k < LANES; k++)                                           \
+                        dst[DST_AT(LANES, k * lane)] = src[SRC_AT(LANES, k * lane)];               \
             else                                                                                   \
-            for (uint64_t w = 0; w < width; w++)                                                   \
-                for (uint64_t k = 0; k < LANES; k++)                                               \
-                    dst[DST_AT] = src[SRC_AT];                                                     \
+                for (uint64_t w = 0; w < width; w++)                                               \
+                    for (uint64_t k = 0; k < LANES; k++)                                           \
+                        dst[DST_AT(LANES, at[k])] = src[SRC_AT(LANES, at[k])];                     \
             /* the next row: the last outer axis fastest (unsigned arithmetic wraps exactly) */    \
             i2++;                                                                                  \
             d += d2;                                                                               \
@@ -234,14 +252,15 @@ fast_row(uint64_t bytes, uint64_t lanes, int join, uint64_t width)
         }                                                                                          \
     }
 
-#define JOIN_AT(L) d + w * (L) + k
-#define JOIN_FROM(L) s + k * lane + w
-#define SPLIT_AT(L) d + k * lane + w
-#define SPLIT_FROM(L) s + w * (L) + k
+/* Where element (w, k) of a row lies, for a lane at offset AT (see the top of this file). */
+#define JOIN_DST(L, AT) d + w * (L) + k
+#define JOIN_SRC(L, AT) s + (AT) + w
+#define SPLIT_DST(L, AT) d + (AT) + w
+#define SPLIT_SRC(L, AT) s + w * (L) + k
 
 #define KERNELS_OF(T, BYTES, L)                                                                    \
-    WALK_KERNEL(join_##BYTES##_##L, T, L, JOIN_AT(L), JOIN_FROM(L), 1)                                \
-    WALK_KERNEL(split_##BYTES##_##L, T, L, SPLIT_AT(L), SPLIT_FROM(L), 0)
+    WALK_KERNEL(join_##BYTES##_##L, T, L, JOIN_DST, JOIN_SRC, 1)                                   \
+    WALK_KERNEL(split_##BYTES##_##L, T, L, SPLIT_DST, SPLIT_SRC, 0)
 
 #define KERNELS_OF_SIZE(T, BYTES)                                                                  \
     KERNELS_OF(T, BYTES, 2)                                                                        \
@@ -287,9 +306,11 @@ walk_fits(const uint64_t *g, int join, uint64_t lanes, uint64_t rows, uint64_t d
     s = mul_add(g[G_N0] - 1, g[G_S0], s, &overflow);
     s = mul_add(g[G_N1] - 1, g[G_S1], s, &overflow);
     s = mul_add(g[G_N2] - 1, g[G_S2], s, &overflow);
-    /* the far element of one row: w = width - 1, k = lanes - 1 */
+    /* the far element of one row: w = width - 1, k = lanes - 1 (the far lane: at(lanes - 1)) */
+    const uint64_t inner = g[G_INNER];
     uint64_t grouped = mul_add(width - 1, lanes, lanes - 1, &overflow);
-    uint64_t laned = mul_add(lanes - 1, lane, width - 1, &overflow);
+    uint64_t laned = mul_add(inner - 1, lane, width - 1, &overflow);
+    laned = mul_add(lanes / inner - 1, g[G_OUTER], laned, &overflow);
     uint64_t dst_last = join ? d + grouped : d + laned;
     uint64_t src_last = join ? s + laned : s + grouped;
     if (dst_last < d || src_last < s)
@@ -341,7 +362,7 @@ static int
 plan_gather(gather_plan *p, uint64_t lanes, uint64_t item, const uint64_t *g)
 {
     const uint64_t width = g[G_WIDTH], lane = g[G_LANE], s2 = g[G_S2];
-    if (width == 0 || width >= SHORT_ROW || g[G_D2] != width * lanes)
+    if (width == 0 || width >= SHORT_ROW || g[G_D2] != width * lanes || !evenly_spaced(g, lanes))
         return 0;
     p->row = width * lanes * item;
     /* some vector of a period holds bytes of two rows (unless rows are 16 bytes), so its loads span
@@ -495,6 +516,11 @@ run(const char *name, int join, uint64_t lanes, const kernel_fn kernels[4], PyOb
         goto release_all;
     }
     const uint64_t *g = (const uint64_t *)geometry.buf;
+    if (g[G_INNER] == 0 || lanes % g[G_INNER] != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: inner must divide the lane count %llu, not be %llu", name,
+                     (unsigned long long)lanes, (unsigned long long)g[G_INNER]);
+        goto release_all;
+    }
     int overflow = 0;
     uint64_t rows = mul_add(mul_add(g[G_N0], g[G_N1], 0, &overflow), g[G_N2], 0, &overflow);
     if (overflow || start > stop || stop > rows) {
@@ -546,8 +572,8 @@ ENTRIES(6)
 ENTRIES(7)
 ENTRIES(8)
 
-#define DOC_JOIN "join_L(dst, src, geometry, start, stop): dst[d + w*L + k] = src[s + k*lane + w]"
-#define DOC_SPLIT "split_L(dst, src, geometry, start, stop): dst[d + k*lane + w] = src[s + w*L + k]"
+#define DOC_JOIN "join_L(dst, src, geometry, start, stop): dst[d + w*L + k] = src[s + at(k) + w]"
+#define DOC_SPLIT "split_L(dst, src, geometry, start, stop): dst[d + at(k) + w] = src[s + w*L + k]"
 #define METHODS(L)                                                                                 \
     {"join_" #L, (PyCFunction)(void (*)(void))py_join_##L, METH_FASTCALL, DOC_JOIN},               \
     {"split_" #L, (PyCFunction)(void (*)(void))py_split_##L, METH_FASTCALL, DOC_SPLIT},

@@ -308,13 +308,31 @@ _plan_jobs: dict[tuple[Any, ...], _Job] = {}
 MAX_JOBS = 256
 
 
-def _compiled_job(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> _Job | None:
-    """Prepare a compiled join or split copy when the views have that form, else return None.
+class _Form(NamedTuple):
+    """How a copy maps onto a compiled kernel (see :mod:`subpixel._copy._compiled`).
 
-    ``dst`` and ``src`` are simplified views (see :func:`_simplify`). Join: the destination's
-    last two axes are contiguous groups of ``L`` lanes, and the source reads each lane as a
-    contiguous row. Split: the destination's last axis is contiguous, and one other axis of
-    length ``L`` picks every ``L``-th element of a contiguous source run.
+    ``lanes`` lanes in runs of ``inner``, lane ``k`` at ``(k // inner) * outer + (k % inner) *
+    lane`` elements on the laned side; rows of ``width`` groups; the kernel's rows walk the axes
+    ``walk`` (views' axes, outermost first).
+    """
+
+    direction: str
+    lanes: int
+    width: int
+    lane: int
+    inner: int
+    outer: int
+    walk: list[int]
+
+
+def _compiled_form(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> _Form | None:
+    """Return the compiled kernel's form of a copy between simplified views, or None.
+
+    Join: the destination's last axis, or last two axes, are contiguous groups of ``L`` lanes,
+    and the source reads each lane as a contiguous row. Split: the destination's last axis is
+    contiguous, and one other axis of length ``L``, or two, pick every ``L``-th element of a
+    contiguous source run. Lanes of two axes come from channels-last copies (the factor's two
+    offsets are the lanes, the channels the row).
     """
     ndim = dst.ndim
     item = dst.itemsize
@@ -324,37 +342,83 @@ def _compiled_job(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> _Job 
         return None
     lanes = dst.shape[-1]
     if src.strides[-2] == item and dst.strides[-2] == item * lanes and lanes in _compiled.LANES:
-        direction, width = "join", dst.shape[-2]
-        lane = src.strides[-1] // item
-        outer = list(range(ndim - 2))
-    else:
-        found = _split_axis(dst, src, minimum=1)
-        if found is None or dst.shape[found] not in _compiled.LANES:
-            return None
-        direction, width = "split", dst.shape[-1]
+        return _Form("join", lanes, dst.shape[-2], src.strides[-1] // item, lanes, 0, list(range(ndim - 2)))
+    if ndim >= 3 and dst.strides[-2] == item * dst.shape[-1]:  # a group of two axes
+        lanes = dst.shape[-2] * dst.shape[-1]
+        width = dst.shape[-3]
+        if src.strides[-3] == item and dst.strides[-3] == item * lanes and lanes in _compiled.LANES:
+            lane, outer = src.strides[-1] // item, src.strides[-2] // item
+            return _Form("join", lanes, width, lane, dst.shape[-1], outer, list(range(ndim - 3)))
+    width = dst.shape[-1]
+    found = _split_axis(dst, src, minimum=1)
+    if found is not None and dst.shape[found] in _compiled.LANES:
         lanes = dst.shape[found]
         lane = dst.strides[found] // item
         # Rows in source order: the source is read once, front to back, and each destination
         # lane is written as a few sequential streams (as the join reads its source).
-        outer = sorted((a for a in range(ndim - 1) if a != found), key=lambda a: -src.strides[a])
-    compiled = _compiled.kernel(direction, lanes)
+        walk = sorted((a for a in range(ndim - 1) if a != found), key=lambda a: -src.strides[a])
+        return _Form("split", lanes, width, lane, lanes, 0, walk)
+    pair = _split_pair(dst, src)
+    if pair is None:
+        return None
+    first, second = pair
+    lanes = dst.shape[first] * dst.shape[second]
+    if lanes not in _compiled.LANES:
+        return None
+    lane, outer = dst.strides[second] // item, dst.strides[first] // item
+    walk = sorted((a for a in range(ndim - 1) if a not in pair), key=lambda a: -src.strides[a])
+    return _Form("split", lanes, width, lane, dst.shape[second], outer, walk)
+
+
+def _split_pair(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> tuple[int, int] | None:
+    """Return the two axes whose indices pick a lane of a split, outer first, or None.
+
+    Together they step over one contiguous source run of ``L`` elements (the second one element
+    at a time), and the destination's last axis steps over whole runs.
+    """
+    item = dst.itemsize
+    inner = dst.ndim - 1
+    for second in range(inner):
+        if src.strides[second] != item or dst.shape[second] < 2:
+            continue
+        for first in range(inner):
+            run = dst.shape[first] * dst.shape[second]
+            if (
+                first != second
+                and dst.shape[first] > 1
+                and src.strides[first] == item * dst.shape[second]
+                and src.strides[inner] == item * run
+            ):
+                return first, second
+    return None
+
+
+def _compiled_job(dst: np.ndarray[Any, Any], src: np.ndarray[Any, Any]) -> _Job | None:
+    """Prepare a compiled join or split copy when the views have that form (see :func:`_compiled_form`)."""
+    form = _compiled_form(dst, src)
+    if form is None:
+        return None
+    item = dst.itemsize
+    compiled = _compiled.kernel(form.direction, form.lanes)
     if compiled is None:
         return None
     # Three outer axes go to the kernel; any further (leading) ones are looped here.
-    axes = [(dst.shape[a], dst.strides[a] // item, src.strides[a] // item) for a in outer]
+    axes = [(dst.shape[a], dst.strides[a] // item, src.strides[a] // item) for a in form.walk]
     axes = [(1, 0, 0)] * (3 - len(axes)) + axes
     inner, leading = axes[-3:], axes[:-3]
     rows = math.prod(n for n, _, _ in inner)
-    step = max(1, COMPILED_BLOCK_BYTES // (width * lanes * item))
+    step = max(1, COMPILED_BLOCK_BYTES // (form.width * form.lanes * item))
     blocks: Blocks = []
     for index in itertools.product(*(range(n) for n, _, _ in leading)):
         base_dst = sum(i * a[1] for i, a in zip(index, leading, strict=True))
         base_src = sum(i * a[2] for i, a in zip(index, leading, strict=True))
-        geometry = np.array([base_dst, base_src, width, lane, *itertools.chain(*inner)], np.uint64)
+        walk = itertools.chain(*inner)
+        lanes = (form.inner, form.outer)
+        geometry = np.array([base_dst, base_src, form.width, form.lane, *walk, *lanes], np.uint64)
         geometry.flags.writeable = False
         blocks += [(geometry, start, min(start + step, rows)) for start in range(0, rows, step)]
     runs = [(geometry, 0, rows) for geometry, start, _ in blocks if start == 0]
-    return _Job(compiled, f"compiled-{direction}", blocks, runs, np.dtype(f"u{item}"))
+    return _Job(compiled, f"compiled-{form.direction}", blocks, runs, np.dtype(f"u{item}"))
 
 
 def _run_job(

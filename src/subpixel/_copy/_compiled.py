@@ -49,7 +49,7 @@ def _installed(name: str) -> bool:
 
 
 #: The calling convention (geometry layout and argument order) this engine speaks.
-ABI = 1
+ABI = 2
 
 #: Whether subpixel-kernels is installed (decided once, without importing it).
 AVAILABLE = _installed("subpixel_kernels")

@@ -155,9 +155,18 @@ def _kernel_takes(x: Any) -> bool:
 
 def _numpy_copy(x: Any, plan: ShufflePlan) -> Any:
     """Apply ``plan`` to a tensor the kernel takes with the NumPy engine, into a new tensor."""
-    seen_as, out, buffer = _result(x, plan)
+    size = x.element_size()
+    seen_as, dtype = _numpy_view(x.dtype, size)
+    own = seen_as is x.dtype
     source = x.detach() if x.requires_grad else x  # numpy() refuses a tensor that requires grad
-    _engine().shuffle_large((source if seen_as is x.dtype else source.view(seen_as)).numpy(), plan, buffer)
+    array = (source if own else source.view(seen_as)).numpy()
+    shuffle_large = _engine().shuffle_large
+    channels_last = channels_last_result(x, plan)
+    if not channels_last and math.prod(plan.collapse_shape) * size < RESULT_NUMPY_MAX_BYTES:
+        out = torch.from_numpy(shuffle_large(array, plan))  # NumPy allocates, as in _result
+        return out if own else out.view(x.dtype)
+    out, buffer = _result(x, plan, channels_last, seen_as, dtype)
+    shuffle_large(array, plan, buffer)
     return out
 
 
@@ -204,11 +213,12 @@ _SHARED_DTYPES = frozenset({
 })  # fmt: skip
 
 
-def _result(x: Any, plan: ShufflePlan) -> tuple[Any, Any, Any]:
-    """Return how the engine sees ``x`` (see :func:`_numpy_view`), a fresh result and its bytes.
+def _result(x: Any, plan: ShufflePlan, channels_last: bool, seen_as: Any, dtype: Any) -> tuple[Any, Any]:
+    """Return a fresh result tensor for ``plan`` on ``x`` and a NumPy view of its bytes.
 
-    The result is a tensor for ``plan`` on ``x``; the bytes are a NumPy view of it, seen as the
-    tensor dtype the engine sees ``x`` as. Below :data:`RESULT_NUMPY_MAX_BYTES` the memory comes from NumPy
+    ``channels_last`` says whether the result is (see :func:`channels_last_result`). The view
+    has NumPy's ``dtype``, the bytes seen as the tensor dtype ``seen_as`` (see
+    :func:`_numpy_view`). Below :data:`RESULT_NUMPY_MAX_BYTES` the memory comes from NumPy
     (``torch.from_numpy``), as the NumPy path's results do: PyTorch's CPU allocator (64-byte
     aligned) rarely hands a fresh result the block the previous one freed, so each result met
     fresh, faulting pages, where NumPy's block was reused (measured 240 to 750 page faults per
@@ -217,24 +227,21 @@ def _result(x: Any, plan: ShufflePlan) -> tuple[Any, Any, Any]:
     channels-last result is laid out as ``(N, H, W, C)`` and viewed as ``(N, C, H, W)``:
     PyTorch's channels-last strides.
     """
-    size = x.element_size()
-    seen_as, dtype = _numpy_view(x.dtype, size)
     shape = plan.collapse_shape
-    channels_last = channels_last_result(x, plan)
     own = seen_as is x.dtype
-    if math.prod(shape) * size >= RESULT_NUMPY_MAX_BYTES:
+    if math.prod(shape) * x.element_size() >= RESULT_NUMPY_MAX_BYTES:
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         out = torch.empty(shape, dtype=x.dtype, memory_format=fmt)
-        return seen_as, out, (out if own else out.view(seen_as)).numpy()
+        return out, (out if own else out.view(seen_as)).numpy()
     np = _engine().numpy
     if not channels_last:
         buffer = np.empty(shape, dtype)
         out = torch.from_numpy(buffer)
-        return seen_as, (out if own else out.view(x.dtype)), buffer
+        return (out if own else out.view(x.dtype)), buffer
     n, c, h, w = shape
     laid = np.empty((n, h, w, c), dtype)
     out = torch.from_numpy(laid)
-    return seen_as, (out if own else out.view(x.dtype)).permute(0, 3, 1, 2), laid.transpose(0, 3, 1, 2)
+    return (out if own else out.view(x.dtype)).permute(0, 3, 1, 2), laid.transpose(0, 3, 1, 2)
 
 
 def _plain_copy(x: Any, plan: ShufflePlan) -> Any:
@@ -282,7 +289,7 @@ def _copy_into(x: Any, plan: ShufflePlan) -> Any:
     unshuffle by 2 with 16 channels: 0.38 of ``np.copy`` this way, 0.97 for the engine) and
     channels-last results.
     """
-    _, out, _ = _result(x, plan)
+    out, _ = _result(x, plan, False, *_numpy_view(x.dtype, x.element_size()))
     moved = x.detach().reshape(plan.expand_shape).permute(plan.axes)
     out.view(moved.shape).copy_(moved)
     return out
