@@ -11,11 +11,11 @@ Thresholds, by the route they separate:
 * NumPy: below :data:`NUMPY_SMALL_BYTES`, NumPy's own three calls (``numpy:small``); from there,
   the copy engine of :mod:`subpixel._copy`.
 * torch: below :data:`TORCH_SMALL_ELEMENTS`, PyTorch's op where the plan is its own; below
-  :data:`TORCH_KERNEL_ELEMENTS` that op or the three tensor methods (:data:`TORCH_METHODS_FIRST`
-  says which); from there the copy engine. Where subpixel-kernels is installed, the copy
-  engine starts at :data:`TORCH_COMPILED_ENGINE_ELEMENTS` instead. :data:`TORCH_SMALL_BYTES`
-  is where the autograd Function and the NumPy-free route start; no input below it takes the
-  copy engine.
+  :data:`TORCH_METHODS_ELEMENTS` that op or the three tensor methods (:data:`TORCH_METHODS_FIRST`
+  says which); below :data:`TORCH_KERNEL_ELEMENTS` the methods; from there the copy engine.
+  Where subpixel-kernels is installed, the copy engine starts at
+  :data:`TORCH_COMPILED_ENGINE_ELEMENTS` instead. :data:`TORCH_SMALL_BYTES` is where the
+  autograd Function and the NumPy-free route start; no input below it takes the copy engine.
 * The copy engine: blocks of :data:`BLOCK_BYTES`, split over the thread pool from
   :data:`PARALLEL_BYTES`; the compiled kernels take innermost factors in :data:`COMPILED_LANES`
   and element sizes in :data:`COMPILED_ITEM_SIZES`; the torch path's results are NumPy's
@@ -52,6 +52,7 @@ __all__ = [
     "THRESHOLDS",
     "TORCH_COMPILED_ENGINE_ELEMENTS",
     "TORCH_KERNEL_ELEMENTS",
+    "TORCH_METHODS_ELEMENTS",
     "TORCH_METHODS_FIRST",
     "TORCH_SMALL_BYTES",
     "TORCH_SMALL_ELEMENTS",
@@ -89,11 +90,18 @@ TORCH_SMALL_ELEMENTS = 16 * 1024
 #: 1 Ki to 2 Ki elements).
 TORCH_COMPILED_ENGINE_ELEMENTS = TORCH_SMALL_BYTES // 8
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
-#: copy from :data:`TORCH_SMALL_ELEMENTS` to :data:`TORCH_KERNEL_ELEMENTS` elements. Measured at
+#: copy from :data:`TORCH_SMALL_ELEMENTS` to :data:`TORCH_METHODS_ELEMENTS` elements. Measured at
 #: 64 KiB: PyTorch's op took 213 to 241 us on uint8 where the methods took 65 to 135 us, and 61
 #: to 64 us on an int16 unshuffle against 47 to 49 us; on an int16 shuffle (57 to 63 us against
 #: 78 to 82 us) and on 4- and 8-byte elements the op was the faster.
 TORCH_METHODS_FIRST = frozenset({(1, False), (1, True), (2, True)})
+#: From this many elements up to :data:`TORCH_KERNEL_ELEMENTS`, the three tensor methods copy
+#: every element size (where the copy engine does not): PyTorch's strided copy splits its work
+#: over threads from 32 Ki elements, and its ``pixel_shuffle`` op was then the slower. Measured
+#: here (2 threads, load average 1.7, fastest of 9 batches, factors 2 and 4), PyTorch's op time
+#: over the methods': float32 at 32 Ki elements 1.5x to 1.9x, at 128 Ki 2.2x to 2.8x; float64 at
+#: 32 Ki elements 1.6x to 2.0x; at 16 Ki elements 0.95x to 1.13x.
+TORCH_METHODS_ELEMENTS = 32 * 1024
 
 # -- the copy engine (NumPy arrays and CPU tensors) ----------------------------------------------
 
@@ -165,6 +173,14 @@ THRESHOLDS: tuple[Threshold, ...] = (
         "torch:native below for PyTorch's own plans (but from SMALL_BYTES with subpixel-kernels)",
     ),
     Threshold(
+        "METHODS_ELEMENTS",
+        TORCH_METHODS_ELEMENTS,
+        "elements",
+        ("torch",),
+        "the three tensor methods from here for PyTorch's own plans (below KERNEL_ELEMENTS, where the "
+        "copy engine does not copy)",
+    ),
+    Threshold(
         "KERNEL_ELEMENTS",
         TORCH_KERNEL_ELEMENTS,
         "elements",
@@ -210,12 +226,12 @@ ENGINE_ROUTES: dict[str, str] = {
     "lanes-split": "unshuffle of 1- or 2-byte elements by 2: wide integers split with shifts",
     "lanes-join": "shuffle of 1-byte elements by 2: lanes joined into wide integers by shifts",
     "compiled-join": (
-        "shuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop joins "
-        "contiguous source rows into groups (subpixel-kernels installed)"
+        "shuffle (or channels-last unshuffle) with 2 to 8 lanes, 1- to 8-byte elements: a compiled "
+        "loop joins contiguous source rows into groups (subpixel-kernels installed)"
     ),
     "compiled-split": (
-        "unshuffle whose innermost factor is 2 to 8, 1- to 8-byte elements: a compiled loop deals "
-        "contiguous source rows out to the destination rows (subpixel-kernels installed)"
+        "unshuffle (or channels-last shuffle) with 2 to 8 lanes, 1- to 8-byte elements: a compiled "
+        "loop deals contiguous source runs out to the destination rows (subpixel-kernels installed)"
     ),
     "threaded": (
         "beside one of the copy engine's routes: its blocks split over the thread pool "
@@ -232,7 +248,7 @@ ROUTES: dict[str, dict[str, str]] = {
     },
     "torch": {
         "torch:native": (
-            "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below KERNEL_ELEMENTS but for "
+            "input whose plan is PyTorch's own op, below SMALL_ELEMENTS (below METHODS_ELEMENTS but for "
             "METHODS_FIRST), and below SMALL_BYTES where subpixel-kernels is installed: "
             "torch.pixel_shuffle/pixel_unshuffle"
         ),

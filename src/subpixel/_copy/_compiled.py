@@ -1,12 +1,18 @@
 """Compiled interleave kernels for the copy engine, from ``subpixel-kernels`` when it is installed.
 
-Two copies make up almost every channels-first shuffle once the copy engine has merged and
-sorted the axes (see :mod:`subpixel._copy._blocked`):
+Two copies make up almost every shuffle once the copy engine has merged and sorted the axes
+(see :mod:`subpixel._copy._blocked`):
 
-* **join** (shuffles): each destination row holds ``width`` groups of ``L`` adjacent elements;
-  lane ``k`` of the groups is one contiguous source row. ``dst[w * L + k] = src_k[w]``.
-* **split** (unshuffles): the reverse; each contiguous source row of ``width * L`` elements is
-  dealt out to ``L`` contiguous destination rows. ``dst_k[w] = src[w * L + k]``.
+* **join** (shuffles, channels-last unshuffles): each destination row holds ``width`` groups of
+  ``L`` adjacent elements; lane ``k`` of the groups is one contiguous source row.
+  ``dst[w * L + k] = src_k[w]``.
+* **split** (unshuffles, channels-last shuffles): the reverse; each contiguous source row of
+  ``width * L`` elements is dealt out to ``L`` contiguous destination rows.
+  ``dst_k[w] = src[w * L + k]``.
+
+The lanes are the innermost factor's offsets, ``lane`` elements apart; in channels-last copies
+they are the offsets along the last two spatial axes, in runs ``lane`` apart whose starts are
+``outer`` apart (calling convention 2).
 
 NumPy's loops copy these one element at a time (its inner loop runs along an axis of length
 ``L``); a compiled loop whose lane count ``L`` is a compile-time constant lets the C compiler

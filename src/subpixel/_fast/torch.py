@@ -5,7 +5,7 @@ Routes, chosen per call from the plan and the input (never by timing):
 * ``torch:native``: inputs whose plan is exactly PyTorch's own op (``order="CRD"``, channels
   first, one square factor) call ``torch.pixel_shuffle``/``torch.pixel_unshuffle`` below
   :data:`SMALL_ELEMENTS` (one dispatcher call, where the three tensor methods cost four), and
-  from there up to :data:`KERNEL_ELEMENTS` wherever PyTorch's op measured faster than the
+  from there up to :data:`METHODS_ELEMENTS` wherever PyTorch's op measured faster than the
   methods (all but :data:`METHODS_FIRST`), except the tensors the copy engine takes from
   :data:`ENGINE_ELEMENTS` (where subpixel-kernels is installed). Zero-size inputs are excluded (PyTorch's CPU
   unshuffle returns the input's shape there); uint16, uint32 and uint64, which PyTorch's op does
@@ -60,6 +60,7 @@ from subpixel._limits import (
     HUGE_PAGES_MAX_BYTES,
     TORCH_COMPILED_ENGINE_ELEMENTS,
     TORCH_KERNEL_ELEMENTS,
+    TORCH_METHODS_ELEMENTS,
     TORCH_METHODS_FIRST,
     TORCH_SMALL_BYTES,
     TORCH_SMALL_ELEMENTS,
@@ -72,6 +73,7 @@ __all__ = [
     "ENGINE_ELEMENTS",
     "HAS_NUMPY",
     "KERNEL_ELEMENTS",
+    "METHODS_ELEMENTS",
     "METHODS_FIRST",
     "ROUTES",
     "SMALL_BYTES",
@@ -91,10 +93,12 @@ def _installed(name: str) -> bool:
 
 #: The thresholds of this path (see :mod:`subpixel._limits`): below SMALL_BYTES a tensor takes
 #: PyTorch's op or the three tensor methods; the copy engine copies from KERNEL_ELEMENTS; a
-#: tensor whose plan is PyTorch's own op takes that op below SMALL_ELEMENTS.
+#: tensor whose plan is PyTorch's own op takes that op below SMALL_ELEMENTS, and below
+#: METHODS_ELEMENTS but for METHODS_FIRST.
 SMALL_BYTES = TORCH_SMALL_BYTES
 KERNEL_ELEMENTS = TORCH_KERNEL_ELEMENTS
 SMALL_ELEMENTS = TORCH_SMALL_ELEMENTS
+METHODS_ELEMENTS = TORCH_METHODS_ELEMENTS
 #: Where the copy engine starts (with SMALL_BYTES): from TORCH_COMPILED_ENGINE_ELEMENTS where
 #: subpixel-kernels is installed (decided once, without importing it), else KERNEL_ELEMENTS.
 ENGINE_ELEMENTS = TORCH_COMPILED_ENGINE_ELEMENTS if _compiled.AVAILABLE else KERNEL_ELEMENTS
@@ -103,7 +107,7 @@ ENGINE_ELEMENTS = TORCH_COMPILED_ENGINE_ELEMENTS if _compiled.AVAILABLE else KER
 HAS_NUMPY = _installed("numpy")
 
 #: ``(element size, unshuffle)`` pairs for which the three tensor methods, not PyTorch's op,
-#: copy from SMALL_ELEMENTS to KERNEL_ELEMENTS elements.
+#: copy from SMALL_ELEMENTS to METHODS_ELEMENTS elements.
 METHODS_FIRST = TORCH_METHODS_FIRST
 #: Results of the copy engine below this many bytes are allocated by NumPy, larger ones by PyTorch.
 RESULT_NUMPY_MAX_BYTES = HUGE_PAGES_MAX_BYTES
@@ -356,9 +360,10 @@ def prepare(spec: ShuffleSpec, plan: ShufflePlan) -> Runner:
         return _apply(x, plan, inverse, channels_first)
 
     factor = spec.torch_factor
-    # A plan fixes the input's shape, so its size decides the route once, here.
+    # A plan fixes the input's shape, so its size decides the route once, here. From
+    # METHODS_ELEMENTS, what the engine does not take goes to the three tensor methods.
     size = math.prod(plan.collapse_shape)
-    if factor is None or size == 0 or size >= KERNEL_ELEMENTS:
+    if factor is None or size == 0 or size >= METHODS_ELEMENTS:
         return run_large
     unshuffle = spec.inverse
     op = torch.pixel_unshuffle if unshuffle else torch.pixel_shuffle

@@ -108,6 +108,7 @@ def size_cases() -> list[Case]:
     torch_small = _limits.TORCH_SMALL_BYTES
     torch_elements = _limits.TORCH_SMALL_ELEMENTS
     torch_kernel = _limits.TORCH_KERNEL_ELEMENTS
+    torch_methods = _limits.TORCH_METHODS_ELEMENTS
     cases: list[Case] = []
     for backend, small in (("numpy", numpy_small), ("torch", torch_small)):
         cases += _threshold_cases(backend, "SMALL_BYTES", _bytes_threshold(small), below=True, above=True)
@@ -125,6 +126,8 @@ def size_cases() -> list[Case]:
     cases += _broadcast_spatial_cases()
     elements = dict.fromkeys(SIZE_CLASSES, torch_elements)
     cases += _threshold_cases("torch", "SMALL_ELEMENTS", elements, below=True, above=True, native_only=True)
+    methods = dict.fromkeys(SIZE_CLASSES, torch_methods)
+    cases += _threshold_cases("torch", "METHODS_ELEMENTS", methods, below=True, above=True, native_only=True)
     cases += _engine_geometry_cases()
     cases += _wide_element_cases()
     cases += _subclass_cases()
