@@ -411,7 +411,62 @@ def _engine_geometry_cases() -> list[Case]:
             cases.append(
                 size_case(name, shape, options, "contiguous", dtype, ("numpy", "torch"), "innermost factor 1")
             )
+        cases += _engine_form_cases(dtype)
     return cases
+
+
+def _engine_form_cases(dtype: str) -> list[Case]:
+    """Return copies at the edges of the compiled kernels' forms, on the NumPy and torch rows.
+
+    Channels-last plans whose lanes are the factor's offsets along two axes (an NHWC unshuffle of
+    16 channels, a shuffle to 16), and inputs whose views each form must turn down: a
+    Fortran-ordered unshuffle by (2, 2), a 1-d unshuffle (two axes left once merged), a
+    Fortran-ordered copy by a factor of 1 (short axes behind long ones), an input reversed in
+    memory and a channels-last shuffle of an input repeated along its batch axis.
+    """
+    forms: list[tuple[str, tuple[int, ...], tuple[bool, bool, Order, int | tuple[int, ...]], str, str]] = [
+        (
+            "engine-channels-last-unshuffle",
+            (2, 64, 64, 16),
+            (True, True, "CRD", 2),
+            "contiguous",
+            "lanes at two strides",
+        ),
+        (
+            "engine-channels-last-shuffle",
+            (2, 32, 32, 64),
+            (False, True, "CRD", 2),
+            "contiguous",
+            "lanes at two strides",
+        ),
+        (
+            "engine-fortran-unshuffle",
+            (2, 2, 176, 144),
+            (True, False, "CRD", (2, 2)),
+            "fortran",
+            "no form: Fortran",
+        ),
+        ("engine-1d-unshuffle", (1, 3, 32768), (True, False, "DCR", (2,)), "contiguous", "two merged axes"),
+        ("engine-fortran-factor-1", (1, 3, 1000, 22), (False, False, "CRD", 1), "fortran", "short tail"),
+        (
+            "engine-reversed",
+            (2, 8, 128, 64),
+            (True, False, "CRD", 2),
+            "negative_strides",
+            "no form: reversed",
+        ),
+        (
+            "engine-broadcast-channels-last",
+            (2, 128, 64, 36),
+            (False, True, "CRD", 2),
+            "broadcast",
+            "zero stride",
+        ),
+    ]
+    return [
+        size_case(name, shape, options, layout, dtype, ("numpy", "torch"), target)
+        for name, shape, options, layout, target in forms
+    ]
 
 
 def _wide_element_cases() -> list[Case]:
